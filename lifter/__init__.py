@@ -1,0 +1,18 @@
+"""lifter: lift 2D landmarks of any category (body, hand, face, chair, ...) to 3D.
+
+Sub-modules (nothing is loaded at import time):
+
+- ``lifter.skeletons``  the category registry: landmark names, edges, mirror pairs, colours
+- ``lifter.geometry``   projection, cameras and alignment (numpy)
+- ``lifter.data``       dataset readers (BVH, KeypointNet, OBJ), the synthetic hand model, view sampling,
+                        and the ``python -m lifter.data build|download`` command
+"""
+
+__version__ = "0.1.0"
+
+
+def load_lifter(path=None, device=None):
+    """Load the bundled lifter (or the weights at ``path``); see :func:`lifter.api.load_lifter`."""
+    from lifter.api import load_lifter as _load
+
+    return _load(path, device)

@@ -1,0 +1,139 @@
+"""The public API (DESIGN.md): ``load_lifter()`` and ``LoadedLifter.lift(points2d, category, visible)``.
+
+Weights are a ``.safetensors`` file with a JSON record beside it (same stem): the model config, the SHA-256 of
+the weights file, and how they were made. Nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from lifter.model import Lifter, LifterConfig
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "lifter.safetensors"
+
+
+class WeightsError(RuntimeError):
+    """The weights file or its record is missing, corrupted or inconsistent (the message names the file)."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def record_path(weights: Path) -> Path:
+    return weights.with_suffix(".json")
+
+
+class LoadedLifter:
+    """A trained lifter ready to lift (see :meth:`lift`)."""
+
+    def __init__(self, model: Lifter, record: dict, device: torch.device, batch: int = 8192) -> None:
+        self.model = model.eval()
+        self.record = record
+        self.device = device
+        self.batch = batch
+
+    @property
+    def categories(self) -> dict[str, int]:
+        """``{category name: landmark count}`` this lifter knows."""
+        return dict(self.model.cfg.categories)
+
+    def lift(self, points2d: np.ndarray, category: str = "human17", visible: np.ndarray | None = None
+             ) -> np.ndarray:
+        """Lift 2D landmarks to 3D.
+
+        Args:
+            points2d: ``(F, N, 2)`` or ``(N, 2)`` image pixels (x right, y down), any translation and scale.
+            category: a key of :attr:`categories`.
+            visible: bool ``(F, N)`` / ``(N,)`` or None (all visible). False: missing or occluded; the 2D value
+                is then ignored (may be NaN) and the landmark is still predicted in 3D.
+        Returns:
+            ``(F, N, 3)`` / ``(N, 3)`` float32 in the camera frame (x, y along the image axes, z away from the
+            camera), in input pixel units, centred on the visible landmarks' 2D centroid; its ``(x, y)``
+            reproduce the centred input for visible landmarks.
+        Raises:
+            ValueError: unknown category, wrong landmark count or array shape, non-finite visible coordinates,
+                fewer than 3 visible landmarks in a frame.
+        """
+        cats = self.categories
+        if category not in cats:
+            raise ValueError(f"unknown category {category!r}; this lifter knows {', '.join(cats)}")
+        pts = np.asarray(points2d, dtype=np.float64)
+        single = pts.ndim == 2
+        if single:
+            pts = pts[None]
+        n = cats[category]
+        if pts.ndim != 3 or pts.shape[-1] != 2:
+            raise ValueError(f"points2d must be (F, N, 2) or (N, 2), got shape {np.shape(points2d)}")
+        if pts.shape[1] != n:
+            raise ValueError(f"{category} has {n} landmarks, got {pts.shape[1]}")
+        if visible is None:
+            vis = np.ones(pts.shape[:2], dtype=bool)
+        else:
+            vis = np.asarray(visible, dtype=bool)
+            vis = vis[None] if single and vis.ndim == 1 else vis
+            if vis.shape != pts.shape[:2]:
+                raise ValueError(f"visible must have shape {pts.shape[:2] if not single else (n,)}, "
+                                 f"got {np.shape(visible)}")
+        bad = vis & ~np.isfinite(pts).all(-1)
+        if bad.any():
+            f, i = np.argwhere(bad)[0]
+            raise ValueError(f"non-finite 2D coordinates at visible landmark {i} (frame {f}); mark it not "
+                             f"visible or give finite pixels")
+        few = vis.sum(1) < 3
+        if few.any():
+            raise ValueError(f"at least 3 visible landmarks are needed; frame {int(np.argmax(few))} has "
+                             f"{int(vis.sum(1)[few][0])}")
+        pts = np.where(vis[..., None], pts, 0.0)
+        out = np.empty(pts.shape[:2] + (3,), dtype=np.float32)
+        with torch.inference_mode():
+            for s in range(0, len(pts), self.batch):
+                p = torch.as_tensor(pts[s:s + self.batch], dtype=torch.float32, device=self.device)
+                v = torch.as_tensor(vis[s:s + self.batch], device=self.device)
+                shape, _, scale = self.model(p, v, category)
+                out[s:s + self.batch] = (shape * scale[:, None, None]).float().cpu().numpy()
+        return out[0] if single else out
+
+
+def load_lifter(path: str | Path | None = None, device: str | torch.device | None = None) -> LoadedLifter:
+    """Load a lifter: the bundled weights by default, else ``path`` (a ``.safetensors`` with its ``.json``).
+
+    Runs on CUDA when available unless ``device`` says otherwise. Raises :class:`WeightsError` naming the file
+    when the weights or their record are missing or corrupted (SHA-256 checked against the record).
+    """
+    weights = Path(path) if path is not None else DEFAULT_WEIGHTS
+    record_file = record_path(weights)
+    for f in (weights, record_file):
+        if not f.is_file():
+            raise WeightsError(f"lifter weights not found: {f} is missing (train them with `python -m "
+                               f"lifter.train` and export with `python -m lifter.export`, or restore the file "
+                               f"from git)")
+    try:
+        record = json.loads(record_file.read_text())
+        expected = record["sha256"]
+        cfg = LifterConfig(**record["model"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise WeightsError(f"{record_file} is not a valid weights record ({e})") from None
+    actual = sha256_file(weights)
+    if actual != expected:
+        raise WeightsError(f"{weights} is corrupted: SHA-256 {actual} differs from {expected} recorded in "
+                           f"{record_file.name}")
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available()
+                                                                         else "cpu")
+    model = Lifter(cfg)
+    try:
+        model.load_state_dict(load_file(str(weights)))
+    except Exception as e:  # noqa: BLE001  (safetensors raises several kinds)
+        raise WeightsError(f"{weights} does not hold weights for the recorded model config ({e})") from None
+    return LoadedLifter(model.to(dev), record, dev)

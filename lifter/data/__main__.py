@@ -1,0 +1,45 @@
+"""``python -m lifter.data build|download``: make the benchmark's data files, or fetch the public sources.
+
+    python -m lifter.data build --source ../shared/data --out data/
+    python -m lifter.data download --out sources/      # then: build --source sources/ --out data/
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lifter.data import download as download_mod
+    from lifter.data.build import CATEGORY_NAMES, BuildConfig, build, format_summary
+
+    parser = argparse.ArgumentParser(prog="python -m lifter.data", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="write the npz files of every category and split")
+    b.add_argument("--source", type=Path, required=True, help="folder in the layout of ../shared/data")
+    b.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data/)")
+    b.add_argument("--categories", nargs="+", default=list(CATEGORY_NAMES), choices=CATEGORY_NAMES,
+                   help="build only these categories")
+    b.add_argument("--seed", type=int, default=0, help="random seed of cameras, noise, occlusion, draws")
+    b.add_argument("--quiet", action="store_true", help="no progress bars")
+    d = sub.add_parser("download", help="fetch the public sources (pinned URLs, checksums, resumable)")
+    download_mod.add_download_arguments(d)
+    args = parser.parse_args(argv)
+
+    if args.command == "download":
+        return download_mod.run_download(args)
+    try:
+        summary = build(args.source, args.out, tuple(args.categories), BuildConfig(seed=args.seed),
+                        progress=not args.quiet)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(format_summary(summary))
+    print(f"wrote {len(summary)} files and build.json to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

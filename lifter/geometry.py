@@ -1,0 +1,185 @@
+"""Camera geometry in numpy: rotations, pinhole projection and its inverse.
+
+Functions taking ``np.ndarray`` are numpy (data making, evaluation); those taking ``torch.Tensor`` are
+differentiable (training). Conventions (OpenCV camera frame): x right, y down, z forward (away from the camera). Pixels: x right, y down,
+origin at the top-left corner of the image. A world point ``X`` maps to the camera frame as ``R @ X + t``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+def rotation_x(angle: np.ndarray | float) -> np.ndarray:
+    """Rotation about the x axis by ``angle`` radians: ``(..., 3, 3)`` for ``angle`` of shape ``(...)``."""
+    a = np.asarray(angle, dtype=np.float64)
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+
+
+def rotation_y(angle: np.ndarray | float) -> np.ndarray:
+    """Rotation about the y axis by ``angle`` radians: ``(..., 3, 3)``."""
+    a = np.asarray(angle, dtype=np.float64)
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+
+
+def rotation_z(angle: np.ndarray | float) -> np.ndarray:
+    """Rotation about the z axis by ``angle`` radians: ``(..., 3, 3)``."""
+    a = np.asarray(angle, dtype=np.float64)
+    c, s = np.cos(a), np.sin(a)
+    o, z = np.ones_like(a), np.zeros_like(a)
+    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2)
+
+
+def intrinsics_matrix(focal: np.ndarray, principal: np.ndarray) -> np.ndarray:
+    """Pinhole intrinsics ``K`` ``(..., 3, 3)`` from ``focal (...)`` (px, square pixels) and ``principal (..., 2)``."""
+    focal = np.asarray(focal, dtype=np.float64)
+    principal = np.asarray(principal, dtype=np.float64)
+    K = np.zeros(focal.shape + (3, 3))
+    K[..., 0, 0] = focal
+    K[..., 1, 1] = focal
+    K[..., :2, 2] = principal
+    K[..., 2, 2] = 1.0
+    return K
+
+
+def world_to_camera(points: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Camera-frame points ``R X + t``: ``points (..., N, 3)``, ``R (..., 3, 3)``, ``t (..., 3)`` -> ``(..., N, 3)``."""
+    return np.einsum("...ij,...nj->...ni", R, points) + t[..., None, :]
+
+
+def project_perspective(points_cam: np.ndarray, focal: np.ndarray, principal: np.ndarray) -> np.ndarray:
+    """Pinhole projection of camera-frame points.
+
+    Args:
+        points_cam: ``(..., N, 3)`` camera-frame points with ``z > 0``.
+        focal: ``(...)`` focal length in pixels.
+        principal: ``(..., 2)`` principal point in pixels.
+    Returns:
+        ``(..., N, 2)`` pixel coordinates ``f * (x, y) / z + c``.
+    Raises:
+        ValueError: a point lies on or behind the camera plane (z <= 0).
+    """
+    z = points_cam[..., 2:3]
+    if np.any(~(z > 0)):
+        raise ValueError("cannot project points on or behind the camera (z <= 0 or not finite)")
+    focal = np.asarray(focal, dtype=np.float64)[..., None, None]
+    return focal * points_cam[..., :2] / z + np.asarray(principal, dtype=np.float64)[..., None, :]
+
+
+def unproject_perspective(pixels: np.ndarray, depth: np.ndarray, focal: np.ndarray,
+                          principal: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`project_perspective` given each point's depth ``z``.
+
+    Args:
+        pixels: ``(..., N, 2)`` pixel coordinates.
+        depth: ``(..., N)`` camera-frame z (> 0).
+        focal: ``(...)`` focal length in pixels; principal: ``(..., 2)``.
+    Returns:
+        ``(..., N, 3)`` camera-frame points.
+    """
+    focal = np.asarray(focal, dtype=np.float64)[..., None, None]
+    xy = (pixels - np.asarray(principal, dtype=np.float64)[..., None, :]) / focal * depth[..., None]
+    return np.concatenate([xy, depth[..., None]], axis=-1)
+
+
+def project_orthographic(points_cam: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
+    """Scaled orthographic projection ``s * (x, y)``: ``(..., N, 3)`` -> ``(..., N, 2)``."""
+    return np.asarray(scale, dtype=np.float64)[..., None, None] * points_cam[..., :2]
+
+
+def similarity_procrustes(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Align ``pred`` to ``gt`` by the best similarity transform (rotation with det = +1, scale, translation).
+
+    Args:
+        pred: ``(B, N, 3)`` predictions; gt: ``(B, N, 3)`` ground truth; mask: ``(B, N)`` bool, the landmarks
+            that take part (default: all finite in both). Each row needs at least 3 of them.
+    Returns:
+        ``(B, N, 3)`` float64: ``s R pred + t`` (every landmark transformed, masked or not).
+    """
+    pred = np.asarray(pred, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    if mask is None:
+        mask = np.isfinite(pred).all(-1) & np.isfinite(gt).all(-1)
+    w = mask.astype(np.float64)[..., None]                                   # (B, N, 1)
+    count = np.maximum(w.sum(1, keepdims=True), 1.0)
+    p = np.where(mask[..., None], pred, 0.0)
+    g = np.where(mask[..., None], gt, 0.0)
+    mu_p, mu_g = (p * w).sum(1, keepdims=True) / count, (g * w).sum(1, keepdims=True) / count
+    pc, gc = (p - mu_p) * w, (g - mu_g) * w
+    cov = np.einsum("bni,bnj->bij", gc, pc)                                  # (B, 3, 3) sum g p^T
+    U, S, Vt = np.linalg.svd(cov)
+    d = np.sign(np.linalg.det(U @ Vt))                                       # -1 where a reflection is best
+    D = np.ones_like(S)
+    D[:, -1] = d
+    R = U @ (D[..., None] * Vt)                                              # (B, 3, 3) rotation, det +1
+    var_p = (pc ** 2).sum((1, 2))
+    scale = (S * D).sum(-1) / np.maximum(var_p, 1e-12)                       # (B,)
+    return scale[:, None, None] * np.einsum("bij,bnj->bni", R, pred - mu_p) + mu_g
+
+
+def aligned_errors(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-landmark Euclidean error ``(B, N)`` after :func:`similarity_procrustes`; NaN where ``mask`` is False."""
+    aligned = similarity_procrustes(pred, gt, mask)
+    err = np.linalg.norm(aligned - np.asarray(gt, dtype=np.float64), axis=-1)
+    return np.where(mask, err, np.nan)
+
+
+def rms_radius(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """RMS distance ``(B,)`` of the masked landmarks of ``points (B, N, D)`` from their centroid."""
+    w = mask.astype(np.float64)[..., None]
+    p = np.where(mask[..., None], points, 0.0)
+    mu = (p * w).sum(1, keepdims=True) / np.maximum(w.sum(1, keepdims=True), 1.0)
+    return np.sqrt((((p - mu) * w) ** 2).sum((1, 2)) / np.maximum(w.sum((1, 2)), 1.0))
+
+
+# ----------------------------------------------------------------------------------------------- torch (training)
+
+def normalise_2d(points: torch.Tensor, visible: torch.Tensor, eps: float = 1e-6
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Centre 2D landmarks on the visible ones' centroid and divide by their RMS radius.
+
+    Args:
+        points: ``(B, N, 2)``; values where not visible are ignored (may be NaN).
+        visible: ``(B, N)`` bool.
+    Returns:
+        ``p (B, N, 2)`` normalised (0 where not visible), ``centre (B, 2)``, ``scale (B,)`` with
+        ``points = p * scale + centre`` on visible landmarks.
+    """
+    w = visible.to(points.dtype)[..., None]                                  # (B, N, 1)
+    x = torch.where(visible[..., None], points, torch.zeros_like(points))
+    count = w.sum(1).clamp_min(1.0)                                          # (B, 1)
+    centre = (x * w).sum(1) / count                                          # (B, 2)
+    xc = (x - centre[:, None]) * w
+    scale = ((xc ** 2).sum((1, 2)) / count[:, 0]).sqrt().clamp_min(eps)      # (B,)
+    return xc / scale[:, None, None], centre, scale
+
+
+def masked_centre(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``x (B, N, D)`` minus the mean of its masked rows ``mask (B, N)``."""
+    w = mask.to(x.dtype)[..., None]
+    return x - (x * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1.0)
+
+
+def random_rotations(n: int, generator: torch.Generator | None = None, max_tilt_deg: float = 10.0,
+                     device: torch.device | str = "cpu") -> torch.Tensor:
+    """Random camera-frame rotations ``(n, 3, 3)``: yaw uniform over 360 deg about the image's vertical (y)
+    axis, then a tilt up to ``max_tilt_deg`` about the x axis (the cycle's novel views)."""
+    yaw = torch.rand(n, generator=generator) * 2 * math.pi
+    tilt = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(max_tilt_deg)
+    cy, sy, ct, st = yaw.cos(), yaw.sin(), tilt.cos(), tilt.sin()
+    o, z = torch.ones(n), torch.zeros(n)
+    Ry = torch.stack([torch.stack([cy, z, sy], -1), torch.stack([z, o, z], -1), torch.stack([-sy, z, cy], -1)], -2)
+    Rx = torch.stack([torch.stack([o, z, z], -1), torch.stack([z, ct, -st], -1), torch.stack([z, st, ct], -1)], -2)
+    return (Rx @ Ry).to(device)
+
+
+def perspective_divide(points: torch.Tensor) -> torch.Tensor:
+    """Pinhole projection with unit focal length: ``(B, N, 3)`` with z > 0 -> ``(B, N, 2)`` = ``(x, y) / z``."""
+    return points[..., :2] / points[..., 2:3]

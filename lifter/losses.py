@@ -1,0 +1,92 @@
+"""Training losses, all in normalised 2D units (the RMS radius of the visible input 2D is 1).
+
+2D-only training (the headline model) uses:
+
+- :func:`hidden_xy_loss`: landmarks hidden from the input on purpose must land on their known 2D position;
+- :func:`cycle_loss`: lift, rotate the lift to a random novel view, project it with a perspective camera, lift
+  that projection again: the second lift must equal the rotated first one up to scale (Chen et al. 2019);
+- :func:`critic_loss` / :func:`generator_loss`: a per-category critic on normalised 2D poses tells real training
+  2D from re-projected lifts (Drover et al. 2018; non-saturating GAN loss). This is what fixes the depth sign.
+
+The 3D-supervised reference model (an upper bound, never the shipped weights) uses :func:`depth_supervised_loss`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lifter.geometry import masked_centre
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x (B, N)`` over ``mask (B, N)``."""
+    w = mask.to(x.dtype)
+    return (x * w).sum() / w.sum().clamp_min(1.0)
+
+
+def hidden_xy_loss(lift: torch.Tensor, p_true: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """Squared 2D error of the hidden landmarks: ``lift (B, N, 3)``, ``p_true (B, N, 2)``, ``hidden (B, N)``."""
+    if not hidden.any():
+        return lift.new_zeros(())
+    return _masked_mean(((lift[..., :2] - p_true) ** 2).sum(-1), hidden)
+
+
+def fit_scale(source: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Least-squares scale ``k (B,)`` minimising ``|k source - target|^2`` over ``mask``; ``(B, N, D)`` inputs."""
+    w = mask.to(source.dtype)[..., None]
+    return (source * target * w).sum((1, 2)) / (source * source * w).sum((1, 2)).clamp_min(1e-8)
+
+
+def cycle_loss(lift2: torch.Tensor, rotated: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Second lift vs the rotated first lift, both centred, the rotated one scaled to the second's 2D size.
+
+    Args:
+        lift2: ``(B, N, 3)`` lift of the re-projection (normalised units of that re-projection).
+        rotated: ``(B, N, 3)`` the first lift after the random rotation (normalised units of the input).
+        mask: ``(B, N)`` landmarks taking part.
+    """
+    a = masked_centre(lift2, mask)
+    b = masked_centre(rotated, mask)
+    k = fit_scale(b[..., :2], a[..., :2], mask)                              # (B,) size of b in a's units
+    return _masked_mean(((a - k[:, None, None] * b) ** 2).sum(-1), mask)
+
+
+def critic_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """Non-saturating GAN loss of the critic: real -> high logits, fake -> low; ``(B,)`` logits each."""
+    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+
+
+def generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
+    """The lifter's adversarial loss: its re-projections should get high critic logits."""
+    return F.softplus(-d_fake).mean()
+
+
+def depth_supervised_loss(lift: torch.Tensor, gt_camera: torch.Tensor, visible: torch.Tensor,
+                          present: torch.Tensor) -> torch.Tensor:
+    """3D supervision (reference model only): the lift must match the camera-frame ground truth, brought to
+    the lift's units by the least-squares scale of its x, y onto the visible input 2D.
+
+    Args:
+        lift: ``(B, N, 3)`` normalised lift; gt_camera: ``(B, N, 3)`` ground truth (NaN where absent);
+        visible: ``(B, N)`` landmarks given as input; present: ``(B, N)`` landmarks with ground truth.
+    """
+    gt = torch.nan_to_num(gt_camera)
+    g = masked_centre(gt, present)
+    p = masked_centre(lift, present)
+    k = fit_scale(g[..., :2], p[..., :2], visible).detach()
+    return _masked_mean(((p - k[:, None, None] * g) ** 2).sum(-1), present)
+
+
+class Critic(nn.Module):
+    """MLP critic on one category's normalised 2D pose: input ``(B, N, 2)`` + mask ``(B, N)`` -> logits ``(B,)``."""
+
+    def __init__(self, num_landmarks: int, hidden: int = 512) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(3 * num_landmarks, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+
+    def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = mask.to(p.dtype)[..., None]
+        return self.net(torch.cat([p * m, m], -1).flatten(1))[:, 0]

@@ -1,0 +1,141 @@
+"""The lifting network: a correspondence-preserving transformer over landmark tokens.
+
+One token per landmark. A token's input is its normalised 2D position (zero when missing) and a visibility
+flag. Its *identity* is a fixed sinusoidal (Fourier) code of the landmark index plus a learned category
+embedding, projected per layer and **added to the queries and keys of every attention layer**
+(``identity="every_layer"``) or only to the input tokens (``identity="input_only"``, the ablation). Missing
+landmarks are never attended to (key mask), so their 2D values cannot influence the other outputs.
+
+The output is a depth-only lift in the camera frame: for a visible landmark, ``x, y`` are its normalised input
+and the network predicts ``z``; for a missing one it predicts ``x, y, z``. Normalisation (centre on the visible
+landmarks' centroid, divide by their RMS radius) happens inside :meth:`Lifter.forward`, which makes the model
+invariant to the translation and scale of its 2D input by construction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lifter.geometry import normalise_2d
+
+
+@dataclass
+class LifterConfig:
+    """Hyper-parameters of :class:`Lifter` (stored with the weights)."""
+
+    categories: dict[str, int] = field(default_factory=dict)  # category name -> landmark count, in a fixed order
+    dim: int = 128                # token width D
+    depth: int = 4                # attention blocks
+    heads: int = 4                # attention heads (dim % heads == 0)
+    mlp_ratio: int = 4            # MLP hidden width = mlp_ratio * dim
+    identity: str = "every_layer"  # "every_layer" (2D-LFM) or "input_only" (ablation)
+    code_dim: int = 64            # size of the fixed sinusoidal landmark-index code
+    dropout: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sinusoidal_code(n: int, dim: int) -> torch.Tensor:
+    """Fixed Fourier code ``(n, dim)`` of landmark indices 0..n-1 (the transformer position code)."""
+    pos = torch.arange(n, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    code = torch.zeros(n, dim)
+    code[:, 0::2] = torch.sin(pos * freq)
+    code[:, 1::2] = torch.cos(pos * freq)
+    return code
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block whose queries and keys take the landmark identity ``ident`` each time."""
+
+    def __init__(self, cfg: LifterConfig) -> None:
+        super().__init__()
+        self.heads = cfg.heads
+        self.norm1 = nn.LayerNorm(cfg.dim)
+        self.qk = nn.Linear(cfg.dim, 2 * cfg.dim)
+        self.v = nn.Linear(cfg.dim, cfg.dim)
+        self.proj = nn.Linear(cfg.dim, cfg.dim)
+        self.norm2 = nn.LayerNorm(cfg.dim)
+        self.mlp = nn.Sequential(nn.Linear(cfg.dim, cfg.mlp_ratio * cfg.dim), nn.GELU(),
+                                 nn.Linear(cfg.mlp_ratio * cfg.dim, cfg.dim))
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, h: torch.Tensor, ident: torch.Tensor | None, key_mask: torch.Tensor) -> torch.Tensor:
+        """``h (B, N, D)``, ``ident (1, N, D)`` or None, ``key_mask (B, N)`` bool (True: may be attended)."""
+        B, N, D = h.shape
+        x = self.norm1(h)
+        q, k = self.qk(x if ident is None else x + ident).chunk(2, dim=-1)  # (B, N, D) each
+        v = self.v(x)
+        split = lambda t: t.view(B, N, self.heads, D // self.heads).transpose(1, 2)  # noqa: E731
+        att = F.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=key_mask[:, None, None, :])
+        h = h + self.drop(self.proj(att.transpose(1, 2).reshape(B, N, D)))
+        return h + self.drop(self.mlp(self.norm2(h)))
+
+
+class Lifter(nn.Module):
+    """Lift normalised 2D landmarks of any registered category to 3D (see the module docstring)."""
+
+    def __init__(self, cfg: LifterConfig) -> None:
+        super().__init__()
+        if cfg.identity not in ("every_layer", "input_only"):
+            raise ValueError(f"identity must be 'every_layer' or 'input_only', got {cfg.identity!r}")
+        self.cfg = cfg
+        self.category_names = list(cfg.categories)
+        max_n = max(cfg.categories.values())
+        self.register_buffer("code", sinusoidal_code(max_n, cfg.code_dim), persistent=False)  # (Nmax, C)
+        self.category_embed = nn.Embedding(len(cfg.categories), cfg.dim)
+        self.code_proj = nn.Linear(cfg.code_dim, cfg.dim)
+        self.input_embed = nn.Linear(3, cfg.dim)                    # (x, y, visible)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
+        n_ident = cfg.depth if cfg.identity == "every_layer" else 0
+        self.ident_proj = nn.ModuleList(nn.Linear(cfg.dim, cfg.dim) for _ in range(n_ident))
+        self.norm = nn.LayerNorm(cfg.dim)
+        self.head = nn.Linear(cfg.dim, 3)
+
+    def identity(self, category: str, n: int, index: torch.Tensor | None = None) -> torch.Tensor:
+        """Landmark identity embeddings ``(1, n, D)`` of ``category``'s landmarks ``index (n,)`` (default 0..n-1)."""
+        c = self.category_names.index(category)
+        code = self.code[:n] if index is None else self.code[index]
+        return (self.code_proj(code) + self.category_embed.weight[c])[None]
+
+    def lift_normalised(self, p: torch.Tensor, visible: torch.Tensor, category: str,
+                        index: torch.Tensor | None = None) -> torch.Tensor:
+        """Lift normalised 2D ``p (B, N, 2)`` (zero where not visible) to ``(B, N, 3)`` in the same units.
+
+        ``index (N,)``: which of the category's landmarks the N tokens are (default: all, in order); training
+        on random subsets of a large landmark set (468 face points) is cheap and keeps identities straight.
+        """
+        B, N, _ = p.shape
+        vis = visible.to(p.dtype)[..., None]
+        ident = self.identity(category, N, index)                    # (1, N, D)
+        h = self.input_embed(torch.cat([p * vis, vis], -1)) + ident  # (B, N, D)
+        for i, block in enumerate(self.blocks):
+            h = block(h, self.ident_proj[i](ident) if self.ident_proj else None, visible)
+        out = self.head(self.norm(h))                                # (B, N, 3)
+        xy = torch.where(visible[..., None], p, out[..., :2])
+        return torch.cat([xy, out[..., 2:]], -1)
+
+    def forward(self, points2d: torch.Tensor, visible: torch.Tensor, category: str) -> tuple[torch.Tensor, ...]:
+        """Lift pixel landmarks.
+
+        Args:
+            points2d: ``(B, N, 2)`` pixels (any translation and scale; values where not visible are ignored).
+            visible: ``(B, N)`` bool, at least 3 True per row.
+            category: a registered category name with N landmarks.
+        Returns:
+            ``shape (B, N, 3)`` in normalised units (RMS radius of the visible 2D = 1), and the normalisation
+            ``centre (B, 2)`` and ``scale (B,)``: ``shape * scale`` is the lift in pixel units, centred on the
+            visible landmarks' 2D centroid.
+        """
+        p, centre, scale = normalise_2d(points2d, visible)
+        return self.lift_normalised(p, visible, category), centre, scale
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

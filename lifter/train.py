@@ -1,0 +1,401 @@
+"""Train the lifter: ``python -m lifter.train --data data/ --out runs/lifter``.
+
+Reads only ``points2d`` and ``visible`` of ``<category>_train.npz`` for 2D-only training (the headline model);
+``--supervision 3d`` trains the 3D-supervised reference (an upper bound, never shipped) from ``points3d``.
+
+Each step trains on one category (round robin: category-balanced), on a batch of training 2D poses drawn
+without replacement from a fresh shuffle each epoch, mirrored at random (with the category's mirror pairs), with
+extra landmarks hidden at random (missing-landmark training). 2D-only losses: see ``lifter.losses``.
+
+Checkpoints (``checkpoint.safetensors`` + ``checkpoint.json``: model, critics, optimisers, random states) are
+written every ``--checkpoint-every`` steps and at the end; ``--resume`` continues from them bit for bit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm import tqdm
+
+from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations
+from lifter.losses import (Critic, critic_loss, cycle_loss, depth_supervised_loss, generator_loss,
+                           hidden_xy_loss)
+from lifter.model import Lifter, LifterConfig
+from lifter.skeletons import get_category
+
+ALL_CATEGORIES = ("human17", "hand21", "face468", "chair")
+
+
+@dataclass
+class TrainConfig:
+    """Training recipe (stored with the checkpoint and the bundled weights)."""
+
+    categories: tuple[str, ...] = ALL_CATEGORIES  # categories to train on (those with a *_train.npz)
+    supervision: str = "2d"          # "2d" (headline) or "3d" (reference upper bound)
+    steps: int = 4000                # optimiser steps in all (spread round robin over the categories)
+    batch_tokens: int = 4096         # batch size = clamp(batch_tokens // N, min_batch, max_batch)
+    min_batch: int = 16
+    max_batch: int = 256
+    lr: float = 1e-3                 # AdamW peak learning rate, linear warm-up then cosine decay to 5 %
+    warmup: int = 200
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    critic_lr: float = 1e-3
+    critic_steps: int = 2            # critic updates per lifter update
+    adv_weight: float = 0.3          # weight of the adversarial loss on the lifter's side
+    cycle_weight: float = 1.0
+    hidden_weight: float = 1.0
+    hide_prob: float = 0.5           # chance that a training pose gets extra landmarks hidden
+    hide_max: float = 0.3            # ... up to this fraction of its visible ones
+    mirror_prob: float = 0.5         # chance of a left/right mirrored copy (categories with mirror pairs)
+    max_tokens: int = 128            # larger landmark sets train on a random subset of this many per batch
+    distance_range: tuple[float, float] = (2.5, 12.0)  # novel-view camera distance / RMS radius (log-uniform)
+    max_tilt_deg: float = 10.0       # novel-view tilt about the image x axis
+    seed: int = 0
+    checkpoint_every: int = 500
+    model: LifterConfig = field(default_factory=LifterConfig)
+
+
+class TrainData:
+    """One category's training 2D: ``points (M, N, 2)`` float32 (NaN where missing), ``visible (M, N)``."""
+
+    def __init__(self, path: Path, category: str, need_3d: bool) -> None:
+        with np.load(path) as f:
+            if str(f["category"]) != category:
+                raise ValueError(f"{path}: holds category {f['category']}, expected {category}")
+            self.points = torch.from_numpy(np.nan_to_num(f["points2d"]))
+            self.visible = torch.from_numpy(f["visible"])
+            self.points3d = torch.from_numpy(f["points3d"]) if need_3d else None
+            self.present = torch.from_numpy(f["present"]) if need_3d else None
+        self.category = category
+        self.order = torch.empty(0, dtype=torch.long)
+        self.cursor = 0
+        self.epoch = 0
+
+    def next_indices(self, batch: int, gen: torch.Generator) -> torch.Tensor:
+        """The next ``batch`` sample indices of the current epoch's shuffle (a new shuffle per epoch)."""
+        if self.cursor + batch > len(self.order):
+            self.order = torch.randperm(len(self.points), generator=gen)
+            self.cursor = 0
+            self.epoch += 1
+        idx = self.order[self.cursor:self.cursor + batch]
+        self.cursor += batch
+        return idx
+
+
+def batch_size(cfg: TrainConfig, n: int) -> int:
+    return int(min(max(cfg.batch_tokens // n, cfg.min_batch), cfg.max_batch))
+
+
+def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: TrainConfig,
+            gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mirror at random and hide extra landmarks.
+
+    Returns ``points (B, N, 2)``, the data's visibility ``full (B, N)``, and the input visibility
+    ``shown (B, N)`` (``full`` minus the landmarks hidden on purpose, at least 3 kept).
+    """
+    cat = get_category(category)
+    B, N, _ = points.shape
+    if cat.mirror_pairs and cfg.mirror_prob > 0:
+        flip = torch.rand(B, generator=gen) < cfg.mirror_prob
+        perm = torch.tensor(cat.mirror_permutation())
+        mirrored = points[:, perm] * torch.tensor([-1.0, 1.0])
+        points = torch.where(flip[:, None, None], mirrored, points)
+        visible = torch.where(flip[:, None], visible[:, perm], visible)
+    hide = torch.rand(B, generator=gen) < cfg.hide_prob
+    frac = torch.rand(B, generator=gen) * cfg.hide_max
+    keys = torch.rand(B, N, generator=gen).masked_fill(~visible, 2.0)
+    rank = keys.argsort(1).argsort(1)
+    n_vis = visible.sum(1)
+    n_hide = torch.minimum((frac * n_vis).floor().long(), (n_vis - 3).clamp_min(0)) * hide
+    shown = visible & (rank >= n_hide[:, None])
+    return points, visible, shown
+
+
+def novel_view(lift: torch.Tensor, mask: torch.Tensor, cfg: TrainConfig, gen: torch.Generator
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotate the centred lift to a random view and project it with a random perspective camera.
+
+    Returns the rotated lift ``(B, N, 3)`` and its normalised projection ``(B, N, 2)``.
+    """
+    B = lift.shape[0]
+    centred = masked_centre(lift, mask)
+    R = random_rotations(B, gen, cfg.max_tilt_deg, device=lift.device)
+    rotated = centred @ R.transpose(1, 2)                                   # (B, N, 3)
+    w = mask.to(lift.dtype)
+    radius = ((centred.detach() ** 2).sum(-1) * w).sum(1).div(w.sum(1)).sqrt()  # (B,)
+    lo, hi = (math.log(r) for r in cfg.distance_range)
+    dist = radius * torch.exp(lo + (hi - lo) * torch.rand(B, generator=gen)).to(lift.device)
+    nearest = (-rotated.detach()[..., 2]).masked_fill(~mask, -1e9).amax(1)
+    dist = torch.maximum(dist, nearest + 0.5 * radius)                      # keep every point in front
+    cam = rotated + torch.stack([torch.zeros_like(dist), torch.zeros_like(dist), dist], -1)[:, None]
+    p2, _, _ = normalise_2d(perspective_divide(cam), mask)
+    return rotated, p2
+
+
+def scatter_subset(p_real: torch.Tensor, p_fake: torch.Tensor, mask: torch.Tensor, index: torch.Tensor | None,
+                   n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Place a landmark subset ``index (K,)`` of ``(B, K, 2)`` poses into the category's full ``(B, n, 2)``
+    layout (zeros and mask False elsewhere), so that one critic per category sees every batch."""
+    if index is None:
+        return p_real, p_fake, mask
+    B = p_real.shape[0]
+    full = lambda x: x.new_zeros((B, n) + x.shape[2:]).index_copy(1, index, x)  # noqa: E731
+    return full(p_real), full(p_fake), full(mask)
+
+
+def make_optimiser(params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=(0.9, 0.99))
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(cfg.steps - cfg.warmup, 1)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+
+
+class Trainer:
+    """Holds the model, critics, optimisers and data; :meth:`step` does one training step."""
+
+    def __init__(self, cfg: TrainConfig, data_dir: Path, device: torch.device) -> None:
+        self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
+        self.command = ""                                         # the command line, recorded with checkpoints
+        torch.manual_seed(cfg.seed)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.data = {}
+        for c in cfg.categories:
+            path = Path(data_dir) / f"{c}_train.npz"
+            if not path.exists():
+                raise FileNotFoundError(f"{path} not found: run `python -m lifter.data build --source "
+                                        f"../shared/data --out {data_dir}` first")
+            self.data[c] = TrainData(path, c, need_3d=cfg.supervision == "3d")
+        model_cfg = LifterConfig(**{**asdict(cfg.model), "categories": {c: get_category(c).num_landmarks
+                                                                           for c in ALL_CATEGORIES}})
+        cfg.model = model_cfg
+        self.model = Lifter(model_cfg).to(device)
+        self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
+        self.critics.to(device)
+        self.opt = make_optimiser(self.model.parameters(), cfg.lr, cfg.weight_decay)
+        self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr, betas=(0.5, 0.99))
+        self.step_count = 0
+
+    def batch(self, category: str) -> dict[str, torch.Tensor]:
+        d = self.data[category]
+        idx = d.next_indices(batch_size(self.cfg, d.points.shape[1]), self.gen)
+        points, full, shown = augment(d.points[idx], d.visible[idx], category, self.cfg, self.gen)
+        out = {"points": points, "full": full, "shown": shown}
+        if d.points3d is not None:
+            out["points3d"], out["present"] = d.points3d[idx], d.present[idx]
+        n = points.shape[1]
+        if n > self.cfg.max_tokens:                                  # a random landmark subset, sorted
+            keep = torch.randperm(n, generator=self.gen)[:self.cfg.max_tokens].sort().values
+            out = {k: v[:, keep] for k, v in out.items()}
+            out["index"] = keep
+            # At least 3 visible in the subset (true for the face data, which has no missing landmarks).
+            out["shown"] &= out["full"]
+        return {k: v.to(self.device) for k, v in out.items()}
+
+    def step(self) -> dict[str, float]:
+        """One optimiser step on the next category in the round robin; returns the losses."""
+        cfg = self.cfg
+        category = cfg.categories[self.step_count % len(cfg.categories)]
+        b = self.batch(category)
+        p_full, _, _ = normalise_2d(b["points"], b["full"])
+        p_in, centre, scale = normalise_2d(b["points"], b["shown"])
+        # The hidden landmarks' known 2D in the input's normalisation.
+        p_true = (torch.where(b["full"][..., None], b["points"], 0.0) - centre[:, None]) / scale[:, None, None]
+        index = b.get("index")
+        lift = self.model.lift_normalised(p_in, b["shown"], category, index)
+        hidden = b["full"] & ~b["shown"]
+        losses = {"hidden": hidden_xy_loss(lift, p_true, hidden)}
+
+        if cfg.supervision == "3d":
+            if b["points"].shape[1] != b["points3d"].shape[1]:
+                raise ValueError("3D supervision needs points3d")
+            # The mirrored copies' 3D is the mirrored 3D: recompute from the 2D flip is not possible, so the
+            # 3D reference trains without mirroring (mirror_prob is forced to 0 in main()).
+            losses["depth"] = depth_supervised_loss(lift, b["points3d"], b["shown"], b["present"])
+            total = cfg.hidden_weight * losses["hidden"] + losses["depth"]
+        else:
+            mask = b["full"]
+            rotated, p2 = novel_view(lift, mask, cfg, self.gen)
+            lift2 = self.model.lift_normalised(p2, mask, category, index)
+            losses["cycle"] = cycle_loss(lift2, rotated, mask)
+            critic = self.critics[category]
+            p_real, p_fake, mask = scatter_subset(p_full, p2, mask, index, get_category(category).num_landmarks)
+            for _ in range(cfg.critic_steps):                             # critic first, on detached fakes
+                lc = critic_loss(critic(p_real, mask), critic(p_fake.detach(), mask))
+                self.critic_opt.zero_grad(set_to_none=True)
+                lc.backward()
+                self.critic_opt.step()
+            losses["critic"] = lc.detach()
+            for prm in critic.parameters():
+                prm.requires_grad_(False)
+            losses["adv"] = generator_loss(critic(p_fake, mask))
+            for prm in critic.parameters():
+                prm.requires_grad_(True)
+            total = (cfg.hidden_weight * losses["hidden"] + cfg.cycle_weight * losses["cycle"]
+                     + cfg.adv_weight * losses["adv"])
+
+        for g in self.opt.param_groups:
+            g["lr"] = cfg.lr * lr_factor(self.step_count, cfg)
+        self.opt.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.opt.step()
+        self.step_count += 1
+        return {"category": category, "total": float(total.detach()),
+                **{k: float(v.detach()) for k, v in losses.items()}}
+
+    # ---------------------------------------------------------------------------------------- checkpoints
+    def save(self, out: Path) -> None:
+        """Write ``checkpoint.safetensors`` (tensors) and ``checkpoint.json`` (everything else)."""
+        out.mkdir(parents=True, exist_ok=True)
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        tensors.update({f"critics.{k}": v for k, v in self.critics.state_dict().items()})
+        meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
+                      "data_dir": str(self.data_dir), "device": str(self.device), "command": self.command,
+                      "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
+        tensors["rng.torch_gen"] = self.gen.get_state()
+        tensors["rng.torch_global"] = torch.get_rng_state()
+        for c, d in self.data.items():
+            tensors[f"data.{c}.order"] = d.order
+        for name, opt in (("opt", self.opt), ("critic_opt", self.critic_opt)):
+            sd = opt.state_dict()
+            meta["optimisers"][name] = {"param_groups": sd["param_groups"], "state_keys": {}}
+            for pid, st in sd["state"].items():
+                meta["optimisers"][name]["state_keys"][str(pid)] = sorted(st)
+                for k, v in st.items():
+                    tensors[f"{name}.{pid}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+        tmp = out / "checkpoint.safetensors.tmp"
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+        tmp.replace(out / "checkpoint.safetensors")
+        (out / "checkpoint.json").write_text(json.dumps(meta, indent=1))
+
+    def load(self, out: Path) -> None:
+        """Restore the state written by :meth:`save`."""
+        tensors = load_file(str(out / "checkpoint.safetensors"))
+        meta = json.loads((out / "checkpoint.json").read_text())
+        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        self.critics.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("critics.")})
+        self.gen.set_state(tensors["rng.torch_gen"])
+        torch.set_rng_state(tensors["rng.torch_global"])
+        for c, d in self.data.items():
+            d.order = tensors[f"data.{c}.order"]
+            d.cursor, d.epoch = meta["data"][c]["cursor"], meta["data"][c]["epoch"]
+        for name, opt in (("opt", self.opt), ("critic_opt", self.critic_opt)):
+            m = meta["optimisers"][name]
+            state = {int(pid): {k: tensors[f"{name}.{pid}.{k}"] for k in keys}
+                     for pid, keys in m["state_keys"].items()}
+            opt.load_state_dict({"state": state, "param_groups": m["param_groups"]})
+        self.step_count = meta["step"]
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def config_from_dict(d: dict) -> TrainConfig:
+    """Inverse of ``asdict(TrainConfig)`` (tuples restored)."""
+    d = dict(d)
+    d["model"] = LifterConfig(**d["model"])
+    for k in ("categories", "distance_range"):
+        d[k] = tuple(d[k])
+    return TrainConfig(**d)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, resume: bool = False,
+          progress: bool = True, log_every: int = 50, command: str = "") -> Trainer:
+    """Run the training loop; returns the trainer (model inside). Writes ``log.jsonl`` and checkpoints."""
+    trainer = Trainer(cfg, data_dir, device)
+    trainer.command = command
+    if resume and (out / "checkpoint.safetensors").exists():
+        trainer.load(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    bar = tqdm(total=cfg.steps, initial=trainer.step_count, desc="train", unit="step", disable=not progress)
+    window: list[dict] = []
+    with (out / "log.jsonl").open("a") as log:
+        while trainer.step_count < cfg.steps:
+            losses = trainer.step()
+            window.append(losses)
+            bar.update(1)
+            if trainer.step_count % log_every == 0 or trainer.step_count == cfg.steps:
+                summary = {"step": trainer.step_count, "seconds": round(time.perf_counter() - started, 1)}
+                for key in sorted({k for w in window for k in w} - {"category"}):
+                    vals = [w[key] for w in window if key in w]
+                    summary[key] = round(float(np.mean(vals)), 5)
+                log.write(json.dumps(summary) + "\n")
+                log.flush()
+                bar.set_postfix({k: v for k, v in summary.items() if k in ("total", "cycle", "adv", "depth")})
+                window = []
+            if trainer.step_count % cfg.checkpoint_every == 0 or trainer.step_count == cfg.steps:
+                trainer.save(out)
+    bar.close()
+    return trainer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lifter.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
+    parser.add_argument("--out", type=Path, default=Path("runs/lifter"), help="run folder (checkpoints, log)")
+    parser.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES)
+    parser.add_argument("--supervision", choices=("2d", "3d"), default="2d",
+                        help="2d: the headline model; 3d: the 3D-supervised reference (upper bound)")
+    parser.add_argument("--identity", choices=("every_layer", "input_only"), default="every_layer",
+                        help="where the landmark identity code enters (input_only is the ablation)")
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps)
+    parser.add_argument("--dim", type=int, default=LifterConfig.dim)
+    parser.add_argument("--depth", type=int, default=LifterConfig.depth)
+    parser.add_argument("--heads", type=int, default=LifterConfig.heads)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.*")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(categories=tuple(args.categories), supervision=args.supervision, steps=args.steps,
+                      lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed,
+                      mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
+                      model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
+                                         identity=args.identity))
+    if args.resume and (args.out / "checkpoint.json").exists():
+        saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
+        cfg = TrainConfig(**{**asdict(saved), "model": saved.model, "steps": args.steps})
+    device = pick_device(args.device)
+    started = time.perf_counter()
+    command = "python -m lifter.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet, command=command)
+    print(f"trained {cfg.steps} steps on {device} in {time.perf_counter() - started:.0f} s; "
+          f"checkpoint in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""Projection and camera sampling against closed forms and the benchmark protocol's ranges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lifter.data.cameras import CameraProtocol, hide_landmarks, look_at_rotation, render_views
+from lifter.geometry import (intrinsics_matrix, project_perspective, rotation_x, rotation_y, rotation_z,
+                             unproject_perspective, world_to_camera)
+
+
+def test_elemental_rotations_closed_form() -> None:
+    e = np.eye(3)
+    np.testing.assert_allclose(rotation_z(np.pi / 2) @ e[0], e[1], atol=1e-12)   # x -> y
+    np.testing.assert_allclose(rotation_x(np.pi / 2) @ e[1], e[2], atol=1e-12)   # y -> z
+    np.testing.assert_allclose(rotation_y(np.pi / 2) @ e[2], e[0], atol=1e-12)   # z -> x
+    R = rotation_x(0.3) @ rotation_y(-1.1) @ rotation_z(2.0)
+    np.testing.assert_allclose(R @ R.T, e, atol=1e-12)
+    assert np.linalg.det(R) == pytest.approx(1.0)
+
+
+def test_projection_round_trip_and_intrinsics() -> None:
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(5, 30, 3)) + np.array([0.0, 0.0, 8.0])
+    focal = rng.uniform(500, 1500, 5)
+    principal = rng.uniform(400, 600, (5, 2))
+    uv = project_perspective(pts, focal, principal)
+    # Against the matrix form K X / z.
+    K = intrinsics_matrix(focal, principal)
+    h = np.einsum("bij,bnj->bni", K, pts)
+    np.testing.assert_allclose(uv, h[..., :2] / h[..., 2:], rtol=1e-12)
+    np.testing.assert_allclose(unproject_perspective(uv, pts[..., 2], focal, principal), pts, rtol=1e-12)
+    with pytest.raises(ValueError, match="behind the camera"):
+        project_perspective(np.array([[[0.0, 0.0, -1.0]]]), np.array([100.0]), np.zeros((1, 2)))
+
+
+def test_look_at_orientation() -> None:
+    # Camera at azimuth 0, elevation 0: on +Z looking at the origin; world +X appears right, +Y up (pixel y down).
+    R = look_at_rotation(np.array([0.0]), np.array([0.0]), np.array([0.0]))[0]
+    np.testing.assert_allclose(R @ np.array([1.0, 0, 0]), [1, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(R @ np.array([0, 1.0, 0]), [0, -1, 0], atol=1e-12)
+    np.testing.assert_allclose(R @ np.array([0, 0, 1.0]), [0, 0, -1], atol=1e-12)
+    # Elevation 30 deg: the optical axis points down at 30 deg.
+    R = look_at_rotation(np.array([1.0]), np.deg2rad(np.array([30.0])), np.array([0.0]))[0]
+    assert np.rad2deg(np.arcsin(-R[2, 1])) == pytest.approx(30.0)
+    # Roll rotates the image about the optical axis by the roll angle.
+    R0 = look_at_rotation(np.array([0.5]), np.array([0.2]), np.array([0.0]))[0]
+    R1 = look_at_rotation(np.array([0.5]), np.array([0.2]), np.array([0.1]))[0]
+    np.testing.assert_allclose(R1 @ R0.T, rotation_z(0.1), atol=1e-12)
+
+
+def _shapes(rng: np.random.Generator, s: int = 40, n: int = 17) -> np.ndarray:
+    return rng.normal(size=(s, n, 3)) * np.array([250.0, 800.0, 200.0])
+
+
+def test_render_views_follow_the_protocol() -> None:
+    rng = np.random.default_rng(1)
+    shapes = _shapes(rng)
+    proto = CameraProtocol()
+    v = render_views(shapes, None, np.random.default_rng(2), views_per_shape=25, protocol=proto)
+    B = len(shapes) * 25
+    assert v.points2d.shape == (B, 17, 2) and v.points3d.shape == (B, 17, 3)
+    az, el, roll = v.angles.T
+    assert 0 <= az.min() and az.max() <= 360 and az.max() - az.min() > 300
+    assert -15 <= el.min() and el.max() <= 40 and el.min() < -10 and el.max() > 35
+    assert -10 <= roll.min() and roll.max() <= 10
+    assert (1000 <= v.focal).all() and (v.focal <= 1500).all()
+    assert (0 <= v.noise_sigma).all() and (v.noise_sigma <= 2).all()
+    # Without noise the 2D is the exact projection of the camera-frame ground truth.
+    clean = project_perspective(v.points3d.astype(np.float64), v.focal, v.principal)
+    residual = v.points2d - clean
+    assert np.abs(residual).max() < 12                                    # 6 sigma of 2 px
+    assert np.std(residual / np.maximum(v.noise_sigma, 1e-3)[:, None, None]) == pytest.approx(1.0, abs=0.05)
+    span = (clean.max(1) - clean.min(1)).max(-1) / 1000
+    assert span.min() >= 0.4 - 2e-3 and span.max() <= 0.8 + 2e-3
+    assert clean.min() > 0 and clean.max() < 1000                          # subject in the image
+    assert (v.points3d[..., 2] > 0).all()
+    # Camera frame = R world + t.
+    np.testing.assert_allclose(world_to_camera(shapes[v.shape_index], v.R, v.t), v.points3d, rtol=1e-4, atol=1e-2)
+    # Same seed, same views.
+    w = render_views(shapes, None, np.random.default_rng(2), views_per_shape=25, protocol=proto)
+    np.testing.assert_array_equal(v.points2d, w.points2d)
+
+
+def test_missing_landmarks_stay_missing() -> None:
+    rng = np.random.default_rng(3)
+    shapes = _shapes(rng, 10, 21)
+    present = rng.random((10, 21)) > 0.3
+    present[:, :3] = True
+    shapes[~present] = np.nan
+    v = render_views(shapes, present, rng, views_per_shape=3)
+    assert (v.visible == v.present).all() and (v.present == present[v.shape_index]).all()
+    assert np.isnan(v.points2d[~v.visible]).all() and np.isfinite(v.points2d[v.visible]).all()
+    with pytest.raises(ValueError, match="at least 3"):
+        render_views(shapes[:1], np.zeros((1, 21), bool), rng)
+
+
+def test_occlusion_hides_the_given_fraction() -> None:
+    rng = np.random.default_rng(4)
+    present = np.ones((500, 17), dtype=bool)
+    present[:250, 10:] = False                                             # 10 present in half the rows
+    vis = hide_landmarks(present, 0.2, rng)
+    assert not (vis & ~present).any()
+    hidden = (present & ~vis).sum(1)
+    assert set(hidden[:250]) == {2}                                        # 20 % of 10
+    assert set(hidden[250:]) == {3, 4}                                     # 20 % of 17 = 3.4: 3 or 4
+    assert (hidden[250:] / 17).mean() == pytest.approx(0.2, abs=0.01)
+    # Which ones are hidden varies.
+    assert len({tuple(r) for r in vis[250:]}) > 100
+    assert (hide_landmarks(present[:, :4] | True, 0.9, rng).sum(1) >= 3).all()

@@ -1,0 +1,118 @@
+"""The network's invariances, masking, and Procrustes/geometry against closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lifter.geometry import aligned_errors, normalise_2d, random_rotations, rotation_x, rotation_y, \
+    similarity_procrustes
+from lifter.model import Lifter, LifterConfig
+
+CATS = {"human17": 17, "hand21": 21, "face468": 468, "chair": 21}
+
+
+@pytest.fixture(scope="module")
+def model() -> Lifter:
+    torch.manual_seed(0)
+    return Lifter(LifterConfig(categories=CATS, dim=64, depth=3, heads=4)).eval()
+
+
+def test_procrustes_recovers_a_known_similarity() -> None:
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(4, 17, 3))
+    R = rotation_x(0.7) @ rotation_y(-1.2)
+    pred = 0.37 * gt @ R.T + np.array([5.0, -2.0, 9.0])                   # rotated, scaled, shifted copy
+    aligned = similarity_procrustes(pred, gt, np.ones((4, 17), bool))
+    np.testing.assert_allclose(aligned, gt, atol=1e-9)
+    assert np.nanmax(aligned_errors(pred, gt, np.ones((4, 17), bool))) < 1e-9
+
+
+def test_procrustes_rejects_reflections() -> None:
+    rng = np.random.default_rng(1)
+    gt = rng.normal(size=(3, 17, 3)) * np.array([1.0, 2.0, 0.5])
+    mirrored = gt * np.array([1.0, 1.0, -1.0])
+    err = aligned_errors(mirrored, gt, np.ones((3, 17), bool))
+    assert err.mean() > 0.1                                               # no rotation undoes a mirror
+    # The best proper rotation of the mirror flips the least-spread axis; the aligned copy has det +1.
+    aligned = similarity_procrustes(mirrored, gt, np.ones((3, 17), bool))
+    a = aligned - aligned.mean(1, keepdims=True)
+    m = mirrored - mirrored.mean(1, keepdims=True)
+    T = np.linalg.lstsq(m[0], a[0], rcond=None)[0]
+    assert np.linalg.det(T) > 0
+
+
+def test_normalise_2d_closed_form() -> None:
+    pts = torch.tensor([[[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0], [99.0, 99.0]]])
+    vis = torch.tensor([[True, True, True, True, False]])
+    p, c, s = normalise_2d(pts, vis)
+    torch.testing.assert_close(c, torch.tensor([[1.0, 1.0]]))
+    torch.testing.assert_close(s, torch.tensor([2.0 ** 0.5]))
+    assert p[0, 4].abs().sum() == 0
+    R = random_rotations(100, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(R @ R.transpose(1, 2), torch.eye(3).expand(100, 3, 3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(torch.linalg.det(R), torch.ones(100), atol=1e-5, rtol=0)
+
+
+def test_invariant_to_translation_and_scale(model: Lifter) -> None:
+    torch.manual_seed(1)
+    pts = torch.randn(5, 17, 2) * 80 + 400
+    vis = torch.ones(5, 17, dtype=torch.bool)
+    with torch.no_grad():
+        a, _, sa = model(pts, vis, "human17")
+        b, _, sb = model(pts * 3.5 + torch.tensor([-250.0, 1234.0]), vis, "human17")
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(sb, sa * 3.5)
+    # Visible landmarks keep their normalised input x, y (the lift reprojects onto the input).
+    p, _, _ = normalise_2d(pts, vis)
+    torch.testing.assert_close(a[..., :2], p)
+
+
+def test_missing_landmarks_do_not_influence_the_others(model: Lifter) -> None:
+    torch.manual_seed(2)
+    pts = torch.randn(3, 21, 2) * 50
+    vis = torch.ones(3, 21, dtype=torch.bool)
+    vis[:, [4, 8, 15]] = False
+    other = pts.clone()
+    other[:, [4, 8, 15]] = torch.tensor([1e4, -3e3])                        # garbage where missing
+    nan = pts.clone()
+    nan[:, [4, 8, 15]] = float("nan")
+    with torch.no_grad():
+        a, _, _ = model(pts, vis, "chair")
+        b, _, _ = model(other, vis, "chair")
+        c, _, _ = model(nan, vis, "chair")
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a, c)
+    assert torch.isfinite(a).all()
+    # Hiding a landmark changes the prediction (it is not ignored altogether).
+    vis2 = vis.clone()
+    vis2[:, 0] = False
+    with torch.no_grad():
+        d, _, _ = model(pts, vis2, "chair")
+    assert (d[:, 1:] - a[:, 1:]).abs().max() > 1e-4
+
+
+def test_identity_code_breaks_permutation_symmetry(model: Lifter) -> None:
+    """Permuting the input tokens must not simply permute the output: tokens know which landmark they are."""
+    torch.manual_seed(3)
+    pts = torch.randn(2, 17, 2)
+    vis = torch.ones(2, 17, dtype=torch.bool)
+    perm = torch.randperm(17)
+    with torch.no_grad():
+        a, _, _ = model(pts, vis, "human17")
+        b, _, _ = model(pts[:, perm], vis, "human17")
+    assert (b[..., 2] - a[:, perm, 2]).abs().max() > 1e-3
+    # The category matters too.
+    with torch.no_grad():
+        c, _, _ = model(pts, vis[:, :17], "human17")
+        d, _, _ = model(torch.cat([pts, pts[:, :4]], 1), torch.ones(2, 21, dtype=torch.bool), "hand21")
+    assert (c[..., 2] - d[:, :17, 2]).abs().max() > 1e-4
+
+
+def test_input_only_ablation_has_no_per_layer_identity() -> None:
+    every = Lifter(LifterConfig(categories=CATS, dim=32, depth=2, heads=2))
+    only = Lifter(LifterConfig(categories=CATS, dim=32, depth=2, heads=2, identity="input_only"))
+    assert len(every.ident_proj) == 2 and len(only.ident_proj) == 0
+    with pytest.raises(ValueError, match="identity"):
+        Lifter(LifterConfig(categories=CATS, identity="nowhere"))

@@ -1,0 +1,58 @@
+"""The category registry is consistent: edges in range, mirror pairs symmetric and meaningful."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lifter.skeletons import GROUP_COLOURS, categories, get_category
+
+
+@pytest.mark.parametrize("name,n", [("human17", 17), ("hand21", 21), ("face468", 468), ("chair", 21)])
+def test_counts(name: str, n: int) -> None:
+    cat = get_category(name)
+    assert cat.num_landmarks == n == len(cat.groups) == len(set(cat.landmarks))
+
+
+@pytest.mark.parametrize("cat", list(categories().values()), ids=lambda c: c.name)
+def test_edges_and_mirror_pairs(cat) -> None:
+    n = cat.num_landmarks
+    for i, j in cat.edges:
+        assert 0 <= i < n and 0 <= j < n and i != j
+    assert len(set(map(frozenset, cat.edges))) == len(cat.edges), "duplicate edge"
+    seen = [k for pair in cat.mirror_pairs for k in pair]
+    assert len(seen) == len(set(seen)), "a landmark in two mirror pairs"
+    perm = np.array(cat.mirror_permutation())
+    assert (perm[perm] == np.arange(n)).all(), "mirroring twice must give the identity"
+    # Mirroring maps the skeleton onto itself: every edge's image is an edge.
+    edges = set(map(frozenset, cat.edges))
+    assert {frozenset((perm[i], perm[j])) for i, j in cat.edges} == edges
+    # Mirror pairs swap left and right groups.
+    for i, j in cat.mirror_pairs:
+        gi, gj = cat.groups[i], cat.groups[j]
+        assert gi.replace("left", "right") == gj or gi.replace("right", "left") == gj or gi == gj
+    assert all(g in GROUP_COLOURS for g in cat.groups)
+    assert len(cat.edge_colours()) == len(cat.edges)
+
+
+def test_names_and_lookup() -> None:
+    human = get_category("human17")
+    assert human.landmarks[0] == "pelvis" and human.landmarks[10] == "head"
+    assert human.index("r_wrist") == 16
+    assert get_category("hand21").landmarks[4] == "thumb_tip"
+    assert get_category("hand21").landmarks[20] == "pinky_tip"
+    with pytest.raises(KeyError, match="no landmark"):
+        human.index("tail")
+    with pytest.raises(ValueError, match="unknown category 'cat'.*human17"):
+        get_category("cat")
+
+
+def test_face_mirror_pairs_match_template(shared_data) -> None:
+    """The stored face mirror pairs are reflections of each other on the real canonical face model."""
+    from lifter.data.face import read_face_template
+
+    v, _ = read_face_template(shared_data)
+    perm = np.array(get_category("face468").mirror_permutation())
+    mirrored = v[perm] * np.array([-1.0, 1.0, 1.0])
+    assert np.abs(mirrored - v).max() < 1.0          # within 1 mm on a 15 cm face
+    assert len(get_category("face468").mirror_pairs) > 200
