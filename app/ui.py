@@ -1,11 +1,46 @@
-"""The app's page. For now it shows the project and its landmark categories; the lifting workflow lands with
-the lifter (see the README's status)."""
+"""The app's page: ``build_demo()`` wires components to :mod:`app.handlers` (no logic, no model loading here).
+
+Tabs: **Image** (upload / webcam / example -> detect or click in landmarks -> edit -> lift -> 3D views and
+export), **Benchmark** (test samples with ground truth, errors, the evaluate command's summary) and **API**
+(the two named endpoints, ``lift_image`` and ``lift_points``, usable from ``gradio_client``).
+"""
 
 from __future__ import annotations
 
 import gradio as gr
 
+from app import handlers as h
+from app.config import CONFIG, MANUAL, MODES
+from app.figures import SYNC_CAMERAS_JS
+from app.state import Session
 from lifter.skeletons import categories
+
+PRIVATE = dict(api_visibility="private")     # only lift_image and lift_points are public API endpoints
+EXAMPLE_POINTS = [[500, 300], [470, 320], [460, 450], [455, 580], [530, 320], [540, 450], [545, 580],
+                  [500, 240], [500, 180], [500, 150], [500, 110], [550, 190], [580, 260], [600, 320],
+                  [450, 190], [420, 260], [400, 320]]
+
+
+def safe_image(**kwargs) -> gr.Image:
+    """A ``gr.Image`` whose input errors (not an image, corrupt file) reach the user as ``gr.Error``.
+
+    (Wrapping the instance's ``preprocess`` rather than subclassing: Gradio writes a ``.pyi`` stub beside the
+    source of every ``Component`` subclass at import time.)
+    """
+    image = gr.Image(**kwargs)
+    preprocess = image.preprocess
+
+    def checked(payload):
+        try:
+            return preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception as e:  # noqa: BLE001  (PIL raises many kinds for bad files)
+            raise gr.Error(f"This file cannot be read as an image ({type(e).__name__}). Please upload a photo "
+                           f"(PNG, JPEG, WebP, ...).") from None
+
+    image.preprocess = checked
+    return image
 
 
 def category_table() -> list[list[str | int]]:
@@ -13,13 +48,129 @@ def category_table() -> list[list[str | int]]:
     return [[c.name, c.num_landmarks, len(c.edges), c.description] for c in categories().values()]
 
 
+def launch_kwargs() -> dict:
+    """Arguments for ``demo.launch`` that belong to the page (script, upload limit)."""
+    return dict(head=SYNC_CAMERAS_JS, max_file_size="50mb", show_error=True)
+
+
+def _image_tab() -> None:
+    session = gr.State(Session())
+    with gr.Row():
+        with gr.Column(scale=2):
+            source = safe_image(label="Your image", type="filepath", image_mode=None, height=300,
+                               sources=["upload", "webcam", "clipboard"],
+                               webcam_options=gr.WebcamOptions(mirror=False), elem_id="source-image")
+            gr.Examples([[str(p)] for p in sorted(CONFIG.examples_dir.glob("*.*")) if p.suffix != ".md"],
+                        inputs=[source], label="Examples (public domain, see assets/examples/README.md)")
+            mode = gr.Radio([*MODES, MANUAL], value="Body", label="Mode", elem_id="mode")
+            manual_category = gr.Dropdown(list(categories()), value="human17", label="Manual: category",
+                                          visible=False)
+            hand = gr.Radio(["largest", "right", "left"], value="largest", label="Hand: which (the person's side)",
+                            visible=False)
+            mirrored = gr.Checkbox(False, label="Mirrored selfie image",
+                                   info="Tick for mirrored selfies: MediaPipe's hand side then needs no swap.")
+            with gr.Row():
+                detect = gr.Button("Detect", variant="primary", elem_id="detect-btn")
+                lift = gr.Button("Lift", variant="primary", elem_id="lift-btn")
+        with gr.Column(scale=3):
+            canvas = gr.Image(label="Landmarks (click near one to select it, then click its new position)",
+                              interactive=False, type="numpy", format="jpeg", elem_id="canvas",
+                              buttons=["fullscreen"])
+            status = gr.Markdown("Upload an image, use the webcam, or pick an example.", elem_id="status")
+            with gr.Row():
+                landmark = gr.Dropdown([], label="Selected landmark", interactive=True, elem_id="landmark")
+                missing = gr.Button("Mark missing", size="sm")
+                skip = gr.Button("Skip (manual)", size="sm")
+                undo = gr.Button("Undo", size="sm", elem_id="undo-btn")
+                reset = gr.Button("Reset", size="sm")
+    views = gr.Plot(label="3D views: lifter | depth baseline | MediaPipe reference", elem_id="views")
+    depth_note = gr.Markdown("")
+    with gr.Row():
+        json_file = gr.DownloadButton("Download JSON", value=None, elem_id="export-json")
+        csv_file = gr.DownloadButton("Download CSV", value=None, elem_id="export-csv")
+
+    outputs = [session, canvas, status, landmark]
+    source.change(h.on_image, [source, mirrored], outputs, **PRIVATE)
+    mode.change(lambda m: (gr.update(visible=m == MANUAL), gr.update(visible=m == "Hand")), mode,
+                [manual_category, hand], **PRIVATE)
+    mode.change(lambda m: gr.update(value="Start manual" if m == MANUAL else "Detect"), mode, detect, **PRIVATE)
+    detect.click(h.on_detect, [session, mode, manual_category, mirrored, hand], [*outputs, mode, manual_category],
+                 **PRIVATE)
+    canvas.select(h.on_click, [session], outputs, **PRIVATE)
+    landmark.input(h.on_pick, [session, landmark], outputs, **PRIVATE)
+    for button, action in ((missing, "missing"), (skip, "skip"), (undo, "undo"), (reset, "reset")):
+        button.click(h.on_edit, [session, gr.State(action)], outputs, **PRIVATE)
+    lift.click(h.on_lift, [session], [*outputs, views, depth_note, json_file, csv_file], **PRIVATE)
+
+
+def _benchmark_tab() -> tuple:
+    available = h.samples.available_categories()
+    first = available[0] if available else None
+    with gr.Row():
+        category = gr.Dropdown(available, value=first, label="Category")
+        setting = gr.Radio(["clean", "occluded"], value="clean", label="Setting")
+        index = gr.Slider(0, 999, value=0, step=1, label="Test sample")
+        absrel = gr.Slider(0.0, 0.2, value=0.0, step=0.01, label="Depth noise (AbsRel) for the depth baseline")
+        show = gr.Button("Show sample", variant="primary", elem_id="bench-btn")
+    source_note = gr.Markdown("")
+    with gr.Row():
+        image2d = gr.Image(label="2D input", interactive=False, type="numpy", format="png", scale=1)
+        with gr.Column(scale=3):
+            fig = gr.Plot(label="Ground truth (red) and prediction (blue) after alignment; marker colour: error",
+                          elem_id="bench-plot")
+    errors = gr.Dataframe(headers=["method", "strict", "flip-best", "units", "mirror better"], interactive=False,
+                          label="This sample's error (similarity-aligned)", elem_id="bench-errors")
+    bars = gr.Plot(label="Per-landmark error")
+    with gr.Row():
+        json_file = gr.DownloadButton("Download JSON", value=None)
+        csv_file = gr.DownloadButton("Download CSV", value=None)
+    gr.Markdown("### Whole test split (from `python -m lifter.evaluate`)")
+    summary = gr.Dataframe(headers=["method", "setting", "strict", "flip-best", "units", "mirrored %"],
+                           interactive=False, label="Summary")
+    chart = gr.Image(label="Error vs depth noise", interactive=False, type="filepath", visible=False)
+    summary_note = gr.Markdown("")
+
+    meta = [index, source_note, summary, chart, summary_note]
+    sample_out = [image2d, fig, errors, bars, json_file, csv_file]
+    for trigger in (category.change, setting.change):
+        trigger(h.on_bench_category, [category, setting], meta, **PRIVATE)
+    show.click(h.on_bench_sample, [category, setting, index, absrel], sample_out, **PRIVATE)
+    return category, setting, meta
+
+
+def _api_tab() -> None:
+    gr.Markdown("Two named endpoints for `gradio_client` (see the README): `/lift_image` (image + category -> "
+                "landmarks and 3D as JSON) and `/lift_points` (2D landmarks + category -> 3D). Try them here.")
+    with gr.Row():
+        with gr.Column():
+            image = safe_image(label="Image", type="filepath", image_mode=None, height=220)
+            category = gr.Dropdown(list(MODES.values()), value="human17", label="Category")
+            run_image = gr.Button("lift_image")
+        with gr.Column():
+            points = gr.JSON(EXAMPLE_POINTS, label="points: N [x, y] pairs (null = missing)")
+            pcategory = gr.Dropdown(list(categories()), value="human17", label="Category")
+            visible = gr.JSON(None, label="visible (optional): N booleans")
+            run_points = gr.Button("lift_points")
+    out = gr.JSON(label="Result")
+    run_image.click(h.api_lift_image, [image, category], out, api_name="lift_image")
+    run_points.click(h.api_lift_points, [points, pcategory, visible], out, api_name="lift_points")
+
+
 def build_demo() -> gr.Blocks:
-    """The app as a ``gr.Blocks``; the caller launches it."""
+    """The app as a ``gr.Blocks``; the caller queues and launches it (see ``app.py`` and :func:`launch_kwargs`)."""
     with gr.Blocks(title="2D-to-3D landmark lifting workbench") as demo:
         gr.Markdown("# 2D-to-3D landmark lifting workbench\n"
                     "Lift the 2D landmarks of bodies, hands, faces and chairs to 3D, and compare the result with "
-                    "ground truth and with depth-based lifting. The lifting workflow is being built; the "
-                    "categories the project knows are listed below.")
-        gr.Dataframe(value=category_table(), headers=["category", "landmarks", "edges", "description"],
-                     interactive=False, label="Landmark categories")
+                    "ground truth and with depth-based lifting.")
+        with gr.Tabs():
+            with gr.Tab("Image", id="image"):
+                _image_tab()
+            with gr.Tab("Benchmark", id="benchmark"):
+                category, setting, meta = _benchmark_tab()
+            with gr.Tab("API", id="api"):
+                _api_tab()
+            with gr.Tab("Categories", id="categories"):
+                gr.Dataframe(value=category_table(), headers=["category", "landmarks", "edges", "description"],
+                             interactive=False, label="Landmark categories")
+        demo.load(h.on_bench_category, [category, setting], meta, **PRIVATE)
     return demo

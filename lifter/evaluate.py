@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from lifter.geometry import aligned_errors, rms_radius
+from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes
 from lifter.skeletons import get_category
 
 CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
@@ -61,16 +61,28 @@ def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:
         return TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"])
 
 
-def mean_shape(data: Path, category: str) -> np.ndarray | None:
-    """The training set's mean 3D shape ``(N, 3)`` in the world frame (ground truth: evaluation only)."""
+def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:
+    """The training set's mean 3D shape ``(N, 3)`` (ground truth: evaluation only).
+
+    Generalised Procrustes analysis: the training shapes (world frame, at most ``max_shapes`` of them) are
+    aligned by similarity transforms to the running mean, ``iterations`` times, so that poses facing different
+    ways do not average into a blob.
+    """
     path = Path(data) / f"{category}_train.npz"
     if not path.exists():
         return None
     with np.load(path) as f:
-        R, t, pts = f["camera_R"].astype(np.float64), f["camera_t"].astype(np.float64), f["points3d"]
-    world = np.einsum("bji,bnj->bni", R, pts - t[:, None])                   # R^T (X - t)
-    world -= np.nanmean(world, axis=1, keepdims=True)
-    return np.nanmean(world, axis=0)
+        step = max(1, len(f["points3d"]) // max_shapes)
+        shapes = f["points3d"][::step].astype(np.float64)
+    present = np.isfinite(shapes).all(-1)
+    mean = np.nanmean(shapes - np.nanmean(shapes, 1, keepdims=True), 0)
+    for _ in range(iterations):
+        ref = np.broadcast_to(mean, shapes.shape)
+        aligned = similarity_procrustes(np.nan_to_num(shapes), ref, present & np.isfinite(mean).all(-1))
+        mean = np.nanmean(np.where(present[..., None], aligned, np.nan), 0)
+        mean -= np.nanmean(mean, 0)
+        mean /= np.sqrt(np.nanmean((mean ** 2).sum(-1)))
+    return mean
 
 
 def score(pred: np.ndarray, test: TestSet) -> dict:
@@ -166,7 +178,7 @@ def to_markdown(report: dict) -> str:
         fmt = lambda r, k: f"{r[k]:.1f} {u}" if r else "—"  # noqa: E731
         lines.append(f"| {category} | {method} | {fmt(c, 'strict')} | {fmt(c, 'flip_best')} | "
                      f"{fmt(o, 'strict')} | {fmt(o, 'flip_best')} | "
-                     f"{'' if not c else f'{100 * c['mirrored_share']:.1f} %'} |")
+                     f"{'' if not c else format(100 * c['mirrored_share'], '.1f') + ' %'} |")
     first = next(iter(report["models"]), None)
     for category in dict.fromkeys(r["category"] for r in rows):
         r = keyed.get((category, first, "clean"))

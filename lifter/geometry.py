@@ -183,3 +183,41 @@ def random_rotations(n: int, generator: torch.Generator | None = None, max_tilt_
 def perspective_divide(points: torch.Tensor) -> torch.Tensor:
     """Pinhole projection with unit focal length: ``(B, N, 3)`` with z > 0 -> ``(B, N, 2)`` = ``(x, y) / z``."""
     return points[..., :2] / points[..., 2:3]
+
+
+def orthographic_camera(points3d: torch.Tensor, points2d: torch.Tensor, mask: torch.Tensor
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Closed-form scaled orthographic camera: ``s, R`` minimising ``|s R X - x|^2`` over the masked landmarks.
+
+    ``R (B, 2, 3)`` has orthonormal rows (the nearest such matrix to the least-squares linear map, by SVD) and
+    ``s (B,)`` is the least-squares scale for that ``R``. Inputs: ``points3d (B, N, 3)``, ``points2d (B, N, 2)``,
+    ``mask (B, N)``; both are centred on the masked landmarks first. This is the 2D-LFM textbook camera; the
+    training recipe here uses a perspective re-projection instead (see the README for why).
+    """
+    X = masked_centre(points3d, mask) * mask[..., None]
+    x = masked_centre(points2d, mask) * mask[..., None]
+    eye = torch.eye(3, dtype=X.dtype, device=X.device)
+    A = x.transpose(1, 2) @ X @ torch.linalg.inv(X.transpose(1, 2) @ X + 1e-9 * eye)  # (B, 2, 3) least squares
+    U, S, Vh = torch.linalg.svd(A, full_matrices=False)                      # U (B,2,2), Vh (B,2,3)
+    R = U @ Vh                                                               # nearest orthonormal rows
+    RX = X @ R.transpose(1, 2)                                               # (B, N, 2)
+    s = (RX * x).sum((1, 2)) / (RX ** 2).sum((1, 2)).clamp_min(1e-12)
+    return s, R
+
+
+def unproject_lift(lift: torch.Tensor, centre: torch.Tensor, scale: torch.Tensor, distance: torch.Tensor,
+                   mask: torch.Tensor) -> torch.Tensor:
+    """Undo a unit-focal perspective view: the 3D, in the viewed shape's units, of a lift of that view.
+
+    A shape centred at the origin was viewed from ``distance (B,)`` (camera frame: shape + (0, 0, d)),
+    projected as ``q = (x, y) / z`` and normalised as ``p = (q - centre) / scale``. Given a lift of ``p``
+    (``lift (B, N, 3)``: x, y = p, z = depth in the same normalised units, known up to an offset), each point's
+    depth is ``Z = d + (z - mean z) * d * scale`` and its 3D ``(q Z, Z - d)``: exact when the lifted depth is
+    right, so that comparing with the shape leaves no perspective residual.
+    """
+    q = lift[..., :2] * scale[:, None, None] + centre[:, None]               # (B, N, 2) unit-focal image
+    w = mask.to(lift.dtype)
+    z = lift[..., 2] - (lift[..., 2] * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1.0)
+    d = distance[:, None]
+    Z = d + z * d * scale[:, None]                                           # (B, N)
+    return torch.cat([q * Z[..., None], (Z - d)[..., None]], -1)

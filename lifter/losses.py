@@ -90,3 +90,15 @@ class Critic(nn.Module):
     def forward(self, p: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         m = mask.to(p.dtype)[..., None]
         return self.net(torch.cat([p * m, m], -1).flatten(1))[:, 0]
+
+
+def masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance of centred ``a`` and ``b`` (``(B, N, D)``) over ``mask (B, N)``."""
+    return _masked_mean(((masked_centre(a, mask) - masked_centre(b, mask)) ** 2).sum(-1), mask)
+
+
+def cross_view_loss(shapes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Disagreement of V reconstructions ``(V, B, N, 3)`` of one shape, already in a common frame and units:
+    the mean squared distance of each from their mean, over ``mask (B, N)``."""
+    centred = torch.stack([masked_centre(s, mask) for s in shapes])
+    return _masked_mean(((centred - centred.mean(0, keepdim=True)) ** 2).sum(-1).mean(0), mask)

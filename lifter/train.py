@@ -14,6 +14,7 @@ written every ``--checkpoint-every`` steps and at the end; ``--resume`` continue
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import sys
@@ -26,6 +27,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
+from lifter.finetune import FinetuneConfig, finetune_losses
 from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations
 from lifter.losses import (Critic, critic_loss, cycle_loss, depth_supervised_loss, generator_loss,
                            hidden_xy_loss)
@@ -63,6 +65,9 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 500
     model: LifterConfig = field(default_factory=LifterConfig)
+    init_from: str = ""              # start from this run folder's checkpoint (model and critics only)
+    finetune_3d_aware: bool = False  # add the 3D-aware stage's losses (lifter.finetune); needs init_from
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
 
 class TrainData:
@@ -185,6 +190,16 @@ class Trainer:
         self.model = Lifter(model_cfg).to(device)
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
+        self.teacher: Lifter | None = None
+        if cfg.init_from:
+            init = load_file(str(Path(cfg.init_from) / "checkpoint.safetensors"))
+            self.model.load_state_dict({k[6:]: v for k, v in init.items() if k.startswith("model.")})
+            critics = {k[8:]: v for k, v in init.items() if k.startswith("critics.")}
+            self.critics.load_state_dict(critics, strict=False)
+        if cfg.finetune_3d_aware:
+            if not cfg.init_from:
+                raise ValueError("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER")
+            self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
         self.opt = make_optimiser(self.model.parameters(), cfg.lr, cfg.weight_decay)
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr, betas=(0.5, 0.99))
         self.step_count = 0
@@ -246,6 +261,12 @@ class Trainer:
                 prm.requires_grad_(True)
             total = (cfg.hidden_weight * losses["hidden"] + cfg.cycle_weight * losses["cycle"]
                      + cfg.adv_weight * losses["adv"])
+            if self.teacher is not None:
+                ft = finetune_losses(self.model, self.teacher, p_full, b["full"], category, index, cfg.finetune,
+                                     cfg.distance_range, self.gen)
+                losses.update(ft)
+                total = cfg.finetune.anchor_weight * total + cfg.finetune.render_weight * ft["render"] \
+                    + cfg.finetune.cross_view_weight * ft["cross_view"]
 
         for g in self.opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(self.step_count, cfg)
@@ -315,6 +336,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     """Inverse of ``asdict(TrainConfig)`` (tuples restored)."""
     d = dict(d)
     d["model"] = LifterConfig(**d["model"])
+    d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):
         d[k] = tuple(d[k])
     return TrainConfig(**d)
@@ -376,15 +398,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.*")
+    parser.add_argument("--init", default="", help="start from this run folder's trained model")
+    parser.add_argument("--finetune-3d-aware", action="store_true",
+                        help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
+    parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(categories=tuple(args.categories), supervision=args.supervision, steps=args.steps,
-                      lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed,
+                      lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
+                      init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity))
+    if args.init:                                  # the network must be the one the checkpoint holds
+        init_cfg = config_from_dict(json.loads((Path(args.init) / "checkpoint.json").read_text())["config"])
+        cfg.model = init_cfg.model
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
         cfg = TrainConfig(**{**asdict(saved), "model": saved.model, "steps": args.steps})

@@ -116,3 +116,15 @@ def test_input_only_ablation_has_no_per_layer_identity() -> None:
     assert len(every.ident_proj) == 2 and len(only.ident_proj) == 0
     with pytest.raises(ValueError, match="identity"):
         Lifter(LifterConfig(categories=CATS, identity="nowhere"))
+
+
+def test_orthographic_camera_recovers_a_known_rotation_and_scale() -> None:
+    from lifter.geometry import orthographic_camera
+
+    rng = np.random.default_rng(5)
+    X = torch.tensor(rng.normal(size=(3, 17, 3)), dtype=torch.float64)
+    R_true = torch.tensor(rotation_x(0.4) @ rotation_y(2.1))[:2]          # (2, 3): the first two rows
+    x = 3.0 * X @ R_true.T + torch.tensor([10.0, -4.0], dtype=torch.float64)
+    s, R = orthographic_camera(X, x, torch.ones(3, 17, dtype=torch.bool))
+    torch.testing.assert_close(s, torch.full((3,), 3.0, dtype=torch.float64))
+    torch.testing.assert_close(R, R_true.expand(3, 2, 3))

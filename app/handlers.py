@@ -1,0 +1,245 @@
+"""Event handlers: the glue between Gradio components and the pure functions of :mod:`app.pipeline`.
+
+Each handler takes the session (a ``gr.State`` value, one per browser) and component values, calls pure
+functions, and returns new component values. Expected problems become ``gr.Error`` (shown to the user, the
+session left as it was) or ``gr.Warning``; nothing here keeps state between users.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from app import pipeline, samples
+from app.config import CONFIG, MANUAL, MODES
+from app.figures import Layer, Panel, draw_landmarks, normalise, views_figure
+from app.io import display_copy, load_image, write_exports
+from app.state import Session
+
+log = logging.getLogger("app")
+
+
+def user_errors(fn):
+    """Turn the expected exceptions of a handler into ``gr.Error`` (message only, no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (ValueError, IndexError, KeyError) as e:    # ImageError, NotFound and lifter errors are ValueErrors
+            raise gr.Error(str(e).strip("'\"")) from None
+        except Exception as e:  # noqa: BLE001  (the server must stay usable whatever happens)
+            log.exception("unexpected error in %s", fn.__name__)
+            raise gr.Error(f"Something went wrong ({type(e).__name__}: {e}). The app is still running: "
+                           f"try again or with another image.") from None
+    return wrapped
+
+
+# ------------------------------------------------------------------------------------------------ Image tab
+
+
+def render(session: Session, message: str) -> tuple:
+    """Outputs ``[session, canvas, status, landmark list]`` for the current session."""
+    if session.display is None:
+        return session, None, message, gr.update(choices=[], value=None)
+    canvas = draw_landmarks(session.display, session.points, session.visible, session.category,
+                            session.display_factor, session.selected,
+                            reprojected=(session.result or {}).get("reprojected"),
+                            next_index=session.manual_next)
+    names = list(session.names)
+    value = names[session.selected] if session.selected is not None else None
+    return session, canvas, message, gr.update(choices=names, value=value)
+
+
+def status_text(session: Session, message: str) -> str:
+    lines = [message] if message else []
+    if session.image is not None:
+        W, H = session.original_size
+        lines.append(f"<small>{session.image_name}: {W} x {H} px"
+                     + (f"; {'; '.join(session.image_notes)}" if session.image_notes else "") + "</small>")
+    if session.points is not None:
+        missing = [n for n, v in zip(session.names, session.visible) if not v]
+        if missing and len(missing) <= 20:
+            lines.append(f"<small>missing/occluded: {', '.join(missing)}</small>")
+        elif missing:
+            lines.append(f"<small>{len(missing)} landmarks missing/occluded</small>")
+    return "\n\n".join(lines)
+
+
+@user_errors
+def on_image(path: str | None, mirrored: bool) -> tuple:
+    """A new image (upload, webcam, clipboard or example): load it into a fresh session."""
+    session = Session(mirrored=bool(mirrored))
+    if path is None:
+        return render(session, "Upload an image, use the webcam, or pick an example.")
+    loaded = load_image(path)
+    session.image, session.original_size, session.image_notes = loaded.rgb, loaded.original_size, loaded.notes
+    session.image_name = Path(str(path)).name
+    session.display, f = display_copy(loaded.rgb, CONFIG.display_side)
+    session.display_factor = f * loaded.scale
+    return render(session, status_text(session, "Image loaded: choose a mode and press **Detect**."))
+
+
+def _need_image(session: Session) -> None:
+    if session.image is None:
+        raise gr.Error("Upload an image, use the webcam, or pick an example first.")
+
+
+@user_errors
+def on_detect(session: Session, mode: str, manual_category: str, mirrored: bool, hand: str = "largest") -> tuple:
+    """Outputs ``[session, canvas, status, landmark list, mode, manual category]``: when nothing is found, the
+    mode switches to Manual (same category) so the user can click the landmarks in."""
+    _need_image(session)
+    session = session.copy()
+    session.mirrored = bool(mirrored)
+    if mode == MANUAL:
+        msg = pipeline.start_manual(session, manual_category)
+    else:
+        try:
+            msg = pipeline.detect_session(session, mode, hand)
+        except pipeline.NotFound as e:
+            gr.Warning(str(e).replace("**", ""))
+            return (*render(session, status_text(session, str(e) + " (Mode switched to Manual: press Start manual.)")),
+                    gr.update(value=MANUAL), gr.update(value=MODES[mode]))
+    return (*render(session, status_text(session, msg)), gr.update(), gr.update())
+
+
+def click_to_original(session: Session, index) -> tuple[float, float] | None:
+    """Display-pixel click ``index = [x, y]`` -> original pixels, or None when outside the image."""
+    try:
+        x, y = float(index[0]), float(index[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    h, w = session.display.shape[:2]
+    if not (0 <= x < w and 0 <= y < h):
+        return None
+    return x / session.display_factor, y / session.display_factor
+
+
+@user_errors
+def on_click(session: Session, evt: gr.SelectData) -> tuple:
+    _need_image(session)
+    if session.points is None:
+        raise gr.Error("Press Detect (or choose Manual and press Start) before clicking landmarks.")
+    xy = click_to_original(session, evt.index)
+    if xy is None:
+        gr.Warning("That click is outside the image: click on the image itself.")
+        return render(session, status_text(session, "Click inside the image."))
+    session = session.copy()
+    msg = session.click(xy)
+    if session.result is None and session.manual_next is None:
+        msg += " Press **Lift** to update the 3D."
+    return render(session, status_text(session, msg))
+
+
+@user_errors
+def on_pick(session: Session, name: str | None) -> tuple:
+    if session.points is None or not name:
+        return render(session, status_text(session, ""))
+    session = session.copy()
+    msg = session.select(list(session.names).index(name))
+    return render(session, status_text(session, msg))
+
+
+@user_errors
+def on_edit(session: Session, action: str) -> tuple:
+    if session.points is None:
+        raise gr.Error("Nothing to edit yet: press Detect (or start Manual mode) first.")
+    session = session.copy()
+    if action == "missing":
+        if session.selected is None:
+            raise gr.Error("Select a landmark first (click near it or pick it from the list).")
+        msg = session.mark_missing(session.selected)
+    elif action == "undo":
+        msg = session.undo()
+    elif action == "reset":
+        msg = session.reset()
+    elif action == "skip":
+        msg = session.skip()
+    else:
+        raise ValueError(f"unknown edit {action!r}")
+    return render(session, status_text(session, msg))
+
+
+def image_panels(session: Session) -> list[Panel]:
+    """The three 3D views of a lifted session: the lifter, the depth baseline, MediaPipe's own 3D."""
+    r = session.result
+    vis = session.visible
+    lifter = Panel("Lifter (bundled weights)", [Layer(normalise(r["points3d"], vis), "lifter 3D")])
+    depth = r["depth"]
+    if depth["points3d"] is not None and np.isfinite(depth["points3d"]).all(-1).sum() >= 2:
+        dpanel = Panel(f"Depth baseline: {depth['name']}", [Layer(normalise(depth["points3d"]), "depth baseline")])
+    else:
+        dpanel = Panel("Depth baseline", message=depth["message"])
+    ref = r["reference3d"]
+    if ref is not None:
+        mp = Panel("MediaPipe 3D (reference)", [Layer(normalise(ref), "MediaPipe 3D")])
+    else:
+        mp = Panel("MediaPipe 3D (reference)", message="No MediaPipe 3D for manual landmarks.")
+    return [lifter, dpanel, mp]
+
+
+@user_errors
+def on_lift(session: Session) -> tuple:
+    """Outputs ``[session, canvas, status, landmark list, 3D figure, depth note, json file, csv file]``."""
+    _need_image(session)
+    if session.points is None:
+        raise gr.Error("Press Detect (or enter landmarks in Manual mode) before lifting.")
+    session = session.copy()
+    result = pipeline.lift_session(session)
+    fig = views_figure(image_panels(session), session.category)
+    depth_msg = result["depth"]["message"]
+    note = (f"**Depth baseline:** {depth_msg}" +
+            ("" if result["depth"]["points3d"] is not None or pipeline.depth_baseline().module is not None else
+             " To enable one, install the depth baseline (`lifter.baselines`) and put a depth network's weights "
+             "where `lifter.baselines.estimate_depth` finds them (see the README); the Benchmark tab's depth "
+             "baseline works from rendered depth without any network."))
+    side = f" ({session.hand_side} hand)" if session.hand_side else ""
+    msg = (f"Lifted {session.category}{side}. Each 3D view is centred and scaled to unit size; drag one to "
+           f"rotate all. Cyan circles: the lifted 3D re-projected over the image.")
+    json_path, csv_path = write_exports(pipeline.result_record(session), list(session.names),
+                                        stem=f"{Path(session.image_name).stem}_{session.category}")
+    return (*render(session, status_text(session, msg)), fig, note, json_path, csv_path)
+
+
+# ------------------------------------------------------------------------------------------------ Benchmark
+
+
+@user_errors
+def on_bench_category(category: str, setting: str) -> tuple:
+    """Category or setting changed: the sample range, where samples come from, and the split's summary."""
+    src = samples.sample_source(category, setting)
+    summary, chart, note = samples.summary_for(category)
+    return (gr.update(maximum=max(0, src.count - 1), value=0), src.description, summary,
+            gr.update(value=chart, visible=chart is not None), note)
+
+
+@user_errors
+def on_bench_sample(category: str, setting: str, index: float, absrel: float) -> tuple:
+    """Outputs ``[2D image, 3D figure, error table, per-landmark figure, json file, csv file]``."""
+    view = samples.evaluate_sample(category, setting, int(index or 0), float(absrel or 0.0))
+    return samples.sample_outputs(view)
+
+
+# ------------------------------------------------------------------------------------------------ API
+
+
+@user_errors
+def api_lift_image(image: str, category: str) -> dict:
+    """Image + category -> 2D landmarks, visibility and 3D (JSON). Errors come back as messages."""
+    try:
+        return pipeline.api_lift_image(image, category)
+    except pipeline.NotFound as e:
+        raise gr.Error(str(e).replace("**", "")) from None
+
+
+@user_errors
+def api_lift_points(points: list | dict, category: str, visible: list | None = None) -> dict:
+    """2D landmarks (N [x, y] pairs, null where missing) + category -> 3D (JSON)."""
+    return pipeline.api_lift_points(points, category, visible)

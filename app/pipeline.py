@@ -1,0 +1,298 @@
+"""Pure pipeline functions the UI (and the API endpoints) call: load, detect, lift, depth, export records.
+
+Models are loaded lazily, once per process, behind a lock (:func:`get_lifter`; MediaPipe in
+:mod:`app.detect`), and shared read-only by every user. Nothing here touches Gradio except for message text.
+
+Hands: the bundled lifter was trained on RIGHT hands (a left hand is a mirrored right hand, see
+``lifter/data/hand.py``). A left hand is lifted by mirroring its 2D x (x -> -x), lifting, and mirroring the
+3D x back. Which hand it is comes from MediaPipe's handedness, corrected for non-mirrored photos (see
+:mod:`app.detect`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.config import CONFIG, MODES, AppConfig
+from app.detect import get_detectors
+from app.io import ImageError, load_image
+from app.state import Session
+from lifter.skeletons import get_category
+
+_LIFTER = None
+_LIFTER_LOCK = threading.Lock()
+
+
+class NotFound(ValueError):
+    """Detection found nothing; the message says so and offers the Manual mode."""
+
+
+def get_lifter():
+    """The bundled lifter, loaded on first use and reused (thread-safe)."""
+    global _LIFTER
+    with _LIFTER_LOCK:
+        if _LIFTER is None:
+            from lifter import load_lifter
+
+            _LIFTER = load_lifter()
+        return _LIFTER
+
+
+def warm_up() -> None:
+    """Load the lifter and MediaPipe and run each once, so the first user does not wait."""
+    get_detectors().warm_up()
+    lifter = get_lifter()
+    lifter.lift(np.random.default_rng(0).normal(size=(17, 2)) * 100, "human17")
+
+
+# ------------------------------------------------------------------------------------------------ depth
+
+
+@dataclass
+class DepthStatus:
+    """What the depth baseline can do here: ``module`` (``lifter.baselines``) or None, and a message."""
+
+    module: object | None
+    message: str
+
+
+DEPTH_API = ("backproject_landmarks", "depth_lift", "estimate_depth", "DepthUnavailable")
+
+
+def depth_baseline() -> DepthStatus:
+    """Import ``lifter.baselines`` if it exists (it is optional: the app works without it)."""
+    try:
+        module = importlib.import_module("lifter.baselines")
+    except ImportError as e:
+        if "lifter.baselines" in str(e) or getattr(e, "name", "") == "lifter.baselines":
+            return DepthStatus(None, "Depth baseline not available yet (the `lifter.baselines` module is not "
+                                     "installed in this checkout).")
+        return DepthStatus(None, f"Depth baseline not available: importing `lifter.baselines` failed ({e}).")
+    missing = [n for n in DEPTH_API if not hasattr(module, n)]
+    if missing:
+        return DepthStatus(None, "Depth baseline not available yet (`lifter.baselines` is still being written: "
+                                 f"it lacks {', '.join(missing)}).")
+    return DepthStatus(module, "")
+
+
+def assumed_intrinsics(size: tuple[int, int], config: AppConfig = CONFIG) -> tuple[float, float, float, float]:
+    """``(fx, fy, cx, cy)`` for a photo of ``size (W, H)`` with unknown intrinsics: f = 1.2 max(W, H), centre."""
+    w, h = size
+    f = config.focal_factor * max(w, h)
+    return f, f, w / 2.0, h / 2.0
+
+
+def photo_depth_lift(session: Session) -> dict:
+    """The depth-based baseline on a photo: estimate a depth map, back-project the visible landmarks.
+
+    Returns ``{"points3d": (N, 3) or None, "name": str, "message": str}``; the message explains plainly when no
+    depth source is available and how to enable one (never fake numbers).
+    """
+    status = depth_baseline()
+    if status.module is None:
+        return {"points3d": None, "name": "", "message": status.message}
+    b = status.module
+    try:
+        est = b.estimate_depth(session.image)
+    except b.DepthUnavailable as e:
+        return {"points3d": None, "name": "", "message": f"No depth source available for photos: {e}"}
+    except Exception as e:  # noqa: BLE001  (a third-party network may fail in many ways)
+        return {"points3d": None, "name": "", "message": f"Depth estimation failed: {e}"}
+    W, H = session.original_size
+    s = session.image.shape[1] / W                      # working / original
+    fx, fy, cx, cy = assumed_intrinsics((W, H))
+    pts = np.where(session.visible[:, None], session.points * s, np.nan)
+    bp = b.backproject_landmarks(pts, est.depth, (fx * s, fy * s, cx * s, cy * s), session.visible)
+    rel = " (relative depth: scale and shift unknown)" if getattr(est, "relative", False) else ""
+    return {"points3d": np.asarray(bp.points3d, dtype=np.float64), "name": est.name,
+            "message": f"Depth from {est.name}{rel}; intrinsics assumed: fx = fy = {fx:.0f} px "
+                       f"(1.2 x max(W, H)), principal point at the image centre."}
+
+
+# ------------------------------------------------------------------------------------------------ lifting
+
+
+def lift_points(points2d: np.ndarray, category: str, visible: np.ndarray | None = None,
+                hand_side: str | None = None) -> np.ndarray:
+    """Lift one set of 2D landmarks with the bundled lifter.
+
+    Args:
+        points2d: ``(N, 2)`` pixels (x right, y down); values where not visible are ignored (may be NaN).
+        category: a lifter category.
+        visible: ``(N,)`` bool or None (all finite points visible).
+        hand_side: ``"left"`` for a left hand (mirrored before and after lifting), else None / ``"right"``.
+    Returns:
+        ``(N, 3)`` float64 camera frame, pixel units, centred on the visible 2D centroid.
+    Raises:
+        ValueError: from the lifter (unknown category, wrong count, fewer than 3 visible landmarks, ...).
+    """
+    pts = np.asarray(points2d, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[-1] != 2:
+        raise ValueError(f"points must be a list of N [x, y] pairs; got shape {pts.shape}")
+    vis = np.isfinite(pts).all(-1) if visible is None else np.asarray(visible, dtype=bool)
+    if vis.shape != pts.shape[:1]:
+        raise ValueError(f"visible must have one entry per landmark ({len(pts)}), got {vis.shape}")
+    mirror = category == "hand21" and hand_side == "left"
+    if mirror:
+        pts = pts * np.array([-1.0, 1.0])
+    out = get_lifter().lift(np.where(vis[:, None], pts, np.nan), category, vis).astype(np.float64)
+    if mirror:
+        out = out * np.array([-1.0, 1.0, 1.0])
+    return out
+
+
+def reproject(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """The lifter's orthographic re-projection in image pixels: ``(x, y)`` plus the visible 2D centroid."""
+    centre = np.asarray(points2d, dtype=np.float64)[visible].mean(0)
+    return points3d[:, :2] + centre
+
+
+def detect_session(session: Session, mode: str, hand: str = "largest") -> str:
+    """Run MediaPipe for ``mode`` (Body, Hand or Face) on the session's image; fills the landmarks.
+
+    ``hand``: which hand to take when several are found: ``"largest"``, ``"right"`` or ``"left"`` (the
+    person's own side, after the mirror correction of :mod:`app.detect`).
+
+    Raises:
+        NotFound: nothing detected (the message offers Manual mode).
+    """
+    if session.image is None:
+        raise ImageError("Upload an image, take one with the webcam, or pick an example first.")
+    if mode not in MODES:
+        raise ValueError(f"Detect works in the Body, Hand or Face modes, not {mode!r}.")
+    category = MODES[mode]
+    found = get_detectors().detect(session.image, category, session.original_size, session.mirrored)
+    if not found:
+        what = {"human17": "person", "hand21": "hand", "face468": "face"}[category]
+        raise NotFound(f"No {what} found in this image. Try another image or mode, or choose **Manual** and "
+                       f"click the landmarks in yourself.")
+    det = found[0]
+    if category == "hand21" and hand in ("left", "right"):
+        det = next((d for d in found if d.hand_side == hand), det)
+    session.set_landmarks(category, det.points2d, det.visible, detected=True)
+    session.reference3d, session.reference_name = det.reference3d, det.reference_name
+    session.hand_side = det.hand_side
+    n_vis, n = int(det.visible.sum()), len(det.visible)
+    msg = f"Found a {what_name(category)}: {n_vis} of {n} landmarks visible."
+    if det.hand_side:
+        msg += (f" It is a **{det.hand_side}** hand"
+                f"{' (mirrored before lifting: the lifter expects right hands)' if det.hand_side == 'left' else ''}.")
+    if len(found) > 1:
+        sides = ", ".join(d.hand_side or "?" for d in found)
+        msg += (f" {len(found)} found ({sides}); using the {hand if det.hand_side == hand else 'largest'}"
+                f"{' (choose with Hand: which)' if category == 'hand21' else ''}.")
+    elif category == "hand21" and hand in ("left", "right") and det.hand_side != hand:
+        msg += f" (No {hand} hand found; using the {det.hand_side} one.)"
+    if n_vis < 3:
+        msg += " Fewer than 3 landmarks are visible: click more in before lifting."
+    return msg
+
+
+def what_name(category: str) -> str:
+    return {"human17": "person", "hand21": "hand", "face468": "face", "chair": "chair"}[category]
+
+
+def start_manual(session: Session, category: str) -> str:
+    """Manual mode: all landmarks missing; the user clicks them in order."""
+    if session.image is None:
+        raise ImageError("Upload an image, take one with the webcam, or pick an example first.")
+    n = get_category(category).num_landmarks
+    session.set_landmarks(category, np.full((n, 2), np.nan), np.zeros(n, bool), detected=False)
+    session.reference3d, session.reference_name, session.hand_side = None, "", None
+    msg = f"Manual {category}: click each landmark in order; **Skip** marks one missing."
+    if n > 100:
+        msg += f" ({n} landmarks: this takes a while.)"
+    return msg + session.manual_prompt()
+
+
+def lift_session(session: Session) -> dict:
+    """Lift the session's landmarks; stores and returns the result.
+
+    Result keys: ``points3d`` ``(N, 3)`` lifter, ``reprojected`` ``(N, 2)`` px, ``depth`` (see
+    :func:`photo_depth_lift`), ``reference3d`` ``(N, 3)`` or None, ``reference_name``.
+    """
+    if session.points is None:
+        raise ValueError("Detect landmarks (or enter them in Manual mode) before lifting.")
+    if session.visible.sum() < 3:
+        raise ValueError(f"At least 3 visible landmarks are needed to lift; {int(session.visible.sum())} are.")
+    pts3d = lift_points(session.points, session.category, session.visible, session.hand_side)
+    result = {"points3d": pts3d, "reprojected": reproject(pts3d, session.points, session.visible),
+              "depth": photo_depth_lift(session), "reference3d": session.reference3d,
+              "reference_name": session.reference_name}
+    session.result = result
+    return result
+
+
+def result_record(session: Session) -> dict:
+    """Everything about the session's landmarks, JSON-ready after :func:`app.io.export_record`."""
+    if session.points is None:
+        raise ValueError("Nothing to export yet: detect or enter landmarks first.")
+    r = session.result or {}
+    depth = r.get("depth") or {}
+    rec = {"image": session.image_name, "image_size": list(session.original_size), "category": session.category,
+           "landmarks": list(session.names), "hand_side": session.hand_side,
+           "units": "pixels of the original image (x right, y down); 3D: camera frame x right, y down, z away",
+           "points2d": session.points, "visible": session.visible,
+           "points3d_lifter": r.get("points3d"), "reprojected_lifter": r.get("reprojected"),
+           "points3d_depth": depth.get("points3d"), "depth_source": depth.get("message"),
+           "points3d_mediapipe": session.reference3d, "mediapipe_reference": session.reference_name or None}
+    return rec
+
+
+# ------------------------------------------------------------------------------------------------ API
+
+
+def api_lift_image(image: str | Path | np.ndarray, category: str) -> dict:
+    """``lift_image`` endpoint: an image and a category (``human17``/``hand21``/``face468``, or Body/Hand/Face).
+
+    Returns a JSON-ready dict: landmarks (names), points2d (original px, null where missing), visible, the
+    lifter's 3D (camera frame, pixel units), MediaPipe's reference 3D and the image size.
+    """
+    from app.io import export_record
+
+    mode = {v: k for k, v in MODES.items()}.get(category, category)
+    if mode not in MODES:
+        raise ValueError(f"category must be one of {', '.join(MODES.values())} (or {', '.join(MODES)}); "
+                         f"got {category!r}")
+    loaded = load_image(image)
+    session = Session(image=loaded.rgb, original_size=loaded.original_size, image_notes=loaded.notes)
+    detect_session(session, mode)
+    lift_session(session)
+    rec = result_record(session)
+    rec["notes"] = loaded.notes
+    rec.pop("depth_source", None)
+    rec["depth"] = session.result["depth"]["message"] or "depth baseline used"
+    return export_record(rec)
+
+
+def api_lift_points(points: list, category: str, visible: list | None = None, hand_side: str | None = None
+                    ) -> dict:
+    """``lift_points`` endpoint: ``points`` N ``[x, y]`` pairs (null or NaN for missing) -> 3D.
+
+    Returns ``{"category", "landmarks", "points3d" (N x 3, camera frame, input pixel units), "visible"}``.
+    """
+    from app.io import export_record
+
+    if isinstance(points, dict):                       # accept {"points": [...], "visible": [...]} too
+        visible = points.get("visible", visible)
+        points = points.get("points")
+    if not isinstance(points, (list, tuple)) or not points:
+        raise ValueError("points must be a non-empty list of [x, y] pairs")
+    try:
+        pts = np.array([[np.nan, np.nan] if p is None else [np.nan if v is None else float(v) for v in p]
+                        for p in points], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("points must be a list of [x, y] number pairs (null for a missing landmark)") from None
+    vis = None if visible is None else np.array([bool(v) for v in visible])
+    if vis is not None and len(vis) == len(pts):
+        vis &= np.isfinite(pts).all(-1)
+    if hand_side not in (None, "", "left", "right"):
+        raise ValueError("hand_side must be 'left', 'right' or empty")
+    out = lift_points(pts, category, vis, hand_side or None)
+    return export_record({"category": category, "landmarks": list(get_category(category).landmarks),
+                          "points3d": out, "visible": (np.isfinite(pts).all(-1) if vis is None else vis)})

@@ -1,0 +1,171 @@
+"""Speed and memory of the lifter: ``python -m lifter.bench [--out results/bench.json]``.
+
+Per category and device (CPU always, CUDA when present, bf16 autocast on CUDA):
+
+- single-pose latency of ``Lifter.lift`` (one ``(N, 2)`` pose, validation and copies included): p50 and p90;
+- batched throughput (poses/s) at ``--batch`` poses per call: median over repeats;
+- peak memory: CUDA ``max_memory_allocated``; CPU peak resident set size of the process;
+- cold start: ``load_lifter()`` + first lift in a fresh Python process.
+
+Every figure is also measured, in the same process and on the same inputs, for a baseline: the same network
+with the identity code at the input only (the ablation), so the ratio shows what re-injecting the identity at
+every layer costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, load_lifter
+from lifter.model import Lifter, LifterConfig
+
+
+def sample_inputs(category: str, n_landmarks: int, count: int, data: Path | None, seed: int = 0) -> np.ndarray:
+    """``(count, N, 2)`` test poses from ``data`` when built, else random pixel poses of the right size."""
+    path = data / f"{category}_test.npz" if data else None
+    if path is not None and path.exists():
+        with np.load(path) as f:
+            pts, vis = f["points2d"], f["visible"]
+        full = pts[vis.all(1)] if vis.all(1).any() else np.nan_to_num(pts)
+        return np.resize(full, (count,) + full.shape[1:]).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(count, n_landmarks, 2)) * 100 + 500).astype(np.float32)
+
+
+def latency_ms(lifter: LoadedLifter, pose: np.ndarray, category: str, repeats: int) -> list[float]:
+    for _ in range(10):
+        lifter.lift(pose, category)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        lifter.lift(pose, category)
+        times.append(1000 * (time.perf_counter() - t))
+    return times
+
+
+def throughput(lifter: LoadedLifter, poses: np.ndarray, category: str, repeats: int) -> float:
+    lifter.lift(poses, category)
+    rates = []
+    for _ in range(repeats):
+        if lifter.device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        lifter.lift(poses, category)
+        if lifter.device.type == "cuda":
+            torch.cuda.synchronize()
+        rates.append(len(poses) / (time.perf_counter() - t))
+    return statistics.median(rates)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def cold_start_seconds(weights: Path) -> float:
+    """``load_lifter()`` + first lift of one human17 pose in a fresh process (import of torch included)."""
+    code = ("import time; t = time.perf_counter(); import numpy as np; from lifter import load_lifter; "
+            f"l = load_lifter({str(weights)!r}, device='cpu'); "
+            "l.lift(np.random.default_rng(0).normal(size=(17, 2)) * 100, 'human17'); "
+            "print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+class _Autocast:
+    """bf16 autocast around ``lift`` on CUDA."""
+
+    def __init__(self, lifter: LoadedLifter) -> None:
+        self.lifter, self.device = lifter, lifter.device
+
+    def lift(self, *a, **k):
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return self.lifter.lift(*a, **k)
+
+
+def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: list[str]) -> dict:
+    results = []
+    for device in devices:
+        main = load_lifter(weights, device=device)
+        base_cfg = LifterConfig(**{**main.model.cfg.to_dict(), "identity": "input_only"})
+        torch.manual_seed(0)
+        baseline = LoadedLifter(Lifter(base_cfg).to(device), {}, torch.device(device))
+        models = {"lifter": main, "baseline (identity at input only)": baseline}
+        if device == "cuda":
+            models = {k: _Autocast(v) for k, v in models.items()}
+            torch.cuda.reset_peak_memory_stats()
+        for category, n in main.categories.items():
+            poses = sample_inputs(category, n, batch, data)
+            for label, model in models.items():
+                lat = latency_ms(model, poses[0], category, repeats)
+                rate = throughput(model, poses, category, max(3, repeats // 40))
+                row = {"device": device, "category": category, "model": label, "batch": batch,
+                       "latency_p50_ms": round(percentile(lat, 50), 3),
+                       "latency_p90_ms": round(percentile(lat, 90), 3), "throughput_poses_s": round(rate, 1)}
+                if device == "cuda":
+                    row["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
+                else:
+                    row["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+                results.append(row)
+                print(f"{device:4} {category:8} {label:34} p50 {row['latency_p50_ms']:8.3f} ms  "
+                      f"p90 {row['latency_p90_ms']:8.3f} ms  {row['throughput_poses_s']:>11,.0f} poses/s")
+    for row in results:
+        base = next(r for r in results if r["device"] == row["device"] and r["category"] == row["category"]
+                    and r["model"] != "lifter")
+        row["latency_ratio_vs_baseline"] = round(row["latency_p50_ms"] / base["latency_p50_ms"], 3)
+        row["throughput_ratio_vs_baseline"] = round(row["throughput_poses_s"] / base["throughput_poses_s"], 3)
+    return {"weights": str(weights), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "cpu": platform.processor() or platform.machine(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "weights_mb": round(Path(weights).stat().st_size / 1e6, 2),
+            "cold_start_s": round(cold_start_seconds(weights), 2), "results": results}
+
+
+def to_markdown(report: dict) -> str:
+    lines = [f"threads: {report['threads']}, weights {report['weights_mb']} MB, cold start (load + first lift, "
+             f"fresh process): {report['cold_start_s']} s", "",
+             "| device | category | model | p50 ms | p90 ms | poses/s (batch) | p50 vs baseline | "
+             "throughput vs baseline | peak MiB |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        mem = r.get("peak_cuda_mib", r.get("peak_rss_mib"))
+        lines.append(f"| {r['device']} | {r['category']} | {r['model']} | {r['latency_p50_ms']:.2f} | "
+                     f"{r['latency_p90_ms']:.2f} | {r['throughput_poses_s']:,.0f} ({r['batch']}) | "
+                     f"{r['latency_ratio_vs_baseline']:.2f}x | {r['throughput_ratio_vs_baseline']:.2f}x | {mem} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lifter.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--data", type=Path, default=Path("data"), help="test poses (random ones if absent)")
+    parser.add_argument("--batch", type=int, default=1024, help="poses per call for the throughput figure")
+    parser.add_argument("--repeats", type=int, default=200, help="single-pose timings per model and category")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="where bench.json/.md go")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    report = bench(args.weights, args.data if args.data.exists() else None, args.batch, args.repeats, devices)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(report, indent=1) + "\n")
+    md = to_markdown(report)
+    (args.out / "bench.md").write_text(md)
+    print()
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,95 @@
+"""3D-aware fine-tuning (FiT3D's idea applied to landmarks): lift, re-render novel views, fine-tune on them.
+
+FiT3D (ECCV 2024) lifts a 2D model's outputs into a 3D representation, renders it from new views and fine-tunes
+the 2D model on the renderings. Here, with no ground-truth 3D anywhere:
+
+1. a frozen copy of the starting model (the *teacher*) lifts each training 2D pose to 3D;
+2. that 3D is re-rendered under ``views`` new random cameras: a rotation (yaw over 360 deg about the image's
+   vertical axis, tilt up to ``tilt_deg``) and a perspective camera at a random distance (the training recipe's
+   ``distance_range``), with 2D noise (sigma up to ``noise`` in normalised units, about the protocol's 0-2 px);
+3. the model being fine-tuned (the *student*) lifts every rendered view; the losses are
+
+   - ``render``: each view's lift, un-projected with its known perspective camera, must equal the rendered 3D;
+   - ``cross_view``: the views' un-projected lifts, rotated back, must agree with each other;
+
+   both in the normalised 2D units of the training pose (no perspective residual, no unit-3D normalisation),
+
+   added to the ordinary 2D-only losses on the real training 2D (hidden landmarks, cycle, critic), which keep
+   the student tied to the data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations, unproject_lift
+from lifter.losses import cross_view_loss, masked_mse
+from lifter.model import Lifter
+
+
+@dataclass
+class FinetuneConfig:
+    """The 3D-aware stage's settings (``python -m lifter.train --finetune-3d-aware``)."""
+
+    views: int = 2                    # rendered views per training pose
+    tilt_deg: float = 20.0            # tilt range of the novel views about the image x axis
+    noise: float = 0.01               # max sigma of the rendered 2D noise, normalised units (~2 px)
+    render_weight: float = 1.0
+    cross_view_weight: float = 1.0
+    anchor_weight: float = 1.0        # weight of the ordinary 2D-only losses on the real training 2D
+
+
+def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt_deg: float,
+                       distance_range: tuple[float, float], noise: float, gen: torch.Generator
+                       ) -> tuple[torch.Tensor, ...]:
+    """Render ``views`` random perspective views of ``shape (B, N, 3)``.
+
+    Returns ``R (V, B, 3, 3)``, the rotated centred shapes ``(V, B, N, 3)``, their normalised 2D
+    ``(V, B, N, 2)`` (perspective projection, re-normalised on ``mask``, plus Gaussian noise), and each view's
+    normalisation and distance ``centre (V, B, 2)``, ``scale (V, B)``, ``distance (V, B)`` (for
+    :func:`lifter.geometry.unproject_lift`).
+    """
+    B = shape.shape[0]
+    centred = masked_centre(shape, mask)
+    w = mask.to(shape.dtype)
+    radius = ((centred ** 2).sum(-1) * w).sum(1).div(w.sum(1).clamp_min(1.0)).sqrt()   # (B,)
+    lo, hi = (math.log(r) for r in distance_range)
+    Rs, rotated, p2d, centres, scales, dists = [], [], [], [], [], []
+    for _ in range(views):
+        R = random_rotations(B, gen, tilt_deg, device=shape.device)
+        X = centred @ R.transpose(1, 2)
+        dist = radius * torch.exp(lo + (hi - lo) * torch.rand(B, generator=gen)).to(shape.device)
+        nearest = (-X[..., 2]).masked_fill(~mask, -1e9).amax(1)
+        dist = torch.maximum(dist, nearest + 0.5 * radius)
+        cam = X + torch.stack([torch.zeros_like(dist), torch.zeros_like(dist), dist], -1)[:, None]
+        p, c, s = normalise_2d(perspective_divide(cam), mask)
+        sigma = noise * torch.rand(B, 1, 1, generator=gen).to(shape.device)
+        p = p + sigma * torch.randn(p.shape, generator=gen).to(shape.device) * mask[..., None]
+        Rs.append(R)
+        rotated.append(X)
+        p2d.append(p)
+        centres.append(c)
+        scales.append(s)
+        dists.append(dist)
+    return tuple(torch.stack(x) for x in (Rs, rotated, p2d, centres, scales, dists))
+
+
+def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: torch.Tensor, category: str,
+                    index: torch.Tensor | None, cfg: FinetuneConfig, distance_range: tuple[float, float],
+                    gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """The 3D-aware losses for normalised 2D ``p (B, N, 2)`` with landmarks ``mask (B, N)``."""
+    with torch.no_grad():
+        shape = teacher.lift_normalised(p, mask, category, index)           # (B, N, 3) the lifted 3D
+    R, rotated, p2d, centre, scale, dist = render_views_torch(shape, mask, cfg.views, cfg.tilt_deg,
+                                                              distance_range, cfg.noise, gen)
+    V, B, N, _ = p2d.shape
+    lifts = student.lift_normalised(p2d.reshape(V * B, N, 2), mask.repeat(V, 1), category, index)
+    # Each view's lift back in 3D (perspective undone with the known camera), then in the shape's own frame.
+    seen = unproject_lift(lifts, centre.reshape(V * B, 2), scale.reshape(V * B), dist.reshape(V * B),
+                          mask.repeat(V, 1)).reshape(V, B, N, 3)
+    render = sum(masked_mse(seen[v], rotated[v], mask) for v in range(V)) / V
+    back = torch.stack([masked_centre(seen[v], mask) @ R[v] for v in range(V)])   # rotate back: x R = (R^T x^T)^T
+    return {"render": render, "cross_view": cross_view_loss(back, mask)}

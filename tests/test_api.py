@@ -1,0 +1,111 @@
+"""The public API of DESIGN.md with the bundled weights: load_lifter() and lift(), its contract and errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifter import load_lifter
+from lifter.api import DEFAULT_WEIGHTS, WeightsError, record_path
+from lifter.data.cameras import render_views
+from lifter.data.hand import sample_hands
+from lifter.geometry import aligned_errors
+
+
+@pytest.fixture(scope="module")
+def lifter():
+    return load_lifter()
+
+
+@pytest.fixture(scope="module")
+def hand_views():
+    rng = np.random.default_rng(123)
+    hands, _ = sample_hands(300, rng)
+    return render_views(hands, None, rng)
+
+
+def test_bundled_weights_load_with_all_categories(lifter) -> None:
+    assert lifter.categories == {"human17": 17, "hand21": 21, "face468": 468, "chair": 21}
+    assert lifter.record["train_config"]["supervision"] == "2d"        # the shipped model is the 2D-only one
+    assert DEFAULT_WEIGHTS.stat().st_size < 50e6
+
+
+def test_lift_contract(lifter, hand_views) -> None:
+    pts = hand_views.points2d[:20]
+    out = lifter.lift(pts, "hand21")
+    assert out.shape == (20, 21, 3) and out.dtype == np.float32 and np.isfinite(out).all()
+    # Orthographic projection of the output = the input centred on the visible centroid (pixel units).
+    np.testing.assert_allclose(out[..., :2], pts - pts.mean(1, keepdims=True), atol=1e-2)
+    # Single pose in, single pose out; translation and scale of the input carry through.
+    np.testing.assert_allclose(lifter.lift(pts[3], "hand21"), out[3], atol=1e-3)
+    moved = lifter.lift(pts * 2.5 + np.array([300.0, -40.0]), "hand21")
+    np.testing.assert_allclose(moved, out * 2.5, rtol=1e-3, atol=1e-2)
+
+
+def test_lift_handles_missing_landmarks(lifter, hand_views) -> None:
+    pts = hand_views.points2d[:10].copy()
+    vis = np.ones((10, 21), dtype=bool)
+    vis[:, [4, 8, 12]] = False
+    pts[~vis] = np.nan
+    out = lifter.lift(pts, "hand21", vis)
+    assert np.isfinite(out).all()
+
+
+def test_lift_beats_a_flat_guess_on_real_shapes(lifter, hand_views) -> None:
+    """Trained weights recover depth: better than zero depth on synthetic hands the model never saw."""
+    pts, gt = hand_views.points2d, hand_views.points3d
+    mask = np.ones(pts.shape[:2], dtype=bool)
+    pred = lifter.lift(pts, "hand21")
+    flat = np.concatenate([pred[..., :2], np.zeros(pred.shape[:2] + (1,), np.float32)], -1)
+    err, err_flat = np.nanmean(aligned_errors(pred, gt, mask)), np.nanmean(aligned_errors(flat, gt, mask))
+    assert err < 0.8 * err_flat, (err, err_flat)
+
+
+def test_lift_on_real_human_poses(lifter, shared_data: Path, tmp_path: Path) -> None:
+    from lifter.data.cmu import load_cmu_takes
+
+    poses, _, _ = load_cmu_takes(shared_data / "cmu-mocap", ["08"], stride=40, progress=False)
+    v = render_views(poses, None, np.random.default_rng(0))
+    pred = lifter.lift(v.points2d, "human17")
+    mask = np.ones(pred.shape[:2], dtype=bool)
+    flat = pred * np.array([1, 1, 0], np.float32)
+    assert np.nanmean(aligned_errors(pred, v.points3d, mask)) < np.nanmean(aligned_errors(flat, v.points3d, mask))
+
+
+@pytest.mark.parametrize("args,message", [
+    ((np.zeros((17, 2)), "cat"), "unknown category 'cat'"),
+    ((np.zeros((16, 2)), "human17"), "human17 has 17 landmarks, got 16"),
+    ((np.zeros((4, 17, 3)), "human17"), r"must be \(F, N, 2\)"),
+    ((np.full((17, 2), np.nan), "human17"), "non-finite 2D coordinates at visible landmark 0"),
+])
+def test_bad_inputs_raise_clear_errors(lifter, args, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        lifter.lift(*args)
+
+
+def test_too_few_visible_and_bad_visibility(lifter) -> None:
+    pts = np.random.default_rng(0).normal(size=(2, 17, 2)) * 100
+    vis = np.zeros((2, 17), dtype=bool)
+    vis[:, :2] = True
+    with pytest.raises(ValueError, match="at least 3 visible landmarks"):
+        lifter.lift(pts, "human17", vis)
+    with pytest.raises(ValueError, match="visible must have shape"):
+        lifter.lift(pts, "human17", np.ones((3, 17), dtype=bool))
+
+
+def test_corrupted_or_missing_bundled_weights(tmp_path: Path) -> None:
+    copy = tmp_path / "lifter.safetensors"
+    shutil.copy(DEFAULT_WEIGHTS, copy)
+    shutil.copy(record_path(DEFAULT_WEIGHTS), record_path(copy))
+    assert load_lifter(copy, device="cpu").categories
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    copy.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match=r"lifter.safetensors is corrupted: SHA-256"):
+        load_lifter(copy)
+    record_path(copy).unlink()
+    with pytest.raises(WeightsError, match=r"lifter.json is missing"):
+        load_lifter(copy)

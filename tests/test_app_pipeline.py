@@ -1,0 +1,205 @@
+"""The app's pure pipeline on the bundled photos: detection, the Pose -> human17 map, lifting, editing, export,
+benchmark samples."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from app import pipeline, samples
+from app.config import CONFIG
+from app.detect import get_detectors, pose_to_human17
+from app.io import load_image, write_exports
+from app.state import Session
+from lifter.skeletons import get_category
+
+EXAMPLES = CONFIG.examples_dir
+H17 = get_category("human17")
+
+
+def _session(name: str) -> Session:
+    li = load_image(EXAMPLES / name)
+    return Session(image=li.rgb, original_size=li.original_size, image_notes=li.notes, image_name=name)
+
+
+def test_examples_are_small_and_credited() -> None:
+    files = [p for p in EXAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
+    assert len(files) >= 3
+    assert all(p.stat().st_size < 1_000_000 for p in files)
+    credits = (EXAMPLES / "README.md").read_text()
+    assert all(p.name in credits for p in files)
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "cameraman.png"])
+def test_body_detection_and_mapping_is_sane(name: str) -> None:
+    s = _session(name)
+    msg = pipeline.detect_session(s, "Body")
+    assert "Found a person" in msg and s.category == "human17"
+    i = H17.index
+    vis = s.visible
+    for j in ("l_shoulder", "r_shoulder", "thorax", "neck", "head"):
+        assert vis[i(j)], f"{j} not visible in {name}"
+    p = s.points
+    np.testing.assert_allclose(p[i("thorax")], (p[i("l_shoulder")] + p[i("r_shoulder")]) / 2)
+    assert p[i("head")][1] < p[i("neck")][1] < p[i("thorax")][1]        # up the body = up the image
+    if vis[i("pelvis")]:                                                # the astronaut's hips are out of frame
+        assert p[i("thorax")][1] < p[i("pelvis")][1]
+    W, H = s.original_size
+    assert ((p[vis] >= 0) & (p[vis] <= [W, H])).all()
+    result = pipeline.lift_session(s)
+    assert result["points3d"].shape == (17, 3) and np.isfinite(result["points3d"]).all()
+    assert result["reference3d"].shape == (17, 3) and np.isfinite(result["reference3d"]).all()
+    # the lifter's orthographic re-projection reproduces the visible 2D
+    err = np.linalg.norm(result["reprojected"][vis] - p[vis], axis=-1)
+    assert np.median(err) < 0.15 * np.ptp(p[vis], axis=0).max()
+
+
+def test_astronaut_faces_the_camera() -> None:
+    s = _session("astronaut.png")
+    pipeline.detect_session(s, "Body")
+    i = H17.index
+    # a person facing the camera has their left shoulder on the image's right
+    assert s.points[i("l_shoulder")][0] > s.points[i("r_shoulder")][0]
+
+
+def test_face_detection_drops_iris_and_lifts() -> None:
+    s = _session("astronaut_face.jpg")
+    pipeline.detect_session(s, "Face")
+    assert s.points.shape == (468, 2) and s.visible.all()
+    assert s.reference3d.shape == (468, 3)
+    out = pipeline.lift_session(s)["points3d"]
+    assert out.shape == (468, 3) and np.isfinite(out).all()
+
+
+def test_no_hand_found_offers_manual() -> None:
+    s = _session("cameraman.png")
+    with pytest.raises(pipeline.NotFound, match="Manual"):
+        pipeline.detect_session(s, "Hand")
+
+
+def test_pose_map_derived_joints() -> None:
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(33, 2)) * 100
+    vis = np.ones(33, bool)
+    out, v = pose_to_human17(pts, vis)
+    assert v.all()
+    np.testing.assert_allclose(out[0], (pts[23] + pts[24]) / 2)             # pelvis
+    np.testing.assert_allclose(out[7], (out[0] + out[8]) / 2)               # spine
+    np.testing.assert_allclose(out[16], pts[16])                            # r_wrist
+    np.testing.assert_allclose(out[4], pts[23])                             # l_hip = MediaPipe left_hip
+    vis[7] = False                                                          # left ear hidden: neck, head missing
+    out, v = pose_to_human17(pts, vis)
+    assert not v[9] and not v[10] and np.isnan(out[10]).all() and v[8]
+
+
+def test_left_hand_is_mirrored_before_and_after_lifting() -> None:
+    from lifter.data.cameras import render_views
+    from lifter.data.hand import sample_hands
+
+    rng = np.random.default_rng(5)
+    hands, _ = sample_hands(1, rng)
+    v = render_views(hands, None, rng)
+    right = v.points2d[0]
+    left_image = right * [-1, 1] + [1000, 0]                                # the same hand, mirrored: a left hand
+    a = pipeline.lift_points(right, "hand21")
+    b = pipeline.lift_points(left_image, "hand21", hand_side="left")
+    np.testing.assert_allclose(b * [-1, 1, 1], a, atol=1e-3)
+
+
+def test_editing_click_select_move_undo_reset_manual() -> None:
+    s = Session(image=np.zeros((100, 100, 3), np.uint8), original_size=(100, 100))
+    pts = np.array([[10, 10], [50, 50], [90, 90]] + [[20, 80]] * 14, float)
+    vis = np.ones(17, bool)
+    s.set_landmarks("human17", pts, vis, detected=True)
+    assert "No landmark near" in s.click((70, 20))
+    assert "Selected" in s.click((51, 49)) and s.selected == 1
+    assert "Moved" in s.click((60, 30)) and tuple(s.points[1]) == (60, 30)
+    s.select(2)
+    s.mark_missing(2)
+    assert not s.visible[2] and np.isnan(s.points[2]).all()
+    s.undo()
+    assert s.visible[2]
+    s.undo()
+    assert tuple(s.points[1]) == (50, 50)
+    s.click((51, 49)), s.click((5, 5))
+    s.reset()
+    assert tuple(s.points[1]) == (50, 50)
+    m = Session(image=s.image, original_size=(100, 100))
+    msg = pipeline.start_manual(m, "hand21")
+    assert "wrist" in msg
+    assert "thumb_cmc" in m.click((10, 10))
+    assert "thumb_mcp" in m.skip()
+    m.undo()
+    assert m.manual_next == 1 and "thumb_cmc" in m.manual_prompt()
+
+
+def test_session_copies_do_not_share_edits() -> None:
+    s = Session(image=np.zeros((100, 100, 3), np.uint8), original_size=(100, 100))
+    s.set_landmarks("human17", np.full((17, 2), 50.0), np.ones(17, bool), detected=True)
+    t = s.copy()
+    t.move(0, (1, 2))
+    assert tuple(s.points[0]) == (50, 50) and not s.history
+
+
+def test_export_json_and_csv(tmp_path) -> None:
+    s = _session("cameraman.png")
+    pipeline.detect_session(s, "Body")
+    pipeline.lift_session(s)
+    jpath, cpath = write_exports(pipeline.result_record(s), list(s.names))
+    rec = json.loads(open(jpath).read())
+    assert rec["category"] == "human17" and len(rec["points2d"]) == 17 and len(rec["points3d_lifter"]) == 17
+    rows = list(csv.reader(open(cpath)))
+    assert rows[0][:4] == ["landmark", "x", "y", "visible"] and len(rows) == 18
+    assert "lifter_z" in rows[0] and "mediapipe_x" in rows[0]
+
+
+def test_benchmark_sample_has_finite_errors() -> None:
+    cat = "hand21"
+    s = samples.evaluate_sample(cat, "occluded", 2)
+    assert np.isfinite(s.scores["lifter"]["strict"]) and s.scores["lifter"]["flip_best"] <= s.scores["lifter"]["strict"]
+    image, fig, rows, bars, jpath, cpath = samples.sample_outputs(s)
+    assert image.ndim == 3 and rows[0][0] == "lifter"
+    assert "errors" in json.loads(open(jpath).read())
+
+
+def test_hand_side_follows_mediapipe_docs() -> None:
+    """MediaPipe labels hands as if the image were mirrored: in an ordinary photo "Left" is a right hand."""
+    from types import SimpleNamespace as NS
+
+    def result(label: str):
+        lm = NS(landmark=[NS(x=0.3 + 0.01 * k, y=0.5 - 0.01 * k, z=0.0) for k in range(21)])
+        handed = NS(classification=[NS(label=label, score=0.9)])
+        return NS(multi_hand_landmarks=[lm], multi_handedness=[handed], multi_hand_world_landmarks=None)
+
+    det = get_detectors()
+    size = np.array([640.0, 480.0])
+    assert det._hands(result("Left"), size, mirrored=False)[0].hand_side == "right"
+    assert det._hands(result("Right"), size, mirrored=False)[0].hand_side == "left"
+    assert det._hands(result("Left"), size, mirrored=True)[0].hand_side == "left"
+
+
+def test_photo_depth_panel_with_and_without_a_depth_source(monkeypatch) -> None:
+    """No depth source: a plain message, no numbers. A depth map (faked here): back-projected landmarks with the
+    assumed intrinsics (f = 1.2 max(W, H), principal point at the centre)."""
+    s = _session("cameraman.png")
+    pipeline.detect_session(s, "Body")
+    out = pipeline.photo_depth_lift(s)
+    status = pipeline.depth_baseline()
+    if status.module is None:
+        assert out["points3d"] is None and "not available" in out["message"]
+        return
+    assert out["points3d"] is None and out["message"]                     # offline: no network weights here
+    from lifter.baselines.networks import DepthEstimate
+
+    monkeypatch.setattr(status.module, "estimate_depth",
+                        lambda image, network=None: DepthEstimate(np.full(image.shape[:2], 3.0), "fake", False))
+    out = pipeline.photo_depth_lift(s)
+    assert out["name"] == "fake" and "1.2 x max" in out["message"]
+    p = out["points3d"]
+    v = s.visible
+    assert np.allclose(p[v, 2], 3.0)
+    f = 1.2 * 512
+    np.testing.assert_allclose(p[v, 0], (s.points[v, 0] - 256) / f * 3.0, rtol=1e-4, atol=1e-4)
