@@ -5,17 +5,19 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: app test venv clean-venv
+.PHONY: app test bench venv clean-venv
 
 venv: $(VENV)/.installed
 
 # torch is installed first and pinned: installed after, a range in another package's requirements would
 # otherwise pull a CUDA build of several GB.
-$(VENV)/.installed: requirements.txt
+# requirements-depth.txt: the optional depth networks (transformers); installed too so that their plumbing
+# test runs (a small randomly initialised Depth Anything V2; no weights are downloaded).
+$(VENV)/.installed: requirements.txt requirements-depth.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-depth.txt
 	@touch $@
 
 app: venv
@@ -23,6 +25,10 @@ app: venv
 
 test: venv
 	$(PY) -m pytest -q tests
+
+bench: venv
+	$(PY) -m lifter.bench
+	$(PY) -m app.bench
 
 clean-venv:
 	rm -rf $(VENV)

@@ -38,11 +38,18 @@ def record_path(weights: Path) -> Path:
 class LoadedLifter:
     """A trained lifter ready to lift (see :meth:`lift`)."""
 
-    def __init__(self, model: Lifter, record: dict, device: torch.device, batch: int = 8192) -> None:
+    def __init__(self, model: Lifter, record: dict, device: torch.device, batch: int = 8192,
+                 attention_budget: int = 2 ** 24) -> None:
         self.model = model.eval()
         self.record = record
         self.device = device
-        self.batch = batch
+        self.batch = batch                        # at most this many poses per forward pass
+        self.attention_budget = attention_budget  # ... and at most this many poses x N^2 attention entries
+
+    def chunk_size(self, n: int) -> int:
+        """Poses per forward pass for ``n`` landmarks: bounded so that the attention maps stay small
+        (``attention_budget`` x heads x 4 bytes: 256 MiB with 4 heads, e.g. 76 faces of 468 landmarks)."""
+        return max(1, min(self.batch, self.attention_budget // (n * n)))
 
     @property
     def categories(self) -> dict[str, int]:
@@ -97,12 +104,13 @@ class LoadedLifter:
                              f"{int(vis.sum(1)[few][0])}")
         pts = np.where(vis[..., None], pts, 0.0)
         out = np.empty(pts.shape[:2] + (3,), dtype=np.float32)
+        step = self.chunk_size(n)
         with torch.inference_mode():
-            for s in range(0, len(pts), self.batch):
-                p = torch.as_tensor(pts[s:s + self.batch], dtype=torch.float32, device=self.device)
-                v = torch.as_tensor(vis[s:s + self.batch], device=self.device)
+            for s in range(0, len(pts), step):
+                p = torch.as_tensor(pts[s:s + step], dtype=torch.float32, device=self.device)
+                v = torch.as_tensor(vis[s:s + step], device=self.device)
                 shape, _, scale = self.model(p, v, category)
-                out[s:s + self.batch] = (shape * scale[:, None, None]).float().cpu().numpy()
+                out[s:s + step] = (shape * scale[:, None, None]).float().cpu().numpy()
         return out[0] if single else out
 
 

@@ -6,9 +6,15 @@ translation) to the ground truth, over the landmarks the shape has (occluded one
 
 - ``strict``: the prediction as it is (the headline figure);
 - ``flip-best``: per view the better of the prediction and its depth mirror (z -> -z), reported beside it;
-- ``mirrored``: share of views whose depth mirror is better.
+- ``mirrored``: share of views whose depth mirror is better;
+- ``cross-view`` (lifters only): the same test shape seen by two new random cameras is lifted twice; the error
+  between the two lifts after similarity alignment (lower: more 3D-consistent).
 
 Units: mm for ``human17`` and ``hand21``; % of the ground truth's RMS radius for ``chair`` and ``face468``.
+
+Also the depth-based baseline (``lifter.baselines.benchmark``: oracle rendered depth and noisy depth at AbsRel
+1, 3, 5, 10 %, back-projected with the camera intrinsics) and the plot ``depth_vs_noise.png/.html`` of its error
+against the depth noise with the first model's error as a reference line.
 
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), and two references that need no training:
@@ -35,9 +41,11 @@ SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
 DEFAULT_MODELS = {
-    "lifter (2D-only, identity every layer)": WEIGHTS_DIR / "lifter.safetensors",
-    "ablation: identity at input only": WEIGHTS_DIR / "reference" / "input_only.safetensors",
-    "3D-supervised (upper bound)": WEIGHTS_DIR / "reference" / "supervised_3d.safetensors",
+    "lifter (shipped: 2D-only + 3D-aware fine-tuning)": WEIGHTS_DIR / "lifter.safetensors",
+    "lifter before fine-tuning (2D-only, 3000 steps)": WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
+    "control: +400 steps of 2D-only losses": WEIGHTS_DIR / "reference" / "continued_2d.safetensors",
+    "ablation: identity at input only (3000 steps)": WEIGHTS_DIR / "reference" / "input_only.safetensors",
+    "3D-supervised (upper bound, 3000 steps)": WEIGHTS_DIR / "reference" / "supervised_3d.safetensors",
 }
 
 
@@ -91,8 +99,9 @@ def score(pred: np.ndarray, test: TestSet) -> dict:
     err = aligned_errors(pred, test.points3d, mask)                          # (B, N)
     mirrored = pred * np.array([1.0, 1.0, -1.0])
     err_m = aligned_errors(mirrored, test.points3d, mask)
+    radius = rms_radius(np.nan_to_num(test.points3d), test.present)[:, None]
+    strict_pct = float(np.mean(np.nanmean(100 * err / radius, 1)))           # % of RMS radius, every category
     if METRIC_UNITS[test.category] == "%":
-        radius = rms_radius(np.nan_to_num(test.points3d), test.present)[:, None]
         err, err_m = 100 * err / radius, 100 * err_m / radius
     per_view, per_view_m = np.nanmean(err, 1), np.nanmean(err_m, 1)
     better_m = per_view_m < per_view
@@ -102,10 +111,49 @@ def score(pred: np.ndarray, test: TestSet) -> dict:
         "flip_best": float(np.mean(np.minimum(per_view, per_view_m))),
         "mirrored_share": float(np.mean(better_m)),
         "median_strict": float(np.median(per_view)),
+        "strict_pct_radius": strict_pct,
         "per_landmark": [None if np.isnan(v) else round(float(v), 3) for v in np.nanmean(err, 0)],
         "per_landmark_flip_best": [None if np.isnan(v) else round(float(v), 3) for v in np.nanmean(best, 0)],
         "views": int(len(pred)),
     }
+
+
+def cross_view_consistency(predict: Callable[[TestSet], np.ndarray], data: Path, test: TestSet,
+                           max_shapes: int = 500, seed: int = 0) -> float | None:
+    """Disagreement between the lifts of two random protocol views of the same test shape.
+
+    Each test shape (the first view of each, at most ``max_shapes``) is rendered by two new random cameras
+    (with the test file's occlusion rate); both views are lifted, each lift is scaled to the ground truth's RMS
+    radius, the first is similarity-aligned to the second, and the mean per-landmark distance is reported in
+    the category's units (mm, or % of the RMS radius). Lower is more 3D-consistent; 0 for a method that ignores
+    its input.
+    """
+    from lifter.data.cameras import render_views
+
+    path = Path(data) / f"{test.category}_{SETTINGS[test.setting]}.npz"
+    with np.load(path) as f:
+        _, first = np.unique(f["shape_index"], return_index=True)
+        first = first[:max_shapes]
+        R, t = f["camera_R"][first].astype(np.float64), f["camera_t"][first].astype(np.float64)
+        world = np.einsum("bji,bnj->bni", R, f["points3d"][first] - t[:, None])
+        present = f["present"][first]
+    occlusion = float((present.sum() - test.visible[first].sum()) / max(present.sum(), 1))
+    views = render_views(np.where(present[..., None], world, np.nan), present, np.random.default_rng(seed),
+                         views_per_shape=2, occlusion=occlusion)
+    lifts = []
+    for k in (0, 1):
+        sub = TestSet(test.category, test.setting, views.points2d[k::2], views.visible[k::2],
+                      views.present[k::2], views.points3d[k::2])
+        pred = np.asarray(predict(sub), dtype=np.float64)
+        radius_gt = rms_radius(np.nan_to_num(sub.points3d), sub.present)
+        radius = np.maximum(rms_radius(np.nan_to_num(pred), sub.present), 1e-9)
+        lifts.append(pred * (radius_gt / radius)[:, None, None])
+    mask = views.present[0::2]
+    aligned = similarity_procrustes(lifts[0], lifts[1], mask)
+    dist = np.where(mask, np.linalg.norm(aligned - lifts[1], axis=-1), np.nan)
+    if METRIC_UNITS[test.category] == "%":
+        dist = 100 * dist / rms_radius(np.nan_to_num(views.points3d[1::2]), mask)[:, None]
+    return float(np.nanmean(dist))
 
 
 def lifter_method(path: Path, device: str | None) -> Callable[[TestSet], np.ndarray] | None:
@@ -155,6 +203,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
                 pred = predict(test)
                 row = {"method": label, "category": category, "setting": setting, "units": METRIC_UNITS[category],
                        **score(pred, test), "seconds": round(time.perf_counter() - started, 2)}
+                if label in methods:
+                    row["cross_view"] = cross_view_consistency(predict, data, test)
                 rows.append(row)
                 if progress:
                     print(f"{category:8} {setting:8} {label:42} strict {row['strict']:7.2f} "
@@ -166,7 +216,8 @@ def to_markdown(report: dict) -> str:
     """The benchmark table (strict first, flip-best beside it) and per-landmark errors of the first model."""
     rows = report["results"]
     lines = ["| category | method | clean: strict | clean: flip-best | occluded 20 %: strict | "
-             "occluded: flip-best | mirrored (clean) |", "|---|---|---|---|---|---|---|"]
+             "occluded: flip-best | mirrored (clean) | cross-view clean / occluded |",
+             "|---|---|---|---|---|---|---|---|"]
     keyed = {(r["category"], r["method"], r["setting"]): r for r in rows}
     seen = []
     for r in rows:
@@ -175,10 +226,11 @@ def to_markdown(report: dict) -> str:
     for category, method in seen:
         c, o = keyed.get((category, method, "clean")), keyed.get((category, method, "occluded"))
         u = (c or o)["units"]
-        fmt = lambda r, k: f"{r[k]:.1f} {u}" if r else "—"  # noqa: E731
+        fmt = lambda r, k: "n/a" if r and r[k] is None else f"{r[k]:.1f} {u}" if r else "—"  # noqa: E731
+        mirrored = "" if not c or c["mirrored_share"] is None else format(100 * c["mirrored_share"], ".1f") + " %"
         lines.append(f"| {category} | {method} | {fmt(c, 'strict')} | {fmt(c, 'flip_best')} | "
-                     f"{fmt(o, 'strict')} | {fmt(o, 'flip_best')} | "
-                     f"{'' if not c else format(100 * c['mirrored_share'], '.1f') + ' %'} |")
+                     f"{fmt(o, 'strict')} | {fmt(o, 'flip_best')} | {mirrored} | "
+                     f"{_cross(c, u)} / {_cross(o, u)} |")
     first = next(iter(report["models"]), None)
     for category in dict.fromkeys(r["category"] for r in rows):
         r = keyed.get((category, first, "clean"))
@@ -189,6 +241,11 @@ def to_markdown(report: dict) -> str:
                   "| " + " | ".join(names) + " |", "|" + "---|" * len(names),
                   "| " + " | ".join("—" if v is None else f"{v:.1f}" for v in r["per_landmark"]) + " |"]
     return "\n".join(lines) + "\n"
+
+
+def _cross(row: dict | None, units: str) -> str:
+    value = (row or {}).get("cross_view")
+    return "—" if value is None else f"{value:.1f} {units}"
 
 
 def parse_models(specs: list[str] | None) -> dict[str, Path]:
@@ -211,12 +268,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="a lifter to evaluate (repeatable); default: bundled + reference weights")
     parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
+    parser.add_argument("--no-depth-baseline", dest="depth_baseline", action="store_false",
+                        help="skip the depth-based rows and the error-vs-depth-noise plot")
     args = parser.parse_args(argv)
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "
                      f"--out {args.data}` first")
     report = evaluate(args.data, parse_models(args.model), tuple(args.categories), args.device)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.depth_baseline:
+        from lifter.baselines.benchmark import depth_rows, plot_error_vs_noise
+
+        report["results"] += depth_rows(args.data, tuple(args.categories))
+        reference = next(iter(report["models"]), None)
+        if reference is not None and any(r["method"] == reference for r in report["results"]):
+            plot = plot_error_vs_noise(report["results"], reference, args.out)
+            report["depth_crossover"] = plot["crossover"]
+            for category, settings in plot["crossover"].items():
+                for setting, info in settings.items():
+                    print(f"depth-based vs lifter, {category} {setting}: {info['text']}")
     (args.out / "evaluate.json").write_text(json.dumps(report, indent=1) + "\n")
     md = to_markdown(report)
     (args.out / "evaluate.md").write_text(md)

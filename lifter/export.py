@@ -3,6 +3,10 @@
 Writes ``WEIGHTS`` (safetensors, the model only) and ``WEIGHTS`` with suffix ``.json``: the model config, the
 SHA-256 of the weights, the training recipe, steps, wall time, device, the data build's summary, the command
 that trained it, and (``--evaluation results/evaluate.json --label LABEL``) the evaluation rows it reached.
+
+Without ``--run``, ``--evaluation`` attaches the rows to the record of weights already exported (the weights'
+SHA-256 must still match their record): ``python -m lifter.export --out WEIGHTS --evaluation results/evaluate.json
+--label LABEL``, run after ``python -m lifter.evaluate`` has measured them.
 """
 
 from __future__ import annotations
@@ -44,20 +48,63 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
                                                               "files": build["files"]}},
         "final_losses": log[-1] if log else None,
     }
+    init = meta["config"].get("init_from")
+    if init and (Path(init) / "checkpoint.json").exists():            # the stage this run started from
+        base = json.loads((Path(init) / "checkpoint.json").read_text())
+        base_log = (Path(init) / "log.jsonl").read_text().splitlines()
+        record["initialised_from"] = {"run": init, "command": base.get("command", ""), "steps": base["step"],
+                                      "wall_seconds": json.loads(base_log[-1])["seconds"] if base_log else None,
+                                      "train_config": base["config"]}
     if evaluation is not None:
-        rows = json.loads(Path(evaluation).read_text())["results"]
-        record["evaluation"] = [r for r in rows if label is None or r["method"] == label]
+        record["evaluation"] = evaluation_rows(evaluation, label)
     record_path(out).write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def evaluation_rows(evaluation: Path, label: str | None) -> list[dict]:
+    """The rows of ``evaluate.json`` for method ``label`` (all rows when None); ValueError when there are none."""
+    report = json.loads(Path(evaluation).read_text())
+    rows = [r for r in report["results"] if label is None or r["method"] == label]
+    if not rows:
+        methods = sorted({r["method"] for r in report["results"]})
+        raise ValueError(f"{evaluation}: no rows for method {label!r}; methods there: {methods}")
+    return rows
+
+
+def attach_evaluation(weights: Path, evaluation: Path, label: str | None) -> dict:
+    """Add the evaluation rows of ``label`` to the record of already exported ``weights``; returns the record.
+
+    Raises ValueError when the weights no longer match the SHA-256 in their record (the rows would describe
+    other weights).
+    """
+    record = json.loads(record_path(weights).read_text())
+    if sha256_file(weights) != record["sha256"]:
+        raise ValueError(f"{weights}: SHA-256 differs from {record_path(weights)}; re-export the weights first")
+    record["evaluation"] = evaluation_rows(evaluation, label)
+    record["evaluation_source"] = {"file": str(evaluation), "label": label}
+    record_path(weights).write_text(json.dumps(record, indent=1) + "\n")
     return record
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lifter.export", description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, required=True, help="training run folder (checkpoint.*)")
+    parser.add_argument("--run", type=Path, default=None,
+                        help="training run folder (checkpoint.*); without it, only attach --evaluation to --out")
     parser.add_argument("--out", type=Path, required=True, help="weights file to write (.safetensors)")
     parser.add_argument("--evaluation", type=Path, default=None, help="evaluate.json to copy rows from")
     parser.add_argument("--label", default=None, help="method label of this model in --evaluation")
     args = parser.parse_args(argv)
+    if args.run is None:
+        if args.evaluation is None:
+            parser.error("give --run to export a run, or --evaluation to attach rows to exported weights")
+        if not record_path(args.out).is_file():
+            parser.error(f"{record_path(args.out)} not found: export the weights with --run first")
+        try:
+            record = attach_evaluation(args.out, args.evaluation, args.label)
+        except ValueError as e:
+            parser.error(str(e))
+        print(f"attached {len(record['evaluation'])} evaluation rows to {record_path(args.out)}")
+        return 0
     record = export(args.run, args.out, evaluation=args.evaluation, label=args.label)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, {record['parameters']:,} parameters) "
           f"and {record_path(args.out)}")

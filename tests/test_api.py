@@ -54,6 +54,19 @@ def test_lift_handles_missing_landmarks(lifter, hand_views) -> None:
     assert np.isfinite(out).all()
 
 
+def test_large_batches_are_lifted_in_bounded_chunks(lifter) -> None:
+    """Many faces (468 landmarks) go through in chunks that bound the attention memory; the result does not
+    depend on where the chunks split."""
+    from lifter.api import LoadedLifter
+
+    assert lifter.chunk_size(17) == lifter.batch and 1 <= lifter.chunk_size(468) < 100
+    small = LoadedLifter(lifter.model, lifter.record, lifter.device, attention_budget=3 * 468 * 468)
+    assert small.chunk_size(468) == 3
+    rng = np.random.default_rng(5)
+    pts = rng.normal(size=(7, 468, 2)) * 80 + 500
+    np.testing.assert_allclose(small.lift(pts, "face468"), lifter.lift(pts, "face468"), atol=1e-3)
+
+
 def test_lift_beats_a_flat_guess_on_real_shapes(lifter, hand_views) -> None:
     """Trained weights recover depth: better than zero depth on synthetic hands the model never saw."""
     pts, gt = hand_views.points2d, hand_views.points3d

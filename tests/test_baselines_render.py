@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -158,19 +157,13 @@ def _sample(category: str, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
 
 
 @pytest.mark.parametrize("category", ["human17", "hand21", "face468"])
-def test_render_is_fast_and_sees_the_subject(category: str) -> None:
+def test_render_sees_the_subject(category: str) -> None:
+    """(Speed is measured by ``python -m lifter.baselines.timing``, not asserted here.)"""
     rng = np.random.default_rng(3)
     pts, present, f, c = _sample(category, rng)
-    render_depth(category, pts, present, f, c, (512, 512))       # warm-up
-    times = []
-    for _ in range(3):
-        t = time.perf_counter()
-        depth = render_depth(category, pts, present, f, c, (512, 512))
-        times.append(time.perf_counter() - t)
+    depth = render_depth(category, pts, present, f, c, (512, 512))
     assert depth.shape == (512, 512) and depth.dtype == np.float32
     assert 0.02 < np.isfinite(depth).mean() < 0.9
-    # Loose bound (shared, loaded CI machines); the measured figure is ~10-25 ms (docs/depth-baseline.md).
-    assert min(times) < 0.25
     if category != "face468":
         # Joints are inside the capsules: the depth at a joint's pixel is in front of the joint.
         uv = f * pts[:, :2] / pts[:, 2:] + c

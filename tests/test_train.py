@@ -87,6 +87,28 @@ def test_export_then_load_lifter(hand_data: Path, tmp_path: Path) -> None:
         load_lifter(tmp_path / "nothing.safetensors")
 
 
+def test_attach_evaluation_to_exported_weights(hand_data: Path, tmp_path: Path) -> None:
+    import json
+
+    from lifter.export import attach_evaluation, export
+
+    train(_cfg(steps=2), hand_data, tmp_path / "run", torch.device("cpu"), progress=False)
+    weights = tmp_path / "tiny.safetensors"
+    export(tmp_path / "run", weights, command="test")
+    report = tmp_path / "evaluate.json"
+    rows = [{"method": "tiny", "category": "hand21", "setting": "clean", "strict": 12.5},
+            {"method": "other", "category": "hand21", "setting": "clean", "strict": 99.0}]
+    report.write_text(json.dumps({"results": rows}))
+    record = attach_evaluation(weights, report, "tiny")
+    assert record["evaluation"] == rows[:1]
+    assert json.loads(weights.with_suffix(".json").read_text())["evaluation"] == rows[:1]
+    with pytest.raises(ValueError, match="no rows for method 'absent'"):
+        attach_evaluation(weights, report, "absent")
+    weights.write_bytes(weights.read_bytes() + b"x")                   # other weights now: refuse
+    with pytest.raises(ValueError, match="SHA-256 differs"):
+        attach_evaluation(weights, report, "tiny")
+
+
 def test_finetune_3d_aware_lowers_cross_view_inconsistency(hand_data: Path, tiny_run) -> None:
     """A short 3D-aware fine-tuning run makes the lifts of two rendered views of one shape agree better."""
     from lifter.finetune import FinetuneConfig, finetune_losses

@@ -12,6 +12,7 @@ inside the limb, and an occluded landmark takes the depth of whatever covers it.
 - ``networks``     Depth Anything V2 (``transformers``) and VGGT (its package) when installed, with their exact
                    pixel mapping (:func:`estimate_depth`; optional: ``pip install -r requirements-depth.txt``)
 - ``benchmark``    the depth rows of ``python -m lifter.evaluate`` and the error-vs-noise plot
+- ``timing``       ``python -m lifter.baselines.timing``: render and noise time per sample
 
 Nothing heavy is imported here: ``torch``/``transformers`` load only when a network is used.
 """

@@ -108,7 +108,8 @@ def _not_applicable_rows(category: str) -> list[dict]:
     note = (f"{category}: no surface model (KeypointNet gives keypoints only), so there is no depth map to read: "
             "depth-based lifting does not apply")
     return [{"method": NOT_APPLICABLE, "category": category, "setting": s, "units": METRIC_UNITS[category],
-             "strict": None, "flip_best": None, "mirrored_share": None, "median_strict": None, "per_landmark": [],
+             "strict": None, "flip_best": None, "mirrored_share": None, "median_strict": None,
+             "strict_pct_radius": None, "per_landmark": [],
              "per_landmark_flip_best": [], "views": 0, "seconds": 0.0, "absrel": None, "applicable": False,
              "filled_share": None, "views_total": 0, "render_size": None, "note": note} for s in SETTINGS]
 
