@@ -4,7 +4,9 @@ Per category and device (CPU always, CUDA when present, bf16 autocast on CUDA):
 
 - single-pose latency of ``Lifter.lift`` (one ``(N, 2)`` pose, validation and copies included): p50 and p90;
 - batched throughput (poses/s) at ``--batch`` poses per call: median over repeats;
-- peak memory: CUDA ``max_memory_allocated``; CPU peak resident set size of the process;
+- peak memory: CUDA ``max_memory_allocated``; on CPU the process's peak resident set size during that model and
+  category's timings (Linux: the peak is reset before each, through ``/proc/self/clear_refs``; elsewhere it is
+  the process's peak so far);
 - cold start: ``load_lifter()`` + first lift in a fresh Python process.
 
 Every figure is also measured, in the same process and on the same inputs, for a baseline: the same network
@@ -68,6 +70,25 @@ def throughput(lifter: LoadedLifter, poses: np.ndarray, category: str, repeats: 
     return statistics.median(rates)
 
 
+def reset_peak_rss() -> None:
+    """Reset the process's peak RSS (Linux ``VmHWM``) so that the next :func:`peak_rss_mib` covers what follows."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size in MiB: ``VmHWM`` since the last reset on Linux, else the process's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -108,6 +129,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         for category, n in main.categories.items():
             poses = sample_inputs(category, n, batch, data)
             for label, model in models.items():
+                reset_peak_rss()
                 lat = latency_ms(model, poses[0], category, repeats)
                 rate = throughput(model, poses, category, max(3, repeats // 40))
                 row = {"device": device, "category": category, "model": label, "batch": batch,
@@ -116,7 +138,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
                 if device == "cuda":
                     row["peak_cuda_mib"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
                 else:
-                    row["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+                    row["peak_rss_mib"] = round(peak_rss_mib(), 1)
                 results.append(row)
                 print(f"{device:4} {category:8} {label:34} p50 {row['latency_p50_ms']:8.3f} ms  "
                       f"p90 {row['latency_p90_ms']:8.3f} ms  {row['throughput_poses_s']:>11,.0f} poses/s")

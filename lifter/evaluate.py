@@ -17,9 +17,11 @@ Also the depth-based baseline (``lifter.baselines.benchmark``: oracle rendered d
 against the depth noise with the first model's error as a reference line.
 
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
-reference models in ``assets/weights/reference/`` when present), and two references that need no training:
+reference models in ``assets/weights/reference/`` when present), and three references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
-pose) and ``flat`` (the input 2D with zero depth).
+pose), ``flat`` (the input 2D with zero depth) and ``true depth on the input x, y`` (the floor of the lifter's
+output form: the API keeps the input 2D as the visible landmarks' x, y, an orthographic reading of a
+perspective image, so even the true depth leaves this error; hidden landmarks get their true 3D).
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class TestSet:
     visible: np.ndarray
     present: np.ndarray
     points3d: np.ndarray
+    focal: np.ndarray | None = None       # (B,) camera focal length, pixels (oracle references only)
+    principal: np.ndarray | None = None   # (B, 2) principal point, pixels
 
 
 def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:
@@ -66,7 +70,9 @@ def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:
     if not path.exists():
         return None
     with np.load(path) as f:
-        return TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"])
+        return TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"],
+                       f["camera_focal"] if "camera_focal" in f.files else None,
+                       f["camera_principal"] if "camera_principal" in f.files else None)
 
 
 def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:
@@ -177,6 +183,20 @@ def flat_method(test: TestSet) -> np.ndarray:
     return np.concatenate([xy, np.zeros(xy.shape[:2] + (1,))], -1)
 
 
+def depth_only_floor(test: TestSet) -> np.ndarray:
+    """The best any lift of the API's form can do: ``(B, N, 3)`` pixel units.
+
+    Visible landmarks keep the input 2D as x, y (relative to the principal point) and get the true depth,
+    ``(Z - mean Z) * f / mean Z``; hidden ones get their true 3D at the same scale. Under perspective the true x, y
+    are ``Z / mean Z`` times the 2D, so what remains is the error of reading the image orthographically.
+    """
+    Z = test.points3d[..., 2].astype(np.float64)                             # (B, N)
+    z_mean = np.nanmean(np.where(test.present, Z, np.nan), 1)[:, None]       # (B, 1)
+    k = (test.focal[:, None] / z_mean)[..., None]                            # pixels per unit at mean depth
+    xy = np.where(test.visible[..., None], test.points2d - test.principal[:, None], test.points3d[..., :2] * k)
+    return np.concatenate([xy, (Z[..., None] - z_mean[..., None]) * k], -1)
+
+
 def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = CATEGORY_ORDER,
              device: str | None = None, progress: bool = True) -> dict:
     """Run every method on every test file; returns ``{"results": [row, ...], ...}``."""
@@ -198,6 +218,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             if mean is not None:
                 cat_methods["mean shape (oracle-aligned)"] = lambda t, m=mean: np.broadcast_to(m, t.points3d.shape)
             cat_methods["flat (zero depth)"] = flat_method
+            if test.focal is not None and test.principal is not None:
+                cat_methods["true depth on the input x, y (floor of the output form)"] = depth_only_floor
             for label, predict in cat_methods.items():
                 started = time.perf_counter()
                 pred = predict(test)

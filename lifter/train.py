@@ -65,7 +65,8 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 500
     model: LifterConfig = field(default_factory=LifterConfig)
-    init_from: str = ""              # start from this run folder's checkpoint (model and critics only)
+    init_from: str = ""              # start from a run folder's checkpoint (model and critics) or exported weights
+    critic_warmup: int = 100         # critic-only updates per category first, when init_from has no critics
     finetune_3d_aware: bool = False  # add the 3D-aware stage's losses (lifter.finetune); needs init_from
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
@@ -191,11 +192,13 @@ class Trainer:
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
         self.teacher: Lifter | None = None
+        self.critics_fresh = True                                 # no trained critics yet: warm them up first
         if cfg.init_from:
-            init = load_file(str(Path(cfg.init_from) / "checkpoint.safetensors"))
-            self.model.load_state_dict({k[6:]: v for k, v in init.items() if k.startswith("model.")})
-            critics = {k[8:]: v for k, v in init.items() if k.startswith("critics.")}
-            self.critics.load_state_dict(critics, strict=False)
+            model_state, critic_state, _ = load_init(cfg.init_from)
+            self.model.load_state_dict(model_state)
+            if critic_state:
+                self.critics.load_state_dict(critic_state, strict=False)
+                self.critics_fresh = not set(cfg.categories) <= {k.split(".")[0] for k in critic_state}
         if cfg.finetune_3d_aware:
             if not cfg.init_from:
                 raise ValueError("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER")
@@ -220,10 +223,16 @@ class Trainer:
             out["shown"] &= out["full"]
         return {k: v.to(self.device) for k, v in out.items()}
 
-    def step(self) -> dict[str, float]:
-        """One optimiser step on the next category in the round robin; returns the losses."""
+    def step(self, category: str | None = None, critic_only: bool = False) -> dict[str, float]:
+        """One optimiser step on ``category`` (default: the next in the round robin); returns the losses.
+
+        ``critic_only``: update only the category's critic (on the current model's re-projections), leaving the
+        model and the step count alone: the warm-up of fresh critics when training starts from exported weights.
+        """
         cfg = self.cfg
-        category = cfg.categories[self.step_count % len(cfg.categories)]
+        category = category or cfg.categories[self.step_count % len(cfg.categories)]
+        if critic_only and cfg.supervision != "2d":
+            raise ValueError("critic warm-up is for 2D-only training")
         b = self.batch(category)
         p_full, _, _ = normalise_2d(b["points"], b["full"])
         p_in, centre, scale = normalise_2d(b["points"], b["shown"])
@@ -254,6 +263,8 @@ class Trainer:
                 lc.backward()
                 self.critic_opt.step()
             losses["critic"] = lc.detach()
+            if critic_only:
+                return {"category": category, "critic": float(lc.detach())}
             for prm in critic.parameters():
                 prm.requires_grad_(False)
             losses["adv"] = generator_loss(critic(p_fake, mask))
@@ -342,6 +353,29 @@ def config_from_dict(d: dict) -> TrainConfig:
     return TrainConfig(**d)
 
 
+def load_init(path: str | Path) -> tuple[dict, dict, LifterConfig]:
+    """The trained model to start from: ``(model state, critic state, model config)``.
+
+    ``path``: a run folder (``checkpoint.safetensors`` + ``checkpoint.json``: model and critics) or exported
+    weights (``.safetensors`` + its ``.json`` record, SHA-256 checked: the model only, critic state empty).
+    """
+    path = Path(path)
+    if path.is_dir():
+        if not (path / "checkpoint.json").is_file():
+            raise FileNotFoundError(f"{path} holds no checkpoint.json: not a training run folder")
+        tensors = load_file(str(path / "checkpoint.safetensors"))
+        meta = json.loads((path / "checkpoint.json").read_text())
+        return ({k[6:]: v for k, v in tensors.items() if k.startswith("model.")},
+                {k[8:]: v for k, v in tensors.items() if k.startswith("critics.")},
+                config_from_dict(meta["config"]).model)
+    if path.suffix == ".safetensors":
+        from lifter.api import load_lifter
+
+        loaded = load_lifter(path, device="cpu")                # checks the file against its record
+        return dict(loaded.model.state_dict()), {}, loaded.model.cfg
+    raise FileNotFoundError(f"--init {path}: neither a run folder nor a .safetensors weights file")
+
+
 def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -357,6 +391,13 @@ def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, res
         trainer.load(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    if trainer.step_count == 0 and cfg.supervision == "2d" and trainer.critics_fresh and cfg.init_from \
+            and cfg.critic_warmup > 0:
+        # Starting from a trained model without its critics: untrained critics would give the model a random
+        # adversarial signal, so they first learn to tell real 2D from the model's re-projections.
+        for _ in tqdm(range(cfg.critic_warmup), desc="critic warm-up", unit="round", disable=not progress):
+            for category in cfg.categories:
+                trainer.step(category, critic_only=True)
     bar = tqdm(total=cfg.steps, initial=trainer.step_count, desc="train", unit="step", disable=not progress)
     window: list[dict] = []
     with (out / "log.jsonl").open("a") as log:
@@ -398,7 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.*")
-    parser.add_argument("--init", default="", help="start from this run folder's trained model")
+    parser.add_argument("--init", default="",
+                        help="start from a trained model: a run folder (checkpoint.*) or exported weights "
+                             "(WEIGHTS.safetensors with its .json record, e.g. assets/weights/lifter.safetensors)")
     parser.add_argument("--finetune-3d-aware", action="store_true",
                         help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
     parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
@@ -413,8 +456,10 @@ def main(argv: list[str] | None = None) -> int:
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity))
     if args.init:                                  # the network must be the one the checkpoint holds
-        init_cfg = config_from_dict(json.loads((Path(args.init) / "checkpoint.json").read_text())["config"])
-        cfg.model = init_cfg.model
+        try:
+            cfg.model = load_init(args.init)[2]
+        except (FileNotFoundError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError
+            parser.error(str(e))
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
         cfg = TrainConfig(**{**asdict(saved), "model": saved.model, "steps": args.steps})

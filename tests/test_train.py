@@ -136,3 +136,34 @@ def test_finetune_3d_aware_lowers_cross_view_inconsistency(hand_data: Path, tiny
     # The teacher stays frozen: the student moved away from it.
     moved = sum(float((a - b).abs().sum()) for a, b in zip(trainer.model.parameters(), trainer.teacher.parameters()))
     assert moved > 0
+
+
+def test_init_from_exported_weights_warms_up_fresh_critics(hand_data: Path, tmp_path: Path) -> None:
+    """``--init WEIGHTS.safetensors``: the model starts as exported, and its (absent) critics are trained first."""
+    from lifter.export import export
+    from lifter.train import load_init
+
+    run = tmp_path / "run0"
+    train(_cfg(steps=4), hand_data, run, torch.device("cpu"), progress=False)
+    weights = tmp_path / "w.safetensors"
+    export(run, weights, command="test")
+    model_state, critic_state, model_cfg = load_init(weights)
+    assert critic_state == {} and model_cfg.dim == TINY.dim
+    run_state, run_critics, _ = load_init(run)               # a run folder gives both
+    assert run_critics and all(torch.equal(model_state[k], v) for k, v in run_state.items())
+    with pytest.raises(FileNotFoundError, match="neither a run folder"):
+        load_init(tmp_path / "nothing.bin")
+
+    cfg = _cfg(steps=2, init_from=str(weights), critic_warmup=5)
+    trainer = Trainer(cfg, hand_data, torch.device("cpu"))
+    assert trainer.critics_fresh
+    critic_before = [p.detach().clone() for p in trainer.critics.parameters()]
+    for _ in range(5):
+        trainer.step("hand21", critic_only=True)
+    assert trainer.step_count == 0
+    assert all(torch.equal(trainer.model.state_dict()[k], v) for k, v in model_state.items())   # model untouched
+    assert any(not torch.equal(a, b) for a, b in zip(critic_before, trainer.critics.parameters()))
+    # The training loop does the warm-up itself, then trains; a run folder's critics need none.
+    trained = train(cfg, hand_data, tmp_path / "run", torch.device("cpu"), progress=False)
+    assert trained.step_count == 2
+    assert not Trainer(_cfg(init_from=str(run)), hand_data, torch.device("cpu")).critics_fresh

@@ -1,0 +1,71 @@
+"""The benchmark's scoring and references (``lifter.evaluate``) against closed forms, and a run on tiny data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from data_files import write_test_files
+
+from lifter.evaluate import TestSet, depth_only_floor, evaluate, score, to_markdown
+
+
+def _camera_view(shape: np.ndarray, distance: float, focal: float = 1000.0) -> TestSet:
+    """``shape (B, N, 3)`` (centred, any units) placed ``distance`` in front of a pinhole camera, no noise."""
+    cam = shape + np.array([0.0, 0.0, distance])
+    principal = np.full((len(shape), 2), 500.0)
+    uv = focal * cam[..., :2] / cam[..., 2:] + principal[:, None]
+    ones = np.ones(shape.shape[:2], bool)
+    return TestSet("hand21", "clean", uv, ones, ones, cam, np.full(len(shape), focal), principal)
+
+
+def test_score_of_the_truth_and_of_its_depth_mirror() -> None:
+    rng = np.random.default_rng(0)
+    test = _camera_view(rng.normal(size=(5, 21, 3)) * 50, 600.0)
+    exact = score(test.points3d * 3.0 + 7.0, test)             # a similarity away from the truth: no error
+    assert exact["strict"] < 1e-6 and exact["mirrored_share"] == 0.0
+    mirrored = score(test.points3d * np.array([1.0, 1.0, -1.0]), test)
+    assert mirrored["strict"] > 1.0 and mirrored["flip_best"] < 1e-6 and mirrored["mirrored_share"] == 1.0
+
+
+def test_floor_of_the_output_form_is_the_perspective_error() -> None:
+    rng = np.random.default_rng(1)
+    shape = rng.normal(size=(6, 21, 3)) * 50
+    # A flat shape facing the camera projects like a scaled orthographic one: the floor is exactly zero.
+    flat = shape * np.array([1.0, 1.0, 0.0])
+    assert score(depth_only_floor(_camera_view(flat, 300.0)), _camera_view(flat, 300.0))["strict"] < 1e-6
+    # A deep shape: the error of reading the image orthographically shrinks as the camera moves away (~1/d).
+    near, far = (score(depth_only_floor(_camera_view(shape, d)), _camera_view(shape, d))["strict"]
+                 for d in (300.0, 3000.0))
+    assert near > 1.0 and far < near / 5
+    # Hidden landmarks take their true 3D: hiding all but three changes nothing for a flat shape.
+    test = _camera_view(flat, 300.0)
+    test.visible[:, 3:] = False
+    test.points2d[~test.visible] = np.nan
+    assert score(depth_only_floor(test), test)["strict"] < 1e-6
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    from lifter.data.hand import sample_hands
+
+    out = tmp_path_factory.mktemp("data")
+    hands, _ = sample_hands(16, np.random.default_rng(0))
+    write_test_files(out, "hand21", hands, np.ones(hands.shape[:2], bool), 1)
+    return out
+
+
+def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
+    from lifter.api import DEFAULT_WEIGHTS
+
+    report = evaluate(tiny_data, {"bundled": DEFAULT_WEIGHTS}, ("hand21",), device="cpu", progress=False)
+    rows = {(r["method"], r["setting"]): r for r in report["results"]}
+    floor = rows[("true depth on the input x, y (floor of the output form)", "clean")]
+    flat = rows[("flat (zero depth)", "clean")]
+    lifter = rows[("bundled", "clean")]
+    assert 0 < floor["strict"] < lifter["strict"] < flat["strict"]      # the trained lifter beats a flat guess
+    assert lifter["cross_view"] > 0 and "cross_view" not in flat
+    assert rows[("bundled", "occluded")]["strict"] > 0
+    md = to_markdown(report)
+    assert "| hand21 | bundled |" in md and "floor of the output form" in md
