@@ -42,12 +42,14 @@ CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
 SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
+SHIPPED = "lifter (shipped: 2D-only 3,000 + 3D-aware 5,200 steps)"
 DEFAULT_MODELS = {
-    "lifter (shipped: 2D-only + 3D-aware fine-tuning)": WEIGHTS_DIR / "lifter.safetensors",
-    "lifter before fine-tuning (2D-only, 3000 steps)": WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
-    "control: +400 steps of 2D-only losses": WEIGHTS_DIR / "reference" / "continued_2d.safetensors",
-    "ablation: identity at input only (3000 steps)": WEIGHTS_DIR / "reference" / "input_only.safetensors",
-    "3D-supervised (upper bound, 3000 steps)": WEIGHTS_DIR / "reference" / "supervised_3d.safetensors",
+    SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
+    "lifter: 2D-only 3,000 + 3D-aware 400 steps": WEIGHTS_DIR / "reference" / "finetune_400.safetensors",
+    "lifter before fine-tuning (2D-only, 3,000 steps)": WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
+    "control: 3,000 + 400 steps of 2D-only losses": WEIGHTS_DIR / "reference" / "continued_2d.safetensors",
+    "ablation: identity at input only (3,000 steps)": WEIGHTS_DIR / "reference" / "input_only.safetensors",
+    "3D-supervised (upper bound, 3,000 steps)": WEIGHTS_DIR / "reference" / "supervised_3d.safetensors",
 }
 
 

@@ -28,6 +28,8 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     meta = json.loads((run / "checkpoint.json").read_text())
     tensors = load_file(str(run / "checkpoint.safetensors"))
     model = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    init = meta["config"].get("init_from")
+    started_from = init_record(Path(init)) if init else None     # before ``out`` is written: it may be the init
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file(model, str(out))
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
@@ -48,17 +50,29 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
                                                               "files": build["files"]}},
         "final_losses": log[-1] if log else None,
     }
-    init = meta["config"].get("init_from")
-    if init and (Path(init) / "checkpoint.json").exists():            # the stage this run started from
-        base = json.loads((Path(init) / "checkpoint.json").read_text())
-        base_log = (Path(init) / "log.jsonl").read_text().splitlines()
-        record["initialised_from"] = {"run": init, "command": base.get("command", ""), "steps": base["step"],
-                                      "wall_seconds": json.loads(base_log[-1])["seconds"] if base_log else None,
-                                      "train_config": base["config"]}
+    if started_from is not None:
+        record["initialised_from"] = started_from
     if evaluation is not None:
         record["evaluation"] = evaluation_rows(evaluation, label)
     record_path(out).write_text(json.dumps(record, indent=1) + "\n")
     return record
+
+
+def init_record(init: Path) -> dict | None:
+    """What a run started from: a run folder (its command, steps, wall time, recipe and, recursively, what it
+    started from) or exported weights (their record, SHA-256 included, less the evaluation rows)."""
+    if (init / "checkpoint.json").exists():
+        base = json.loads((init / "checkpoint.json").read_text())
+        log_file = init / "log.jsonl"
+        base_log = log_file.read_text().splitlines() if log_file.exists() else []
+        parent = base["config"].get("init_from")
+        return {"run": str(init), "command": base.get("command", ""), "steps": base["step"],
+                "wall_seconds": json.loads(base_log[-1])["seconds"] if base_log else None,
+                "train_config": base["config"], "initialised_from": init_record(Path(parent)) if parent else None}
+    if init.suffix == ".safetensors" and record_path(init).exists():
+        rec = json.loads(record_path(init).read_text())
+        return {"weights": str(init), **{k: v for k, v in rec.items() if k not in ("evaluation", "evaluation_source")}}
+    return {"path": str(init), "note": "not found at export time"}
 
 
 def evaluation_rows(evaluation: Path, label: str | None) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -88,8 +89,6 @@ def test_export_then_load_lifter(hand_data: Path, tmp_path: Path) -> None:
 
 
 def test_attach_evaluation_to_exported_weights(hand_data: Path, tmp_path: Path) -> None:
-    import json
-
     from lifter.export import attach_evaluation, export
 
     train(_cfg(steps=2), hand_data, tmp_path / "run", torch.device("cpu"), progress=False)
@@ -166,4 +165,10 @@ def test_init_from_exported_weights_warms_up_fresh_critics(hand_data: Path, tmp_
     # The training loop does the warm-up itself, then trains; a run folder's critics need none.
     trained = train(cfg, hand_data, tmp_path / "run", torch.device("cpu"), progress=False)
     assert trained.step_count == 2
+    # Its export records what it started from: the weights, by SHA-256, and their own history.
+    record = export(tmp_path / "run", tmp_path / "w2.safetensors")
+    started = record["initialised_from"]
+    first = json.loads(weights.with_suffix(".json").read_text())
+    assert started["weights"] == str(weights) and started["sha256"] == first["sha256"]
+    assert started.get("initialised_from") is None and started["steps"] == 4
     assert not Trainer(_cfg(init_from=str(run)), hand_data, torch.device("cpu")).critics_fresh
