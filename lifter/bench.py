@@ -4,8 +4,8 @@ Per category and device (CPU always, CUDA when present, bf16 autocast on CUDA):
 
 - single-pose latency of ``Lifter.lift`` (one ``(N, 2)`` pose, validation and copies included): p50 and p90;
 - batched throughput (poses/s) at ``--batch`` poses per call: median over repeats;
-- peak memory: CUDA ``max_memory_allocated``; on CPU the process's peak resident set size during that model and
-  category's timings (Linux: the peak is reset before each, through ``/proc/self/clear_refs``; elsewhere it is
+- peak memory during that model and category's timings: CUDA ``max_memory_allocated``; on CPU the process's
+  peak resident set size (Linux: the peak is reset before each, through ``/proc/self/clear_refs``; elsewhere it is
   the process's peak so far);
 - cold start: ``load_lifter()`` + first lift in a fresh Python process.
 
@@ -125,11 +125,12 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         models = {"lifter": main, "baseline (identity at input only)": baseline}
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
-            torch.cuda.reset_peak_memory_stats()
         for category, n in main.categories.items():
             poses = sample_inputs(category, n, batch, data)
             for label, model in models.items():
-                reset_peak_rss()
+                reset_peak_rss()                               # peak memory per row, on either device
+                if device == "cuda":
+                    torch.cuda.reset_peak_memory_stats()
                 lat = latency_ms(model, poses[0], category, repeats)
                 rate = throughput(model, poses, category, max(3, repeats // 40))
                 row = {"device": device, "category": category, "model": label, "batch": batch,

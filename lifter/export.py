@@ -58,7 +58,7 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     return record
 
 
-def init_record(init: Path) -> dict | None:
+def init_record(init: Path) -> dict:
     """What a run started from: a run folder (its command, steps, wall time, recipe and, recursively, what it
     started from) or exported weights (their record, SHA-256 included, less the evaluation rows)."""
     if (init / "checkpoint.json").exists():
