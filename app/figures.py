@@ -249,11 +249,13 @@ def error_bar_figure(per_landmark: dict[str, np.ndarray], names: tuple[str, ...]
 SYNC_CAMERAS_JS = """
 <script>
 (() => {
-  const sync = (gd, ev) => {
-    const key = Object.keys(ev || {}).find((k) => /^scene\\d*\\.camera$/.test(k));
-    if (!key) return;
-    const src = key.split('.')[0];
-    const cam = JSON.parse(JSON.stringify(ev[key]));
+  // Copy the source scene's live camera to the other scenes. The event's own camera can be one frame old: the
+  // last mouse move of a drag is applied on the render after mouseup, when no event follows, so the copy is
+  // repeated on the next frames and once more shortly after.
+  const copyFrom = (gd, src) => {
+    const source = gd._fullLayout && gd._fullLayout[src];
+    if (!source || !source._scene || !source._scene.getCamera) return;
+    const cam = JSON.parse(JSON.stringify(source._scene.getCamera()));
     for (const id of (gd._fullLayout._subplots.gl3d || [])) {
       const full = gd._fullLayout[id];
       if (id === src || !full || !full._scene || !full._scene.setViewport) continue;
@@ -263,6 +265,14 @@ SYNC_CAMERAS_JS = """
         full._scene.setViewport(full);
       } catch (e) { /* a scene being rebuilt: skip */ }
     }
+  };
+  const sync = (gd, ev) => {
+    const key = Object.keys(ev || {}).find((k) => /^scene\\d*\\.camera$/.test(k));
+    if (!key) return;
+    const src = key.split('.')[0];
+    copyFrom(gd, src);
+    requestAnimationFrame(() => requestAnimationFrame(() => copyFrom(gd, src)));
+    setTimeout(() => copyFrom(gd, src), 150);
   };
   const link = (gd) => {
     if (gd.__camSync || !gd.on || !gd._fullLayout) return;
