@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 
 from lifter.model import Lifter, LifterConfig
+from lifter.skeletons import categories
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "lifter.safetensors"
 
@@ -56,8 +57,8 @@ class LoadedLifter:
         """``{category name: landmark count}`` this lifter knows."""
         return dict(self.model.cfg.categories)
 
-    def lift(self, points2d: np.ndarray, category: str = "human17", visible: np.ndarray | None = None
-             ) -> np.ndarray:
+    def lift(self, points2d: np.ndarray, category: str = "human17", visible: np.ndarray | None = None,
+             mirror_average: bool = True) -> np.ndarray:
         """Lift 2D landmarks to 3D.
 
         Args:
@@ -65,6 +66,10 @@ class LoadedLifter:
             category: a key of :attr:`categories`.
             visible: bool ``(F, N)`` / ``(N,)`` or None (all visible). False: missing or occluded; the 2D value
                 is then ignored (may be NaN) and the landmark is still predicted in 3D.
+            mirror_average: for categories with left/right mirror pairs (``human17``, ``face468``, ``chair``),
+                also lift the left/right mirrored input (x negated, mirror pairs swapped), mirror that lift back
+                and average the two: the result is exactly mirror-equivariant and, measured by
+                ``lifter.evaluate``, more accurate, at twice the compute. Visible landmarks' x, y are unchanged.
         Returns:
             ``(F, N, 3)`` / ``(N, 3)`` float32 in the camera frame (x, y along the image axes, z away from the
             camera), in input pixel units, centred on the visible landmarks' 2D centroid; its ``(x, y)``
@@ -103,15 +108,40 @@ class LoadedLifter:
             raise ValueError(f"at least 3 visible landmarks are needed; frame {int(np.argmax(few))} has "
                              f"{int(vis.sum(1)[few][0])}")
         pts = np.where(vis[..., None], pts, 0.0)
+        perm = mirror_permutation(category) if mirror_average else None
+        if perm is None:
+            out = self._lift_valid(pts, vis, category)
+        else:
+            # Mirror x (any reflection will do: the model is translation invariant), swap left and right, lift
+            # both in one pass, then undo the swap and the reflection. perm is an involution: its own inverse.
+            F = len(pts)
+            both = self._lift_valid(np.concatenate([pts, pts[:, perm] * np.array([-1.0, 1.0])]),
+                                    np.concatenate([vis, vis[:, perm]]), category)
+            out = 0.5 * (both[:F] + both[F:][:, perm] * np.array([-1.0, 1.0, 1.0], dtype=np.float32))
+        return out[0] if single else out
+
+    def _lift_valid(self, pts: np.ndarray, vis: np.ndarray, category: str) -> np.ndarray:
+        """Lift checked input ``pts (F, N, 2)`` (zero where not visible), ``vis (F, N)`` -> ``(F, N, 3)`` float32,
+        in chunks of :meth:`chunk_size` poses."""
         out = np.empty(pts.shape[:2] + (3,), dtype=np.float32)
-        step = self.chunk_size(n)
+        step = self.chunk_size(pts.shape[1])
         with torch.inference_mode():
             for s in range(0, len(pts), step):
                 p = torch.as_tensor(pts[s:s + step], dtype=torch.float32, device=self.device)
                 v = torch.as_tensor(vis[s:s + step], device=self.device)
                 shape, _, scale = self.model(p, v, category)
                 out[s:s + step] = (shape * scale[:, None, None]).float().cpu().numpy()
-        return out[0] if single else out
+        return out
+
+
+def mirror_permutation(category: str) -> np.ndarray | None:
+    """The landmark permutation ``(N,)`` of a left/right reflection of ``category`` (mirror pairs swapped), or
+    None when the category has no mirror pairs (``hand21``: a mirrored right hand is a left hand, which the
+    lifter is not trained on) or is not in the registry."""
+    cat = categories().get(category)
+    if cat is None or not cat.mirror_pairs:
+        return None
+    return np.asarray(cat.mirror_permutation())
 
 
 def load_lifter(path: str | Path | None = None, device: str | torch.device | None = None) -> LoadedLifter:

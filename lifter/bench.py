@@ -11,7 +11,8 @@ Per category and device (CPU always, CUDA when present, bf16 autocast on CUDA):
 
 Every figure is also measured, in the same process and on the same inputs, for a baseline: the same network
 with the identity code at the input only (the ablation), so the ratio shows what re-injecting the identity at
-every layer costs.
+every layer costs; and for the lifter without mirror averaging (``lift(..., mirror_average=False)``: one network
+pass per pose instead of two).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import torch
 
 from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, load_lifter
 from lifter.model import Lifter, LifterConfig
+
+BASELINE = "baseline (identity at input only)"
 
 
 def sample_inputs(category: str, n_landmarks: int, count: int, data: Path | None, seed: int = 0) -> np.ndarray:
@@ -104,6 +107,16 @@ def cold_start_seconds(weights: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+class _NoMirror:
+    """``lift`` with ``mirror_average=False``: one network pass per pose instead of two."""
+
+    def __init__(self, lifter: LoadedLifter) -> None:
+        self.lifter, self.device = lifter, lifter.device
+
+    def lift(self, *a, **k):
+        return self.lifter.lift(*a, mirror_average=False, **k)
+
+
 class _Autocast:
     """bf16 autocast around ``lift`` on CUDA."""
 
@@ -122,7 +135,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         base_cfg = LifterConfig(**{**main.model.cfg.to_dict(), "identity": "input_only"})
         torch.manual_seed(0)
         baseline = LoadedLifter(Lifter(base_cfg).to(device), {}, torch.device(device))
-        models = {"lifter": main, "baseline (identity at input only)": baseline}
+        models = {"lifter": main, "lifter without mirror averaging": _NoMirror(main), BASELINE: baseline}
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
         for category, n in main.categories.items():
@@ -145,7 +158,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
                       f"p90 {row['latency_p90_ms']:8.3f} ms  {row['throughput_poses_s']:>11,.0f} poses/s")
     for row in results:
         base = next(r for r in results if r["device"] == row["device"] and r["category"] == row["category"]
-                    and r["model"] != "lifter")
+                    and r["model"] == BASELINE)
         row["latency_ratio_vs_baseline"] = round(row["latency_p50_ms"] / base["latency_p50_ms"], 3)
         row["throughput_ratio_vs_baseline"] = round(row["throughput_poses_s"] / base["throughput_poses_s"], 3)
     return {"weights": str(weights), "threads": torch.get_num_threads(), "torch": torch.__version__,

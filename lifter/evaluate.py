@@ -17,7 +17,8 @@ Also the depth-based baseline (``lifter.baselines.benchmark``: oracle rendered d
 against the depth noise with the first model's error as a reference line.
 
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
-reference models in ``assets/weights/reference/`` when present), and three references that need no training:
+reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
+averaging on), the first of them also without mirror averaging (``--no-mirror-ablation`` skips it), and three references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``flat`` (the input 2D with zero depth) and ``true depth on the input x, y`` (the floor of the lifter's
 output form: the API keeps the input 2D as the visible landmarks' x, y, an orthographic reading of a
@@ -164,7 +165,9 @@ def cross_view_consistency(predict: Callable[[TestSet], np.ndarray], data: Path,
     return float(np.nanmean(dist))
 
 
-def lifter_method(path: Path, device: str | None) -> Callable[[TestSet], np.ndarray] | None:
+def lifter_method(path: Path, device: str | None, mirror_average: bool = True
+                  ) -> Callable[[TestSet], np.ndarray] | None:
+    """``LoadedLifter.lift`` of the weights at ``path`` as a method (None when the file does not exist)."""
     from lifter.api import load_lifter
 
     if not Path(path).exists():
@@ -172,8 +175,13 @@ def lifter_method(path: Path, device: str | None) -> Callable[[TestSet], np.ndar
     lifter = load_lifter(path, device)
 
     def predict(test: TestSet) -> np.ndarray:
-        return lifter.lift(test.points2d, test.category, test.visible)
+        return lifter.lift(test.points2d, test.category, test.visible, mirror_average=mirror_average)
     return predict
+
+
+def without_mirror_label(label: str) -> str:
+    """The row label of a lifter evaluated with ``mirror_average=False``."""
+    return f"{label}, without mirror averaging"
 
 
 def flat_method(test: TestSet) -> np.ndarray:
@@ -200,16 +208,22 @@ def depth_only_floor(test: TestSet) -> np.ndarray:
 
 
 def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = CATEGORY_ORDER,
-             device: str | None = None, progress: bool = True) -> dict:
-    """Run every method on every test file; returns ``{"results": [row, ...], ...}``."""
+             device: str | None = None, progress: bool = True, mirror_ablation: bool = True) -> dict:
+    """Run every method on every test file; returns ``{"results": [row, ...], ...}``.
+
+    Lifters run as ``lift()`` does by default (mirror averaging on); with ``mirror_ablation`` the first model is
+    also run without it (its own row, :func:`without_mirror_label`).
+    """
     rows = []
     methods: dict[str, Callable[[TestSet], np.ndarray]] = {}
     for label, path in models.items():
         m = lifter_method(path, device)
         if m is None:
             print(f"skipping {label}: {path} not found")
-        else:
-            methods[label] = m
+            continue
+        methods[label] = m
+        if mirror_ablation and len(methods) == 1:
+            methods[without_mirror_label(label)] = lifter_method(path, device, mirror_average=False)
     for category in categories:
         mean = mean_shape(data, category)
         for setting in SETTINGS:
@@ -294,11 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
     parser.add_argument("--no-depth-baseline", dest="depth_baseline", action="store_false",
                         help="skip the depth-based rows and the error-vs-depth-noise plot")
+    parser.add_argument("--no-mirror-ablation", dest="mirror_ablation", action="store_false",
+                        help="skip the first model's row without mirror averaging")
     args = parser.parse_args(argv)
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "
                      f"--out {args.data}` first")
-    report = evaluate(args.data, parse_models(args.model), tuple(args.categories), args.device)
+    report = evaluate(args.data, parse_models(args.model), tuple(args.categories), args.device,
+                      mirror_ablation=args.mirror_ablation)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.depth_baseline:
         from lifter.baselines.benchmark import depth_rows, plot_error_vs_noise

@@ -8,6 +8,10 @@
 - :func:`critic_loss` / :func:`generator_loss`: a per-category critic on normalised 2D poses tells real training
   2D from re-projected lifts (Drover et al. 2018; non-saturating GAN loss). This is what fixes the depth sign.
 
+- :func:`symmetry_loss`: a structural prior from the registry, not 3D data: distances that a left/right
+  reflection maps onto each other (bone lengths; every distance of a symmetric shape such as a face or a chair)
+  must be equal in the lift.
+
 The 3D-supervised reference model (an upper bound, never the shipped weights) uses :func:`depth_supervised_loss`.
 """
 
@@ -51,6 +55,26 @@ def cycle_loss(lift2: torch.Tensor, rotated: torch.Tensor, mask: torch.Tensor) -
     b = masked_centre(rotated, mask)
     k = fit_scale(b[..., :2], a[..., :2], mask)                              # (B,) size of b in a's units
     return _masked_mean(((a - k[:, None, None] * b) ** 2).sum(-1), mask)
+
+
+def symmetry_loss(lift: torch.Tensor, mask: torch.Tensor, pairs: torch.Tensor, mirror_pairs: torch.Tensor,
+                  eps: float = 0.05) -> torch.Tensor:
+    """Relative difference of mirrored distances in the lift.
+
+    Args:
+        lift: ``(B, N, 3)`` normalised lift.
+        mask: ``(B, N)`` landmarks taking part (a pair counts when its four landmarks do).
+        pairs: ``(P, 2)`` token indices ``(i, j)``; mirror_pairs: ``(P, 2)`` the tokens of their mirrors.
+        eps: added to the summed lengths (normalised units), so that near-coincident points do not dominate.
+    Returns:
+        mean over the counted pairs of ``(2 (d - d') / (d + d' + eps))^2``, ``d = |X_i - X_j|``.
+    """
+    if len(pairs) == 0:
+        return lift.new_zeros(())
+    length = lambda ij: ((lift[:, ij[:, 0]] - lift[:, ij[:, 1]]) ** 2).sum(-1).add(1e-12).sqrt()  # noqa: E731
+    d, dm = length(pairs), length(mirror_pairs)                              # (B, P)
+    valid = mask[:, pairs].all(-1) & mask[:, mirror_pairs].all(-1)
+    return _masked_mean((2 * (d - dm) / (d + dm + eps)) ** 2, valid)
 
 
 def critic_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:

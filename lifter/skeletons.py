@@ -37,6 +37,11 @@ class Category:
         groups: part name of each landmark, length N (a key of ``GROUP_COLOURS``).
         units: unit of the 3D ground truth in the data files (``"mm"`` or ``"shapenet"``).
         description: one line for the UI.
+        symmetric_shape: the 3D shape itself is left/right symmetric (a face, a chair): every distance between
+            two landmarks equals the distance between their mirrors. False for articulated objects (a body), where
+            only the skeleton edges (bone lengths) are.
+        off_symmetry: landmarks that a left/right reflection does not map onto a landmark, and that need not lie
+            on the symmetry plane either (a swivel chair's five feet): left out of the symmetric distances.
     """
 
     name: str
@@ -46,6 +51,8 @@ class Category:
     groups: tuple[str, ...]
     units: str
     description: str = ""
+    symmetric_shape: bool = False
+    off_symmetry: tuple[int, ...] = ()
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -67,6 +74,18 @@ class Category:
         for i, j in self.mirror_pairs:
             perm[i], perm[j] = j, i
         return tuple(perm)
+
+    def symmetric_distance_pairs(self) -> tuple[tuple[int, int], ...]:
+        """Landmark pairs ``(i, j)`` whose 3D distance equals that of their mirrors ``(p[i], p[j])``: every pair
+        for a :attr:`symmetric_shape`, else the skeleton edges; pairs that are their own mirror are left out."""
+        if not self.mirror_pairs:
+            return ()
+        p = self.mirror_permutation()
+        n = self.num_landmarks
+        candidates = ([(i, j) for i in range(n) for j in range(i + 1, n)] if self.symmetric_shape
+                      else list(self.edges))
+        off = set(self.off_symmetry)
+        return tuple((i, j) for i, j in candidates if {p[i], p[j]} != {i, j} and not off & {i, j})
 
     def landmark_colours(self) -> tuple[str, ...]:
         """Hex colour per landmark, length N."""
@@ -136,7 +155,7 @@ def _hand21() -> Category:
 def _face468() -> Category:
     return Category("face468", tuple(f"face_{i}" for i in range(468)), face468_tables.EDGES,
                     face468_tables.MIRROR_PAIRS, face468_tables.GROUPS, "mm",
-                    "Face, 468 landmarks (MediaPipe Face Mesh indices)")
+                    "Face, 468 landmarks (MediaPipe Face Mesh indices)", symmetric_shape=True)
 
 
 def _chair() -> Category:
@@ -157,7 +176,8 @@ def _chair() -> Category:
              (17, 4), (18, 2), (19, 3), (20, 5))            # four legs
     mirror = ((0, 1), (2, 3), (4, 5), (6, 8), (7, 9), (17, 20), (18, 19))
     return Category("chair", names, edges, mirror, groups, "shapenet",
-                    "Chair, 21 KeypointNet semantic keypoints (each chair has a subset)")
+                    "Chair, 21 KeypointNet semantic keypoints (each chair has a subset)", symmetric_shape=True,
+                    off_symmetry=(10, 11, 12, 13, 14))
 
 
 @lru_cache(maxsize=1)

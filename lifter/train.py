@@ -30,7 +30,7 @@ from tqdm import tqdm
 from lifter.finetune import FinetuneConfig, finetune_losses
 from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations
 from lifter.losses import (Critic, critic_loss, cycle_loss, depth_supervised_loss, generator_loss,
-                           hidden_xy_loss)
+                           hidden_xy_loss, symmetry_loss)
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import get_category
 
@@ -56,10 +56,13 @@ class TrainConfig:
     adv_weight: float = 0.3          # weight of the adversarial loss on the lifter's side
     cycle_weight: float = 1.0
     hidden_weight: float = 1.0
+    symmetry_weight: float = 0.0     # mirror-symmetry prior (losses.symmetry_loss); 0: off, as before it existed
     hide_prob: float = 0.5           # chance that a training pose gets extra landmarks hidden
     hide_max: float = 0.3            # ... up to this fraction of its visible ones
     mirror_prob: float = 0.5         # chance of a left/right mirrored copy (categories with mirror pairs)
     max_tokens: int = 128            # larger landmark sets train on a random subset of this many per batch
+    batch_on_subset: bool = False    # size batches on the tokens a pose actually uses, min(N, max_tokens)
+                                     # (False: on N, as every run before this field; faces then get 16 poses)
     distance_range: tuple[float, float] = (2.5, 12.0)  # novel-view camera distance / RMS radius (log-uniform)
     max_tilt_deg: float = 10.0       # novel-view tilt about the image x axis
     seed: int = 0
@@ -99,7 +102,9 @@ class TrainData:
 
 
 def batch_size(cfg: TrainConfig, n: int) -> int:
-    return int(min(max(cfg.batch_tokens // n, cfg.min_batch), cfg.max_batch))
+    """Poses per batch for a category of ``n`` landmarks: about ``batch_tokens`` tokens, clamped."""
+    used = min(n, cfg.max_tokens) if cfg.batch_on_subset else n
+    return int(min(max(cfg.batch_tokens // used, cfg.min_batch), cfg.max_batch))
 
 
 def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: TrainConfig,
@@ -157,6 +162,22 @@ def scatter_subset(p_real: torch.Tensor, p_fake: torch.Tensor, mask: torch.Tenso
     B = p_real.shape[0]
     full = lambda x: x.new_zeros((B, n) + x.shape[2:]).index_copy(1, index, x)  # noqa: E731
     return full(p_real), full(p_fake), full(mask)
+
+
+def symmetric_pairs(category: str, index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token pairs ``(P, 2)`` and the tokens of their mirrors ``(P, 2)`` for :func:`lifter.losses.symmetry_loss`:
+    the category's symmetric distance pairs whose four landmarks are among the tokens ``index (K,)`` (default:
+    all landmarks, in order)."""
+    cat = get_category(category)
+    pairs = torch.tensor(cat.symmetric_distance_pairs(), dtype=torch.long).reshape(-1, 2)
+    mirrored = torch.tensor(cat.mirror_permutation(), dtype=torch.long)[pairs]
+    if index is None:
+        return pairs, mirrored
+    pos = torch.full((cat.num_landmarks,), -1, dtype=torch.long)
+    pos[index.cpu()] = torch.arange(len(index))
+    pairs, mirrored = pos[pairs], pos[mirrored]
+    keep = (pairs >= 0).all(1) & (mirrored >= 0).all(1)
+    return pairs[keep], mirrored[keep]
 
 
 def make_optimiser(params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -252,6 +273,9 @@ class Trainer:
             total = cfg.hidden_weight * losses["hidden"] + losses["depth"]
         else:
             mask = b["full"]
+            if cfg.symmetry_weight > 0 and get_category(category).mirror_pairs:
+                pairs, mirrored = symmetric_pairs(category, index)
+                losses["symmetry"] = symmetry_loss(lift, mask, pairs.to(lift.device), mirrored.to(lift.device))
             rotated, p2 = novel_view(lift, mask, cfg, self.gen)
             lift2 = self.model.lift_normalised(p2, mask, category, index)
             losses["cycle"] = cycle_loss(lift2, rotated, mask)
@@ -272,6 +296,8 @@ class Trainer:
                 prm.requires_grad_(True)
             total = (cfg.hidden_weight * losses["hidden"] + cfg.cycle_weight * losses["cycle"]
                      + cfg.adv_weight * losses["adv"])
+            if "symmetry" in losses:
+                total = total + cfg.symmetry_weight * losses["symmetry"]
             if self.teacher is not None:
                 ft = finetune_losses(self.model, self.teacher, p_full, b["full"], category, index, cfg.finetune,
                                      cfg.distance_range, self.gen)
@@ -346,6 +372,8 @@ def _jsonable(x):
 def config_from_dict(d: dict) -> TrainConfig:
     """Inverse of ``asdict(TrainConfig)`` (tuples restored)."""
     d = dict(d)
+    d.setdefault("batch_on_subset", False)          # recorded before these fields existed
+    d.setdefault("symmetry_weight", 0.0)
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):
@@ -445,6 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finetune-3d-aware", action="store_true",
                         help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
     parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
+    parser.add_argument("--symmetry-weight", type=float, default=TrainConfig.symmetry_weight,
+                        help="weight of the mirror-symmetry prior on the lift's distances (default 0: off)")
+    parser.add_argument("--batch-on-subset", action="store_true",
+                        help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
+                             "32 faces per batch instead of 16")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
@@ -452,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(categories=tuple(args.categories), supervision=args.supervision, steps=args.steps,
                       lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
+                      symmetry_weight=args.symmetry_weight, batch_on_subset=args.batch_on_subset,
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity))
