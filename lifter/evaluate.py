@@ -18,7 +18,8 @@ against the depth noise with the first model's error as a reference line.
 
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
-averaging on), the first of them also without mirror averaging (``--no-mirror-ablation`` skips it), and three references that need no training:
+averaging on), the first of them also without mirror averaging (``--no-mirror-ablation`` skips it), and three
+references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``flat`` (the input 2D with zero depth) and ``true depth on the input x, y`` (the floor of the lifter's
 output form: the API keeps the input 2D as the visible landmarks' x, y, an orthographic reading of a

@@ -20,6 +20,7 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -164,16 +165,23 @@ def scatter_subset(p_real: torch.Tensor, p_fake: torch.Tensor, mask: torch.Tenso
     return full(p_real), full(p_fake), full(mask)
 
 
+@lru_cache(maxsize=None)
+def _all_symmetric_pairs(category: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The category's symmetric distance pairs ``(P, 2)`` and their mirrors ``(P, 2)``, built once (108,680 for
+    the face, which would otherwise be rebuilt in Python at every face step)."""
+    cat = get_category(category)
+    pairs = torch.tensor(cat.symmetric_distance_pairs(), dtype=torch.long).reshape(-1, 2)
+    return pairs, torch.tensor(cat.mirror_permutation(), dtype=torch.long)[pairs]
+
+
 def symmetric_pairs(category: str, index: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Token pairs ``(P, 2)`` and the tokens of their mirrors ``(P, 2)`` for :func:`lifter.losses.symmetry_loss`:
     the category's symmetric distance pairs whose four landmarks are among the tokens ``index (K,)`` (default:
     all landmarks, in order)."""
-    cat = get_category(category)
-    pairs = torch.tensor(cat.symmetric_distance_pairs(), dtype=torch.long).reshape(-1, 2)
-    mirrored = torch.tensor(cat.mirror_permutation(), dtype=torch.long)[pairs]
+    pairs, mirrored = _all_symmetric_pairs(category)
     if index is None:
         return pairs, mirrored
-    pos = torch.full((cat.num_landmarks,), -1, dtype=torch.long)
+    pos = torch.full((get_category(category).num_landmarks,), -1, dtype=torch.long)
     pos[index.cpu()] = torch.arange(len(index))
     pairs, mirrored = pos[pairs], pos[mirrored]
     keep = (pairs >= 0).all(1) & (mirrored >= 0).all(1)
