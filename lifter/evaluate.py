@@ -59,6 +59,8 @@ DEFAULT_MODELS = {
 class TestSet:
     """One test file: ``points2d (B, N, 2)``, ``visible (B, N)``, ``present (B, N)``, ``points3d (B, N, 3)``."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     category: str
     setting: str
     points2d: np.ndarray
@@ -103,6 +105,14 @@ def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: in
     return mean
 
 
+def _landmark_means(err: np.ndarray) -> list[float | None]:
+    """Mean of ``err (B, N)`` per landmark over the views where it is scored (not NaN), rounded; None for a
+    landmark that no view scores (e.g. absent from every test shape)."""
+    counts = np.isfinite(err).sum(0)
+    sums = np.nansum(err, 0)
+    return [round(float(s / c), 3) if c else None for s, c in zip(sums, counts)]
+
+
 def score(pred: np.ndarray, test: TestSet) -> dict:
     """Strict and flip-best errors of ``pred (B, N, 3)`` against ``test``'s ground truth."""
     mask = test.present & np.isfinite(pred).all(-1)
@@ -122,8 +132,8 @@ def score(pred: np.ndarray, test: TestSet) -> dict:
         "mirrored_share": float(np.mean(better_m)),
         "median_strict": float(np.median(per_view)),
         "strict_pct_radius": strict_pct,
-        "per_landmark": [None if np.isnan(v) else round(float(v), 3) for v in np.nanmean(err, 0)],
-        "per_landmark_flip_best": [None if np.isnan(v) else round(float(v), 3) for v in np.nanmean(best, 0)],
+        "per_landmark": _landmark_means(err),
+        "per_landmark_flip_best": _landmark_means(best),
         "views": int(len(pred)),
     }
 
