@@ -44,9 +44,11 @@ CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
 SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
-SHIPPED = "lifter (shipped: 2D-only 3,000 + 3D-aware 5,200 steps)"
+SHIPPED = "lifter (shipped: 2D-only 3,000 + 3D-aware 7,600 steps, symmetry prior in the last 2,400)"
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
+    "lifter: 2D-only 3,000 + 3D-aware 5,200 steps (shipped before)":
+        WEIGHTS_DIR / "reference" / "finetune_5200.safetensors",
     "lifter: 2D-only 3,000 + 3D-aware 400 steps": WEIGHTS_DIR / "reference" / "finetune_400.safetensors",
     "lifter before fine-tuning (2D-only, 3,000 steps)": WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
     "control: 3,000 + 400 steps of 2D-only losses": WEIGHTS_DIR / "reference" / "continued_2d.safetensors",
