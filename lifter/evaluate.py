@@ -33,12 +33,15 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes
 from lifter.skeletons import get_category
+
+if TYPE_CHECKING:
+    from lifter.api import LoadedLifter
 
 CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
 SETTINGS = {"clean": "test", "occluded": "test_occluded"}
@@ -178,14 +181,8 @@ def cross_view_consistency(predict: Callable[[TestSet], np.ndarray], data: Path,
     return float(np.nanmean(dist))
 
 
-def lifter_method(path: Path, device: str | None, mirror_average: bool = True
-                  ) -> Callable[[TestSet], np.ndarray] | None:
-    """``LoadedLifter.lift`` of the weights at ``path`` as a method (None when the file does not exist)."""
-    from lifter.api import load_lifter
-
-    if not Path(path).exists():
-        return None
-    lifter = load_lifter(path, device)
+def lifter_method(lifter: LoadedLifter, mirror_average: bool = True) -> Callable[[TestSet], np.ndarray]:
+    """``lifter.lift`` as a method."""
 
     def predict(test: TestSet) -> np.ndarray:
         return lifter.lift(test.points2d, test.category, test.visible, mirror_average=mirror_average)
@@ -227,16 +224,18 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
     Lifters run as ``lift()`` does by default (mirror averaging on); with ``mirror_ablation`` the first model is
     also run without it (its own row, :func:`without_mirror_label`).
     """
+    from lifter.api import load_lifter
+
     rows = []
     methods: dict[str, Callable[[TestSet], np.ndarray]] = {}
     for label, path in models.items():
-        m = lifter_method(path, device)
-        if m is None:
+        if not Path(path).exists():
             print(f"skipping {label}: {path} not found")
             continue
-        methods[label] = m
+        lifter = load_lifter(path, device)                                   # once, for both rows of the first
+        methods[label] = lifter_method(lifter)
         if mirror_ablation and len(methods) == 1:
-            methods[without_mirror_label(label)] = lifter_method(path, device, mirror_average=False)
+            methods[without_mirror_label(label)] = lifter_method(lifter, mirror_average=False)
     for category in categories:
         mean = mean_shape(data, category)
         for setting in SETTINGS:

@@ -133,7 +133,8 @@ def test_finetune_3d_aware_lowers_cross_view_inconsistency(hand_data: Path, tiny
     assert "cross_view" in history[0] and "render" in history[0]
     assert after < 0.85 * before, (before, after)
     # The teacher stays frozen: the student moved away from it.
-    moved = sum(float((a - b).detach().abs().sum()) for a, b in zip(trainer.model.parameters(), trainer.teacher.parameters()))
+    moved = sum(float((a - b).detach().abs().sum())
+                for a, b in zip(trainer.model.parameters(), trainer.teacher.parameters()))
     assert moved > 0
 
 
