@@ -18,8 +18,8 @@ against the depth noise with the first model's error as a reference line.
 
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
-averaging on), the first of them also without mirror averaging (``--no-mirror-ablation`` skips it), and three
-references that need no training:
+averaging and hidden-landmark completion on), the first of them also without each of the two
+(``--no-ablation-rows`` skips those rows), and three references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``flat`` (the input 2D with zero depth) and ``true depth on the input x, y`` (the floor of the lifter's
 output form: the API keeps the input 2D as the visible landmarks' x, y, an orthographic reading of a
@@ -181,17 +181,24 @@ def cross_view_consistency(predict: Callable[[TestSet], np.ndarray], data: Path,
     return float(np.nanmean(dist))
 
 
-def lifter_method(lifter: LoadedLifter, mirror_average: bool = True) -> Callable[[TestSet], np.ndarray]:
+def lifter_method(lifter: LoadedLifter, mirror_average: bool = True, complete_hidden: bool = True
+                  ) -> Callable[[TestSet], np.ndarray]:
     """``lifter.lift`` as a method."""
 
     def predict(test: TestSet) -> np.ndarray:
-        return lifter.lift(test.points2d, test.category, test.visible, mirror_average=mirror_average)
+        return lifter.lift(test.points2d, test.category, test.visible, mirror_average=mirror_average,
+                           complete_hidden=complete_hidden)
     return predict
 
 
 def without_mirror_label(label: str) -> str:
     """The row label of a lifter evaluated with ``mirror_average=False``."""
     return f"{label}, without mirror averaging"
+
+
+def without_completion_label(label: str) -> str:
+    """The row label of a lifter evaluated with ``complete_hidden=False``."""
+    return f"{label}, without hidden-landmark completion"
 
 
 def flat_method(test: TestSet) -> np.ndarray:
@@ -218,24 +225,29 @@ def depth_only_floor(test: TestSet) -> np.ndarray:
 
 
 def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = CATEGORY_ORDER,
-             device: str | None = None, progress: bool = True, mirror_ablation: bool = True) -> dict:
+             device: str | None = None, progress: bool = True, ablations: bool = True) -> dict:
     """Run every method on every test file; returns ``{"results": [row, ...], ...}``.
 
-    Lifters run as ``lift()`` does by default (mirror averaging on); with ``mirror_ablation`` the first model is
-    also run without it (its own row, :func:`without_mirror_label`).
+    Lifters run as ``lift()`` does by default (mirror averaging and hidden-landmark completion on); with
+    ``ablations`` the first model is also run without each of the two (rows :func:`without_mirror_label` and
+    :func:`without_completion_label`; on a test file with every landmark visible, completion never runs, so
+    that row is the first model's row, copied).
     """
     from lifter.api import load_lifter
 
     rows = []
     methods: dict[str, Callable[[TestSet], np.ndarray]] = {}
+    same_when_all_visible: dict[str, str] = {}                              # ablation label -> first model's
     for label, path in models.items():
         if not Path(path).exists():
             print(f"skipping {label}: {path} not found")
             continue
-        lifter = load_lifter(path, device)                                   # once, for both rows of the first
+        lifter = load_lifter(path, device)                                   # once, for all rows of the first
         methods[label] = lifter_method(lifter)
-        if mirror_ablation and len(methods) == 1:
+        if ablations and len(methods) == 1:
             methods[without_mirror_label(label)] = lifter_method(lifter, mirror_average=False)
+            methods[without_completion_label(label)] = lifter_method(lifter, complete_hidden=False)
+            same_when_all_visible[without_completion_label(label)] = label
     for category in categories:
         mean = mean_shape(data, category)
         for setting in SETTINGS:
@@ -249,6 +261,11 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             if test.focal is not None and test.principal is not None:
                 cat_methods["true depth on the input x, y (floor of the output form)"] = depth_only_floor
             for label, predict in cat_methods.items():
+                if label in same_when_all_visible and test.visible.all():
+                    twin = next(r for r in rows if r["method"] == same_when_all_visible[label]
+                                and r["category"] == category and r["setting"] == setting)
+                    rows.append({**twin, "method": label})
+                    continue
                 started = time.perf_counter()
                 pred = predict(test)
                 row = {"method": label, "category": category, "setting": setting, "units": METRIC_UNITS[category],
@@ -320,14 +337,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
     parser.add_argument("--no-depth-baseline", dest="depth_baseline", action="store_false",
                         help="skip the depth-based rows and the error-vs-depth-noise plot")
-    parser.add_argument("--no-mirror-ablation", dest="mirror_ablation", action="store_false",
-                        help="skip the first model's row without mirror averaging")
+    parser.add_argument("--no-ablation-rows", "--no-mirror-ablation", dest="ablations", action="store_false",
+                        help="skip the first model's rows without mirror averaging and without hidden-landmark "
+                             "completion")
     args = parser.parse_args(argv)
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "
                      f"--out {args.data}` first")
     report = evaluate(args.data, parse_models(args.model), tuple(args.categories), args.device,
-                      mirror_ablation=args.mirror_ablation)
+                      ablations=args.ablations)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.depth_baseline:
         from lifter.baselines.benchmark import depth_rows, plot_error_vs_noise

@@ -8,6 +8,9 @@
 - :func:`critic_loss` / :func:`generator_loss`: a per-category critic on normalised 2D poses tells real training
   2D from re-projected lifts (Drover et al. 2018; non-saturating GAN loss). This is what fixes the depth sign.
 
+- :func:`completion_loss`: the lift of a partly hidden input must match the lift of its completed 2D (hidden
+  landmarks at their predicted 2D, every landmark visible), as ``lift()`` completes at inference.
+
 - :func:`symmetry_loss`: a structural prior from the registry, not 3D data: distances that a left/right
   reflection maps onto each other (bone lengths; every distance of a symmetric shape such as a face or a chair)
   must be equal in the lift.
@@ -75,6 +78,13 @@ def symmetry_loss(lift: torch.Tensor, mask: torch.Tensor, pairs: torch.Tensor, m
     d, dm = length(pairs), length(mirror_pairs)                              # (B, P)
     valid = mask[:, pairs].all(-1) & mask[:, mirror_pairs].all(-1)
     return _masked_mean((2 * (d - dm) / (d + dm + eps)) ** 2, valid)
+
+
+def completion_loss(lift: torch.Tensor, relift: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Self-distillation of the hidden-landmark completion that ``lift()`` does at inference: the lift of a
+    partly hidden input ``lift (B, N, 3)`` must match ``relift (B, N, 3)``, the (detached) lift of its completed
+    2D with every landmark visible, brought to the same units; both centred over ``mask (B, N)``."""
+    return masked_mse(lift, relift.detach(), mask)
 
 
 def critic_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:

@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from lifter.finetune import FinetuneConfig, finetune_losses
 from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations
-from lifter.losses import (Critic, critic_loss, cycle_loss, depth_supervised_loss, generator_loss,
-                           hidden_xy_loss, symmetry_loss)
+from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss,
+                           generator_loss, hidden_xy_loss, symmetry_loss)
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import get_category
 
@@ -58,6 +58,7 @@ class TrainConfig:
     cycle_weight: float = 1.0
     hidden_weight: float = 1.0
     symmetry_weight: float = 0.0     # mirror-symmetry prior (losses.symmetry_loss); 0: off, as before it existed
+    completion_weight: float = 0.0   # hidden-landmark completion distillation (losses.completion_loss); 0: off
     hide_prob: float = 0.5           # chance that a training pose gets extra landmarks hidden
     hide_max: float = 0.3            # ... up to this fraction of its visible ones
     mirror_prob: float = 0.5         # chance of a left/right mirrored copy (categories with mirror pairs)
@@ -284,6 +285,9 @@ class Trainer:
             if cfg.symmetry_weight > 0 and get_category(category).mirror_pairs:
                 pairs, mirrored = symmetric_pairs(category, index)
                 losses["symmetry"] = symmetry_loss(lift, mask, pairs.to(lift.device), mirrored.to(lift.device))
+            if cfg.completion_weight > 0 and not b["shown"].all():
+                losses["completion"] = completion_loss(
+                    lift, self.relift_completed(lift, p_in, b["shown"], category, index), mask)
             rotated, p2 = novel_view(lift, mask, cfg, self.gen)
             lift2 = self.model.lift_normalised(p2, mask, category, index)
             losses["cycle"] = cycle_loss(lift2, rotated, mask)
@@ -306,6 +310,8 @@ class Trainer:
                      + cfg.adv_weight * losses["adv"])
             if "symmetry" in losses:
                 total = total + cfg.symmetry_weight * losses["symmetry"]
+            if "completion" in losses:
+                total = total + cfg.completion_weight * losses["completion"]
             if self.teacher is not None:
                 ft = finetune_losses(self.model, self.teacher, p_full, b["full"], category, index, cfg.finetune,
                                      cfg.distance_range, self.gen)
@@ -322,6 +328,18 @@ class Trainer:
         self.step_count += 1
         return {"category": category, "total": float(total.detach()),
                 **{k: float(v.detach()) for k, v in losses.items()}}
+
+    @torch.no_grad()
+    def relift_completed(self, lift: torch.Tensor, p_in: torch.Tensor, shown: torch.Tensor, category: str,
+                         index: torch.Tensor | None) -> torch.Tensor:
+        """What ``lift()``'s completion gives for this batch: the 2D of ``p_in (B, N, 2)`` where ``shown (B, N)``
+        and of ``lift (B, N, 3)`` elsewhere, lifted with every landmark visible, back in ``p_in``'s units
+        (``(B, N, 3)``, detached)."""
+        completed = torch.where(shown[..., None], p_in, lift[..., :2])
+        every = torch.ones_like(shown)
+        p2, centre, scale = normalise_2d(completed, every)
+        out = self.model.lift_normalised(p2, every, category, index) * scale[:, None, None]
+        return torch.cat([out[..., :2] + centre[:, None], out[..., 2:]], -1)
 
     # ---------------------------------------------------------------------------------------- checkpoints
     def save(self, out: Path) -> None:
@@ -382,6 +400,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d = dict(d)
     d.setdefault("batch_on_subset", False)          # recorded before these fields existed
     d.setdefault("symmetry_weight", 0.0)
+    d.setdefault("completion_weight", 0.0)
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):
@@ -483,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
     parser.add_argument("--symmetry-weight", type=float, default=TrainConfig.symmetry_weight,
                         help="weight of the mirror-symmetry prior on the lift's distances (default 0: off)")
+    parser.add_argument("--completion-weight", type=float, default=TrainConfig.completion_weight,
+                        help="weight of the hidden-landmark completion distillation (losses.completion_loss; "
+                             "default 0: off)")
     parser.add_argument("--batch-on-subset", action="store_true",
                         help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
                              "32 faces per batch instead of 16")
@@ -494,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
                       lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, batch_on_subset=args.batch_on_subset,
+                      completion_weight=args.completion_weight,
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity))

@@ -101,15 +101,41 @@ def test_mirror_average_is_exactly_mirror_equivariant(lifter) -> None:
     out = lifter.lift(pts, "human17", vis)
     back = lifter.lift(mirrored_in, "human17", vis[:, perm])[:, perm] * np.array([-1.0, 1.0, 1.0])
     np.testing.assert_allclose(back, out, atol=1e-3)
-    plain = lifter.lift(pts, "human17", vis, mirror_average=False)
-    plain_back = lifter.lift(mirrored_in, "human17", vis[:, perm], mirror_average=False)[:, perm]
+    plain = lifter.lift(pts, "human17", vis, mirror_average=False, complete_hidden=False)
+    plain_back = lifter.lift(mirrored_in, "human17", vis[:, perm], mirror_average=False,
+                             complete_hidden=False)[:, perm]
     assert np.abs(plain_back[..., 2] - plain[..., 2]).max() > 1.0          # pixels: the network alone differs
-    np.testing.assert_allclose(out, 0.5 * (plain + plain_back * np.array([-1.0, 1.0, 1.0])), atol=1e-3)
+    one_pass = lifter.lift(pts, "human17", vis, complete_hidden=False)    # averaging alone, without completion
+    np.testing.assert_allclose(one_pass, 0.5 * (plain + plain_back * np.array([-1.0, 1.0, 1.0])), atol=1e-3)
     centred = pts - (pts * vis[..., None]).sum(1, keepdims=True) / vis.sum(1)[:, None, None]
     np.testing.assert_allclose(out[..., :2][vis], centred[vis], atol=1e-2)
     # Hands have no mirror pairs (a mirrored right hand is a left hand): nothing to average.
     hand = rng.normal(size=(3, 21, 2)) * 50
     np.testing.assert_array_equal(lifter.lift(hand, "hand21"), lifter.lift(hand, "hand21", mirror_average=False))
+
+
+def test_hidden_landmark_completion_is_a_second_lift_of_the_completed_2d(lifter, hand_views) -> None:
+    """complete_hidden: the hidden landmarks keep the first pass's x, y; the depths are those of lifting the
+    completed 2D with every landmark visible; visible x, y stay the centred input; frames with every landmark
+    visible are untouched; and on unseen hands with 20 % hidden it is more accurate than one pass."""
+    pts = hand_views.points2d.copy()
+    vis = np.random.default_rng(9).random(pts.shape[:2]) > 0.2
+    vis[0] = True                                                        # one frame fully visible
+    pts[~vis] = np.nan
+    out = lifter.lift(pts, "hand21", vis)
+    first = lifter.lift(pts, "hand21", vis, complete_hidden=False)
+    np.testing.assert_array_equal(out[0], first[0])
+    np.testing.assert_allclose(out[..., :2][~vis], first[..., :2][~vis], atol=1e-3)
+    centre = np.nansum(np.where(vis[..., None], pts, 0.0), 1, keepdims=True) / vis.sum(1)[:, None, None]
+    np.testing.assert_allclose(out[..., :2][vis], (pts - centre)[vis], atol=1e-2)
+    completed = np.where(vis[..., None], pts, first[..., :2] + centre)
+    second = lifter.lift(completed, "hand21")
+    np.testing.assert_allclose(out[..., 2], second[..., 2], atol=1e-2)
+    assert np.abs(out[..., 2] - first[..., 2])[1:].max() > 1.0            # the second pass changes depths
+    mask = np.ones(vis.shape, dtype=bool)
+    err = np.nanmean(aligned_errors(out, hand_views.points3d, mask))
+    err_one_pass = np.nanmean(aligned_errors(first, hand_views.points3d, mask))
+    assert err < err_one_pass, (err, err_one_pass)
 
 
 @pytest.mark.parametrize("args,message", [
