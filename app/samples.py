@@ -143,12 +143,17 @@ def load_sample(category: str, setting: str, index: int) -> SampleView:
 
 
 def evaluate_sample(category: str, setting: str, index: int, absrel: float = 0.0) -> SampleView:
-    """Lift one sample with the lifter and (when available) the depth baseline; score both."""
-    from app.pipeline import depth_baseline, lift_points
+    """Lift one sample with the lifter (as lift() reads it, and read through the sample camera's intrinsics) and
+    (when available) the depth baseline; score each."""
+    from app.pipeline import depth_baseline, get_lifter, lift_points
 
     s = load_sample(category, setting, index)
     s.absrel = absrel
-    preds = {"lifter": lift_points(s.points2d, category, s.visible)}
+    given = np.where(s.visible[:, None], s.points2d, np.nan)
+    preds = {"lifter": lift_points(s.points2d, category, s.visible),
+             # the same lift read through the sample camera's known intrinsics (lift_with_camera)
+             "lifter+intrinsics": get_lifter().lift_with_camera(given, category, s.focal, s.principal,
+                                                                s.visible).astype(np.float64)}
     messages = []
     status = depth_baseline()
     if status.module is None:

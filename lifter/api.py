@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from lifter.geometry import perspective_reading
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories
 
@@ -119,6 +120,52 @@ class LoadedLifter:
         if complete_hidden and partial.any():
             out[partial] = self._relift_completed(pts[partial], vis[partial], out[partial], category, perm)
         return out[0] if single else out
+
+    def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray,
+                         principal_point: np.ndarray, visible: np.ndarray | None = None,
+                         mirror_average: bool = True, complete_hidden: bool = True) -> np.ndarray:
+        """Lift 2D landmarks seen by a camera of known intrinsics to camera-frame 3D on their pixels' rays.
+
+        :meth:`lift` reads the image orthographically (it keeps the pixels as x, y), which a close camera's
+        perspective distorts; this reads the same lift through the pinhole
+        (:func:`lifter.geometry.perspective_reading`): each landmark's depth is the focal length plus its lifted
+        depth relative to the visible landmarks' mean, and its x, y are unprojected at that depth. Measured by
+        ``lifter.evaluate`` (row "with the camera intrinsics").
+
+        Args:
+            points2d, category, visible, mirror_average, complete_hidden: as for :meth:`lift`.
+            focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame.
+            principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre).
+        Returns:
+            ``(F, N, 3)`` / ``(N, 3)`` float32 camera-frame points (x right, y down, z forward) whose perspective
+            projection reproduces the input pixels of the visible landmarks, in units where the visible
+            landmarks' mean depth equals the focal length (pixel units at that depth, like :meth:`lift`):
+            multiply by ``distance / focal_length`` for metric units when that mean distance is known.
+        Raises:
+            ValueError: as :meth:`lift`; a focal length that is not a positive finite number per frame; a
+                principal point that is not finite ``(2,)`` or ``(F, 2)``; a focal length shorter than the lifted
+                depth range (a landmark behind the camera).
+        """
+        out = self.lift(points2d, category, visible, mirror_average=mirror_average,
+                        complete_hidden=complete_hidden)
+        single = out.ndim == 2
+        pts = np.asarray(points2d, dtype=np.float64).reshape((-1,) + out.shape[-2:-1] + (2,))
+        F = len(pts)
+        vis = np.ones(pts.shape[:2], bool) if visible is None else np.asarray(visible, bool).reshape(pts.shape[:2])
+        focal = np.asarray(focal_length, dtype=np.float64)
+        focal = np.broadcast_to(focal, (F,)) if focal.ndim == 0 else focal
+        if focal.shape != (F,) or not (np.isfinite(focal) & (focal > 0)).all():
+            raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, ({F},)), "
+                             f"got {focal_length!r}")
+        principal = np.asarray(principal_point, dtype=np.float64)
+        principal = np.broadcast_to(principal, (F, 2)) if principal.shape == (2,) else principal
+        if principal.shape != (F, 2) or not np.isfinite(principal).all():
+            raise ValueError(f"principal_point must be finite pixels, (2,) or ({F}, 2), got shape "
+                             f"{np.shape(principal_point)}")
+        w = vis[..., None]
+        centre = np.where(w, pts, 0.0).sum(1) / w.sum(1)                            # (F, 2) visible centroid
+        points = perspective_reading(out.reshape(F, -1, 3), centre, vis, focal, principal).astype(np.float32)
+        return points[0] if single else points
 
     def _lift_checked(self, pts: np.ndarray, vis: np.ndarray, category: str, perm: np.ndarray | None
                       ) -> np.ndarray:

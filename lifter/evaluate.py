@@ -18,8 +18,8 @@ against the depth noise with the first model's error as a reference line.
 
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
-averaging and hidden-landmark completion on), the first of them also without each of the two
-(``--no-ablation-rows`` skips those rows), and three references that need no training:
+averaging and hidden-landmark completion on), the first of them also without each of the two and read through
+the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips those rows), and three references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``flat`` (the input 2D with zero depth) and ``true depth on the input x, y`` (the floor of the lifter's
 output form: the API keeps the input 2D as the visible landmarks' x, y, an orthographic reading of a
@@ -168,7 +168,7 @@ def cross_view_consistency(predict: Callable[[TestSet], np.ndarray], data: Path,
     lifts = []
     for k in (0, 1):
         sub = TestSet(test.category, test.setting, views.points2d[k::2], views.visible[k::2],
-                      views.present[k::2], views.points3d[k::2])
+                      views.present[k::2], views.points3d[k::2], views.focal[k::2], views.principal[k::2])
         pred = np.asarray(predict(sub), dtype=np.float64)
         radius_gt = rms_radius(np.nan_to_num(sub.points3d), sub.present)
         radius = np.maximum(rms_radius(np.nan_to_num(pred), sub.present), 1e-9)
@@ -189,6 +189,19 @@ def lifter_method(lifter: LoadedLifter, mirror_average: bool = True, complete_hi
         return lifter.lift(test.points2d, test.category, test.visible, mirror_average=mirror_average,
                            complete_hidden=complete_hidden)
     return predict
+
+
+def lifter_camera_method(lifter: LoadedLifter) -> Callable[[TestSet], np.ndarray]:
+    """``lifter.lift_with_camera`` with the test views' own intrinsics as a method."""
+
+    def predict(test: TestSet) -> np.ndarray:
+        return lifter.lift_with_camera(test.points2d, test.category, test.focal, test.principal, test.visible)
+    return predict
+
+
+def with_intrinsics_label(label: str) -> str:
+    """The row label of a lifter read through the test cameras' intrinsics (``lift_with_camera``)."""
+    return f"{label}, with the camera intrinsics (lift_with_camera)"
 
 
 def without_mirror_label(label: str) -> str:
@@ -231,13 +244,15 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
     Lifters run as ``lift()`` does by default (mirror averaging and hidden-landmark completion on); with
     ``ablations`` the first model is also run without each of the two (rows :func:`without_mirror_label` and
     :func:`without_completion_label`; on a test file with every landmark visible, completion never runs, so
-    that row is the first model's row, copied).
+    that row is the first model's row, copied) and read through the test cameras' intrinsics with
+    ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the cameras).
     """
     from lifter.api import load_lifter
 
     rows = []
     methods: dict[str, Callable[[TestSet], np.ndarray]] = {}
     same_when_all_visible: dict[str, str] = {}                              # ablation label -> first model's
+    needs_camera: set[str] = set()                                           # rows that need test intrinsics
     for label, path in models.items():
         if not Path(path).exists():
             print(f"skipping {label}: {path} not found")
@@ -248,6 +263,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             methods[without_mirror_label(label)] = lifter_method(lifter, mirror_average=False)
             methods[without_completion_label(label)] = lifter_method(lifter, complete_hidden=False)
             same_when_all_visible[without_completion_label(label)] = label
+            methods[with_intrinsics_label(label)] = lifter_camera_method(lifter)
+            needs_camera.add(with_intrinsics_label(label))
     for category in categories:
         mean = mean_shape(data, category)
         for setting in SETTINGS:
@@ -261,6 +278,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             if test.focal is not None and test.principal is not None:
                 cat_methods["true depth on the input x, y (floor of the output form)"] = depth_only_floor
             for label, predict in cat_methods.items():
+                if label in needs_camera and (test.focal is None or test.principal is None):
+                    continue
                 if label in same_when_all_visible and test.visible.all():
                     twin = next(r for r in rows if r["method"] == same_when_all_visible[label]
                                 and r["category"] == category and r["setting"] == setting)
@@ -338,8 +357,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-depth-baseline", dest="depth_baseline", action="store_false",
                         help="skip the depth-based rows and the error-vs-depth-noise plot")
     parser.add_argument("--no-ablation-rows", "--no-mirror-ablation", dest="ablations", action="store_false",
-                        help="skip the first model's rows without mirror averaging and without hidden-landmark "
-                             "completion")
+                        help="skip the first model's rows without mirror averaging, without hidden-landmark "
+                             "completion and with the camera intrinsics")
     args = parser.parse_args(argv)
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "

@@ -89,6 +89,45 @@ def unproject_perspective(pixels: np.ndarray, depth: np.ndarray, focal: np.ndarr
     return np.concatenate([xy, depth[..., None]], axis=-1)
 
 
+def perspective_reading(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, focal: np.ndarray,
+                        principal: np.ndarray) -> np.ndarray:
+    """Read an orthographic lift through a pinhole camera of known intrinsics.
+
+    A lift in ``lift()``'s form keeps each visible landmark's pixel position as its x, y and adds a depth at the
+    scale of the image (pixels per unit at the subject's depth): an orthographic reading of a perspective image.
+    With the intrinsics, each landmark is put back on its own ray instead: the visible landmarks' mean depth is
+    set to ``focal`` (the units where one pixel at that depth is one unit, which are the lift's units), each
+    landmark's depth is ``focal + z - mean visible z``, and its x, y are unprojected at that depth. Closed form:
+    a lift holding the true depth (at that scale) gives back the true camera-frame points times
+    ``focal / mean visible depth``.
+
+    Args:
+        lift: ``(F, N, 3)`` x, y in pixels relative to ``centre``, z depth in the same units (any offset).
+        centre: ``(F, 2)`` pixel position of the lift's origin (``lift()``: the visible landmarks' centroid).
+        visible: ``(F, N)`` bool, the landmarks whose depths set the reference depth (at least one per frame).
+        focal: ``(F,)`` focal length in pixels (> 0); principal: ``(F, 2)`` principal point in pixels.
+    Returns:
+        ``(F, N, 3)`` float64 camera-frame points (x right, y down, z forward) whose perspective projection is
+        ``lift[..., :2] + centre``, in units where the visible landmarks' mean depth equals ``focal``; multiply
+        by ``distance / focal`` for the units of a known mean distance.
+    Raises:
+        ValueError: a landmark would land on or behind the camera (depth <= 0): the focal length is shorter
+            than the lift's depth range, e.g. not in pixels.
+    """
+    lift = np.asarray(lift, dtype=np.float64)
+    focal = np.asarray(focal, dtype=np.float64)
+    w = np.asarray(visible, dtype=bool)
+    z = lift[..., 2]
+    z_ref = np.where(w, z, 0.0).sum(1, keepdims=True) / w.sum(1, keepdims=True)   # (F, 1)
+    depth = focal[:, None] + z - z_ref                                             # (F, N)
+    if np.any(~(depth > 0)):
+        f = int(np.argmax((~(depth > 0)).any(1)))
+        raise ValueError(f"focal length {focal[f]:g} px is shorter than the lifted depth range of frame {f} "
+                         f"({np.ptp(z[f]):.0f} px): give the focal length in pixels")
+    return unproject_perspective(lift[..., :2] + np.asarray(centre, dtype=np.float64)[:, None], depth, focal,
+                                 principal)
+
+
 def project_orthographic(points_cam: np.ndarray, scale: np.ndarray | float = 1.0) -> np.ndarray:
     """Scaled orthographic projection ``s * (x, y)``: ``(..., N, 3)`` -> ``(..., N, 2)``."""
     return np.asarray(scale, dtype=np.float64)[..., None, None] * points_cam[..., :2]

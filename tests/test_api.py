@@ -12,7 +12,7 @@ from lifter import load_lifter
 from lifter.api import DEFAULT_WEIGHTS, WeightsError, record_path
 from lifter.data.cameras import render_views
 from lifter.data.hand import sample_hands
-from lifter.geometry import aligned_errors
+from lifter.geometry import aligned_errors, perspective_reading, project_perspective
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +136,41 @@ def test_hidden_landmark_completion_is_a_second_lift_of_the_completed_2d(lifter,
     err = np.nanmean(aligned_errors(out, hand_views.points3d, mask))
     err_one_pass = np.nanmean(aligned_errors(first, hand_views.points3d, mask))
     assert err < err_one_pass, (err, err_one_pass)
+
+
+def test_lift_with_camera_puts_landmarks_on_their_rays(lifter, hand_views) -> None:
+    """lift_with_camera = lift() read through the pinhole: the perspective projection of its output is the input
+    for visible landmarks, the reading is geometry.perspective_reading of lift(), and it is closer to the truth
+    than the orthographic reading on the protocol's close cameras."""
+    pts, focal, principal = hand_views.points2d[:200], hand_views.focal[:200], hand_views.principal[:200]
+    vis = np.random.default_rng(5).random(pts.shape[:2]) > 0.2
+    out = lifter.lift_with_camera(np.where(vis[..., None], pts, np.nan), "hand21", focal, principal, vis)
+    assert out.shape == (200, 21, 3) and out.dtype == np.float32 and (out[..., 2] > 0).all()
+    proj = project_perspective(out.astype(np.float64), focal, principal)
+    np.testing.assert_allclose(proj[vis], pts[vis], atol=0.05)
+    flat = lifter.lift(np.where(vis[..., None], pts, np.nan), "hand21", vis)
+    centre = np.stack([pts[f][vis[f]].mean(0) for f in range(200)])
+    np.testing.assert_allclose(out, perspective_reading(flat, centre, vis, focal, principal), rtol=1e-4, atol=1e-2)
+    gt, present = hand_views.points3d[:200], hand_views.present[:200]
+    err_persp = np.nanmean(aligned_errors(out, gt, present))
+    err_ortho = np.nanmean(aligned_errors(flat, gt, present))
+    assert err_persp < err_ortho
+    # One pose in, one pose out; one focal length for all frames.
+    np.testing.assert_allclose(lifter.lift_with_camera(pts[0], "hand21", focal[0], principal[0]),
+                               lifter.lift_with_camera(pts[:1], "hand21", focal[:1], principal[:1])[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("focal, principal, message", [
+    (0.0, (500.0, 500.0), "focal_length must be a positive"),
+    (np.nan, (500.0, 500.0), "focal_length must be a positive"),
+    ((1000.0, 1000.0), (500.0, 500.0), "focal_length must be a positive"),      # two focal lengths, three frames
+    (1000.0, (500.0,), "principal_point must be finite"),
+    (1000.0, (np.inf, 500.0), "principal_point must be finite"),
+    (0.5, (500.0, 500.0), "shorter than the lifted depth range"),
+])
+def test_lift_with_camera_rejects_bad_intrinsics(lifter, hand_views, focal, principal, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        lifter.lift_with_camera(hand_views.points2d[:3], "hand21", focal, principal)
 
 
 @pytest.mark.parametrize("args,message", [

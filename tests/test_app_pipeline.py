@@ -161,8 +161,10 @@ def test_benchmark_sample_has_finite_errors() -> None:
     s = samples.evaluate_sample(cat, "occluded", 2)
     assert np.isfinite(s.scores["lifter"]["strict"]) and s.scores["lifter"]["flip_best"] <= s.scores["lifter"]["strict"]
     image, fig, rows, bars, jpath, cpath = samples.sample_outputs(s)
-    assert image.ndim == 3 and rows[0][0] == "lifter"
-    assert "errors" in json.loads(open(jpath).read())
+    assert image.ndim == 3 and rows[0][0] == "lifter" and rows[1][0] == "lifter+intrinsics"
+    assert np.isfinite(s.scores["lifter+intrinsics"]["strict"])
+    record = json.loads(open(jpath).read())
+    assert "errors" in record and len(record["points3d_lifter+intrinsics"]) == 21
 
 
 def test_hand_side_follows_mediapipe_docs() -> None:

@@ -70,5 +70,8 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
     # The first model also runs without mirror averaging; hands have no mirror pairs, so the rows agree.
     plain = rows[("bundled, without mirror averaging", "clean")]
     assert plain["strict"] == pytest.approx(lifter["strict"], abs=1e-6)
+    # ... and read through the test cameras' intrinsics: a different reading of the same lift, with a cross-view.
+    camera = rows[("bundled, with the camera intrinsics (lift_with_camera)", "clean")]
+    assert camera["strict"] != pytest.approx(lifter["strict"], abs=1e-6) and camera["cross_view"] > 0
     md = to_markdown(report)
     assert "| hand21 | bundled |" in md and "floor of the output form" in md

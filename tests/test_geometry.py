@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lifter.data.cameras import CameraProtocol, hide_landmarks, look_at_rotation, render_views
-from lifter.geometry import (intrinsics_matrix, project_perspective, rotation_x, rotation_y, rotation_z,
-                             unproject_perspective, world_to_camera)
+from lifter.geometry import (intrinsics_matrix, perspective_reading, project_perspective, rotation_x, rotation_y,
+                             rotation_z, unproject_perspective, world_to_camera)
 
 
 def test_elemental_rotations_closed_form() -> None:
@@ -33,6 +33,29 @@ def test_projection_round_trip_and_intrinsics() -> None:
     np.testing.assert_allclose(unproject_perspective(uv, pts[..., 2], focal, principal), pts, rtol=1e-12)
     with pytest.raises(ValueError, match="behind the camera"):
         project_perspective(np.array([[[0.0, 0.0, -1.0]]]), np.array([100.0]), np.zeros((1, 2)))
+
+
+def test_perspective_reading_of_the_true_depth_is_exact() -> None:
+    """A lift in lift()'s form (pixels as x, y; the true depth at the image's scale) read through the camera
+    gives back the true camera-frame points times focal / mean visible depth; its projection is the input."""
+    rng = np.random.default_rng(1)
+    pts = rng.normal(scale=0.4, size=(6, 25, 3)) + np.array([0.3, -0.2, 2.5])         # close camera: 2.5 units
+    focal = rng.uniform(1000, 1500, 6)
+    principal = rng.uniform(450, 550, (6, 2))
+    uv = project_perspective(pts, focal, principal)                                     # (6, 25, 2)
+    visible = rng.random((6, 25)) > 0.2
+    centre = np.stack([uv[f][visible[f]].mean(0) for f in range(6)])                    # (6, 2)
+    z_mean = np.stack([pts[f, visible[f], 2].mean() for f in range(6)])                 # (6,)
+    k = focal / z_mean                                                                  # pixels per unit
+    lift = np.concatenate([uv - centre[:, None], (pts[..., 2:] - z_mean[:, None, None]) * k[:, None, None]
+                           + 7.0], -1)                                                  # any depth offset
+    out = perspective_reading(lift, centre, visible, focal, principal)
+    np.testing.assert_allclose(out, pts * k[:, None, None], rtol=1e-9)
+    np.testing.assert_allclose(project_perspective(out, focal, principal), uv, rtol=1e-9)
+    # The orthographic reading (x, y = the pixels) is not exact at this distance: what the reading removes.
+    assert np.abs(lift[..., :2] - (out[..., :2] - out[..., :2].mean(1, keepdims=True))).max() > 10.0
+    with pytest.raises(ValueError, match="shorter than the lifted depth range"):
+        perspective_reading(lift, centre, visible, np.full(6, 1.0), principal)
 
 
 def test_look_at_orientation() -> None:
