@@ -149,10 +149,9 @@ def evaluate_sample(category: str, setting: str, index: int, absrel: float = 0.0
 
     s = load_sample(category, setting, index)
     s.absrel = absrel
-    given = np.where(s.visible[:, None], s.points2d, np.nan)
     preds = {"lifter": lift_points(s.points2d, category, s.visible),
              # the same lift read through the sample camera's known intrinsics (lift_with_camera)
-             "lifter+intrinsics": get_lifter().lift_with_camera(given, category, s.focal, s.principal,
+             "lifter+intrinsics": get_lifter().lift_with_camera(s.points2d, category, s.focal, s.principal,
                                                                 s.visible).astype(np.float64)}
     messages = []
     status = depth_baseline()

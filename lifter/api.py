@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from lifter.geometry import perspective_reading
+from lifter.geometry import perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories
 
@@ -84,6 +84,55 @@ class LoadedLifter:
             ValueError: unknown category, wrong landmark count or array shape, non-finite visible coordinates,
                 fewer than 3 visible landmarks in a frame.
         """
+        pts, vis, single = self._checked_input(points2d, category, visible)
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden)
+        return out[0] if single else out
+
+    def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray,
+                         principal_point: np.ndarray, visible: np.ndarray | None = None,
+                         mirror_average: bool = True, complete_hidden: bool = True) -> np.ndarray:
+        """Lift 2D landmarks seen by a camera of known intrinsics to camera-frame 3D on their pixels' rays.
+
+        :meth:`lift` reads the image orthographically (it keeps the pixels as x, y), which a close camera's
+        perspective distorts; this reads the same lift through the pinhole
+        (:func:`lifter.geometry.perspective_reading`): each landmark's depth is the focal length plus its lifted
+        depth relative to the visible landmarks' mean, and its x, y are unprojected at that depth. Measured by
+        ``lifter.evaluate`` (row "with the camera intrinsics").
+
+        Args:
+            points2d, category, visible, mirror_average, complete_hidden: as for :meth:`lift`.
+            focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame.
+            principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre).
+        Returns:
+            ``(F, N, 3)`` / ``(N, 3)`` float32 camera-frame points (x right, y down, z forward) whose perspective
+            projection reproduces the input pixels of the visible landmarks, in units where the visible
+            landmarks' mean depth equals the focal length (pixel units at that depth, like :meth:`lift`):
+            multiply by ``distance / focal_length`` for metric units when that mean distance is known.
+        Raises:
+            ValueError: as :meth:`lift`; a focal length that is not a positive finite number per frame; a
+                principal point that is not finite ``(2,)`` or ``(F, 2)``; a focal length shorter than the lifted
+                depth range (a landmark behind the camera).
+        """
+        pts, vis, single = self._checked_input(points2d, category, visible)
+        F = len(pts)
+        focal = np.asarray(focal_length, dtype=np.float64)
+        focal = np.broadcast_to(focal, (F,)) if focal.ndim == 0 else focal
+        if focal.shape != (F,) or not (np.isfinite(focal) & (focal > 0)).all():
+            raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, ({F},)), "
+                             f"got {focal_length!r}")
+        principal = np.asarray(principal_point, dtype=np.float64)
+        principal = np.broadcast_to(principal, (F, 2)) if principal.shape == (2,) else principal
+        if principal.shape != (F, 2) or not np.isfinite(principal).all():
+            raise ValueError(f"principal_point must be finite pixels, (2,) or ({F}, 2), got shape "
+                             f"{np.shape(principal_point)}")
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden)
+        points = perspective_reading(out, visible_centroid(pts, vis), vis, focal, principal).astype(np.float32)
+        return points[0] if single else points
+
+    def _checked_input(self, points2d: np.ndarray, category: str, visible: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The checks of :meth:`lift`: ``(pts (F, N, 2) float64, zero where not visible; vis (F, N) bool; whether
+        one pose ``(N, 2)`` was given)``. Raises the ValueErrors :meth:`lift` documents."""
         cats = self.categories
         if category not in cats:
             raise ValueError(f"unknown category {category!r}; this lifter knows {', '.join(cats)}")
@@ -113,61 +162,19 @@ class LoadedLifter:
         if few.any():
             raise ValueError(f"at least 3 visible landmarks are needed; frame {int(np.argmax(few))} has "
                              f"{int(vis.sum(1)[few][0])}")
-        pts = np.where(vis[..., None], pts, 0.0)
+        return np.where(vis[..., None], pts, 0.0), vis, single
+
+    def _lift_input(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,
+                    complete_hidden: bool) -> np.ndarray:
+        """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32."""
         perm = mirror_permutation(category) if mirror_average else None
-        out = self._lift_checked(pts, vis, category, perm)
+        out = self._one_pass(pts, vis, category, perm)
         partial = ~vis.all(1)
         if complete_hidden and partial.any():
             out[partial] = self._relift_completed(pts[partial], vis[partial], out[partial], category, perm)
-        return out[0] if single else out
+        return out
 
-    def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray,
-                         principal_point: np.ndarray, visible: np.ndarray | None = None,
-                         mirror_average: bool = True, complete_hidden: bool = True) -> np.ndarray:
-        """Lift 2D landmarks seen by a camera of known intrinsics to camera-frame 3D on their pixels' rays.
-
-        :meth:`lift` reads the image orthographically (it keeps the pixels as x, y), which a close camera's
-        perspective distorts; this reads the same lift through the pinhole
-        (:func:`lifter.geometry.perspective_reading`): each landmark's depth is the focal length plus its lifted
-        depth relative to the visible landmarks' mean, and its x, y are unprojected at that depth. Measured by
-        ``lifter.evaluate`` (row "with the camera intrinsics").
-
-        Args:
-            points2d, category, visible, mirror_average, complete_hidden: as for :meth:`lift`.
-            focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame.
-            principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre).
-        Returns:
-            ``(F, N, 3)`` / ``(N, 3)`` float32 camera-frame points (x right, y down, z forward) whose perspective
-            projection reproduces the input pixels of the visible landmarks, in units where the visible
-            landmarks' mean depth equals the focal length (pixel units at that depth, like :meth:`lift`):
-            multiply by ``distance / focal_length`` for metric units when that mean distance is known.
-        Raises:
-            ValueError: as :meth:`lift`; a focal length that is not a positive finite number per frame; a
-                principal point that is not finite ``(2,)`` or ``(F, 2)``; a focal length shorter than the lifted
-                depth range (a landmark behind the camera).
-        """
-        out = self.lift(points2d, category, visible, mirror_average=mirror_average,
-                        complete_hidden=complete_hidden)
-        single = out.ndim == 2
-        pts = np.asarray(points2d, dtype=np.float64).reshape((-1,) + out.shape[-2:-1] + (2,))
-        F = len(pts)
-        vis = np.ones(pts.shape[:2], bool) if visible is None else np.asarray(visible, bool).reshape(pts.shape[:2])
-        focal = np.asarray(focal_length, dtype=np.float64)
-        focal = np.broadcast_to(focal, (F,)) if focal.ndim == 0 else focal
-        if focal.shape != (F,) or not (np.isfinite(focal) & (focal > 0)).all():
-            raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, ({F},)), "
-                             f"got {focal_length!r}")
-        principal = np.asarray(principal_point, dtype=np.float64)
-        principal = np.broadcast_to(principal, (F, 2)) if principal.shape == (2,) else principal
-        if principal.shape != (F, 2) or not np.isfinite(principal).all():
-            raise ValueError(f"principal_point must be finite pixels, (2,) or ({F}, 2), got shape "
-                             f"{np.shape(principal_point)}")
-        w = vis[..., None]
-        centre = np.where(w, pts, 0.0).sum(1) / w.sum(1)                            # (F, 2) visible centroid
-        points = perspective_reading(out.reshape(F, -1, 3), centre, vis, focal, principal).astype(np.float32)
-        return points[0] if single else points
-
-    def _lift_checked(self, pts: np.ndarray, vis: np.ndarray, category: str, perm: np.ndarray | None
+    def _one_pass(self, pts: np.ndarray, vis: np.ndarray, category: str, perm: np.ndarray | None
                       ) -> np.ndarray:
         """One lift of checked input ``pts (F, N, 2)`` (zero where not visible), ``vis (F, N)`` ->
         ``(F, N, 3)`` float32, averaged with the mirrored input's lift when ``perm`` (the mirror permutation)
@@ -185,10 +192,9 @@ class LoadedLifter:
                           perm: np.ndarray | None) -> np.ndarray:
         """The second pass of ``complete_hidden``: ``pts (F, N, 2)`` pixels, ``vis (F, N)`` with some False,
         ``first (F, N, 3)`` the first lift (centred on the visible centroid) -> ``(F, N, 3)``, same frame."""
-        w = vis[..., None]
-        centre = (pts * w).sum(1, keepdims=True) / w.sum(1, keepdims=True)         # (F, 1, 2) visible centroid
-        completed = np.where(w, pts, first[..., :2] + centre)                        # hidden: predicted 2D
-        second = self._lift_checked(completed, np.ones_like(vis), category, perm)   # centred on all landmarks
+        centre = visible_centroid(pts, vis)[:, None]                                 # (F, 1, 2)
+        completed = np.where(vis[..., None], pts, first[..., :2] + centre)          # hidden: predicted 2D
+        second = self._one_pass(completed, np.ones_like(vis), category, perm)   # centred on all landmarks
         shift = (completed.mean(1, keepdims=True) - centre).astype(np.float32)       # (F, 1, 2)
         return np.concatenate([second[..., :2] + shift, second[..., 2:]], -1)
 

@@ -19,7 +19,8 @@ against the depth noise with the first model's error as a reference line.
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
 averaging and hidden-landmark completion on), the first of them also without each of the two and read through
-the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips those rows), and three references that need no training:
+the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips those rows), and three
+references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``flat`` (the input 2D with zero depth) and ``true depth on the input x, y`` (the floor of the lifter's
 output form: the API keeps the input 2D as the visible landmarks' x, y, an orthographic reading of a
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes
+from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes, visible_centroid
 from lifter.skeletons import get_category
 
 if TYPE_CHECKING:
@@ -217,9 +218,7 @@ def without_completion_label(label: str) -> str:
 def flat_method(test: TestSet) -> np.ndarray:
     """Zero depth: the centred input 2D (missing landmarks at the centroid)."""
     w = test.visible[..., None]
-    p = np.where(w, test.points2d, 0.0)
-    centre = p.sum(1, keepdims=True) / w.sum(1, keepdims=True)
-    xy = np.where(w, p - centre, 0.0)
+    xy = np.where(w, test.points2d - visible_centroid(test.points2d, test.visible)[:, None], 0.0)
     return np.concatenate([xy, np.zeros(xy.shape[:2] + (1,))], -1)
 
 

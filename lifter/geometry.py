@@ -89,6 +89,13 @@ def unproject_perspective(pixels: np.ndarray, depth: np.ndarray, focal: np.ndarr
     return np.concatenate([xy, depth[..., None]], axis=-1)
 
 
+def visible_centroid(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """Centroid ``(F, 2)`` of the visible landmarks of ``points (F, N, 2)`` (``visible (F, N)`` bool, at least one
+    per frame); values where not visible are ignored (may be NaN)."""
+    w = np.asarray(visible, dtype=bool)[..., None]
+    return np.where(w, points, 0.0).sum(1) / w.sum(1)
+
+
 def perspective_reading(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, focal: np.ndarray,
                         principal: np.ndarray) -> np.ndarray:
     """Read an orthographic lift through a pinhole camera of known intrinsics.
