@@ -201,8 +201,8 @@ def on_lift(session: Session) -> tuple:
              "where `lifter.baselines.estimate_depth` finds them (see the README); the Benchmark tab's depth "
              "baseline works from rendered depth without any network."))
     side = f" ({session.hand_side} hand)" if session.hand_side else ""
-    msg = (f"Lifted {session.category}{side}. Each 3D view is centred and scaled to unit size; drag one to "
-           f"rotate all. Cyan circles: the lifted 3D re-projected over the image.")
+    msg = (f"Lifted {session.category}{side}, {result['reading']}. Each 3D view is centred and scaled to unit "
+           f"size; drag one to rotate all. Cyan circles: the lifted 3D re-projected over the image.")
     json_path, csv_path = write_exports(pipeline.result_record(session), list(session.names),
                                         stem=f"{Path(session.image_name).stem}_{session.category}")
     return (*render(session, status_text(session, msg)), fig, note, json_path, csv_path)

@@ -22,6 +22,7 @@ from app.config import CONFIG, MODES, AppConfig
 from app.detect import get_detectors
 from app.io import ImageError, load_image
 from app.state import Session
+from lifter.geometry import project_perspective
 from lifter.skeletons import get_category
 
 _LIFTER = None
@@ -118,7 +119,8 @@ def photo_depth_lift(session: Session) -> dict:
 
 
 def lift_points(points2d: np.ndarray, category: str, visible: np.ndarray | None = None,
-                hand_side: str | None = None) -> np.ndarray:
+                hand_side: str | None = None,
+                intrinsics: tuple[float, float, float, float] | None = None) -> np.ndarray:
     """Lift one set of 2D landmarks with the bundled lifter.
 
     Args:
@@ -126,10 +128,15 @@ def lift_points(points2d: np.ndarray, category: str, visible: np.ndarray | None 
         category: a lifter category.
         visible: ``(N,)`` bool or None (all finite points visible).
         hand_side: ``"left"`` for a left hand (mirrored before and after lifting), else None / ``"right"``.
+        intrinsics: ``(fx, fy, cx, cy)`` pixels (square pixels: fx == fy), or None. Given, the lift is read
+            through that pinhole (``Lifter.lift_with_camera``); None: ``Lifter.lift()``'s orthographic reading.
     Returns:
-        ``(N, 3)`` float64 camera frame, pixel units, centred on the visible 2D centroid.
+        ``(N, 3)`` float64 camera frame (x right, y down, z away). Without intrinsics: pixel units, centred on
+        the visible 2D centroid, x, y = the centred input. With them: on the pixels' rays, the visible
+        landmarks' mean depth = fx (pixel units at that depth); its perspective projection is the input.
     Raises:
-        ValueError: from the lifter (unknown category, wrong count, fewer than 3 visible landmarks, ...).
+        ValueError: from the lifter (unknown category, wrong count, fewer than 3 visible landmarks, a focal
+            length shorter than the lifted depth range, ...) or intrinsics that are not square pixels.
     """
     pts = np.asarray(points2d, dtype=np.float64)
     if pts.ndim != 2 or pts.shape[-1] != 2:
@@ -137,17 +144,32 @@ def lift_points(points2d: np.ndarray, category: str, visible: np.ndarray | None 
     vis = np.isfinite(pts).all(-1) if visible is None else np.asarray(visible, dtype=bool)
     if vis.shape != pts.shape[:1]:
         raise ValueError(f"visible must have one entry per landmark ({len(pts)}), got {vis.shape}")
+    # A left hand is mirrored about a vertical line: x = 0 (any line will do for lift(), which is translation
+    # invariant) or the principal point's column, so that the mirrored hand is seen by the same camera.
     mirror = category == "hand21" and hand_side == "left"
+    axis = 0.0 if intrinsics is None else float(intrinsics[2])
     if mirror:
-        pts = pts * np.array([-1.0, 1.0])
-    out = get_lifter().lift(np.where(vis[:, None], pts, np.nan), category, vis).astype(np.float64)
+        pts = pts * np.array([-1.0, 1.0]) + np.array([2.0 * axis, 0.0])
+    pts = np.where(vis[:, None], pts, np.nan)
+    if intrinsics is None:
+        out = get_lifter().lift(pts, category, vis).astype(np.float64)
+    else:
+        fx, fy, cx, cy = (float(v) for v in intrinsics)
+        if not np.isclose(fx, fy):
+            raise ValueError(f"the lifter's pinhole reading needs square pixels (fx == fy), got {fx:g}, {fy:g}")
+        out = get_lifter().lift_with_camera(pts, category, fx, (cx, cy), vis).astype(np.float64)
     if mirror:
         out = out * np.array([-1.0, 1.0, 1.0])
     return out
 
 
-def reproject(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    """The lifter's orthographic re-projection in image pixels: ``(x, y)`` plus the visible 2D centroid."""
+def reproject(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
+              intrinsics: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    """The lifted 3D re-projected into the image ``(N, 2)`` px: through the pinhole ``intrinsics`` when the lift
+    was read with them (:func:`lift_points`), else orthographically (``(x, y)`` plus the visible 2D centroid)."""
+    if intrinsics is not None:
+        fx, _, cx, cy = intrinsics
+        return project_perspective(points3d, np.float64(fx), np.array([cx, cy], dtype=np.float64))
     centre = np.asarray(points2d, dtype=np.float64)[visible].mean(0)
     return points3d[:, :2] + centre
 
@@ -213,15 +235,32 @@ def start_manual(session: Session, category: str) -> str:
 def lift_session(session: Session) -> dict:
     """Lift the session's landmarks; stores and returns the result.
 
-    Result keys: ``points3d`` ``(N, 3)`` lifter, ``reprojected`` ``(N, 2)`` px, ``depth`` (see
-    :func:`photo_depth_lift`), ``reference3d`` ``(N, 3)`` or None, ``reference_name``.
+    A photo's intrinsics are unknown: the lift is read through the assumed pinhole of :func:`assumed_intrinsics`
+    (the one the depth baseline uses), which ``scripts/focal_sensitivity.py`` measured to beat the orthographic
+    reading for a wide range of wrong focal lengths. Should the assumed focal length be shorter than the lifted
+    depth range (a landmark behind the camera), the orthographic reading is used and the result says so.
+
+    Result keys: ``points3d`` ``(N, 3)`` lifter, ``reprojected`` ``(N, 2)`` px, ``intrinsics``
+    ``(fx, fy, cx, cy)`` of the reading or None (orthographic), ``reading`` (a sentence saying which),
+    ``depth`` (see :func:`photo_depth_lift`), ``reference3d`` ``(N, 3)`` or None, ``reference_name``.
     """
     if session.points is None:
         raise ValueError("Detect landmarks (or enter them in Manual mode) before lifting.")
     if session.visible.sum() < 3:
         raise ValueError(f"At least 3 visible landmarks are needed to lift; {int(session.visible.sum())} are.")
-    pts3d = lift_points(session.points, session.category, session.visible, session.hand_side)
-    result = {"points3d": pts3d, "reprojected": reproject(pts3d, session.points, session.visible),
+    intrinsics = assumed_intrinsics(session.original_size)
+    try:
+        pts3d = lift_points(session.points, session.category, session.visible, session.hand_side, intrinsics)
+        reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px (1.2 x max(W, H)), "
+                   f"principal point at the image centre")
+    except ValueError as e:
+        if "shorter than the lifted depth range" not in str(e):
+            raise
+        intrinsics = None
+        pts3d = lift_points(session.points, session.category, session.visible, session.hand_side)
+        reading = f"read orthographically (the assumed focal length is too short for this lift: {e})"
+    result = {"points3d": pts3d, "reprojected": reproject(pts3d, session.points, session.visible, intrinsics),
+              "intrinsics": intrinsics, "reading": reading,
               "depth": photo_depth_lift(session), "reference3d": session.reference3d,
               "reference_name": session.reference_name}
     session.result = result
@@ -237,6 +276,9 @@ def result_record(session: Session) -> dict:
     rec = {"image": session.image_name, "image_size": list(session.original_size), "category": session.category,
            "landmarks": list(session.names), "hand_side": session.hand_side,
            "units": "pixels of the original image (x right, y down); 3D: camera frame x right, y down, z away",
+           "lifter_reading": r.get("reading"),
+           "intrinsics_assumed": None if r.get("intrinsics") is None else dict(zip(("fx", "fy", "cx", "cy"),
+                                                                                   r["intrinsics"])),
            "points2d": session.points, "visible": session.visible,
            "points3d_lifter": r.get("points3d"), "reprojected_lifter": r.get("reprojected"),
            "points3d_depth": depth.get("points3d"), "depth_source": depth.get("message"),

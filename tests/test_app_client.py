@@ -36,6 +36,8 @@ def test_lift_image(client) -> None:
     assert len(r["landmarks"]) == 17 and sum(r["visible"]) >= 10
     p3 = np.array(r["points3d_lifter"], dtype=float)
     assert p3.shape == (17, 3) and np.isfinite(p3).all()
+    assert r["intrinsics_assumed"] == {"fx": 614.4, "fy": 614.4, "cx": 256.0, "cy": 256.0}   # 1.2 x 512 px
+    assert p3[:, 2].min() > 0                                         # on the rays of the assumed pinhole
     assert np.array(r["points3d_mediapipe"], dtype=float).shape == (17, 3)
     face = client.predict(handle_file(str(EXAMPLES / "astronaut_face.jpg")), "face468", api_name="/lift_image")
     assert len(face["points3d_lifter"]) == 468

@@ -14,6 +14,7 @@ from app.config import CONFIG
 from app.detect import get_detectors, pose_to_human17
 from app.io import load_image, write_exports
 from app.state import Session
+from lifter.geometry import perspective_reading
 from lifter.skeletons import get_category
 
 EXAMPLES = CONFIG.examples_dir
@@ -52,9 +53,16 @@ def test_body_detection_and_mapping_is_sane(name: str) -> None:
     result = pipeline.lift_session(s)
     assert result["points3d"].shape == (17, 3) and np.isfinite(result["points3d"]).all()
     assert result["reference3d"].shape == (17, 3) and np.isfinite(result["reference3d"]).all()
-    # the lifter's orthographic re-projection reproduces the visible 2D
-    err = np.linalg.norm(result["reprojected"][vis] - p[vis], axis=-1)
-    assert np.median(err) < 0.15 * np.ptp(p[vis], axis=0).max()
+    # the photo's lift is read through the assumed pinhole: its perspective re-projection is the visible 2D
+    fx, fy, cx, cy = pipeline.assumed_intrinsics((W, H))
+    assert result["intrinsics"] == (fx, fy, cx, cy) and "assumed pinhole" in result["reading"]
+    np.testing.assert_allclose(result["reprojected"][vis], p[vis], atol=1e-2)
+    np.testing.assert_allclose(result["points3d"][vis, 2].mean(), fx, rtol=1e-4)   # mean visible depth = focal
+    # ... and it is the orthographic lift read through that pinhole, nothing else
+    ortho = pipeline.lift_points(p, "human17", vis)
+    centre = p[vis].mean(0)
+    expect = perspective_reading(ortho[None], centre[None], vis[None], np.array([fx]), np.array([[cx, cy]]))[0]
+    np.testing.assert_allclose(result["points3d"], expect, rtol=1e-4, atol=1e-2)
 
 
 def test_astronaut_faces_the_camera() -> None:
@@ -107,6 +115,25 @@ def test_left_hand_is_mirrored_before_and_after_lifting() -> None:
     a = pipeline.lift_points(right, "hand21")
     b = pipeline.lift_points(left_image, "hand21", hand_side="left")
     np.testing.assert_allclose(b * [-1, 1, 1], a, atol=1e-3)
+    # read through a pinhole centred on the mirror line: the mirrored camera is the same camera
+    intr = (1200.0, 1200.0, 500.0, 500.0)
+    a = pipeline.lift_points(right, "hand21", intrinsics=intr)
+    b = pipeline.lift_points(left_image, "hand21", hand_side="left", intrinsics=intr)
+    np.testing.assert_allclose(b * [-1, 1, 1], a, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(pipeline.reproject(b, left_image, np.ones(21, bool), intr), left_image, atol=1e-3)
+    with pytest.raises(ValueError, match="square pixels"):
+        pipeline.lift_points(right, "hand21", intrinsics=(1200.0, 1000.0, 500.0, 500.0))
+
+
+def test_short_assumed_focal_falls_back_to_the_orthographic_reading(monkeypatch) -> None:
+    s = _session("cameraman.png")
+    pipeline.detect_session(s, "Body")
+    monkeypatch.setattr(pipeline, "assumed_intrinsics", lambda size: (1.0, 1.0, size[0] / 2, size[1] / 2))
+    result = pipeline.lift_session(s)
+    assert result["intrinsics"] is None and "orthographically" in result["reading"]
+    np.testing.assert_allclose(result["points3d"], pipeline.lift_points(s.points, "human17", s.visible), atol=1e-4)
+    rec = pipeline.result_record(s)
+    assert rec["intrinsics_assumed"] is None and "orthographically" in rec["lifter_reading"]
 
 
 def test_editing_click_select_move_undo_reset_manual() -> None:
@@ -151,6 +178,8 @@ def test_export_json_and_csv(tmp_path) -> None:
     jpath, cpath = write_exports(pipeline.result_record(s), list(s.names))
     rec = json.loads(open(jpath).read())
     assert rec["category"] == "human17" and len(rec["points2d"]) == 17 and len(rec["points3d_lifter"]) == 17
+    assert rec["intrinsics_assumed"] == {"fx": 614.4, "fy": 614.4, "cx": 256.0, "cy": 256.0}  # 1.2 x 512 px
+    assert "assumed pinhole" in rec["lifter_reading"]
     rows = list(csv.reader(open(cpath)))
     assert rows[0][:4] == ["landmark", "x", "y", "visible"] and len(rows) == 18
     assert "lifter_z" in rows[0] and "mediapipe_x" in rows[0]
