@@ -48,10 +48,12 @@ CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
 SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
-SHIPPED = "lifter (shipped: 2D-only 3,000 + 3D-aware 7,600 steps, symmetry prior in the last 2,400)"
+SHIPPED = "lifter (shipped: 2D-only 3,000 + 3D-aware 2,600 steps with the symmetry prior, 60 min)"
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    "lifter: 2D-only 3,000 + 3D-aware 5,200 steps (shipped before)":
+    "lifter: 2D-only 3,000 + 3D-aware 7,600 steps, 3 h chain (shipped before)":
+        WEIGHTS_DIR / "reference" / "chain_10600.safetensors",
+    "lifter: 2D-only 3,000 + 3D-aware 5,200 steps (shipped before that)":
         WEIGHTS_DIR / "reference" / "finetune_5200.safetensors",
     "lifter: 2D-only 3,000 + 3D-aware 400 steps": WEIGHTS_DIR / "reference" / "finetune_400.safetensors",
     "lifter before fine-tuning (2D-only, 3,000 steps)": WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
