@@ -31,6 +31,15 @@ def test_bundled_weights_load_with_all_categories(lifter) -> None:
     assert lifter.categories == {"human17": 17, "hand21": 21, "face468": 468, "chair": 21}
     assert lifter.record["train_config"]["supervision"] == "2d"        # the shipped model is the 2D-only one
     assert DEFAULT_WEIGHTS.stat().st_size < 50e6
+    # every stage it was initialised from was 2D-only too (3D ground truth never in a training loss), and each
+    # stage's command is recorded (the README's recipe)
+    stage, stages = lifter.record, 0
+    while stage:
+        cfg = stage["train_config"]
+        assert cfg["supervision"] == "2d" and stage["command"].startswith("python -m lifter.train")
+        stages += 1
+        stage = stage.get("initialised_from")
+    assert stages >= 1
 
 
 def test_lift_contract(lifter, hand_views) -> None:
