@@ -22,7 +22,7 @@ from app.config import CONFIG, MODES, AppConfig
 from app.detect import get_detectors
 from app.io import ImageError, load_image
 from app.state import Session
-from lifter.geometry import project_perspective
+from lifter.geometry import perspective_reading, project_perspective, visible_centroid
 from lifter.skeletons import get_category
 
 _LIFTER = None
@@ -112,7 +112,7 @@ def photo_depth_lift(session: Session) -> dict:
     rel = " (relative depth: scale and shift unknown)" if getattr(est, "relative", False) else ""
     return {"points3d": np.asarray(bp.points3d, dtype=np.float64), "name": est.name,
             "message": f"Depth from {est.name}{rel}; intrinsics assumed: fx = fy = {fx:.0f} px "
-                       f"(1.2 x max(W, H)), principal point at the image centre."}
+                       f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre."}
 
 
 # ------------------------------------------------------------------------------------------------ lifting
@@ -129,7 +129,8 @@ def lift_points(points2d: np.ndarray, category: str, visible: np.ndarray | None 
         visible: ``(N,)`` bool or None (all finite points visible).
         hand_side: ``"left"`` for a left hand (mirrored before and after lifting), else None / ``"right"``.
         intrinsics: ``(fx, fy, cx, cy)`` pixels (square pixels: fx == fy), or None. Given, the lift is read
-            through that pinhole (``Lifter.lift_with_camera``); None: ``Lifter.lift()``'s orthographic reading.
+            through that pinhole (:func:`pinhole_reading`, as ``Lifter.lift_with_camera`` reads it); None:
+            ``Lifter.lift()``'s orthographic reading.
     Returns:
         ``(N, 3)`` float64 camera frame (x right, y down, z away). Without intrinsics: pixel units, centred on
         the visible 2D centroid, x, y = the centred input. With them: on the pixels' rays, the visible
@@ -144,23 +145,39 @@ def lift_points(points2d: np.ndarray, category: str, visible: np.ndarray | None 
     vis = np.isfinite(pts).all(-1) if visible is None else np.asarray(visible, dtype=bool)
     if vis.shape != pts.shape[:1]:
         raise ValueError(f"visible must have one entry per landmark ({len(pts)}), got {vis.shape}")
-    # A left hand is mirrored about a vertical line: x = 0 (any line will do for lift(), which is translation
-    # invariant) or the principal point's column, so that the mirrored hand is seen by the same camera.
+    if intrinsics is not None:
+        _square_pixels(intrinsics)
     mirror = category == "hand21" and hand_side == "left"
-    axis = 0.0 if intrinsics is None else float(intrinsics[2])
-    if mirror:
-        pts = pts * np.array([-1.0, 1.0]) + np.array([2.0 * axis, 0.0])
-    pts = np.where(vis[:, None], pts, np.nan)
-    if intrinsics is None:
-        out = get_lifter().lift(pts, category, vis).astype(np.float64)
-    else:
-        fx, fy, cx, cy = (float(v) for v in intrinsics)
-        if not np.isclose(fx, fy):
-            raise ValueError(f"the lifter's pinhole reading needs square pixels (fx == fy), got {fx:g}, {fy:g}")
-        out = get_lifter().lift_with_camera(pts, category, fx, (cx, cy), vis).astype(np.float64)
+    shown = np.where(vis[:, None], pts * np.array([-1.0, 1.0]) if mirror else pts, np.nan)
+    out = get_lifter().lift(shown, category, vis).astype(np.float64)
     if mirror:
         out = out * np.array([-1.0, 1.0, 1.0])
-    return out
+    return out if intrinsics is None else pinhole_reading(out, pts, vis, intrinsics)
+
+
+def _square_pixels(intrinsics: tuple[float, float, float, float]) -> None:
+    fx, fy = float(intrinsics[0]), float(intrinsics[1])
+    if not np.isclose(fx, fy):
+        raise ValueError(f"the lifter's pinhole reading needs square pixels (fx == fy), got {fx:g}, {fy:g}")
+
+
+def pinhole_reading(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
+                    intrinsics: tuple[float, float, float, float]) -> np.ndarray:
+    """Read a lift of :func:`lift_points` ``(N, 3)`` (orthographic, centred on the visible 2D centroid of
+    ``points2d (N, 2)``) through the pinhole ``intrinsics`` ``(fx, fy, cx, cy)``, as ``Lifter.lift_with_camera``
+    does (:func:`lifter.geometry.perspective_reading`) -> ``(N, 3)`` float64 on the pixels' rays.
+
+    A left hand's lift (mirrored before and after lifting) reads the same way: the network's depths do not depend
+    on where the mirror line lies, and mirroring about the principal column is the same camera.
+
+    Raises:
+        ValueError: intrinsics that are not square pixels; a focal length shorter than the lifted depth range.
+    """
+    _square_pixels(intrinsics)
+    fx, _, cx, cy = (float(v) for v in intrinsics)
+    vis = np.asarray(visible, dtype=bool)[None]
+    centre = visible_centroid(np.asarray(points2d, dtype=np.float64)[None], vis)
+    return perspective_reading(points3d[None], centre, vis, np.array([fx]), np.array([[cx, cy]]))[0]
 
 
 def reproject(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
@@ -249,15 +266,13 @@ def lift_session(session: Session) -> dict:
     if session.visible.sum() < 3:
         raise ValueError(f"At least 3 visible landmarks are needed to lift; {int(session.visible.sum())} are.")
     intrinsics = assumed_intrinsics(session.original_size)
+    ortho = lift_points(session.points, session.category, session.visible, session.hand_side)
     try:
-        pts3d = lift_points(session.points, session.category, session.visible, session.hand_side, intrinsics)
-        reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px (1.2 x max(W, H)), "
-                   f"principal point at the image centre")
-    except ValueError as e:
-        if "shorter than the lifted depth range" not in str(e):
-            raise
-        intrinsics = None
-        pts3d = lift_points(session.points, session.category, session.visible, session.hand_side)
+        pts3d = pinhole_reading(ortho, session.points, session.visible, intrinsics)
+        reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px "
+                   f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre")
+    except ValueError as e:                          # the assumed focal length is shorter than the depth range
+        intrinsics, pts3d = None, ortho
         reading = f"read orthographically (the assumed focal length is too short for this lift: {e})"
     result = {"points3d": pts3d, "reprojected": reproject(pts3d, session.points, session.visible, intrinsics),
               "intrinsics": intrinsics, "reading": reading,
