@@ -3,7 +3,8 @@
 Reads only ``points2d`` and ``visible`` of ``<category>_train.npz`` for 2D-only training (the headline model);
 ``--supervision 3d`` trains the 3D-supervised reference (an upper bound, never shipped) from ``points3d``.
 
-Each step trains on one category (round robin: category-balanced), on a batch of training 2D poses drawn
+Each step trains on one category (round robin: category-balanced by default; ``--category-weights human17=2``
+gives a category that many steps per cycle), on a batch of training 2D poses drawn
 without replacement from a fresh shuffle each epoch, mirrored at random (with the category's mirror pairs), with
 extra landmarks hidden at random (missing-landmark training). 2D-only losses: see ``lifter.losses``.
 
@@ -43,6 +44,8 @@ class TrainConfig:
     """Training recipe (stored with the checkpoint and the bundled weights)."""
 
     categories: tuple[str, ...] = ALL_CATEGORIES  # categories to train on (those with a *_train.npz)
+    category_weights: tuple[tuple[str, int], ...] = ()  # steps per round-robin cycle, e.g. (("human17", 2),);
+                                     # categories not named take 1 step (empty: every category 1, balanced)
     supervision: str = "2d"          # "2d" (headline) or "3d" (reference upper bound)
     steps: int = 4000                # optimiser steps in all (spread round robin over the categories)
     batch_tokens: int = 4096         # batch size = clamp(batch_tokens // N, min_batch, max_batch)
@@ -101,6 +104,31 @@ class TrainData:
         idx = self.order[self.cursor:self.cursor + batch]
         self.cursor += batch
         return idx
+
+
+def step_schedule(categories: tuple[str, ...], weights: tuple[tuple[str, int], ...] = ()) -> tuple[str, ...]:
+    """One round-robin cycle of categories, each appearing as many times as its weight (default 1), spread
+    evenly (smooth weighted round robin); equal weights give ``categories`` in order.
+
+    >>> step_schedule(("human17", "hand21", "chair"), (("human17", 2),))
+    ('human17', 'hand21', 'chair', 'human17')
+    """
+    given = dict(weights)
+    unknown = sorted(set(given) - set(categories))
+    if unknown:
+        raise ValueError(f"category weights for {unknown}, which are not trained (categories: {list(categories)})")
+    w = {c: int(given.get(c, 1)) for c in categories}
+    if any(v < 1 for v in w.values()):
+        raise ValueError(f"category weights must be whole numbers >= 1, got {w}")
+    current = dict.fromkeys(categories, 0)
+    cycle = []
+    for _ in range(sum(w.values())):
+        for c in categories:
+            current[c] += w[c]
+        pick = max(categories, key=lambda c: current[c])          # first of the largest: stable order
+        current[pick] -= sum(w.values())
+        cycle.append(pick)
+    return tuple(cycle)
 
 
 def batch_size(cfg: TrainConfig, n: int) -> int:
@@ -236,6 +264,7 @@ class Trainer:
         self.opt = make_optimiser(self.model.parameters(), cfg.lr, cfg.weight_decay)
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr, betas=(0.5, 0.99))
         self.step_count = 0
+        self.schedule = step_schedule(cfg.categories, cfg.category_weights)
 
     def batch(self, category: str) -> dict[str, torch.Tensor]:
         d = self.data[category]
@@ -260,7 +289,7 @@ class Trainer:
         model and the step count alone: the warm-up of fresh critics when training starts from exported weights.
         """
         cfg = self.cfg
-        category = category or cfg.categories[self.step_count % len(cfg.categories)]
+        category = category or self.schedule[self.step_count % len(self.schedule)]
         if critic_only and cfg.supervision != "2d":
             raise ValueError("critic warm-up is for 2D-only training")
         b = self.batch(category)
@@ -401,6 +430,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d.setdefault("batch_on_subset", False)          # recorded before these fields existed
     d.setdefault("symmetry_weight", 0.0)
     d.setdefault("completion_weight", 0.0)
+    d["category_weights"] = tuple((str(c), int(w)) for c, w in d.get("category_weights", ()))
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):
@@ -480,6 +510,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
     parser.add_argument("--out", type=Path, default=Path("runs/lifter"), help="run folder (checkpoints, log)")
     parser.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES)
+    parser.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=STEPS",
+                        help="steps per round-robin cycle for the named categories (others 1), e.g. human17=2: "
+                             "bodies get two steps for every one of each other category (default: balanced)")
     parser.add_argument("--supervision", choices=("2d", "3d"), default="2d",
                         help="2d: the headline model; 3d: the 3D-supervised reference (upper bound)")
     parser.add_argument("--identity", choices=("every_layer", "input_only"), default="every_layer",
@@ -512,7 +545,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = TrainConfig(categories=tuple(args.categories), supervision=args.supervision, steps=args.steps,
+    try:
+        weights = tuple((c, int(w)) for c, w in (x.split("=", 1) for x in args.category_weights))
+        step_schedule(tuple(args.categories), weights)
+    except ValueError as e:
+        parser.error(f"--category-weights {' '.join(args.category_weights)}: {e} (expected CATEGORY=STEPS, "
+                     f"STEPS a whole number >= 1)")
+    cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision, steps=args.steps,
                       lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, batch_on_subset=args.batch_on_subset,

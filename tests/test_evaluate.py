@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from data_files import write_test_files
 
-from lifter.evaluate import TestSet, depth_only_floor, evaluate, score, to_markdown
+from lifter.evaluate import (TestSet, depth_only_floor, evaluate, lifter_camera_method, lifter_method, load_test_set,
+                             score, to_markdown)
 
 
 def _camera_view(shape: np.ndarray, distance: float, focal: float = 1000.0) -> TestSet:
@@ -75,3 +76,20 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
     assert camera["strict"] != pytest.approx(lifter["strict"], abs=1e-6) and camera["cross_view"] > 0
     md = to_markdown(report)
     assert "| hand21 | bundled |" in md and "floor of the output form" in md
+
+
+def test_intrinsics_row_reads_the_main_rows_lift_as_lift_with_camera_does(tiny_data: Path) -> None:
+    from lifter.api import load_lifter
+
+    lifter = load_lifter(device="cpu")
+    for setting in ("clean", "occluded"):
+        test = load_test_set(tiny_data, "hand21", setting)
+        memo: dict = {}
+        lifter_method(lifter, memo=memo)(test)
+        assert len(memo) == 1
+        reread = lifter_camera_method(lifter, memo)(test)
+        assert not memo                                                # read once, then dropped
+        direct = lifter.lift_with_camera(test.points2d, "hand21", test.focal, test.principal, test.visible)
+        np.testing.assert_allclose(reread, direct, rtol=1e-5, atol=1e-3)
+        # Without the main row's lift it lifts for itself, to the same result.
+        np.testing.assert_allclose(lifter_camera_method(lifter)(test), direct, rtol=0, atol=0)

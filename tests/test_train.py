@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,8 @@ import torch
 
 from lifter.data.build import BuildConfig, build
 from lifter.model import LifterConfig
-from lifter.train import TrainConfig, Trainer, train
+from lifter.train import TrainConfig, Trainer, config_from_dict, step_schedule, train
+from lifter.train import main as train_main
 
 TINY = LifterConfig(dim=32, depth=2, heads=2, code_dim=16)
 
@@ -195,3 +196,33 @@ def test_completion_distillation_target_is_what_lift_computes(hand_data: Path) -
     target = trainer.relift_completed(lift, p_in, shown, "hand21", None)
     api = LoadedLifter(model, {}, torch.device("cpu")).lift(pts.numpy(), "hand21", shown.numpy())
     np.testing.assert_allclose(api / scale.numpy()[:, None, None], target.numpy(), atol=1e-4)
+
+
+def test_step_schedule_weights_categories_and_keeps_the_balanced_default() -> None:
+    cats = ("human17", "hand21", "face468", "chair")
+    assert step_schedule(cats) == cats                               # default: the plain round robin
+    cycle = step_schedule(cats, (("human17", 3), ("chair", 2)))
+    assert sorted(cycle) == sorted(["human17"] * 3 + ["chair"] * 2 + ["hand21", "face468"])
+    assert cycle[0] == "human17"
+    assert all(a != b for a, b in zip(cycle, cycle[1:]))             # spread out, never two in a row
+    with pytest.raises(ValueError, match="not trained"):
+        step_schedule(("hand21",), (("human17", 2),))
+    with pytest.raises(ValueError, match=">= 1"):
+        step_schedule(cats, (("chair", 0),))
+
+
+def test_category_weights_survive_the_checkpoint_record() -> None:
+    cfg = TrainConfig(categories=("hand21",), category_weights=(("hand21", 2),), model=TINY)
+    saved = config_from_dict(json.loads(json.dumps(asdict(cfg))))
+    assert saved.category_weights == (("hand21", 2),) and saved == cfg
+    # Records written before the field existed read as balanced.
+    old = asdict(cfg)
+    del old["category_weights"]
+    assert config_from_dict(json.loads(json.dumps(old))).category_weights == ()
+
+
+def test_train_cli_rejects_bad_category_weights(capsys) -> None:
+    for bad in ("human17", "human17=two", "human17=0", "teapot=2"):
+        with pytest.raises(SystemExit):
+            train_main(["--data", "unused", "--category-weights", bad])
+        assert "--category-weights" in capsys.readouterr().err
