@@ -226,3 +226,16 @@ def test_train_cli_rejects_bad_category_weights(capsys) -> None:
         with pytest.raises(SystemExit):
             train_main(["--data", "unused", "--category-weights", bad])
         assert "--category-weights" in capsys.readouterr().err
+
+
+def test_trainer_steps_follow_the_weighted_schedule(hand_data: Path, tmp_path: Path) -> None:
+    # A second 21-landmark category from the same synthetic hands (only the 2D and the name are read).
+    with np.load(hand_data / "hand21_train.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    np.savez(tmp_path / "chair_train.npz", **{**arrays, "category": np.array("chair")})
+    (tmp_path / "hand21_train.npz").symlink_to(hand_data / "hand21_train.npz")
+    cfg = _cfg(categories=("hand21", "chair"), category_weights=(("chair", 2),), batch_tokens=16 * 21)
+    trainer = Trainer(cfg, tmp_path, torch.device("cpu"))
+    cycle = step_schedule(cfg.categories, cfg.category_weights)
+    assert sorted(cycle) == ["chair", "chair", "hand21"]
+    assert [trainer.step()["category"] for _ in range(6)] == list(cycle) * 2
