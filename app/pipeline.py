@@ -22,7 +22,7 @@ from app.config import CONFIG, MODES, AppConfig
 from app.detect import get_detectors
 from app.io import ImageError, load_image
 from app.state import Session
-from lifter.geometry import perspective_reading, project_perspective, visible_centroid
+from lifter.geometry import project_perspective
 from lifter.skeletons import get_category
 
 _LIFTER = None
@@ -145,27 +145,20 @@ def lift_points(points2d: np.ndarray, category: str, visible: np.ndarray | None 
     vis = np.isfinite(pts).all(-1) if visible is None else np.asarray(visible, dtype=bool)
     if vis.shape != pts.shape[:1]:
         raise ValueError(f"visible must have one entry per landmark ({len(pts)}), got {vis.shape}")
-    if intrinsics is not None:
-        _square_pixels(intrinsics)
     mirror = category == "hand21" and hand_side == "left"
     shown = np.where(vis[:, None], pts * np.array([-1.0, 1.0]) if mirror else pts, np.nan)
     out = get_lifter().lift(shown, category, vis).astype(np.float64)
     if mirror:
         out = out * np.array([-1.0, 1.0, 1.0])
-    return out if intrinsics is None else pinhole_reading(out, pts, vis, intrinsics)
+    return out if intrinsics is None else pinhole_reading(out, pts, category, vis, intrinsics)
 
 
-def _square_pixels(intrinsics: tuple[float, float, float, float]) -> None:
-    fx, fy = float(intrinsics[0]), float(intrinsics[1])
-    if not np.isclose(fx, fy):
-        raise ValueError(f"the lifter's pinhole reading needs square pixels (fx == fy), got {fx:g}, {fy:g}")
-
-
-def pinhole_reading(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
+def pinhole_reading(points3d: np.ndarray, points2d: np.ndarray, category: str, visible: np.ndarray,
                     intrinsics: tuple[float, float, float, float]) -> np.ndarray:
     """Read a lift of :func:`lift_points` ``(N, 3)`` (orthographic, centred on the visible 2D centroid of
-    ``points2d (N, 2)``) through the pinhole ``intrinsics`` ``(fx, fy, cx, cy)``, as ``Lifter.lift_with_camera``
-    does (:func:`lifter.geometry.perspective_reading`) -> ``(N, 3)`` float64 on the pixels' rays.
+    ``points2d (N, 2)`` of ``category``) through the pinhole ``intrinsics`` ``(fx, fy, cx, cy)`` with
+    ``Lifter.read_with_camera``, the reading of ``Lifter.lift_with_camera`` -> ``(N, 3)`` float64 on the
+    pixels' rays.
 
     A left hand's lift (mirrored before and after lifting) reads the same way: the network's depths do not depend
     on where the mirror line lies, and mirroring about the principal column is the same camera.
@@ -173,11 +166,10 @@ def pinhole_reading(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndar
     Raises:
         ValueError: intrinsics that are not square pixels; a focal length shorter than the lifted depth range.
     """
-    _square_pixels(intrinsics)
-    fx, _, cx, cy = (float(v) for v in intrinsics)
-    vis = np.asarray(visible, dtype=bool)[None]
-    centre = visible_centroid(np.asarray(points2d, dtype=np.float64)[None], vis)
-    return perspective_reading(points3d[None], centre, vis, np.array([fx]), np.array([[cx, cy]]))[0]
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    if not np.isclose(fx, fy):
+        raise ValueError(f"the lifter's pinhole reading needs square pixels (fx == fy), got {fx:g}, {fy:g}")
+    return get_lifter().read_with_camera(points3d, points2d, category, fx, (cx, cy), visible).astype(np.float64)
 
 
 def reproject(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
@@ -268,7 +260,7 @@ def lift_session(session: Session) -> dict:
     intrinsics = assumed_intrinsics(session.original_size)
     ortho = lift_points(session.points, session.category, session.visible, session.hand_side)
     try:
-        pts3d = pinhole_reading(ortho, session.points, session.visible, intrinsics)
+        pts3d = pinhole_reading(ortho, session.points, session.category, session.visible, intrinsics)
         reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px "
                    f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre")
     except ValueError as e:                          # the assumed focal length is shorter than the depth range

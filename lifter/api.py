@@ -37,6 +37,30 @@ def record_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
+def _checked_camera(focal_length: float | np.ndarray, principal_point: np.ndarray, F: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The checks of :meth:`LoadedLifter.lift_with_camera` on the intrinsics of ``F`` frames: ``(focal (F,),
+    principal (F, 2))`` float64. Raises the ValueErrors it documents."""
+    focal = np.asarray(focal_length, dtype=np.float64)
+    focal = np.broadcast_to(focal, (F,)) if focal.ndim == 0 else focal
+    if focal.shape != (F,) or not (np.isfinite(focal) & (focal > 0)).all():
+        raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, ({F},)), "
+                         f"got {focal_length!r}")
+    principal = np.asarray(principal_point, dtype=np.float64)
+    principal = np.broadcast_to(principal, (F, 2)) if principal.shape == (2,) else principal
+    if principal.shape != (F, 2) or not np.isfinite(principal).all():
+        raise ValueError(f"principal_point must be finite pixels, (2,) or ({F}, 2), got shape "
+                         f"{np.shape(principal_point)}")
+    return focal, principal
+
+
+def _pinhole_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, focal: np.ndarray, principal: np.ndarray
+                     ) -> np.ndarray:
+    """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
+    centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32."""
+    return perspective_reading(lift, visible_centroid(pts, vis), vis, focal, principal).astype(np.float32)
+
+
 class LoadedLifter:
     """A trained lifter ready to lift (see :meth:`lift`)."""
 
@@ -114,19 +138,33 @@ class LoadedLifter:
                 depth range (a landmark behind the camera).
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        F = len(pts)
-        focal = np.asarray(focal_length, dtype=np.float64)
-        focal = np.broadcast_to(focal, (F,)) if focal.ndim == 0 else focal
-        if focal.shape != (F,) or not (np.isfinite(focal) & (focal > 0)).all():
-            raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, ({F},)), "
-                             f"got {focal_length!r}")
-        principal = np.asarray(principal_point, dtype=np.float64)
-        principal = np.broadcast_to(principal, (F, 2)) if principal.shape == (2,) else principal
-        if principal.shape != (F, 2) or not np.isfinite(principal).all():
-            raise ValueError(f"principal_point must be finite pixels, (2,) or ({F}, 2), got shape "
-                             f"{np.shape(principal_point)}")
+        focal, principal = _checked_camera(focal_length, principal_point, len(pts))
         out = self._lift_input(pts, vis, category, mirror_average, complete_hidden)
-        points = perspective_reading(out, visible_centroid(pts, vis), vis, focal, principal).astype(np.float32)
+        points = _pinhole_reading(out, pts, vis, focal, principal)
+        return points[0] if single else points
+
+    def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
+                         focal_length: float | np.ndarray, principal_point: np.ndarray,
+                         visible: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`lift_with_camera`'s reading of a :meth:`lift` already computed for the same input, without running
+        the network again (e.g. to report both readings of one lift).
+
+        Args:
+            lift3d: ``(F, N, 3)`` / ``(N, 3)``: ``lift(points2d, category, visible, ...)``.
+            points2d, category, focal_length, principal_point, visible: as for :meth:`lift_with_camera`.
+        Returns:
+            what :meth:`lift_with_camera` returns for that input with the same ``lift()`` options.
+        Raises:
+            ValueError: as :meth:`lift_with_camera`; a ``lift3d`` whose shape is not ``points2d``'s with 3 columns.
+        """
+        pts, vis, single = self._checked_input(points2d, category, visible)
+        lift = np.asarray(lift3d, dtype=np.float64)
+        lift = lift[None] if single else lift
+        if lift.shape != pts.shape[:2] + (3,):
+            raise ValueError(f"lift3d must be lift()'s output for points2d, shape {pts.shape[:2] + (3,)}"
+                             f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
+        focal, principal = _checked_camera(focal_length, principal_point, len(pts))
+        points = _pinhole_reading(lift, pts, vis, focal, principal)
         return points[0] if single else points
 
     def _checked_input(self, points2d: np.ndarray, category: str, visible: np.ndarray | None

@@ -39,8 +39,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from lifter.geometry import (aligned_errors, perspective_reading, rms_radius, similarity_procrustes,
-                             visible_centroid)
+from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes, visible_centroid
 from lifter.skeletons import get_category
 
 if TYPE_CHECKING:
@@ -211,17 +210,15 @@ def lifter_camera_method(lifter: LoadedLifter, memo: dict | None = None) -> Call
     """``lifter.lift_with_camera`` with the test views' own intrinsics as a method.
 
     With ``memo`` (filled by :func:`lifter_method` with the default ``lift()`` settings), an input already
-    lifted is not lifted again: its lift is read through the pinhole (:func:`lifter.geometry.perspective_reading`),
-    which is what ``lift_with_camera`` does after the same ``lift()`` passes.
+    lifted is not lifted again: its lift is read through the pinhole by ``lifter.read_with_camera``, the reading
+    ``lift_with_camera`` does after the same ``lift()`` passes.
     """
 
     def predict(test: TestSet) -> np.ndarray:
         lift = memo.pop(_input_key(test), None) if memo is not None else None
         if lift is None:
             return lifter.lift_with_camera(test.points2d, test.category, test.focal, test.principal, test.visible)
-        points = np.where(test.visible[..., None], test.points2d, 0.0)
-        return perspective_reading(lift, visible_centroid(points, test.visible), test.visible, test.focal,
-                                   test.principal).astype(np.float32)
+        return lifter.read_with_camera(lift, test.points2d, test.category, test.focal, test.principal, test.visible)
     return predict
 
 

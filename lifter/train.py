@@ -120,13 +120,14 @@ def step_schedule(categories: tuple[str, ...], weights: tuple[tuple[str, int], .
     w = {c: int(given.get(c, 1)) for c in categories}
     if any(v < 1 for v in w.values()):
         raise ValueError(f"category weights must be whole numbers >= 1, got {w}")
+    total = sum(w.values())
     current = dict.fromkeys(categories, 0)
     cycle = []
-    for _ in range(sum(w.values())):
+    for _ in range(total):
         for c in categories:
             current[c] += w[c]
         pick = max(categories, key=lambda c: current[c])          # first of the largest: stable order
-        current[pick] -= sum(w.values())
+        current[pick] -= total
         cycle.append(pick)
     return tuple(cycle)
 
@@ -551,8 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         parser.error(f"--category-weights {' '.join(args.category_weights)}: {e} (expected CATEGORY=STEPS, "
                      f"STEPS a whole number >= 1)")
-    cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision, steps=args.steps,
-                      lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
+    cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
+                      steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, batch_on_subset=args.batch_on_subset,
                       completion_weight=args.completion_weight,

@@ -22,7 +22,6 @@ import numpy as np
 
 from lifter.api import load_lifter
 from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, load_test_set, score
-from lifter.geometry import perspective_reading, visible_centroid
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,13 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         if test is None or test.focal is None:
             print(f"| {category} | no test file with cameras in {args.data} |")
             continue
-        # Lift once; lift_with_camera is this lift read by perspective_reading (tests/test_api.py checks it).
+        # Lift once; read_with_camera gives lift_with_camera's result from it (tests/test_api.py checks it).
         flat = lifter.lift(test.points2d, category, test.visible)
-        origin = visible_centroid(test.points2d, test.visible)          # (B, 2): lift()'s origin in pixels
         centre = np.broadcast_to(np.asarray(test.principal).mean(0), test.principal.shape)   # the image centre
 
         def read(focal: np.ndarray, principal: np.ndarray) -> float:
-            return score(perspective_reading(flat, origin, test.visible, focal, principal), test)["strict"]
+            reading = lifter.read_with_camera(flat, test.points2d, category, focal, principal, test.visible)
+            return score(reading, test)["strict"]
 
         errors = [score(flat, test)["strict"], read(test.focal, test.principal)]
         errors += [read(np.full(len(flat), f), centre) for f in args.focals]

@@ -160,6 +160,15 @@ def test_lift_with_camera_puts_landmarks_on_their_rays(lifter, hand_views) -> No
     flat = lifter.lift(np.where(vis[..., None], pts, np.nan), "hand21", vis)
     centre = np.stack([pts[f][vis[f]].mean(0) for f in range(200)])
     np.testing.assert_allclose(out, perspective_reading(flat, centre, vis, focal, principal), rtol=1e-4, atol=1e-2)
+    # read_with_camera reads a lift already made the same way, without running the network again
+    shown = np.where(vis[..., None], pts, np.nan)
+    np.testing.assert_array_equal(lifter.read_with_camera(flat, shown, "hand21", focal, principal, vis), out)
+    np.testing.assert_array_equal(lifter.read_with_camera(flat[0], shown[0], "hand21", focal[0], principal[0],
+                                                          vis[0]), out[0])
+    with pytest.raises(ValueError, match="lift3d must be lift"):
+        lifter.read_with_camera(flat[:, :20], shown, "hand21", focal, principal, vis)
+    with pytest.raises(ValueError, match="focal_length must be a positive"):
+        lifter.read_with_camera(flat, shown, "hand21", -1.0, principal, vis)
     gt, present = hand_views.points3d[:200], hand_views.present[:200]
     err_persp = np.nanmean(aligned_errors(out, gt, present))
     err_ortho = np.nanmean(aligned_errors(flat, gt, present))
