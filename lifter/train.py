@@ -30,9 +30,9 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from lifter.finetune import FinetuneConfig, finetune_losses
-from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations
+from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss,
-                           generator_loss, hidden_xy_loss, symmetry_loss)
+                           generator_loss, hidden_xy_loss, masked_mse, symmetry_loss)
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import get_category
 
@@ -59,6 +59,9 @@ class TrainConfig:
     critic_steps: int = 2            # critic updates per lifter update
     adv_weight: float = 0.3          # weight of the adversarial loss on the lifter's side
     cycle_weight: float = 1.0
+    cycle_reading: str = "orthographic"  # how the cycle reads the second lift: "orthographic" (as every run
+                                     # before this field: x, y = its 2D, scale fitted) or "perspective" (un-projected
+                                     # with the novel view's known camera, geometry.unproject_lift: no residual)
     hidden_weight: float = 1.0
     symmetry_weight: float = 0.0     # mirror-symmetry prior (losses.symmetry_loss); 0: off, as before it existed
     completion_weight: float = 0.0   # hidden-landmark completion distillation (losses.completion_loss); 0: off
@@ -164,10 +167,12 @@ def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: Tra
 
 
 def novel_view(lift: torch.Tensor, mask: torch.Tensor, cfg: TrainConfig, gen: torch.Generator
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+               ) -> tuple[torch.Tensor, ...]:
     """Rotate the centred lift to a random view and project it with a random perspective camera.
 
-    Returns the rotated lift ``(B, N, 3)`` and its normalised projection ``(B, N, 2)``.
+    Returns the rotated lift ``(B, N, 3)``, its normalised projection ``(B, N, 2)``, and that view's
+    normalisation ``centre (B, 2)``, ``scale (B,)`` and camera ``distance (B,)`` (for
+    :func:`lifter.geometry.unproject_lift`).
     """
     B = lift.shape[0]
     centred = masked_centre(lift, mask)
@@ -180,8 +185,8 @@ def novel_view(lift: torch.Tensor, mask: torch.Tensor, cfg: TrainConfig, gen: to
     nearest = (-rotated.detach()[..., 2]).masked_fill(~mask, -1e9).amax(1)
     dist = torch.maximum(dist, nearest + 0.5 * radius)                      # keep every point in front
     cam = rotated + torch.stack([torch.zeros_like(dist), torch.zeros_like(dist), dist], -1)[:, None]
-    p2, _, _ = normalise_2d(perspective_divide(cam), mask)
-    return rotated, p2
+    p2, centre, scale = normalise_2d(perspective_divide(cam), mask)
+    return rotated, p2, centre, scale, dist
 
 
 def scatter_subset(p_real: torch.Tensor, p_fake: torch.Tensor, mask: torch.Tensor, index: torch.Tensor | None,
@@ -233,6 +238,8 @@ class Trainer:
     """Holds the model, critics, optimisers and data; :meth:`step` does one training step."""
 
     def __init__(self, cfg: TrainConfig, data_dir: Path, device: torch.device) -> None:
+        if cfg.cycle_reading not in ("orthographic", "perspective"):
+            raise ValueError(f"cycle_reading must be 'orthographic' or 'perspective', got {cfg.cycle_reading!r}")
         self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
         self.command = ""                                         # the command line, recorded with checkpoints
         torch.manual_seed(cfg.seed)
@@ -318,9 +325,12 @@ class Trainer:
             if cfg.completion_weight > 0 and not b["shown"].all():
                 losses["completion"] = completion_loss(
                     lift, self.relift_completed(lift, p_in, b["shown"], category, index), mask)
-            rotated, p2 = novel_view(lift, mask, cfg, self.gen)
+            rotated, p2, centre2, scale2, dist2 = novel_view(lift, mask, cfg, self.gen)
             lift2 = self.model.lift_normalised(p2, mask, category, index)
-            losses["cycle"] = cycle_loss(lift2, rotated, mask)
+            if cfg.cycle_reading == "perspective":     # the second lift through the novel view's own camera
+                losses["cycle"] = masked_mse(unproject_lift(lift2, centre2, scale2, dist2, mask), rotated, mask)
+            else:
+                losses["cycle"] = cycle_loss(lift2, rotated, mask)
             critic = self.critics[category]
             p_real, p_fake, mask = scatter_subset(p_full, p2, mask, index, get_category(category).num_landmarks)
             for _ in range(cfg.critic_steps):                             # critic first, on detached fakes
@@ -431,6 +441,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d.setdefault("batch_on_subset", False)          # recorded before these fields existed
     d.setdefault("symmetry_weight", 0.0)
     d.setdefault("completion_weight", 0.0)
+    d.setdefault("cycle_reading", "orthographic")
     d["category_weights"] = tuple((str(c), int(w)) for c, w in d.get("category_weights", ()))
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
@@ -542,6 +553,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-on-subset", action="store_true",
                         help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
                              "32 faces per batch instead of 16")
+    parser.add_argument("--cycle-reading", choices=("orthographic", "perspective"),
+                        default=TrainConfig.cycle_reading,
+                        help="how the cycle loss reads the lift of the novel view: orthographic (x, y = its 2D, "
+                             "scale fitted; the default, as every recorded run) or perspective (un-projected with "
+                             "the novel view's known camera, as the 3D-aware stage's render loss)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
@@ -556,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, batch_on_subset=args.batch_on_subset,
-                      completion_weight=args.completion_weight,
+                      completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity))
