@@ -20,12 +20,11 @@ the 2D model on the renderings. Here, with no ground-truth 3D anywhere:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
-from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations, unproject_lift
+from lifter.geometry import masked_centre, random_perspective_view, unproject_lift
 from lifter.losses import cross_view_loss, masked_mse
 from lifter.model import Lifter
 
@@ -52,29 +51,13 @@ def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt
     normalisation and distance ``centre (V, B, 2)``, ``scale (V, B)``, ``distance (V, B)`` (for
     :func:`lifter.geometry.unproject_lift`).
     """
-    B = shape.shape[0]
-    centred = masked_centre(shape, mask)
-    w = mask.to(shape.dtype)
-    radius = ((centred ** 2).sum(-1) * w).sum(1).div(w.sum(1).clamp_min(1.0)).sqrt()   # (B,)
-    lo, hi = (math.log(r) for r in distance_range)
-    Rs, rotated, p2d, centres, scales, dists = [], [], [], [], [], []
+    rendered = []
     for _ in range(views):
-        R = random_rotations(B, gen, tilt_deg, device=shape.device)
-        X = centred @ R.transpose(1, 2)
-        dist = radius * torch.exp(lo + (hi - lo) * torch.rand(B, generator=gen)).to(shape.device)
-        nearest = (-X[..., 2]).masked_fill(~mask, -1e9).amax(1)
-        dist = torch.maximum(dist, nearest + 0.5 * radius)
-        cam = X + torch.stack([torch.zeros_like(dist), torch.zeros_like(dist), dist], -1)[:, None]
-        p, c, s = normalise_2d(perspective_divide(cam), mask)
-        sigma = noise * torch.rand(B, 1, 1, generator=gen).to(shape.device)
+        R, X, p, centre, scale, dist = random_perspective_view(shape, mask, tilt_deg, distance_range, gen)
+        sigma = noise * torch.rand(shape.shape[0], 1, 1, generator=gen).to(shape.device)
         p = p + sigma * torch.randn(p.shape, generator=gen).to(shape.device) * mask[..., None]
-        Rs.append(R)
-        rotated.append(X)
-        p2d.append(p)
-        centres.append(c)
-        scales.append(s)
-        dists.append(dist)
-    return tuple(torch.stack(x) for x in (Rs, rotated, p2d, centres, scales, dists))
+        rendered.append((R, X, p, centre, scale, dist))
+    return tuple(torch.stack(x) for x in zip(*rendered))
 
 
 def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: torch.Tensor, category: str,

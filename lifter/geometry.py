@@ -231,6 +231,35 @@ def perspective_divide(points: torch.Tensor) -> torch.Tensor:
     return points[..., :2] / points[..., 2:3]
 
 
+def random_perspective_view(shape: torch.Tensor, mask: torch.Tensor, max_tilt_deg: float,
+                            distance_range: tuple[float, float], generator: torch.Generator
+                            ) -> tuple[torch.Tensor, ...]:
+    """View a shape from a random camera: rotate it (:func:`random_rotations`) and project it with a unit-focal
+    pinhole at a random distance, log-uniform in ``distance_range`` x its RMS radius (kept beyond its nearest
+    point), then normalise the 2D (:func:`normalise_2d`).
+
+    Args:
+        shape: ``(B, N, 3)``; mask: ``(B, N)`` the landmarks that take part (at least one per row).
+    Returns:
+        ``R (B, 3, 3)``, the rotated centred shape ``(B, N, 3)`` (differentiable in ``shape``), its normalised
+        2D ``(B, N, 2)``, and the view's ``centre (B, 2)``, ``scale (B,)`` and ``distance (B,)`` (for
+        :func:`unproject_lift`; the distance does not carry gradients).
+    """
+    B = shape.shape[0]
+    centred = masked_centre(shape, mask)
+    R = random_rotations(B, generator, max_tilt_deg, device=shape.device)
+    rotated = centred @ R.transpose(1, 2)                                    # (B, N, 3)
+    w = mask.to(shape.dtype)
+    radius = ((centred.detach() ** 2).sum(-1) * w).sum(1).div(w.sum(1).clamp_min(1.0)).sqrt()  # (B,)
+    lo, hi = (math.log(r) for r in distance_range)
+    dist = radius * torch.exp(lo + (hi - lo) * torch.rand(B, generator=generator)).to(shape.device)
+    nearest = (-rotated.detach()[..., 2]).masked_fill(~mask, -1e9).amax(1)
+    dist = torch.maximum(dist, nearest + 0.5 * radius)                       # keep every point in front
+    cam = rotated + torch.stack([torch.zeros_like(dist), torch.zeros_like(dist), dist], -1)[:, None]
+    p, centre, scale = normalise_2d(perspective_divide(cam), mask)
+    return R, rotated, p, centre, scale, dist
+
+
 def orthographic_camera(points3d: torch.Tensor, points2d: torch.Tensor, mask: torch.Tensor
                         ) -> tuple[torch.Tensor, torch.Tensor]:
     """Closed-form scaled orthographic camera: ``s, R`` minimising ``|s R X - x|^2`` over the masked landmarks.

@@ -30,13 +30,14 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from lifter.finetune import FinetuneConfig, finetune_losses
-from lifter.geometry import masked_centre, normalise_2d, perspective_divide, random_rotations, unproject_lift
+from lifter.geometry import normalise_2d, random_perspective_view, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss,
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss)
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import get_category
 
 ALL_CATEGORIES = ("human17", "hand21", "face468", "chair")
+CYCLE_READINGS = ("orthographic", "perspective")  # TrainConfig.cycle_reading: how the cycle reads its second lift
 
 
 @dataclass
@@ -168,25 +169,10 @@ def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: Tra
 
 def novel_view(lift: torch.Tensor, mask: torch.Tensor, cfg: TrainConfig, gen: torch.Generator
                ) -> tuple[torch.Tensor, ...]:
-    """Rotate the centred lift to a random view and project it with a random perspective camera.
-
-    Returns the rotated lift ``(B, N, 3)``, its normalised projection ``(B, N, 2)``, and that view's
-    normalisation ``centre (B, 2)``, ``scale (B,)`` and camera ``distance (B,)`` (for
-    :func:`lifter.geometry.unproject_lift`).
-    """
-    B = lift.shape[0]
-    centred = masked_centre(lift, mask)
-    R = random_rotations(B, gen, cfg.max_tilt_deg, device=lift.device)
-    rotated = centred @ R.transpose(1, 2)                                   # (B, N, 3)
-    w = mask.to(lift.dtype)
-    radius = ((centred.detach() ** 2).sum(-1) * w).sum(1).div(w.sum(1)).sqrt()  # (B,)
-    lo, hi = (math.log(r) for r in cfg.distance_range)
-    dist = radius * torch.exp(lo + (hi - lo) * torch.rand(B, generator=gen)).to(lift.device)
-    nearest = (-rotated.detach()[..., 2]).masked_fill(~mask, -1e9).amax(1)
-    dist = torch.maximum(dist, nearest + 0.5 * radius)                      # keep every point in front
-    cam = rotated + torch.stack([torch.zeros_like(dist), torch.zeros_like(dist), dist], -1)[:, None]
-    p2, centre, scale = normalise_2d(perspective_divide(cam), mask)
-    return rotated, p2, centre, scale, dist
+    """The cycle's novel view of the lift (``geometry.random_perspective_view`` with the recipe's tilt and
+    distances): the rotated lift ``(B, N, 3)``, its normalised projection ``(B, N, 2)``, and that view's
+    ``centre (B, 2)``, ``scale (B,)`` and camera ``distance (B,)`` (for ``geometry.unproject_lift``)."""
+    return random_perspective_view(lift, mask, cfg.max_tilt_deg, cfg.distance_range, gen)[1:]
 
 
 def scatter_subset(p_real: torch.Tensor, p_fake: torch.Tensor, mask: torch.Tensor, index: torch.Tensor | None,
@@ -238,8 +224,8 @@ class Trainer:
     """Holds the model, critics, optimisers and data; :meth:`step` does one training step."""
 
     def __init__(self, cfg: TrainConfig, data_dir: Path, device: torch.device) -> None:
-        if cfg.cycle_reading not in ("orthographic", "perspective"):
-            raise ValueError(f"cycle_reading must be 'orthographic' or 'perspective', got {cfg.cycle_reading!r}")
+        if cfg.cycle_reading not in CYCLE_READINGS:
+            raise ValueError(f"cycle_reading must be one of {CYCLE_READINGS}, got {cfg.cycle_reading!r}")
         self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
         self.command = ""                                         # the command line, recorded with checkpoints
         torch.manual_seed(cfg.seed)
@@ -553,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-on-subset", action="store_true",
                         help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
                              "32 faces per batch instead of 16")
-    parser.add_argument("--cycle-reading", choices=("orthographic", "perspective"),
+    parser.add_argument("--cycle-reading", choices=CYCLE_READINGS,
                         default=TrainConfig.cycle_reading,
                         help="how the cycle loss reads the lift of the novel view: orthographic (x, y = its 2D, "
                              "scale fitted; the default, as every recorded run) or perspective (un-projected with "
