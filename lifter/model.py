@@ -2,7 +2,8 @@
 
 One token per landmark. A token's input is its normalised 2D position (zero when missing) and a visibility
 flag. Its *identity* is a fixed sinusoidal (Fourier) code of the landmark index plus a learned category
-embedding, projected per layer and **added to the queries and keys of every attention layer**
+embedding (``identity_code="laplacian+fourier"`` appends a graph-Laplacian code of the category's skeleton, the
+issue's alternative), projected per layer and **added to the queries and keys of every attention layer**
 (``identity="every_layer"``) or only to the input tokens (``identity="input_only"``, the ablation). Missing
 landmarks are never attended to (key mask), so their 2D values cannot influence the other outputs.
 
@@ -17,11 +18,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from lifter.geometry import normalise_2d
+from lifter.skeletons import get_category
+
+IDENTITY_CODES = ("fourier", "laplacian+fourier")
 
 
 @dataclass
@@ -35,6 +40,8 @@ class LifterConfig:
     mlp_ratio: int = 4            # MLP hidden width = mlp_ratio * dim
     identity: str = "every_layer"  # "every_layer" (2D-LFM) or "input_only" (ablation)
     code_dim: int = 64            # size of the fixed sinusoidal landmark-index code
+    identity_code: str = "fourier"  # "fourier" or "laplacian+fourier" (skeleton Laplacian code appended)
+    laplacian_dim: int = 16       # size of the Laplacian code (with identity_code="laplacian+fourier")
     dropout: float = 0.0
 
     def to_dict(self) -> dict:
@@ -49,6 +56,55 @@ def sinusoidal_code(n: int, dim: int) -> torch.Tensor:
     code[:, 0::2] = torch.sin(pos * freq)
     code[:, 1::2] = torch.cos(pos * freq)
     return code
+
+
+def canonical_eigenbasis(w: np.ndarray, V: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """A basis ``(n, n)`` of ``V``'s eigenspaces that does not depend on which eigenvectors ``V`` holds.
+
+    ``w (n,)`` ascending eigenvalues, ``V (n, n)`` orthonormal eigenvectors of a symmetric matrix (``numpy.linalg.
+    eigh``). Eigenvectors are defined only up to sign, and up to any rotation within an eigenvalue shared by several
+    of them (a body's left and right limbs give such pairs). Each eigenspace (eigenvalues within ``tol``) is
+    represented by its projector, which is unique; its basis is the projector's columns taken in index order and
+    Gram-Schmidt orthonormalised. The result is a function of the matrix alone.
+    """
+    n = len(w)
+    basis: list[np.ndarray] = []
+    start = 0
+    while start < n:
+        stop = start + 1
+        while stop < n and w[stop] - w[start] < tol:
+            stop += 1
+        P = V[:, start:stop] @ V[:, start:stop].T
+        group: list[np.ndarray] = []
+        for i in range(n):
+            u = P[:, i] - sum((b @ P[:, i]) * b for b in group)
+            if np.linalg.norm(u) > tol:
+                group.append(u / np.linalg.norm(u))
+            if len(group) == stop - start:
+                break
+        basis += group
+        start = stop
+    return np.stack(basis, 1)
+
+
+def laplacian_code(n: int, edges: tuple[tuple[int, int], ...], dim: int) -> torch.Tensor:
+    """Fixed graph-Laplacian code ``(n, dim)`` of a skeleton: its ``dim`` lowest non-trivial eigenvectors, times sqrt(n).
+
+    The eigenvectors of the combinatorial Laplacian ``L = D - A`` of the skeleton graph (``edges`` over ``n``
+    landmarks) with non-zero eigenvalue, in ascending order (the zero eigenvalue's are constant on each connected
+    part of the graph), in :func:`canonical_eigenbasis` form, so that the code is the same on any machine;
+    landmarks close on the skeleton get similar codes. Columns past the available eigenvectors are zero. Scaled by
+    sqrt(n) so that entries are of order one.
+    """
+    A = np.zeros((n, n))
+    for i, j in edges:
+        A[i, j] = A[j, i] = 1.0
+    w, V = np.linalg.eigh(np.diag(A.sum(1)) - A)
+    basis = canonical_eigenbasis(w, V)[:, int((w < 1e-6).sum()):]  # skip the zero eigenvalue's eigenspace
+    code = np.zeros((n, dim))
+    k = min(dim, basis.shape[1])
+    code[:, :k] = basis[:, :k] * math.sqrt(n)
+    return torch.tensor(code, dtype=torch.float32)
 
 
 class Block(nn.Module):
@@ -85,12 +141,21 @@ class Lifter(nn.Module):
         super().__init__()
         if cfg.identity not in ("every_layer", "input_only"):
             raise ValueError(f"identity must be 'every_layer' or 'input_only', got {cfg.identity!r}")
+        if cfg.identity_code not in IDENTITY_CODES:
+            raise ValueError(f"identity_code must be one of {', '.join(IDENTITY_CODES)}, got {cfg.identity_code!r}")
         self.cfg = cfg
         self.category_names = list(cfg.categories)
         max_n = max(cfg.categories.values())
         self.register_buffer("code", sinusoidal_code(max_n, cfg.code_dim), persistent=False)  # (Nmax, C)
+        code_size = cfg.code_dim
+        if cfg.identity_code == "laplacian+fourier":                # (categories, Nmax, L), zero-padded
+            lap = torch.zeros(len(cfg.categories), max_n, cfg.laplacian_dim)
+            for c, (name, n) in enumerate(cfg.categories.items()):
+                lap[c, :n] = laplacian_code(n, get_category(name).edges, cfg.laplacian_dim)
+            self.register_buffer("lap_code", lap, persistent=False)
+            code_size += cfg.laplacian_dim
         self.category_embed = nn.Embedding(len(cfg.categories), cfg.dim)
-        self.code_proj = nn.Linear(cfg.code_dim, cfg.dim)
+        self.code_proj = nn.Linear(code_size, cfg.dim)
         self.input_embed = nn.Linear(3, cfg.dim)                    # (x, y, visible)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         n_ident = cfg.depth if cfg.identity == "every_layer" else 0
@@ -102,6 +167,8 @@ class Lifter(nn.Module):
         """Landmark identity embeddings ``(1, n, D)`` of ``category``'s landmarks ``index (n,)`` (default 0..n-1)."""
         c = self.category_names.index(category)
         code = self.code[:n] if index is None else self.code[index]
+        if self.cfg.identity_code == "laplacian+fourier":
+            code = torch.cat([code, self.lap_code[c, :n] if index is None else self.lap_code[c, index]], -1)
         return (self.code_proj(code) + self.category_embed.weight[c])[None]
 
     def lift_normalised(self, p: torch.Tensor, visible: torch.Tensor, category: str,

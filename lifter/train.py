@@ -33,7 +33,7 @@ from lifter.finetune import FinetuneConfig, finetune_losses
 from lifter.geometry import normalise_2d, random_perspective_view, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss,
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss)
-from lifter.model import Lifter, LifterConfig
+from lifter.model import IDENTITY_CODES, Lifter, LifterConfig
 from lifter.skeletons import get_category
 
 ALL_CATEGORIES = ("human17", "hand21", "face468", "chair")
@@ -515,6 +515,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="2d: the headline model; 3d: the 3D-supervised reference (upper bound)")
     parser.add_argument("--identity", choices=("every_layer", "input_only"), default="every_layer",
                         help="where the landmark identity code enters (input_only is the ablation)")
+    parser.add_argument("--identity-code", choices=IDENTITY_CODES, default=LifterConfig.identity_code,
+                        help="the landmark identity code: fourier (of the landmark index; the default) or "
+                             "laplacian+fourier (a graph-Laplacian code of the category's skeleton appended)")
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--dim", type=int, default=LifterConfig.dim)
     parser.add_argument("--depth", type=int, default=LifterConfig.depth)
@@ -561,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
-                                         identity=args.identity))
+                                         identity=args.identity, identity_code=args.identity_code))
     if args.init:                                  # the network must be the one the checkpoint holds
         try:
             cfg.model = load_init(args.init)[2]

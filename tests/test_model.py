@@ -128,3 +128,70 @@ def test_orthographic_camera_recovers_a_known_rotation_and_scale() -> None:
     s, R = orthographic_camera(X, x, torch.ones(3, 17, dtype=torch.bool))
     torch.testing.assert_close(s, torch.full((3,), 3.0, dtype=torch.float64))
     torch.testing.assert_close(R, R_true.expand(3, 2, 3))
+
+
+def test_canonical_eigenbasis_ignores_which_eigenvectors_eigh_returned() -> None:
+    """A body's skeleton has repeated Laplacian eigenvalues (left and right limbs): any rotation of the
+    eigenvectors within such an eigenspace, and any sign flips, must give the same canonical basis."""
+    from lifter.model import canonical_eigenbasis
+    from lifter.skeletons import get_category
+
+    cat = get_category("human17")
+    A = np.zeros((17, 17))
+    for i, j in cat.edges:
+        A[i, j] = A[j, i] = 1.0
+    L = np.diag(A.sum(1)) - A
+    w, V = np.linalg.eigh(L)
+    repeated = np.flatnonzero(np.diff(w) < 1e-9)
+    assert len(repeated) >= 1, "the body skeleton has a repeated eigenvalue"
+    rng = np.random.default_rng(0)
+    V2 = V * rng.choice([-1.0, 1.0], size=17)                         # flip signs
+    for i in repeated:                                                # rotate within each repeated pair
+        t = rng.uniform(0, 2 * np.pi)
+        G = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+        V2[:, i:i + 2] = V2[:, i:i + 2] @ G
+    B1, B2 = canonical_eigenbasis(w, V), canonical_eigenbasis(w, V2)
+    np.testing.assert_allclose(B1, B2, atol=1e-10)
+    np.testing.assert_allclose(B1.T @ B1, np.eye(17), atol=1e-10)     # still an orthonormal eigenbasis
+    np.testing.assert_allclose(L @ B1, B1 * w, atol=1e-10)
+
+
+def test_laplacian_code_follows_the_skeleton() -> None:
+    from lifter.model import laplacian_code
+
+    # A path of 4 nodes: closed-form eigenvalues 2 - 2 cos(k pi / 4), eigenvectors cos(pi k (i + 1/2) / 4).
+    code = laplacian_code(4, ((0, 1), (1, 2), (2, 3)), 5).numpy().astype(np.float64)
+    i = np.arange(4)
+    for k in (1, 2, 3):
+        v = np.cos(np.pi * k * (i + 0.5) / 4)
+        v *= 2.0 / np.linalg.norm(v)                                  # sqrt(n) times a unit vector
+        assert np.allclose(code[:, k - 1], v, atol=1e-6) or np.allclose(code[:, k - 1], -v, atol=1e-6)
+    assert (code[:, 3:] == 0).all()                                   # only n - 1 non-trivial eigenvectors
+    # Every landmark of the body, hand and chair skeletons gets its own code.
+    from lifter.skeletons import get_category
+    for name in ("human17", "hand21", "chair"):
+        cat = get_category(name)
+        c = laplacian_code(cat.num_landmarks, cat.edges, 16).numpy()
+        assert len(np.unique(c.round(5), axis=0)) == cat.num_landmarks, name
+
+
+def test_laplacian_identity_code_keeps_the_invariances() -> None:
+    torch.manual_seed(4)
+    lap = Lifter(LifterConfig(categories=CATS, dim=32, depth=2, heads=2, identity_code="laplacian+fourier")).eval()
+    plain = Lifter(LifterConfig(categories=CATS, dim=32, depth=2, heads=2))
+    assert lap.code_proj.in_features == plain.code_proj.in_features + 16
+    pts = torch.randn(3, 17, 2) * 60 + 300
+    vis = torch.ones(3, 17, dtype=torch.bool)
+    vis[:, 5] = False
+    other = pts.clone()
+    other[:, 5] = 1e4                                                 # garbage where missing
+    with torch.no_grad():
+        a, _, _ = lap(pts, vis, "human17")
+        b, _, _ = lap(other * 2.0 + 7.0, vis, "human17")
+        # Training on a subset of landmarks (index) picks the same identities as the full set.
+        sub = torch.tensor([0, 3, 7, 9, 12])
+        full = lap.identity("human17", 17)[0, sub]
+        torch.testing.assert_close(lap.identity("human17", 5, sub)[0], full)
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="identity_code"):
+        Lifter(LifterConfig(categories=CATS, identity_code="laplacian"))

@@ -271,3 +271,22 @@ def test_cycle_reading_is_recorded_and_checked(hand_data: Path) -> None:
     trainer = Trainer(cfg, hand_data, torch.device("cpu"))
     history = [trainer.step() for _ in range(3)]
     assert all(np.isfinite(h["cycle"]) and h["cycle"] > 0 for h in history)
+
+
+def test_laplacian_identity_code_trains_exports_and_loads(hand_data: Path, tmp_path: Path) -> None:
+    from lifter.api import load_lifter
+    from lifter.export import export
+
+    train_main(["--data", str(hand_data), "--out", str(tmp_path / "run"), "--categories", "hand21", "--steps", "3",
+                "--dim", "32", "--depth", "2", "--heads", "2", "--identity-code", "laplacian+fourier", "--quiet"])
+    record = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert record["config"]["model"]["identity_code"] == "laplacian+fourier"
+    weights = tmp_path / "lap.safetensors"
+    export(tmp_path / "run", weights, command="test")
+    lifter = load_lifter(weights, device="cpu")
+    assert lifter.model.cfg.identity_code == "laplacian+fourier"
+    with np.load(hand_data / "hand21_test.npz") as f:
+        assert np.isfinite(lifter.lift(f["points2d"][:3], "hand21")).all()
+    old = record["config"]
+    del old["model"]["identity_code"]                                 # records from before the option existed
+    assert config_from_dict(old).model.identity_code == "fourier"
