@@ -26,7 +26,8 @@ from torch import nn
 from lifter.geometry import normalise_2d
 from lifter.skeletons import get_category
 
-IDENTITY_CODES = ("fourier", "laplacian+fourier")
+IDENTITY_PLACES = ("every_layer", "input_only")   # LifterConfig.identity
+IDENTITY_CODES = ("fourier", "laplacian+fourier")   # LifterConfig.identity_code
 
 
 @dataclass
@@ -58,21 +59,23 @@ def sinusoidal_code(n: int, dim: int) -> torch.Tensor:
     return code
 
 
-def canonical_eigenbasis(w: np.ndarray, V: np.ndarray, tol: float = 1e-6) -> np.ndarray:
-    """A basis ``(n, n)`` of ``V``'s eigenspaces that does not depend on which eigenvectors ``V`` holds.
+def canonical_eigenbasis(w: np.ndarray, V: np.ndarray, tol: float = 1e-6, count: int | None = None
+                         ) -> np.ndarray:
+    """A basis ``(n, m)`` of ``V``'s eigenspaces that does not depend on which eigenvectors ``V`` holds.
 
-    ``w (n,)`` ascending eigenvalues, ``V (n, n)`` orthonormal eigenvectors of a symmetric matrix (``numpy.linalg.
-    eigh``). Eigenvectors are defined only up to sign, and up to any rotation within an eigenvalue shared by several
+    ``w (m,)`` ascending eigenvalues, ``V (n, m)`` orthonormal eigenvectors of a symmetric matrix (``numpy.linalg.
+    eigh``, or a slice of whole eigenspaces of it); with ``count``, only the eigenspaces up to the one that brings
+    the basis to ``count`` columns are made (the result may have more columns, never fewer unless ``m`` is). Eigenvectors are defined only up to sign, and up to any rotation within an eigenvalue shared by several
     of them (a body's left and right limbs give such pairs). Each eigenspace (eigenvalues within ``tol``) is
     represented by its projector, which is unique; its basis is the projector's columns taken in index order and
     Gram-Schmidt orthonormalised. The result is a function of the matrix alone.
     """
-    n = len(w)
+    n, m = V.shape
     basis: list[np.ndarray] = []
     start = 0
-    while start < n:
+    while start < m and (count is None or len(basis) < count):
         stop = start + 1
-        while stop < n and w[stop] - w[start] < tol:
+        while stop < m and w[stop] - w[start] < tol:
             stop += 1
         P = V[:, start:stop] @ V[:, start:stop].T
         group: list[np.ndarray] = []
@@ -87,6 +90,14 @@ def canonical_eigenbasis(w: np.ndarray, V: np.ndarray, tol: float = 1e-6) -> np.
     return np.stack(basis, 1)
 
 
+def skeleton_laplacian(n: int, edges: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """The combinatorial Laplacian ``L = D - A`` ``(n, n)`` of the graph of ``edges`` over ``n`` landmarks."""
+    A = np.zeros((n, n))
+    for i, j in edges:
+        A[i, j] = A[j, i] = 1.0
+    return np.diag(A.sum(1)) - A
+
+
 def laplacian_code(n: int, edges: tuple[tuple[int, int], ...], dim: int) -> torch.Tensor:
     """Fixed graph-Laplacian code ``(n, dim)`` of a skeleton: its ``dim`` lowest non-trivial eigenvectors, times sqrt(n).
 
@@ -96,11 +107,9 @@ def laplacian_code(n: int, edges: tuple[tuple[int, int], ...], dim: int) -> torc
     landmarks close on the skeleton get similar codes. Columns past the available eigenvectors are zero. Scaled by
     sqrt(n) so that entries are of order one.
     """
-    A = np.zeros((n, n))
-    for i, j in edges:
-        A[i, j] = A[j, i] = 1.0
-    w, V = np.linalg.eigh(np.diag(A.sum(1)) - A)
-    basis = canonical_eigenbasis(w, V)[:, int((w < 1e-6).sum()):]  # skip the zero eigenvalue's eigenspace
+    w, V = np.linalg.eigh(skeleton_laplacian(n, edges))
+    z = int((w < 1e-6).sum())                                       # skip the zero eigenvalue's eigenspace
+    basis = canonical_eigenbasis(w[z:], V[:, z:], count=dim)
     code = np.zeros((n, dim))
     k = min(dim, basis.shape[1])
     code[:, :k] = basis[:, :k] * math.sqrt(n)
@@ -139,23 +148,22 @@ class Lifter(nn.Module):
 
     def __init__(self, cfg: LifterConfig) -> None:
         super().__init__()
-        if cfg.identity not in ("every_layer", "input_only"):
-            raise ValueError(f"identity must be 'every_layer' or 'input_only', got {cfg.identity!r}")
+        if cfg.identity not in IDENTITY_PLACES:
+            raise ValueError(f"identity must be one of {', '.join(IDENTITY_PLACES)}, got {cfg.identity!r}")
         if cfg.identity_code not in IDENTITY_CODES:
             raise ValueError(f"identity_code must be one of {', '.join(IDENTITY_CODES)}, got {cfg.identity_code!r}")
         self.cfg = cfg
         self.category_names = list(cfg.categories)
         max_n = max(cfg.categories.values())
-        self.register_buffer("code", sinusoidal_code(max_n, cfg.code_dim), persistent=False)  # (Nmax, C)
-        code_size = cfg.code_dim
-        if cfg.identity_code == "laplacian+fourier":                # (categories, Nmax, L), zero-padded
+        code = sinusoidal_code(max_n, cfg.code_dim).expand(len(cfg.categories), -1, -1)  # (categories, Nmax, C)
+        if cfg.identity_code == "laplacian+fourier":                # append (categories, Nmax, L), zero-padded
             lap = torch.zeros(len(cfg.categories), max_n, cfg.laplacian_dim)
             for c, (name, n) in enumerate(cfg.categories.items()):
                 lap[c, :n] = laplacian_code(n, get_category(name).edges, cfg.laplacian_dim)
-            self.register_buffer("lap_code", lap, persistent=False)
-            code_size += cfg.laplacian_dim
+            code = torch.cat([code, lap], -1)
+        self.register_buffer("code", code.contiguous(), persistent=False)  # each category's fixed identity codes
         self.category_embed = nn.Embedding(len(cfg.categories), cfg.dim)
-        self.code_proj = nn.Linear(code_size, cfg.dim)
+        self.code_proj = nn.Linear(code.shape[-1], cfg.dim)
         self.input_embed = nn.Linear(3, cfg.dim)                    # (x, y, visible)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         n_ident = cfg.depth if cfg.identity == "every_layer" else 0
@@ -166,9 +174,7 @@ class Lifter(nn.Module):
     def identity(self, category: str, n: int, index: torch.Tensor | None = None) -> torch.Tensor:
         """Landmark identity embeddings ``(1, n, D)`` of ``category``'s landmarks ``index (n,)`` (default 0..n-1)."""
         c = self.category_names.index(category)
-        code = self.code[:n] if index is None else self.code[index]
-        if self.cfg.identity_code == "laplacian+fourier":
-            code = torch.cat([code, self.lap_code[c, :n] if index is None else self.lap_code[c, index]], -1)
+        code = self.code[c, :n] if index is None else self.code[c, index]
         return (self.code_proj(code) + self.category_embed.weight[c])[None]
 
     def lift_normalised(self, p: torch.Tensor, visible: torch.Tensor, category: str,

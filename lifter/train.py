@@ -33,7 +33,7 @@ from lifter.finetune import FinetuneConfig, finetune_losses
 from lifter.geometry import normalise_2d, random_perspective_view, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss,
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss)
-from lifter.model import IDENTITY_CODES, Lifter, LifterConfig
+from lifter.model import IDENTITY_CODES, IDENTITY_PLACES, Lifter, LifterConfig
 from lifter.skeletons import get_category
 
 ALL_CATEGORIES = ("human17", "hand21", "face468", "chair")
@@ -513,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
                              "bodies get two steps for every one of each other category (default: balanced)")
     parser.add_argument("--supervision", choices=("2d", "3d"), default="2d",
                         help="2d: the headline model; 3d: the 3D-supervised reference (upper bound)")
-    parser.add_argument("--identity", choices=("every_layer", "input_only"), default="every_layer",
+    parser.add_argument("--identity", choices=IDENTITY_PLACES, default=LifterConfig.identity,
                         help="where the landmark identity code enters (input_only is the ablation)")
     parser.add_argument("--identity-code", choices=IDENTITY_CODES, default=LifterConfig.identity_code,
                         help="the landmark identity code: fourier (of the landmark index; the default) or "
