@@ -20,7 +20,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -572,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(e))
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
-        cfg = TrainConfig(**{**asdict(saved), "model": saved.model, "steps": args.steps})
+        cfg = replace(saved, steps=args.steps)      # nested configs (model, finetune) stay dataclasses
     device = pick_device(args.device)
     started = time.perf_counter()
     command = "python -m lifter.train " + " ".join(argv if argv is not None else sys.argv[1:])

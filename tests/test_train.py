@@ -290,3 +290,23 @@ def test_laplacian_identity_code_trains_exports_and_loads(hand_data: Path, tmp_p
     old = record["config"]
     del old["model"]["identity_code"]                                 # records from before the option existed
     assert config_from_dict(old).model.identity_code == "fourier"
+
+
+def test_cli_resumes_a_3d_aware_finetune_run_bit_for_bit(hand_data: Path, tmp_path: Path) -> None:
+    """``--resume`` of a ``--finetune-3d-aware`` run keeps its nested configs (a resumed run once crashed here)."""
+    from safetensors.torch import load_file
+
+    tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
+            "--batch-tokens", str(16 * 21), "--quiet"]
+    train_main(tiny + ["--out", str(tmp_path / "base"), "--steps", "3"])
+    ft = tiny + ["--init", str(tmp_path / "base"), "--finetune-3d-aware", "--warmup", "1"]
+    train_main(ft + ["--out", str(tmp_path / "straight"), "--steps", "4"])
+    train_main(ft + ["--out", str(tmp_path / "resumed"), "--steps", "2"])
+    train_main(ft + ["--out", str(tmp_path / "resumed"), "--steps", "4", "--resume"])
+    record = json.loads((tmp_path / "resumed" / "checkpoint.json").read_text())
+    assert record["step"] == 4 and record["config"]["finetune_3d_aware"]
+    a = load_file(tmp_path / "straight" / "checkpoint.safetensors")
+    b = load_file(tmp_path / "resumed" / "checkpoint.safetensors")
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
