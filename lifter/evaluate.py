@@ -49,18 +49,29 @@ CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
 SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
-SHIPPED = "lifter (shipped: 2D-only 3,000 + 3D-aware 2,600 steps with the symmetry prior, 60 min)"
+SHIPPED = ("lifter (shipped: Laplacian + Fourier identity code; 2D-only 3,000 + 3D-aware 2,600 steps with the "
+           "symmetry prior)")
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    "lifter: 2D-only 3,000 + 3D-aware 7,600 steps, 3 h chain (shipped before)":
+    "lifter before fine-tuning (2D-only 3,000 steps, Laplacian + Fourier code)":
+        WEIGHTS_DIR / "reference" / "before_finetune_laplacian.safetensors",
+    "ablation: identity at input only (3,000 steps, Laplacian + Fourier code)":
+        WEIGHTS_DIR / "reference" / "input_only_laplacian.safetensors",
+    "3D-supervised (upper bound, 3,000 steps, Laplacian + Fourier code)":
+        WEIGHTS_DIR / "reference" / "supervised_3d_laplacian.safetensors",
+    "lifter, Fourier code alone: the same one-hour recipe (shipped before)":
+        WEIGHTS_DIR / "reference" / "fourier_recipe.safetensors",
+    "lifter, Fourier code: 2D-only 3,000 + 3D-aware 7,600 steps, 3 h chain (shipped before that)":
         WEIGHTS_DIR / "reference" / "chain_10600.safetensors",
-    "lifter: 2D-only 3,000 + 3D-aware 5,200 steps (shipped before that)":
+    "lifter, Fourier code: 2D-only 3,000 + 3D-aware 5,200 steps (shipped before the chain)":
         WEIGHTS_DIR / "reference" / "finetune_5200.safetensors",
-    "lifter: 2D-only 3,000 + 3D-aware 400 steps": WEIGHTS_DIR / "reference" / "finetune_400.safetensors",
-    "lifter before fine-tuning (2D-only, 3,000 steps)": WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
-    "control: 3,000 + 400 steps of 2D-only losses": WEIGHTS_DIR / "reference" / "continued_2d.safetensors",
-    "ablation: identity at input only (3,000 steps)": WEIGHTS_DIR / "reference" / "input_only.safetensors",
-    "3D-supervised (upper bound, 3,000 steps)": WEIGHTS_DIR / "reference" / "supervised_3d.safetensors",
+    "lifter, Fourier code: 2D-only 3,000 + 3D-aware 400 steps": WEIGHTS_DIR / "reference" / "finetune_400.safetensors",
+    "lifter before fine-tuning (2D-only, 3,000 steps, Fourier code)":
+        WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
+    "control: 3,000 + 400 steps of 2D-only losses (Fourier code)":
+        WEIGHTS_DIR / "reference" / "continued_2d.safetensors",
+    "ablation: identity at input only (3,000 steps, Fourier code)": WEIGHTS_DIR / "reference" / "input_only.safetensors",
+    "3D-supervised (upper bound, 3,000 steps, Fourier code)": WEIGHTS_DIR / "reference" / "supervised_3d.safetensors",
 }
 
 

@@ -32,7 +32,8 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     started_from = init_record(Path(init)) if init else None     # before ``out`` is written: it may be the init
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file(model, str(out))
-    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    log = read_log(run)
+    segments = log_segments(log)
     data_dir = Path(meta.get("data_dir", "data"))
     build = json.loads((data_dir / "build.json").read_text()) if (data_dir / "build.json").exists() else None
     record = {
@@ -41,7 +42,8 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
         "parameters": int(sum(v.numel() for v in model.values())),
         "train_config": meta["config"],
         "steps": meta["step"],
-        "wall_seconds": log[-1]["seconds"] if log else None,
+        "wall_seconds": sum(seg["seconds"] for seg in segments) if segments else None,
+        "segments": segments,
         "device": meta.get("device", "unknown"),
         "torch": torch.__version__,
         "machine": platform.machine(),
@@ -58,16 +60,35 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     return record
 
 
+def read_log(run: Path) -> list[dict]:
+    """The entries of ``run/log.jsonl`` (empty when there is none)."""
+    path = run / "log.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
+def log_segments(log: list[dict]) -> list[dict]:
+    """The uninterrupted stretches of a run's log: a ``--resume`` restarts the clock (and repeats the steps after
+    the last checkpoint), so each stretch is ``{"first_step", "last_step", "seconds"}`` (its first and last logged
+    step, and the seconds from its start to the last); a run's wall time is the sum of their seconds."""
+    segments: list[dict] = []
+    for entry in log:
+        seg = segments[-1] if segments else None
+        if seg is None or entry["seconds"] < seg["seconds"] or entry["step"] <= seg["last_step"]:
+            segments.append({"first_step": entry["step"], "last_step": entry["step"], "seconds": entry["seconds"]})
+        else:
+            seg["last_step"], seg["seconds"] = entry["step"], entry["seconds"]
+    return segments
+
+
 def init_record(init: Path) -> dict:
     """What a run started from: a run folder (its command, steps, wall time, recipe and, recursively, what it
     started from) or exported weights (their record, SHA-256 included, less the evaluation rows)."""
     if (init / "checkpoint.json").exists():
         base = json.loads((init / "checkpoint.json").read_text())
-        log_file = init / "log.jsonl"
-        base_log = log_file.read_text().splitlines() if log_file.exists() else []
+        segments = log_segments(read_log(init))
         parent = base["config"].get("init_from")
         return {"run": str(init), "command": base.get("command", ""), "steps": base["step"],
-                "wall_seconds": json.loads(base_log[-1])["seconds"] if base_log else None,
+                "wall_seconds": sum(seg["seconds"] for seg in segments) if segments else None,
                 "train_config": base["config"], "initialised_from": init_record(Path(parent)) if parent else None}
     if init.suffix == ".safetensors" and record_path(init).exists():
         rec = json.loads(record_path(init).read_text())
