@@ -70,7 +70,8 @@ DEFAULT_MODELS = {
         WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
     "control: 3,000 + 400 steps of 2D-only losses (Fourier code)":
         WEIGHTS_DIR / "reference" / "continued_2d.safetensors",
-    "ablation: identity at input only (3,000 steps, Fourier code)": WEIGHTS_DIR / "reference" / "input_only.safetensors",
+    "ablation: identity at input only (3,000 steps, Fourier code)":
+        WEIGHTS_DIR / "reference" / "input_only.safetensors",
     "3D-supervised (upper bound, 3,000 steps, Fourier code)": WEIGHTS_DIR / "reference" / "supervised_3d.safetensors",
 }
 

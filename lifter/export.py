@@ -42,7 +42,7 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
         "parameters": int(sum(v.numel() for v in model.values())),
         "train_config": meta["config"],
         "steps": meta["step"],
-        "wall_seconds": sum(seg["seconds"] for seg in segments) if segments else None,
+        "wall_seconds": wall_seconds(segments),
         "segments": segments,
         "device": meta.get("device", "unknown"),
         "torch": torch.__version__,
@@ -80,6 +80,11 @@ def log_segments(log: list[dict]) -> list[dict]:
     return segments
 
 
+def wall_seconds(segments: list[dict]) -> float | None:
+    """A run's wall time: the sum of its :func:`log_segments`' seconds (None for a run that logged nothing)."""
+    return sum(seg["seconds"] for seg in segments) if segments else None
+
+
 def init_record(init: Path) -> dict:
     """What a run started from: a run folder (its command, steps, wall time, recipe and, recursively, what it
     started from) or exported weights (their record, SHA-256 included, less the evaluation rows)."""
@@ -88,7 +93,7 @@ def init_record(init: Path) -> dict:
         segments = log_segments(read_log(init))
         parent = base["config"].get("init_from")
         return {"run": str(init), "command": base.get("command", ""), "steps": base["step"],
-                "wall_seconds": sum(seg["seconds"] for seg in segments) if segments else None,
+                "wall_seconds": wall_seconds(segments),
                 "train_config": base["config"], "initialised_from": init_record(Path(parent)) if parent else None}
     if init.suffix == ".safetensors" and record_path(init).exists():
         rec = json.loads(record_path(init).read_text())

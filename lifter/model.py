@@ -65,8 +65,9 @@ def canonical_eigenbasis(w: np.ndarray, V: np.ndarray, tol: float = 1e-6, count:
 
     ``w (m,)`` ascending eigenvalues, ``V (n, m)`` orthonormal eigenvectors of a symmetric matrix (``numpy.linalg.
     eigh``, or a slice of whole eigenspaces of it); with ``count``, only the eigenspaces up to the one that brings
-    the basis to ``count`` columns are made (the result may have more columns, never fewer unless ``m`` is). Eigenvectors are defined only up to sign, and up to any rotation within an eigenvalue shared by several
-    of them (a body's left and right limbs give such pairs). Each eigenspace (eigenvalues within ``tol``) is
+    the basis to ``count`` columns are made (the result may have more columns, never fewer unless ``m`` is).
+    Eigenvectors are defined only up to sign, and up to any rotation within an eigenvalue shared by several of them
+    (a body's left and right limbs give such pairs). Each eigenspace (eigenvalues within ``tol``) is
     represented by its projector, which is unique; its basis is the projector's columns taken in index order and
     Gram-Schmidt orthonormalised. The result is a function of the matrix alone.
     """

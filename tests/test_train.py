@@ -313,7 +313,7 @@ def test_cli_resumes_a_3d_aware_finetune_run_bit_for_bit(hand_data: Path, tmp_pa
 
 
 def test_export_sums_the_wall_time_of_resumed_segments() -> None:
-    from lifter.export import log_segments
+    from lifter.export import log_segments, wall_seconds
 
     log = [{"step": 50, "seconds": 60.0}, {"step": 100, "seconds": 125.0}, {"step": 150, "seconds": 190.0},
            {"step": 150, "seconds": 70.0}, {"step": 200, "seconds": 130.0},      # resumed from the step-100 checkpoint
@@ -321,5 +321,5 @@ def test_export_sums_the_wall_time_of_resumed_segments() -> None:
     segments = log_segments(log)
     assert [(s["first_step"], s["last_step"], s["seconds"]) for s in segments] == \
         [(50, 150, 190.0), (150, 200, 130.0), (250, 250, 20.0)]
-    assert sum(s["seconds"] for s in segments) == 340.0
-    assert log_segments([]) == []
+    assert wall_seconds(segments) == 340.0
+    assert log_segments([]) == [] and wall_seconds([]) is None
