@@ -323,3 +323,20 @@ def test_export_sums_the_wall_time_of_resumed_segments() -> None:
         [(50, 150, 190.0), (150, 200, 130.0), (250, 250, 20.0)]
     assert wall_seconds(segments) == 340.0
     assert log_segments([]) == [] and wall_seconds([]) is None
+
+
+def test_compare_checkpoints_script_finds_equal_and_different_runs(hand_data: Path, tmp_path: Path) -> None:
+    """scripts/compare_checkpoints.py (the README's determinism figures): 0 for the same run twice, > 0 otherwise."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_checkpoints",
+                                                  Path(__file__).parents[1] / "scripts" / "compare_checkpoints.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
+            "--batch-tokens", str(16 * 21), "--quiet", "--steps", "3"]
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        train_main(tiny + ["--out", str(tmp_path / name), "--seed", seed])
+    same = module.max_differences(tmp_path / "a", tmp_path / "b")
+    assert set(same) == {"model", "critics", "opt", "critic_opt"} and all(v == 0.0 for v in same.values())
+    assert module.max_differences(tmp_path / "a", tmp_path / "c")["model"] > 0.0
