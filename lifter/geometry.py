@@ -185,6 +185,61 @@ def rms_radius(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.sqrt((((p - mu) * w) ** 2).sum((1, 2)) / np.maximum(w.sum((1, 2)), 1.0))
 
 
+def rigid_factorisation(points2d: np.ndarray, visible: np.ndarray, max_views: int = 3000
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """One rigid 3D shape from 2D views alone: orthographic structure from motion (Tomasi and Kanade 1992).
+
+    The views with every landmark visible, each centred and scaled to unit RMS radius, are stacked as a
+    ``(2F, N)`` measurement matrix, whose best rank-3 factorisation is ``M S``; the metric upgrade ``Q`` (least
+    squares on ``M Q Q^T M^T``: each view's two rows orthogonal and of equal length) turns ``S`` into the shape.
+    Each view is a scaled orthographic camera (its scale is free), so the views' distances may differ.
+    For a rigid object seen by orthographic cameras the result is the object up to a similarity and a reflection
+    (the depth sign, which orthographic views cannot tell); for a deforming one it is a rigid average.
+
+    Args:
+        points2d: ``(M, N, 2)`` views (NaN allowed where not visible); visible: ``(M, N)`` bool.
+        max_views: at most this many fully visible views are used (the first ones).
+    Returns:
+        ``shape (N, 3)`` centred, unit RMS radius, in the frame of its principal axes (sign of the third axis
+        arbitrary), and ``singular (min(2F, N),)``: the measurement matrix's singular values over the largest, whose
+        fourth and further entries say how far the views are from one rigid shape (0 for exact rigidity).
+    Raises:
+        ValueError: fewer than 3 views with every landmark visible, or fewer than 4 landmarks.
+    """
+    full = np.asarray(visible, dtype=bool).all(1)
+    p = np.asarray(points2d, dtype=np.float64)[full][:max_views]
+    if len(p) < 3 or p.shape[1] < 4:
+        raise ValueError(f"rigid_factorisation needs >= 3 fully visible views of >= 4 landmarks, got {len(p)} "
+                         f"views of {p.shape[1]}")
+    p = p - p.mean(1, keepdims=True)
+    p /= np.sqrt((p ** 2).sum((1, 2)) / p.shape[1])[:, None, None]
+    W = p.transpose(0, 2, 1).reshape(-1, p.shape[1])                       # (2F, N): x rows then y rows per view
+    U, sv, Vt = np.linalg.svd(W, full_matrices=False)
+    M, S = U[:, :3] * np.sqrt(sv[:3]), np.sqrt(sv[:3])[:, None] * Vt[:3]    # W ~ M S
+    a, b = M[0::2], M[1::2]                                                 # (F, 3) each view's x and y rows
+
+    def quad(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Rows of the linear map from the symmetric L's 6 entries to x^T L y."""
+        return np.stack([x[:, 0] * y[:, 0], x[:, 0] * y[:, 1] + x[:, 1] * y[:, 0],
+                         x[:, 0] * y[:, 2] + x[:, 2] * y[:, 0], x[:, 1] * y[:, 1],
+                         x[:, 1] * y[:, 2] + x[:, 2] * y[:, 1], x[:, 2] * y[:, 2]], 1)
+
+    # Each view's rows orthogonal and of equal length (its own scale is free: scaled orthographic views); the
+    # first view's x row of unit length fixes the overall scale.
+    A = np.concatenate([quad(a, a) - quad(b, b), quad(a, b), quad(a[:1], a[:1])])
+    rhs = np.concatenate([np.zeros(2 * len(a)), np.ones(1)])
+    q = np.linalg.lstsq(A, rhs, rcond=None)[0]
+    L = np.array([[q[0], q[1], q[2]], [q[1], q[3], q[4]], [q[2], q[4], q[5]]])   # L = Q Q^T
+    w, V = np.linalg.eigh(L)
+    Q = V * np.sqrt(np.clip(w, 1e-12, None))
+    shape = (np.linalg.solve(Q, S)).T                                       # (N, 3)
+    shape -= shape.mean(0)
+    _, _, axes = np.linalg.svd(shape, full_matrices=False)
+    shape = shape @ axes.T                                                  # principal axes: a canonical frame
+    shape /= np.sqrt((shape ** 2).sum(1).mean())
+    return shape, sv / sv[0]
+
+
 # ----------------------------------------------------------------------------------------------- torch (training)
 
 def normalise_2d(points: torch.Tensor, visible: torch.Tensor, eps: float = 1e-6

@@ -15,6 +15,10 @@
   reflection maps onto each other (bone lengths; every distance of a symmetric shape such as a face or a chair)
   must be equal in the lift.
 
+- :func:`template_loss`: for a nearly rigid category (faces), the lift must be close to one shape recovered from
+  the training 2D alone by orthographic structure from motion (``geometry.rigid_factorisation``), aligned to it
+  by a similarity transform, reflections allowed (the factorisation cannot tell the depth sign).
+
 The 3D-supervised reference model (an upper bound, never the shipped weights) uses :func:`depth_supervised_loss`.
 """
 
@@ -78,6 +82,27 @@ def symmetry_loss(lift: torch.Tensor, mask: torch.Tensor, pairs: torch.Tensor, m
     d, dm = length(pairs), length(mirror_pairs)                              # (B, P)
     valid = mask[:, pairs].all(-1) & mask[:, mirror_pairs].all(-1)
     return _masked_mean((2 * (d - dm) / (d + dm + eps)) ** 2, valid)
+
+
+def template_loss(lift: torch.Tensor, template: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance of the lift from a fixed shape aligned to it.
+
+    Args:
+        lift: ``(B, N, 3)`` normalised lift; template: ``(N, 3)`` the shape of the same N landmarks;
+        mask: ``(B, N)`` landmarks taking part (at least 3 per row).
+    Returns:
+        mean over the masked landmarks of ``|l - (s Q t + c)|^2``, where ``s, Q`` (orthogonal, det +-1: the template
+        may be reflected, so the loss leaves the depth sign to the other losses) and the centroid ``c`` best align
+        the template to the lift (closed form, no gradient: the loss moves the lift towards the template).
+    """
+    lc = masked_centre(lift, mask) * mask[..., None]
+    with torch.no_grad():
+        tc = masked_centre(template.to(lift.dtype).expand_as(lift), mask) * mask[..., None]
+        U, S, Vh = torch.linalg.svd(lc.detach().transpose(1, 2) @ tc)       # (B, 3, 3): sum_n l_n t_n^T
+        Q = U @ Vh                                                           # best orthogonal map t -> l
+        s = S.sum(-1) / (tc ** 2).sum((1, 2)).clamp_min(1e-12)               # (B,) least-squares scale
+        aligned = s[:, None, None] * tc @ Q.transpose(1, 2)
+    return _masked_mean(((lc - aligned) ** 2).sum(-1), mask)
 
 
 def completion_loss(lift: torch.Tensor, relift: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -30,9 +30,9 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from lifter.finetune import FinetuneConfig, finetune_losses
-from lifter.geometry import normalise_2d, random_perspective_view, unproject_lift
+from lifter.geometry import normalise_2d, random_perspective_view, rigid_factorisation, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss,
-                           generator_loss, hidden_xy_loss, masked_mse, symmetry_loss)
+                           generator_loss, hidden_xy_loss, masked_mse, symmetry_loss, template_loss)
 from lifter.model import IDENTITY_CODES, IDENTITY_PLACES, Lifter, LifterConfig
 from lifter.skeletons import get_category
 
@@ -66,6 +66,9 @@ class TrainConfig:
     hidden_weight: float = 1.0
     symmetry_weight: float = 0.0     # mirror-symmetry prior (losses.symmetry_loss); 0: off, as before it existed
     completion_weight: float = 0.0   # hidden-landmark completion distillation (losses.completion_loss); 0: off
+    template_weights: tuple[tuple[str, float], ...] = ()  # rigid-template prior per category, e.g.
+                                     # (("face468", 1.0),): losses.template_loss towards
+                                     # geometry.rigid_factorisation of the training 2D
     hide_prob: float = 0.5           # chance that a training pose gets extra landmarks hidden
     hide_max: float = 0.3            # ... up to this fraction of its visible ones
     mirror_prob: float = 0.5         # chance of a left/right mirrored copy (categories with mirror pairs)
@@ -259,6 +262,13 @@ class Trainer:
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr, betas=(0.5, 0.99))
         self.step_count = 0
         self.schedule = step_schedule(cfg.categories, cfg.category_weights)
+        self.templates = {}                                       # category -> (N, 3) shape from the training 2D
+        for c, _ in cfg.template_weights:
+            if c not in self.data:
+                raise ValueError(f"a template weight for {c}, which is not trained "
+                                 f"(categories: {list(cfg.categories)})")
+            shape, _ = rigid_factorisation(self.data[c].points.numpy(), self.data[c].visible.numpy())
+            self.templates[c] = torch.tensor(shape, dtype=torch.float32, device=device)
 
     def batch(self, category: str) -> dict[str, torch.Tensor]:
         d = self.data[category]
@@ -308,15 +318,20 @@ class Trainer:
             if cfg.symmetry_weight > 0 and get_category(category).mirror_pairs:
                 pairs, mirrored = symmetric_pairs(category, index)
                 losses["symmetry"] = symmetry_loss(lift, mask, pairs.to(lift.device), mirrored.to(lift.device))
+            if category in self.templates:
+                template = self.templates[category]
+                losses["template"] = template_loss(lift, template if index is None else template[index], mask)
             if cfg.completion_weight > 0 and not b["shown"].all():
                 losses["completion"] = completion_loss(
                     lift, self.relift_completed(lift, p_in, b["shown"], category, index), mask)
             rotated, p2, centre2, scale2, dist2 = novel_view(lift, mask, cfg, self.gen)
-            lift2 = self.model.lift_normalised(p2, mask, category, index)
-            if cfg.cycle_reading == "perspective":     # the second lift through the novel view's own camera
-                losses["cycle"] = masked_mse(unproject_lift(lift2, centre2, scale2, dist2, mask), rotated, mask)
-            else:
-                losses["cycle"] = cycle_loss(lift2, rotated, mask)
+            if cfg.cycle_weight > 0:                   # 0: no second lift (a quarter less work when fine-tuning)
+                lift2 = self.model.lift_normalised(p2, mask, category, index)
+                if cfg.cycle_reading == "perspective":     # the second lift through the novel view's own camera
+                    losses["cycle"] = masked_mse(unproject_lift(lift2, centre2, scale2, dist2, mask), rotated,
+                                                 mask)
+                else:
+                    losses["cycle"] = cycle_loss(lift2, rotated, mask)
             critic = self.critics[category]
             p_real, p_fake, mask = scatter_subset(p_full, p2, mask, index, get_category(category).num_landmarks)
             for _ in range(cfg.critic_steps):                             # critic first, on detached fakes
@@ -332,12 +347,16 @@ class Trainer:
             losses["adv"] = generator_loss(critic(p_fake, mask))
             for prm in critic.parameters():
                 prm.requires_grad_(True)
-            total = (cfg.hidden_weight * losses["hidden"] + cfg.cycle_weight * losses["cycle"]
-                     + cfg.adv_weight * losses["adv"])
+            total = cfg.hidden_weight * losses["hidden"]                 # summed in the order of every recorded run
+            if "cycle" in losses:
+                total = total + cfg.cycle_weight * losses["cycle"]
+            total = total + cfg.adv_weight * losses["adv"]
             if "symmetry" in losses:
                 total = total + cfg.symmetry_weight * losses["symmetry"]
             if "completion" in losses:
                 total = total + cfg.completion_weight * losses["completion"]
+            if "template" in losses:
+                total = total + dict(cfg.template_weights)[category] * losses["template"]
             if self.teacher is not None:
                 ft = finetune_losses(self.model, self.teacher, p_full, b["full"], category, index, cfg.finetune,
                                      cfg.distance_range, self.gen)
@@ -429,6 +448,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d.setdefault("completion_weight", 0.0)
     d.setdefault("cycle_reading", "orthographic")
     d["category_weights"] = tuple((str(c), int(w)) for c, w in d.get("category_weights", ()))
+    d["template_weights"] = tuple((str(c), float(w)) for c, w in d.get("template_weights", ()))
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):
@@ -534,11 +554,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finetune-3d-aware", action="store_true",
                         help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
     parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
+    parser.add_argument("--cycle-weight", type=float, default=TrainConfig.cycle_weight,
+                        help="weight of the cycle loss (lift, rotate, re-project, lift again; default 1); 0 skips "
+                             "the second lift altogether")
     parser.add_argument("--symmetry-weight", type=float, default=TrainConfig.symmetry_weight,
                         help="weight of the mirror-symmetry prior on the lift's distances (default 0: off)")
     parser.add_argument("--completion-weight", type=float, default=TrainConfig.completion_weight,
                         help="weight of the hidden-landmark completion distillation (losses.completion_loss; "
                              "default 0: off)")
+    parser.add_argument("--template-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
+                        help="rigid-template prior for nearly rigid categories, e.g. face468=1: the lift must be "
+                             "close to the shape that structure from motion recovers from the training 2D "
+                             "(losses.template_loss; default: none)")
     parser.add_argument("--batch-on-subset", action="store_true",
                         help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
                              "32 faces per batch instead of 16")
@@ -557,11 +584,21 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         parser.error(f"--category-weights {' '.join(args.category_weights)}: {e} (expected CATEGORY=STEPS, "
                      f"STEPS a whole number >= 1)")
+    try:
+        templates = tuple((c, float(w)) for c, w in (x.split("=", 1) for x in args.template_weight))
+        bad = sorted({c for c, w in templates if c not in args.categories or not w > 0})
+        if bad:
+            raise ValueError(f"{bad}: not trained, or weight not > 0")
+    except ValueError as e:
+        parser.error(f"--template-weight {' '.join(args.template_weight)}: {e} (expected CATEGORY=WEIGHT, a trained "
+                     f"category and a weight > 0)")
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
-                      symmetry_weight=args.symmetry_weight, batch_on_subset=args.batch_on_subset,
+                      symmetry_weight=args.symmetry_weight, cycle_weight=args.cycle_weight,
+                      batch_on_subset=args.batch_on_subset,
                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
+                      template_weights=templates,
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity, identity_code=args.identity_code))

@@ -340,3 +340,57 @@ def test_compare_checkpoints_script_finds_equal_and_different_runs(hand_data: Pa
     same = module.max_differences(tmp_path / "a", tmp_path / "b")
     assert set(same) == {"model", "critics", "opt", "critic_opt"} and all(v == 0.0 for v in same.values())
     assert module.max_differences(tmp_path / "a", tmp_path / "c")["model"] > 0.0
+
+
+def test_cycle_weight_zero_skips_the_second_lift_and_nothing_else(hand_data: Path, tmp_path: Path) -> None:
+    """``--cycle-weight 0`` lifts once per step instead of twice, draws the same random numbers (the same batches
+    and views as a run with the cycle), still trains adversarially, and is recorded with the run."""
+    calls = {}
+
+    def run(weight: float) -> tuple[Trainer, dict]:
+        trainer = Trainer(_cfg(cycle_weight=weight), hand_data, torch.device("cpu"))
+        calls[weight] = 0
+
+        def count(*_):
+            calls[weight] += 1
+        trainer.model.head.register_forward_hook(count)
+        return trainer, trainer.step()
+
+    with_cycle, losses1 = run(1.0)
+    without, losses0 = run(0.0)
+    assert calls == {1.0: 2, 0.0: 1}
+    assert "cycle" in losses1 and "cycle" not in losses0 and np.isfinite(losses0["adv"])
+    assert torch.equal(with_cycle.gen.get_state(), without.gen.get_state())
+    changed = [not torch.equal(a, b) for a, b in zip(with_cycle.model.parameters(), without.model.parameters())]
+    assert any(changed)                                              # the loss differs, so the update does
+    train_main(["--data", str(hand_data), "--out", str(tmp_path / "run"), "--categories", "hand21", "--steps", "2",
+                "--dim", "32", "--depth", "2", "--heads", "2", "--cycle-weight", "0", "--quiet"])
+    record = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert record["config"]["cycle_weight"] == 0.0
+
+
+def test_template_weight_adds_the_rigid_template_loss_and_is_recorded(hand_data: Path, tmp_path: Path,
+                                                                      capsys) -> None:
+    from lifter.geometry import rigid_factorisation
+
+    trainer = Trainer(_cfg(template_weights=(("hand21", 2.0),)), hand_data, torch.device("cpu"))
+    d = trainer.data["hand21"]
+    np.testing.assert_allclose(trainer.templates["hand21"].numpy(),
+                               rigid_factorisation(d.points.numpy(), d.visible.numpy())[0], rtol=0, atol=1e-6)
+    losses = trainer.step()
+    assert losses["template"] > 0
+    plain = Trainer(_cfg(), hand_data, torch.device("cpu")).step()
+    assert "template" not in plain
+    assert losses["total"] == pytest.approx(plain["total"] + 2.0 * losses["template"], rel=1e-5)  # same batch
+    with pytest.raises(ValueError, match="not trained"):
+        Trainer(_cfg(template_weights=(("face468", 1.0),)), hand_data, torch.device("cpu"))
+    for bad in (["face468=1"], ["hand21=0"], ["hand21"]):
+        with pytest.raises(SystemExit):
+            train_main(["--data", str(hand_data), "--out", str(tmp_path / "bad"), "--categories", "hand21",
+                        "--template-weight", *bad])
+        assert "--template-weight" in capsys.readouterr().err
+    train_main(["--data", str(hand_data), "--out", str(tmp_path / "run"), "--categories", "hand21", "--steps", "2",
+                "--dim", "32", "--depth", "2", "--heads", "2", "--template-weight", "hand21=0.5", "--quiet"])
+    record = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert record["config"]["template_weights"] == [["hand21", 0.5]]
+    assert config_from_dict(record["config"]).template_weights == (("hand21", 0.5),)
