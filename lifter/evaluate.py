@@ -19,12 +19,15 @@ against the depth noise with the first model's error as a reference line.
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
 averaging and hidden-landmark completion on), the first of them also without each of the two and read through
-the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips those rows), and three
+the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips those rows), and four
 references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
-pose), ``flat`` (the input 2D with zero depth) and ``true depth on the input x, y`` (the floor of the lifter's
-output form: the API keeps the input 2D as the visible landmarks' x, y, an orthographic reading of a
-perspective image, so even the true depth leaves this error; hidden landmarks get their true 3D).
+pose), ``rigid template`` (one shape recovered from the training 2D alone by structure from motion, as the
+template prior of ``--template-weight`` uses it, aligned the same way, its depth sign taken from the mean shape;
+categories with fully visible training views), ``flat`` (the input 2D with zero depth) and ``true depth on the
+input x, y`` (the floor of the lifter's output form: the API keeps the input 2D as the visible landmarks' x, y,
+an orthographic reading of a perspective image, so even the true depth leaves this error; hidden landmarks get
+their true 3D).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes, visible_centroid
+from lifter.geometry import aligned_errors, rigid_factorisation, rms_radius, similarity_procrustes, visible_centroid
 from lifter.skeletons import get_category
 
 if TYPE_CHECKING:
@@ -50,9 +53,12 @@ SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
 SHIPPED = ("lifter (shipped: Laplacian + Fourier identity code; 2D-only 3,000 + 3D-aware 2,600 steps with the "
-           "symmetry prior)")
+           "symmetry and face-template priors)")
+TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
+    "lifter without the face template: the same recipe (shipped before)":
+        WEIGHTS_DIR / "reference" / "laplacian_recipe.safetensors",
     "lifter before fine-tuning (2D-only 3,000 steps, Laplacian + Fourier code)":
         WEIGHTS_DIR / "reference" / "before_finetune_laplacian.safetensors",
     "ablation: identity at input only (3,000 steps, Laplacian + Fourier code)":
@@ -124,6 +130,26 @@ def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: in
         mean -= np.nanmean(mean, 0)
         mean /= np.sqrt(np.nanmean((mean ** 2).sum(-1)))
     return mean
+
+
+def rigid_template(data: Path, category: str, mean: np.ndarray | None) -> np.ndarray | None:
+    """The rigid shape ``(N, 3)`` that structure from motion recovers from the training 2D alone
+    (:func:`lifter.geometry.rigid_factorisation`, the template of ``--template-weight``), its depth sign set to
+    agree with the training set's ``mean`` 3D shape (the sign and, when scored, the pose are oracles); None
+    without training data or fully visible training views (chairs: every chair lacks some keypoints)."""
+    path = Path(data) / f"{category}_train.npz"
+    if not path.exists() or mean is None:
+        return None
+    with np.load(path) as f:
+        try:
+            shape, _ = rigid_factorisation(f["points2d"], f["visible"])
+        except ValueError:
+            return None
+    ok = np.isfinite(mean).all(-1)
+    mirrored = shape * [1.0, 1.0, -1.0]
+    err = [np.linalg.norm(similarity_procrustes(s[None], mean[None], ok[None])[0] - mean, axis=-1)[ok].mean()
+           for s in (shape, mirrored)]
+    return shape if err[0] <= err[1] else mirrored
 
 
 def _landmark_means(err: np.ndarray) -> list[float | None]:
@@ -303,6 +329,7 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             methods[label] = lifter_method(lifter)
     for category in categories:
         mean = mean_shape(data, category)
+        template = rigid_template(data, category, mean)
         for setting in SETTINGS:
             test = load_test_set(data, category, setting)
             if test is None:
@@ -310,6 +337,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             cat_methods = dict(methods)
             if mean is not None:
                 cat_methods["mean shape (oracle-aligned)"] = lambda t, m=mean: np.broadcast_to(m, t.points3d.shape)
+            if template is not None:
+                cat_methods[TEMPLATE_LABEL] = lambda t, m=template: np.broadcast_to(m, t.points3d.shape)
             cat_methods["flat (zero depth)"] = flat_method
             if test.focal is not None and test.principal is not None:
                 cat_methods["true depth on the input x, y (floor of the output form)"] = depth_only_floor
