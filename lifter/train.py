@@ -139,6 +139,15 @@ def step_schedule(categories: tuple[str, ...], weights: tuple[tuple[str, int], .
     return tuple(cycle)
 
 
+def check_template_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...]) -> None:
+    """Raise ``ValueError`` unless every category given a template weight is trained and its weight is > 0."""
+    untrained = sorted(c for c, _ in weights if c not in categories)
+    if untrained:
+        raise ValueError(f"template weights for {untrained}, which are not trained (categories: {list(categories)})")
+    if not all(w > 0 for _, w in weights):
+        raise ValueError(f"template weights must be > 0, got {dict(weights)}")
+
+
 def batch_size(cfg: TrainConfig, n: int) -> int:
     """Poses per batch for a category of ``n`` landmarks: about ``batch_tokens`` tokens, clamped."""
     used = min(n, cfg.max_tokens) if cfg.batch_on_subset else n
@@ -262,11 +271,9 @@ class Trainer:
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr, betas=(0.5, 0.99))
         self.step_count = 0
         self.schedule = step_schedule(cfg.categories, cfg.category_weights)
+        check_template_weights(cfg.categories, cfg.template_weights)
         self.templates = {}                                       # category -> (N, 3) shape from the training 2D
         for c, _ in cfg.template_weights:
-            if c not in self.data:
-                raise ValueError(f"a template weight for {c}, which is not trained "
-                                 f"(categories: {list(cfg.categories)})")
             shape, _ = rigid_factorisation(self.data[c].points.numpy(), self.data[c].visible.numpy())
             self.templates[c] = torch.tensor(shape, dtype=torch.float32, device=device)
 
@@ -586,9 +593,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"STEPS a whole number >= 1)")
     try:
         templates = tuple((c, float(w)) for c, w in (x.split("=", 1) for x in args.template_weight))
-        bad = sorted({c for c, w in templates if c not in args.categories or not w > 0})
-        if bad:
-            raise ValueError(f"{bad}: not trained, or weight not > 0")
+        check_template_weights(tuple(args.categories), templates)
     except ValueError as e:
         parser.error(f"--template-weight {' '.join(args.template_weight)}: {e} (expected CATEGORY=WEIGHT, a trained "
                      f"category and a weight > 0)")
