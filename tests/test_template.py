@@ -96,3 +96,31 @@ def test_evaluate_reference_row_uses_the_2d_only_template_with_the_mean_shapes_s
     np.savez(tmp_path / "hand21_train.npz", points2d=points, visible=visible,
              points3d=np.broadcast_to(shape, (100, 21, 3)), category="hand21")
     assert rigid_template(tmp_path, "hand21", mean) is None
+
+
+def test_template_floor_script_reads_true_depth_as_the_trainer_normalises() -> None:
+    """scripts/template_floor.py (the README's template-loss floor): the ground-truth shape scores 0 against
+    itself; the input x, y with the true depth score 0 for far cameras (orthographic limit) and clearly more for
+    close ones (perspective), whose x, y are the normalised input 2D."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("template_floor",
+                                                  Path(__file__).parents[1] / "scripts" / "template_floor.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shape = np.random.default_rng(2).normal(size=(30, 3)) * [1.0, 0.6, 0.3]
+    R = random_rotations(8, torch.Generator().manual_seed(2), max_tilt_deg=30.0).numpy().astype(np.float64)
+    template, mask = torch.as_tensor(shape), torch.ones(8, 30, dtype=torch.bool)
+    losses = {}
+    for distance in (3.0, 3000.0):
+        cam = np.einsum("bij,nj->bni", R, shape) + [0.0, 0.0, distance]
+        focal = np.full(8, 1000.0)
+        points2d = focal[:, None, None] * cam[..., :2] / cam[..., 2:] + 500.0
+        with_depth, true_shape = module.true_depth_lifts(points2d, cam, focal)
+        centred = points2d - points2d.mean(1, keepdims=True)
+        np.testing.assert_allclose(with_depth[..., :2], centred / np.sqrt((centred ** 2).sum(-1).mean(1))[:, None,
+                                                                                                           None])
+        assert float(template_loss(torch.as_tensor(true_shape), template, mask)) < 1e-12
+        losses[distance] = float(template_loss(torch.as_tensor(with_depth), template, mask))
+    assert losses[3000.0] < 1e-5 and losses[3.0] > 1e-3
