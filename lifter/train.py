@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -530,6 +531,18 @@ def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, res
     return trainer
 
 
+def _category_values(parser: argparse.ArgumentParser, option: str, given: list[str], convert: Callable,
+                     categories: tuple[str, ...], check: Callable, expected: str) -> tuple[tuple[str, Any], ...]:
+    """``CATEGORY=VALUE`` words of a command-line ``option`` as ``((category, convert(value)), ...)``, passed
+    through ``check(categories, pairs)``; a malformed word or a failed check is a usage error naming the option."""
+    try:
+        pairs = tuple((c, convert(v)) for c, v in (x.split("=", 1) for x in given))
+        check(categories, pairs)
+    except ValueError as e:
+        parser.error(f"{option} {' '.join(given)}: {e} (expected {expected})")
+    return pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lifter.train", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
@@ -585,18 +598,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        weights = tuple((c, int(w)) for c, w in (x.split("=", 1) for x in args.category_weights))
-        step_schedule(tuple(args.categories), weights)
-    except ValueError as e:
-        parser.error(f"--category-weights {' '.join(args.category_weights)}: {e} (expected CATEGORY=STEPS, "
-                     f"STEPS a whole number >= 1)")
-    try:
-        templates = tuple((c, float(w)) for c, w in (x.split("=", 1) for x in args.template_weight))
-        check_template_weights(tuple(args.categories), templates)
-    except ValueError as e:
-        parser.error(f"--template-weight {' '.join(args.template_weight)}: {e} (expected CATEGORY=WEIGHT, a trained "
-                     f"category and a weight > 0)")
+    weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
+                               step_schedule, "CATEGORY=STEPS, STEPS a whole number >= 1")
+    templates = _category_values(parser, "--template-weight", args.template_weight, float, tuple(args.categories),
+                                 check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,

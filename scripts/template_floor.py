@@ -21,6 +21,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from lifter.losses import template_loss
 
 
 def true_depth_lifts(points2d: np.ndarray, points3d: np.ndarray, focal: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Two reference lifts in the trainer's normalised units.
 
     Args:
@@ -41,7 +42,8 @@ def true_depth_lifts(points2d: np.ndarray, points3d: np.ndarray, focal: np.ndarr
     Returns:
         ``input_xy_true_depth (B, N, 3)``: the normalised input 2D with the true depth relative to the mean depth,
         times focal / mean depth, over the 2D's RMS radius; ``true_shape (B, N, 3)``: the 3D itself, centred and
-        divided by the RMS radius of its x, y.
+        divided by the RMS radius of its x, y; ``scale (B,)``: the 2D's RMS radius, pixels (a ``lift()`` over it is
+        in the same units).
     """
     p, _, scale = normalise_2d(torch.as_tensor(points2d, dtype=torch.float64),
                                torch.ones(points2d.shape[:2], dtype=torch.bool))
@@ -51,7 +53,7 @@ def true_depth_lifts(points2d: np.ndarray, points3d: np.ndarray, focal: np.ndarr
     with_depth = np.concatenate([p.numpy(), depth[..., None]], -1)
     centred = points3d - points3d.mean(1, keepdims=True)
     radius = np.sqrt((centred[..., :2] ** 2).sum(-1).mean(1))
-    return with_depth, centred / radius[:, None, None]
+    return with_depth, centred / radius[:, None, None], scale.numpy()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,19 +68,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no training file {path}: build the data first (python -m lifter.data build)")
     d = np.load(path)
     template, singular = rigid_factorisation(d["points2d"], d["visible"])
-    full = np.flatnonzero(d["visible"].all(1))[: args.sample]
+    every = np.flatnonzero(d["visible"].all(1))
+    full = every[: args.sample]
     if len(full) == 0:
         parser.error(f"{path} has no fully visible view")
     points2d = d["points2d"][full].astype(np.float64)
-    with_depth, true_shape = true_depth_lifts(points2d, d["points3d"][full].astype(np.float64),
-                                              d["camera_focal"][full].astype(np.float64))
+    with_depth, true_shape, scale = true_depth_lifts(points2d, d["points3d"][full].astype(np.float64),
+                                                     d["camera_focal"][full].astype(np.float64))
     lifter = load_lifter(args.weights)
-    lift = lifter.lift(points2d.astype(np.float32), args.category)
-    _, _, scale = normalise_2d(torch.as_tensor(points2d), torch.ones(points2d.shape[:2], dtype=torch.bool))
-    lifted = lift.astype(np.float64) / scale.numpy()[:, None, None]
+    lifted = lifter.lift(points2d.astype(np.float32), args.category).astype(np.float64) / scale[:, None, None]
     mask = torch.ones(points2d.shape[:2], dtype=torch.bool)
     t = torch.as_tensor(template)
-    used = min(int(d["visible"].all(1).sum()), 3000)                  # rigid_factorisation's max_views
+    used = min(len(every), inspect.signature(rigid_factorisation).parameters["max_views"].default)
     print(f"{args.category}: template from the first {used} fully visible training views (4th singular value "
           f"{singular[3]:.3f} of the 1st); loss on {len(full)} of them")
     for name, x in (("true depth on the input x, y", with_depth), ("true shape, orthographic", true_shape),

@@ -117,10 +117,10 @@ def test_template_floor_script_reads_true_depth_as_the_trainer_normalises() -> N
         cam = np.einsum("bij,nj->bni", R, shape) + [0.0, 0.0, distance]
         focal = np.full(8, 1000.0)
         points2d = focal[:, None, None] * cam[..., :2] / cam[..., 2:] + 500.0
-        with_depth, true_shape = module.true_depth_lifts(points2d, cam, focal)
+        with_depth, true_shape, scale = module.true_depth_lifts(points2d, cam, focal)
         centred = points2d - points2d.mean(1, keepdims=True)
-        np.testing.assert_allclose(with_depth[..., :2], centred / np.sqrt((centred ** 2).sum(-1).mean(1))[:, None,
-                                                                                                           None])
+        np.testing.assert_allclose(scale, np.sqrt((centred ** 2).sum(-1).mean(1)))
+        np.testing.assert_allclose(with_depth[..., :2], centred / scale[:, None, None])
         assert float(template_loss(torch.as_tensor(true_shape), template, mask)) < 1e-12
         losses[distance] = float(template_loss(torch.as_tensor(with_depth), template, mask))
     assert losses[3000.0] < 1e-5 and losses[3.0] > 1e-3
