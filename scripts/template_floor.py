@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from lifter.api import load_lifter
-from lifter.geometry import normalise_2d, rigid_factorisation
+from lifter.geometry import normalise_2d, rigid_factorisation, rms_radius
 from lifter.losses import template_loss
 
 
@@ -52,7 +52,7 @@ def true_depth_lifts(points2d: np.ndarray, points3d: np.ndarray, focal: np.ndarr
     depth = (z - zm) * focal[:, None] / zm / scale.numpy()[:, None]
     with_depth = np.concatenate([p.numpy(), depth[..., None]], -1)
     centred = points3d - points3d.mean(1, keepdims=True)
-    radius = np.sqrt((centred[..., :2] ** 2).sum(-1).mean(1))
+    radius = rms_radius(points3d[..., :2], np.ones(points3d.shape[:2], dtype=bool))
     return with_depth, centred / radius[:, None, None], scale.numpy()
 
 
