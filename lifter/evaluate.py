@@ -52,16 +52,18 @@ CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
 SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
-SHIPPED = ("lifter (shipped: Laplacian + Fourier identity code; 2D-only 3,000 + 3D-aware 2,100 steps with the "
+SHIPPED = ("lifter (shipped: Laplacian + Fourier identity code; 2D-only 3,000 + 3D-aware 1,800 steps with the "
            "symmetry prior and the face template at weight 100)")
 TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    "lifter with the face template at weight 20, 3D-aware 2,100 steps (shipped before)":
+    "lifter with the face template at weight 100, 3D-aware 2,100 steps (shipped before)":
+        WEIGHTS_DIR / "reference" / "face_template100_2100_recipe.safetensors",
+    "lifter with the face template at weight 20, 3D-aware 2,100 steps (shipped before that)":
         WEIGHTS_DIR / "reference" / "face_template20_recipe.safetensors",
-    "lifter with the face template at weight 5, 3D-aware 2,600 steps (shipped before that)":
+    "lifter with the face template at weight 5, 3D-aware 2,600 steps (shipped earlier)":
         WEIGHTS_DIR / "reference" / "face_template5_recipe.safetensors",
-    "lifter without the face template, 3D-aware 2,600 steps (shipped before those)":
+    "lifter without the face template, 3D-aware 2,600 steps (shipped earlier)":
         WEIGHTS_DIR / "reference" / "laplacian_recipe.safetensors",
     "lifter before fine-tuning (2D-only 3,000 steps, Laplacian + Fourier code)":
         WEIGHTS_DIR / "reference" / "before_finetune_laplacian.safetensors",
