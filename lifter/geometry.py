@@ -286,12 +286,26 @@ def perspective_divide(points: torch.Tensor) -> torch.Tensor:
     return points[..., :2] / points[..., 2:3]
 
 
+def rotation_x_torch(angle: torch.Tensor) -> torch.Tensor:
+    """Rotations ``(B, 3, 3)`` by ``angle (B,)`` radians about the x axis (differentiable in ``angle``)."""
+    c, s = angle.cos(), angle.sin()
+    o, z = torch.ones_like(angle), torch.zeros_like(angle)
+    return torch.stack([torch.stack([o, z, z], -1), torch.stack([z, c, -s], -1), torch.stack([z, s, c], -1)], -2)
+
+
 def random_perspective_view(shape: torch.Tensor, mask: torch.Tensor, max_tilt_deg: float,
-                            distance_range: tuple[float, float], generator: torch.Generator
-                            ) -> tuple[torch.Tensor, ...]:
+                            distance_range: tuple[float, float], generator: torch.Generator,
+                            elevation: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
     """View a shape from a random camera: rotate it (:func:`random_rotations`) and project it with a unit-focal
     pinhole at a random distance, log-uniform in ``distance_range`` x its RMS radius (kept beyond its nearest
     point), then normalise the 2D (:func:`normalise_2d`).
+
+    ``elevation (B,)`` (radians, the camera's elevation as a lifter predicts it): the yaw then turns the shape
+    about the *world's* vertical instead of the image's: the shape is first tilted upright by ``-elevation``
+    about the x axis, turned by :func:`random_rotations`, then tilted to a new elevation drawn from a normal
+    distribution with the batch's (detached) mean and spread of ``elevation`` (ElePose, Wandt et al. 2022). A
+    camera above the subject then stays above it whichever way the shape turns, as the data's cameras do;
+    turned about the image's vertical, a view from 40 deg above becomes one from 40 deg below at half a turn.
 
     Args:
         shape: ``(B, N, 3)``; mask: ``(B, N)`` the landmarks that take part (at least one per row).
@@ -303,6 +317,10 @@ def random_perspective_view(shape: torch.Tensor, mask: torch.Tensor, max_tilt_de
     B = shape.shape[0]
     centred = masked_centre(shape, mask)
     R = random_rotations(B, generator, max_tilt_deg, device=shape.device)
+    if elevation is not None:
+        e = elevation.detach()
+        new = e.mean() + e.std(unbiased=False) * torch.randn(B, generator=generator).to(shape.device)
+        R = rotation_x_torch(new) @ R @ rotation_x_torch(-elevation)
     rotated = centred @ R.transpose(1, 2)                                    # (B, N, 3)
     w = mask.to(shape.dtype)
     radius = ((centred.detach() ** 2).sum(-1) * w).sum(1).div(w.sum(1).clamp_min(1.0)).sqrt()  # (B,)

@@ -105,6 +105,18 @@ def template_loss(lift: torch.Tensor, template: torch.Tensor, mask: torch.Tensor
     return _masked_mean(((lc - aligned) ** 2).sum(-1), mask)
 
 
+def flow_loss(p2: torch.Tensor, flow: nn.Module) -> torch.Tensor:
+    """Negative log-likelihood per coordinate of re-projected poses under a fitted 2D pose density.
+
+    Args:
+        p2: ``(B, N, 2)`` normalised re-projections of the lift (every landmark given).
+        flow: a :class:`lifter.flow.PoseFlow` of the category's normalised training 2D (frozen).
+    Returns:
+        ``-mean(log p(p2)) / (2 N)``: lower when the re-projections look like real 2D poses (ElePose's prior).
+    """
+    return -flow.log_prob(p2.reshape(p2.shape[0], -1)).mean() / (2 * p2.shape[1])
+
+
 def completion_loss(lift: torch.Tensor, relift: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Self-distillation of the hidden-landmark completion that ``lift()`` does at inference: the lift of a
     partly hidden input ``lift (B, N, 3)`` must match ``relift (B, N, 3)``, the (detached) lift of its completed

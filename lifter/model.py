@@ -44,6 +44,7 @@ class LifterConfig:
     identity_code: str = "fourier"  # "fourier" or "laplacian+fourier" (skeleton Laplacian code appended)
     laplacian_dim: int = 16       # size of the Laplacian code (with identity_code="laplacian+fourier")
     dropout: float = 0.0
+    elevation_head: bool = False  # also predict the camera's elevation (training's learned-elevation views only)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -171,6 +172,10 @@ class Lifter(nn.Module):
         self.ident_proj = nn.ModuleList(nn.Linear(cfg.dim, cfg.dim) for _ in range(n_ident))
         self.norm = nn.LayerNorm(cfg.dim)
         self.head = nn.Linear(cfg.dim, 3)
+        if cfg.elevation_head:                  # zero at the start: the views of a run without it, at first
+            self.elevation = nn.Linear(cfg.dim, 1)
+            nn.init.zeros_(self.elevation.weight)
+            nn.init.zeros_(self.elevation.bias)
 
     def identity(self, category: str, n: int, index: torch.Tensor | None = None) -> torch.Tensor:
         """Landmark identity embeddings ``(1, n, D)`` of ``category``'s landmarks ``index (n,)`` (default 0..n-1)."""
@@ -179,11 +184,15 @@ class Lifter(nn.Module):
         return (self.code_proj(code) + self.category_embed.weight[c])[None]
 
     def lift_normalised(self, p: torch.Tensor, visible: torch.Tensor, category: str,
-                        index: torch.Tensor | None = None) -> torch.Tensor:
+                        index: torch.Tensor | None = None, return_elevation: bool = False
+                        ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Lift normalised 2D ``p (B, N, 2)`` (zero where not visible) to ``(B, N, 3)`` in the same units.
 
         ``index (N,)``: which of the category's landmarks the N tokens are (default: all, in order); training
         on random subsets of a large landmark set (468 face points) is cheap and keeps identities straight.
+        ``return_elevation`` (a model with ``elevation_head``): also return the predicted camera elevation
+        ``(B,)`` in radians, within +-90 deg, from the visible tokens' mean feature (ElePose's learned elevation:
+        training rotates novel views about the vertical it implies; no ground truth trains it).
         """
         B, N, _ = p.shape
         vis = visible.to(p.dtype)[..., None]
@@ -191,9 +200,16 @@ class Lifter(nn.Module):
         h = self.input_embed(torch.cat([p * vis, vis], -1)) + ident  # (B, N, D)
         for i, block in enumerate(self.blocks):
             h = block(h, self.ident_proj[i](ident) if self.ident_proj else None, visible)
-        out = self.head(self.norm(h))                                # (B, N, 3)
+        feat = self.norm(h)
+        out = self.head(feat)                                        # (B, N, 3)
         xy = torch.where(visible[..., None], p, out[..., :2])
-        return torch.cat([xy, out[..., 2:]], -1)
+        lift = torch.cat([xy, out[..., 2:]], -1)
+        if not return_elevation:
+            return lift
+        if not self.cfg.elevation_head:
+            raise ValueError("this model has no elevation head (LifterConfig.elevation_head)")
+        pooled = (feat * vis).sum(1) / vis.sum(1).clamp_min(1.0)    # (B, D)
+        return lift, 0.5 * math.pi * torch.tanh(self.elevation(pooled)[:, 0])
 
     def forward(self, points2d: torch.Tensor, visible: torch.Tensor, category: str) -> tuple[torch.Tensor, ...]:
         """Lift pixel landmarks.

@@ -31,8 +31,9 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from lifter.finetune import FinetuneConfig, finetune_losses
+from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow
 from lifter.geometry import normalise_2d, random_perspective_view, rigid_factorisation, unproject_lift
-from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss,
+from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss, flow_loss,
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss, template_loss)
 from lifter.model import IDENTITY_CODES, IDENTITY_PLACES, Lifter, LifterConfig
 from lifter.skeletons import get_category
@@ -70,6 +71,13 @@ class TrainConfig:
     template_weights: tuple[tuple[str, float], ...] = ()  # rigid-template prior per category, e.g.
                                      # (("face468", 1.0),): losses.template_loss towards
                                      # geometry.rigid_factorisation of the training 2D
+    flow_weights: tuple[tuple[str, float], ...] = ()  # ElePose-style 2D pose likelihood per category, e.g.
+                                     # (("human17", 0.1),): losses.flow_loss of the novel views under a
+                                     # normalising flow fitted to the category's training 2D at start-up
+                                     # (lifter.flow; fully visible training 2D, N <= max_tokens)
+    flow: FlowConfig = field(default_factory=FlowConfig)  # the flows' size and fitting schedule
+    learned_elevation: bool = False  # novel views turn about the vertical of a learned camera elevation
+                                     # (ElePose; needs model.elevation_head; geometry.random_perspective_view)
     hide_prob: float = 0.5           # chance that a training pose gets extra landmarks hidden
     hide_max: float = 0.3            # ... up to this fraction of its visible ones
     mirror_prob: float = 0.5         # chance of a left/right mirrored copy (categories with mirror pairs)
@@ -140,13 +148,37 @@ def step_schedule(categories: tuple[str, ...], weights: tuple[tuple[str, int], .
     return tuple(cycle)
 
 
-def check_template_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...]) -> None:
-    """Raise ``ValueError`` unless every category given a template weight is trained and its weight is > 0."""
+def check_template_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...],
+                           what: str = "template") -> None:
+    """Raise ``ValueError`` unless every category given a ``what`` (template, flow) weight is trained and its
+    weight is > 0."""
     untrained = sorted(c for c, _ in weights if c not in categories)
     if untrained:
-        raise ValueError(f"template weights for {untrained}, which are not trained (categories: {list(categories)})")
+        raise ValueError(f"{what} weights for {untrained}, which are not trained (categories: {list(categories)})")
     if not all(w > 0 for _, w in weights):
-        raise ValueError(f"template weights must be > 0, got {dict(weights)}")
+        raise ValueError(f"{what} weights must be > 0, got {dict(weights)}")
+
+
+def check_flow_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...]) -> None:
+    """:func:`check_template_weights` for ``flow_weights``."""
+    check_template_weights(categories, weights, "flow")
+
+
+def fit_category_flow(data: "TrainData", cfg: TrainConfig) -> PoseFlow:
+    """The 2D pose density of ``--flow-weight`` for one category: a :class:`lifter.flow.PoseFlow` fitted to its
+    normalised training 2D (and their left/right mirror images when training mirrors them), seeded with the
+    run's seed. Raises ``ValueError`` for training 2D with missing landmarks or more than ``max_tokens``
+    landmarks (the flow models a fixed, complete set of coordinates)."""
+    n = data.points.shape[1]
+    if not bool(data.visible.all()) or n > cfg.max_tokens:
+        raise ValueError(f"a flow prior needs fully visible training 2D with at most {cfg.max_tokens} landmarks; "
+                         f"{data.category} has {n} landmarks, {100 * float(data.visible.float().mean()):.0f} % "
+                         f"visible")
+    poses, _, _ = normalise_2d(data.points, data.visible)
+    cat = get_category(data.category)
+    if cat.mirror_pairs and cfg.mirror_prob > 0:
+        poses = torch.cat([poses, poses[:, torch.tensor(cat.mirror_permutation())] * torch.tensor([-1.0, 1.0])])
+    return fit_pose_flow(poses, cfg.flow, seed=cfg.seed)
 
 
 def batch_size(cfg: TrainConfig, n: int) -> int:
@@ -180,12 +212,13 @@ def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: Tra
     return points, visible, shown
 
 
-def novel_view(lift: torch.Tensor, mask: torch.Tensor, cfg: TrainConfig, gen: torch.Generator
-               ) -> tuple[torch.Tensor, ...]:
+def novel_view(lift: torch.Tensor, mask: torch.Tensor, cfg: TrainConfig, gen: torch.Generator,
+               elevation: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
     """The cycle's novel view of the lift (``geometry.random_perspective_view`` with the recipe's tilt and
-    distances): the rotated lift ``(B, N, 3)``, its normalised projection ``(B, N, 2)``, and that view's
-    ``centre (B, 2)``, ``scale (B,)`` and camera ``distance (B,)`` (for ``geometry.unproject_lift``)."""
-    return random_perspective_view(lift, mask, cfg.max_tilt_deg, cfg.distance_range, gen)[1:]
+    distances, turned about the vertical of ``elevation (B,)`` when given): the rotated lift ``(B, N, 3)``, its
+    normalised projection ``(B, N, 2)``, and that view's ``centre (B, 2)``, ``scale (B,)`` and camera
+    ``distance (B,)`` (for ``geometry.unproject_lift``)."""
+    return random_perspective_view(lift, mask, cfg.max_tilt_deg, cfg.distance_range, gen, elevation)[1:]
 
 
 def scatter_subset(p_real: torch.Tensor, p_fake: torch.Tensor, mask: torch.Tensor, index: torch.Tensor | None,
@@ -253,6 +286,8 @@ class Trainer:
         model_cfg = LifterConfig(**{**asdict(cfg.model), "categories": {c: get_category(c).num_landmarks
                                                                            for c in ALL_CATEGORIES}})
         cfg.model = model_cfg
+        if cfg.learned_elevation and not model_cfg.elevation_head:
+            raise ValueError("learned_elevation needs a model with an elevation head (LifterConfig.elevation_head)")
         self.model = Lifter(model_cfg).to(device)
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
@@ -277,6 +312,8 @@ class Trainer:
         for c, _ in cfg.template_weights:
             shape, _ = rigid_factorisation(self.data[c].points.numpy(), self.data[c].visible.numpy())
             self.templates[c] = torch.tensor(shape, dtype=torch.float32, device=device)
+        check_flow_weights(cfg.categories, cfg.flow_weights)
+        self.flows = {c: fit_category_flow(self.data[c], cfg).to(device) for c, _ in cfg.flow_weights}
 
     def batch(self, category: str) -> dict[str, torch.Tensor]:
         d = self.data[category]
@@ -310,9 +347,15 @@ class Trainer:
         # The hidden landmarks' known 2D in the input's normalisation.
         p_true = (torch.where(b["full"][..., None], b["points"], 0.0) - centre[:, None]) / scale[:, None, None]
         index = b.get("index")
-        lift = self.model.lift_normalised(p_in, b["shown"], category, index)
+        elevation = None
+        if cfg.learned_elevation and cfg.supervision == "2d":
+            lift, elevation = self.model.lift_normalised(p_in, b["shown"], category, index, return_elevation=True)
+        else:
+            lift = self.model.lift_normalised(p_in, b["shown"], category, index)
         hidden = b["full"] & ~b["shown"]
         losses = {"hidden": hidden_xy_loss(lift, p_true, hidden)}
+        if elevation is not None:                                    # logged, not a loss
+            losses["elevation_deg"] = torch.rad2deg(elevation.detach()).mean()
 
         if cfg.supervision == "3d":
             if b["points"].shape[1] != b["points3d"].shape[1]:
@@ -332,7 +375,9 @@ class Trainer:
             if cfg.completion_weight > 0 and not b["shown"].all():
                 losses["completion"] = completion_loss(
                     lift, self.relift_completed(lift, p_in, b["shown"], category, index), mask)
-            rotated, p2, centre2, scale2, dist2 = novel_view(lift, mask, cfg, self.gen)
+            rotated, p2, centre2, scale2, dist2 = novel_view(lift, mask, cfg, self.gen, elevation)
+            if category in self.flows:                 # every landmark given (fit_category_flow checks it)
+                losses["flow"] = flow_loss(p2, self.flows[category])
             if cfg.cycle_weight > 0:                   # 0: no second lift (a quarter less work when fine-tuning)
                 lift2 = self.model.lift_normalised(p2, mask, category, index)
                 if cfg.cycle_reading == "perspective":     # the second lift through the novel view's own camera
@@ -365,6 +410,8 @@ class Trainer:
                 total = total + cfg.completion_weight * losses["completion"]
             if "template" in losses:
                 total = total + dict(cfg.template_weights)[category] * losses["template"]
+            if "flow" in losses:
+                total = total + dict(cfg.flow_weights)[category] * losses["flow"]
             if self.teacher is not None:
                 ft = finetune_losses(self.model, self.teacher, p_full, b["full"], category, index, cfg.finetune,
                                      cfg.distance_range, self.gen)
@@ -457,6 +504,8 @@ def config_from_dict(d: dict) -> TrainConfig:
     d.setdefault("cycle_reading", "orthographic")
     d["category_weights"] = tuple((str(c), int(w)) for c, w in d.get("category_weights", ()))
     d["template_weights"] = tuple((str(c), float(w)) for c, w in d.get("template_weights", ()))
+    d["flow_weights"] = tuple((str(c), float(w)) for c, w in d.get("flow_weights", ()))
+    d["flow"] = FlowConfig(**d.get("flow", {}))
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):
@@ -586,6 +635,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="rigid-template prior for nearly rigid categories, e.g. face468=1: the lift must be "
                              "close to the shape that structure from motion recovers from the training 2D "
                              "(losses.template_loss; default: none)")
+    parser.add_argument("--flow-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
+                        help="ElePose-style 2D pose likelihood for categories with fully visible training 2D, "
+                             "e.g. human17=0.1: the lift's random re-projections must be likely under a "
+                             "normalising flow fitted to the training 2D (lifter.flow, losses.flow_loss; default: "
+                             "none)")
+    parser.add_argument("--flow-steps", type=int, default=FlowConfig.steps,
+                        help=f"maximum-likelihood steps fitting each --flow-weight flow at start-up (default "
+                             f"{FlowConfig.steps})")
+    parser.add_argument("--learned-elevation", action="store_true",
+                        help="turn the novel views about the vertical of a camera elevation the network learns to "
+                             "predict (ElePose), not about the image's vertical; adds an elevation head to a new "
+                             "model (an --init model must have one)")
     parser.add_argument("--batch-on-subset", action="store_true",
                         help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
                              "32 faces per batch instead of 16")
@@ -602,21 +663,28 @@ def main(argv: list[str] | None = None) -> int:
                                step_schedule, "CATEGORY=STEPS, STEPS a whole number >= 1")
     templates = _category_values(parser, "--template-weight", args.template_weight, float, tuple(args.categories),
                                  check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
+    flows = _category_values(parser, "--flow-weight", args.flow_weight, float, tuple(args.categories),
+                             check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, cycle_weight=args.cycle_weight,
                       batch_on_subset=args.batch_on_subset,
                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
-                      template_weights=templates,
+                      template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
+                      learned_elevation=args.learned_elevation,
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
-                                         identity=args.identity, identity_code=args.identity_code))
+                                         identity=args.identity, identity_code=args.identity_code,
+                                         elevation_head=args.learned_elevation))
     if args.init:                                  # the network must be the one the checkpoint holds
         try:
             cfg.model = load_init(args.init)[2]
         except (FileNotFoundError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError
             parser.error(str(e))
+        if args.learned_elevation and not cfg.model.elevation_head:
+            parser.error(f"--learned-elevation: the --init model {args.init} has no elevation head (train one "
+                         f"from scratch with --learned-elevation)")
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
         cfg = replace(saved, steps=args.steps)      # nested configs (model, finetune) stay dataclasses
