@@ -52,39 +52,25 @@ CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
 SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
-SHIPPED = ("lifter (shipped: Laplacian + Fourier identity code; 2D-only 3,000 + 3D-aware 1,800 steps with the "
-           "symmetry prior and the face template at weight 100)")
+SHIPPED = ("lifter (shipped: learned elevation, Laplacian + Fourier identity code; 2D-only 3,000 + 3D-aware 1,800 "
+           "steps with the symmetry prior and the face template at weight 100)")
 TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
+# The shipped lineage and its references. Earlier references (assets/weights/reference/) were measured by the
+# same command at commit ce23670 (its results/evaluate.md); --model LABEL=PATH evaluates any of them again.
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    "lifter with the face template at weight 100, 3D-aware 2,100 steps (shipped before)":
-        WEIGHTS_DIR / "reference" / "face_template100_2100_recipe.safetensors",
-    "lifter with the face template at weight 20, 3D-aware 2,100 steps (shipped before that)":
-        WEIGHTS_DIR / "reference" / "face_template20_recipe.safetensors",
-    "lifter with the face template at weight 5, 3D-aware 2,600 steps (shipped earlier)":
-        WEIGHTS_DIR / "reference" / "face_template5_recipe.safetensors",
-    "lifter without the face template, 3D-aware 2,600 steps (shipped earlier)":
-        WEIGHTS_DIR / "reference" / "laplacian_recipe.safetensors",
-    "lifter before fine-tuning (2D-only 3,000 steps, Laplacian + Fourier code)":
+    "lifter without learned elevation: the same recipe (shipped before)":
+        WEIGHTS_DIR / "reference" / "face_template100_1800_recipe.safetensors",
+    "lifter with learned elevation before fine-tuning (2D-only 3,000 steps)":
+        WEIGHTS_DIR / "reference" / "before_finetune_elevation.safetensors",
+    "ablation: identity at input only, learned elevation (2D-only 3,000 steps)":
+        WEIGHTS_DIR / "reference" / "input_only_elevation.safetensors",
+    "lifter before fine-tuning, without learned elevation (2D-only 3,000 steps)":
         WEIGHTS_DIR / "reference" / "before_finetune_laplacian.safetensors",
-    "ablation: identity at input only (3,000 steps, Laplacian + Fourier code)":
+    "ablation: identity at input only, without learned elevation (2D-only 3,000 steps)":
         WEIGHTS_DIR / "reference" / "input_only_laplacian.safetensors",
     "3D-supervised (upper bound, 3,000 steps, Laplacian + Fourier code)":
         WEIGHTS_DIR / "reference" / "supervised_3d_laplacian.safetensors",
-    "lifter, Fourier code alone: the same one-hour recipe (shipped before)":
-        WEIGHTS_DIR / "reference" / "fourier_recipe.safetensors",
-    "lifter, Fourier code: 2D-only 3,000 + 3D-aware 7,600 steps, 3 h chain (shipped before that)":
-        WEIGHTS_DIR / "reference" / "chain_10600.safetensors",
-    "lifter, Fourier code: 2D-only 3,000 + 3D-aware 5,200 steps (shipped before the chain)":
-        WEIGHTS_DIR / "reference" / "finetune_5200.safetensors",
-    "lifter, Fourier code: 2D-only 3,000 + 3D-aware 400 steps": WEIGHTS_DIR / "reference" / "finetune_400.safetensors",
-    "lifter before fine-tuning (2D-only, 3,000 steps, Fourier code)":
-        WEIGHTS_DIR / "reference" / "before_finetune.safetensors",
-    "control: 3,000 + 400 steps of 2D-only losses (Fourier code)":
-        WEIGHTS_DIR / "reference" / "continued_2d.safetensors",
-    "ablation: identity at input only (3,000 steps, Fourier code)":
-        WEIGHTS_DIR / "reference" / "input_only.safetensors",
-    "3D-supervised (upper bound, 3,000 steps, Fourier code)": WEIGHTS_DIR / "reference" / "supervised_3d.safetensors",
 }
 
 
