@@ -665,6 +665,8 @@ def main(argv: list[str] | None = None) -> int:
                                  check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
     flows = _category_values(parser, "--flow-weight", args.flow_weight, float, tuple(args.categories),
                              check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
+    if args.flow_steps < 1:
+        parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,

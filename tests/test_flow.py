@@ -99,6 +99,10 @@ def test_flow_weight_adds_the_loss_and_is_recorded(tmp_path: Path, capsys) -> No
             train_main(["--data", str(data), "--out", str(tmp_path / "bad"), "--categories", "hand21",
                         "--flow-weight", *bad])
         assert "--flow-weight" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_main(["--data", str(data), "--out", str(tmp_path / "bad"), "--categories", "hand21",
+                    "--flow-weight", "hand21=1", "--flow-steps", "0"])
+    assert "--flow-steps" in capsys.readouterr().err
     train_main(["--data", str(data), "--out", str(tmp_path / "run"), "--categories", "hand21", "--steps", "2",
                 "--dim", "32", "--depth", "2", "--heads", "2", "--flow-weight", "hand21=0.25", "--flow-steps", "20", "--quiet"])
     record = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
