@@ -72,13 +72,12 @@ def test_elevation_head_is_bounded_zero_at_start_and_invariant_to_2d_translation
 
 
 def test_learned_elevation_trains_the_head_and_is_recorded(tmp_path: Path, capsys) -> None:
-    from lifter.data.build import BuildConfig, build
+    from data_files import write_hand_data
     from lifter.train import TrainConfig, Trainer, config_from_dict
     from lifter.train import main as train_main
 
     data = tmp_path / "data"
-    build(Path("unused"), data, ("hand21",), BuildConfig(hand_train=600, hand_test=20), progress=False,
-          check_source=False)
+    write_hand_data(data, 600, 20)
     model = LifterConfig(dim=32, depth=2, heads=2, code_dim=16, elevation_head=True)
     cfg = TrainConfig(categories=("hand21",), steps=5, batch_tokens=32 * 21, warmup=1, lr=1e-2,
                       learned_elevation=True, model=model)

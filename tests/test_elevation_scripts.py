@@ -4,39 +4,26 @@ bundled lifter's elevation head predicts the protocol cameras' elevations."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from lifter.data.build import BuildConfig, build
+from data_files import load_script, write_hand_data
 from lifter.data.cameras import look_at_rotation
-
-SCRIPTS = Path(__file__).parents[1] / "scripts"
-
-
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def hand_data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    build(Path("unused"), out, ("hand21",), BuildConfig(hand_train=400, hand_test=300), progress=False,
-          check_source=False)
-    return out
+    return write_hand_data(tmp_path_factory.mktemp("data"), 400, 300)
 
 
 def test_upright_views_keep_the_world_vertical_upright_in_the_image() -> None:
     """A vertical pole seen by a camera 30 deg above it: turned about the true vertical (the camera's rotation
     known), every view shows it upright up to the protocol's roll (+-10 deg); turned about the image's vertical,
     as training's default views do, some views show it leaning by up to the elevation."""
-    vl = _script("view_likelihood")
+    vl = load_script("view_likelihood")
     B, t = 300, np.linspace(-1.0, 1.0, 21)
     pole = np.stack([0 * t, t, 0 * t], -1)[None].repeat(B, 0)                   # world frame, +Y up
     R = look_at_rotation(np.full(B, 0.7), np.full(B, np.radians(30.0)), np.zeros(B))
@@ -49,14 +36,14 @@ def test_upright_views_keep_the_world_vertical_upright_in_the_image() -> None:
 
 
 def test_view_likelihood_prints_its_table(hand_data: Path, capsys) -> None:
-    vl = _script("view_likelihood")
+    vl = load_script("view_likelihood")
     assert vl.main(["--data", str(hand_data), "--category", "hand21", "--steps", "60"]) == 0
     out = capsys.readouterr().out
     assert "| true 3D |" in out and "| lift() |" in out and "real test 2D" in out
 
 
 def test_elevation_check_on_the_bundled_weights(hand_data: Path, capsys) -> None:
-    ec = _script("elevation_check")
+    ec = load_script("elevation_check")
     assert ec.main(["--data", str(hand_data)]) == 0
     row = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| hand21 |")][0]
     correlation = float(row.split("|")[3])

@@ -71,7 +71,7 @@ def test_flow_loss_pulls_poses_towards_the_data(flow) -> None:
 
 
 def test_flow_weight_adds_the_loss_and_is_recorded(tmp_path: Path, capsys) -> None:
-    from lifter.data.build import BuildConfig, build
+    from data_files import write_hand_data
     from lifter.model import LifterConfig
     from lifter.train import TrainConfig, Trainer, config_from_dict, fit_category_flow
     from lifter.train import main as train_main
@@ -81,8 +81,7 @@ def test_flow_weight_adds_the_loss_and_is_recorded(tmp_path: Path, capsys) -> No
                            model=LifterConfig(dim=32, depth=2, heads=2, code_dim=16), **kw)
 
     data = tmp_path / "data"
-    build(Path("unused"), data, ("hand21",), BuildConfig(hand_train=1500, hand_test=50), progress=False,
-          check_source=False)
+    write_hand_data(data, 1500, 50)
     cfg = _cfg(flow_weights=(("hand21", 0.5),), flow=SMALL)
     trainer = Trainer(cfg, data, torch.device("cpu"))
     losses = trainer.step()

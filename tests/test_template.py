@@ -102,13 +102,9 @@ def test_template_floor_script_reads_true_depth_as_the_trainer_normalises() -> N
     """scripts/template_floor.py (the README's template-loss floor): the ground-truth shape scores 0 against
     itself; the input x, y with the true depth score 0 for far cameras (orthographic limit) and clearly more for
     close ones (perspective), whose x, y are the normalised input 2D."""
-    import importlib.util
-    from pathlib import Path
+    from data_files import load_script
 
-    spec = importlib.util.spec_from_file_location("template_floor",
-                                                  Path(__file__).parents[1] / "scripts" / "template_floor.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("template_floor")
     shape = np.random.default_rng(2).normal(size=(30, 3)) * [1.0, 0.6, 0.3]
     R = random_rotations(8, torch.Generator().manual_seed(2), max_tilt_deg=30.0).numpy().astype(np.float64)
     template, mask = torch.as_tensor(shape), torch.ones(8, 30, dtype=torch.bool)

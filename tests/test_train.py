@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from lifter.data.build import BuildConfig, build
+from data_files import load_script, write_hand_data
 from lifter.geometry import unproject_lift
 from lifter.losses import cycle_loss, masked_mse
 from lifter.model import LifterConfig
@@ -23,10 +23,7 @@ TINY = LifterConfig(dim=32, depth=2, heads=2, code_dim=16)
 @pytest.fixture(scope="module")
 def hand_data(tmp_path_factory) -> Path:
     """Synthetic hands (the project's own model) rendered with the benchmark cameras: no external data."""
-    out = tmp_path_factory.mktemp("data")
-    build(Path("unused"), out, ("hand21",), BuildConfig(hand_train=3000, hand_test=200), progress=False,
-          check_source=False)
-    return out
+    return write_hand_data(tmp_path_factory.mktemp("data"), 3000, 200)
 
 
 def _cfg(**kw) -> TrainConfig:
@@ -327,12 +324,7 @@ def test_export_sums_the_wall_time_of_resumed_segments() -> None:
 
 def test_compare_checkpoints_script_finds_equal_and_different_runs(hand_data: Path, tmp_path: Path) -> None:
     """scripts/compare_checkpoints.py (the README's determinism figures): 0 for the same run twice, > 0 otherwise."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("compare_checkpoints",
-                                                  Path(__file__).parents[1] / "scripts" / "compare_checkpoints.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("compare_checkpoints")
     tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
             "--batch-tokens", str(16 * 21), "--quiet", "--steps", "3"]
     for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
