@@ -6,7 +6,10 @@ the 2D model on the renderings. Here, with no ground-truth 3D anywhere:
 1. a frozen copy of the starting model (the *teacher*) lifts each training 2D pose to 3D;
 2. that 3D is re-rendered under ``views`` new random cameras: a rotation (yaw over 360 deg about the image's
    vertical axis, tilt up to ``tilt_deg``) and a perspective camera at a random distance (the training recipe's
-   ``distance_range``), with 2D noise (sigma up to ``noise`` in normalised units, about the protocol's 0-2 px);
+   ``distance_range``), with 2D noise (sigma up to ``noise`` in normalised units, about the protocol's 0-2 px).
+   With ``learned_elevation`` (``--finetune-elevation``) the yaw turns about the vertical of the camera elevation
+   the teacher predicts (its elevation head), and the new views' elevations are drawn around the batch's, as the
+   2D-only stage's learned-elevation views do (:func:`lifter.geometry.random_perspective_view`);
 3. the model being fine-tuned (the *student*) lifts every rendered view; the losses are
 
    - ``render``: each view's lift, un-projected with its known perspective camera, must equal the rendered 3D;
@@ -39,12 +42,14 @@ class FinetuneConfig:
     render_weight: float = 1.0
     cross_view_weight: float = 1.0
     anchor_weight: float = 1.0        # weight of the ordinary 2D-only losses on the real training 2D
+    learned_elevation: bool = False   # render about the vertical of the teacher's predicted camera elevation
 
 
 def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt_deg: float,
-                       distance_range: tuple[float, float], noise: float, gen: torch.Generator
-                       ) -> tuple[torch.Tensor, ...]:
-    """Render ``views`` random perspective views of ``shape (B, N, 3)``.
+                       distance_range: tuple[float, float], noise: float, gen: torch.Generator,
+                       elevation: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    """Render ``views`` random perspective views of ``shape (B, N, 3)`` (turned about the vertical of the camera
+    ``elevation (B,)`` radians when given, see :func:`lifter.geometry.random_perspective_view`).
 
     Returns ``R (V, B, 3, 3)``, the rotated centred shapes ``(V, B, N, 3)``, their normalised 2D
     ``(V, B, N, 2)`` (perspective projection, re-normalised on ``mask``, plus Gaussian noise), and each view's
@@ -53,7 +58,8 @@ def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt
     """
     rendered = []
     for _ in range(views):
-        R, X, p, centre, scale, dist = random_perspective_view(shape, mask, tilt_deg, distance_range, gen)
+        R, X, p, centre, scale, dist = random_perspective_view(shape, mask, tilt_deg, distance_range, gen,
+                                                                  elevation)
         sigma = noise * torch.rand(shape.shape[0], 1, 1, generator=gen).to(shape.device)
         p = p + sigma * torch.randn(p.shape, generator=gen).to(shape.device) * mask[..., None]
         rendered.append((R, X, p, centre, scale, dist))
@@ -64,10 +70,14 @@ def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: tor
                     index: torch.Tensor | None, cfg: FinetuneConfig, distance_range: tuple[float, float],
                     gen: torch.Generator) -> dict[str, torch.Tensor]:
     """The 3D-aware losses for normalised 2D ``p (B, N, 2)`` with landmarks ``mask (B, N)``."""
+    elevation = None
     with torch.no_grad():
-        shape = teacher.lift_normalised(p, mask, category, index)           # (B, N, 3) the lifted 3D
+        if cfg.learned_elevation:                                           # (B, N, 3) the lifted 3D, (B,)
+            shape, elevation = teacher.lift_normalised(p, mask, category, index, return_elevation=True)
+        else:
+            shape = teacher.lift_normalised(p, mask, category, index)
     R, rotated, p2d, centre, scale, dist = render_views_torch(shape, mask, cfg.views, cfg.tilt_deg,
-                                                              distance_range, cfg.noise, gen)
+                                                              distance_range, cfg.noise, gen, elevation)
     V, B, N, _ = p2d.shape
     lifts = student.lift_normalised(p2d.reshape(V * B, N, 2), mask.repeat(V, 1), category, index)
     # Each view's lift back in 3D (perspective undone with the known camera), then in the shape's own frame.

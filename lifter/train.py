@@ -288,6 +288,9 @@ class Trainer:
         cfg.model = model_cfg
         if cfg.learned_elevation and not model_cfg.elevation_head:
             raise ValueError("learned_elevation needs a model with an elevation head (LifterConfig.elevation_head)")
+        if cfg.finetune_3d_aware and cfg.finetune.learned_elevation and not model_cfg.elevation_head:
+            raise ValueError("finetune.learned_elevation needs a model with an elevation head "
+                             "(LifterConfig.elevation_head)")
         self.model = Lifter(model_cfg).to(device)
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
@@ -647,6 +650,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="turn the novel views about the vertical of a camera elevation the network learns to "
                              "predict (ElePose), not about the image's vertical; adds an elevation head to a new "
                              "model (an --init model must have one)")
+    parser.add_argument("--finetune-elevation", action="store_true",
+                        help="with --finetune-3d-aware: render the 3D-aware stage's views about the vertical of the "
+                             "camera elevation the teacher predicts (its elevation head), not the image's vertical "
+                             "(lifter.finetune; the --init model must have an elevation head)")
     parser.add_argument("--batch-on-subset", action="store_true",
                         help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
                              "32 faces per batch instead of 16")
@@ -665,6 +672,8 @@ def main(argv: list[str] | None = None) -> int:
                                  check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
     flows = _category_values(parser, "--flow-weight", args.flow_weight, float, tuple(args.categories),
                              check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
+    if args.finetune_elevation and not args.finetune_3d_aware:
+        parser.error("--finetune-elevation is a setting of the 3D-aware stage: add --finetune-3d-aware")
     if args.flow_steps < 1:
         parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
@@ -675,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
                       template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
                       learned_elevation=args.learned_elevation,
+                      finetune=FinetuneConfig(learned_elevation=args.finetune_elevation),
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity, identity_code=args.identity_code,
@@ -686,6 +696,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(e))
         if args.learned_elevation and not cfg.model.elevation_head:
             parser.error(f"--learned-elevation: the --init model {args.init} has no elevation head (train one "
+                         f"from scratch with --learned-elevation)")
+        if args.finetune_elevation and not cfg.model.elevation_head:
+            parser.error(f"--finetune-elevation: the --init model {args.init} has no elevation head (train one "
                          f"from scratch with --learned-elevation)")
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])

@@ -99,3 +99,64 @@ def test_learned_elevation_trains_the_head_and_is_recorded(tmp_path: Path, capsy
     with pytest.raises(SystemExit):
         train_main(args + ["--out", str(tmp_path / "bad"), "--init", str(tmp_path / "plain"), "--learned-elevation"])
     assert "no elevation head" in capsys.readouterr().err
+
+
+def test_finetune_views_turn_about_the_teachers_elevation(tmp_path: Path, capsys) -> None:
+    """``--finetune-elevation``: the 3D-aware stage renders about the vertical of the teacher's predicted elevation
+    (its views keep that vertical free of roll, as the 2D-only stage's do); without it the head is unused. The
+    option needs the 3D-aware stage and a model with an elevation head."""
+    import lifter.finetune as finetune
+    from data_files import write_hand_data
+    from lifter.finetune import FinetuneConfig, finetune_losses, render_views_torch
+    from lifter.train import main as train_main
+
+    cfg = LifterConfig(categories={"hand21": 21}, dim=32, depth=2, heads=2, code_dim=16, elevation_head=True)
+    torch.manual_seed(0)
+    student, teacher = Lifter(cfg).eval(), Lifter(cfg).eval()
+    torch.nn.init.normal_(teacher.elevation.weight, std=0.5)
+    p = torch.randn(6, 21, 2, generator=torch.Generator().manual_seed(2))
+    mask = torch.ones(6, 21, dtype=torch.bool)
+    predicted = teacher.lift_normalised(p, mask, "hand21", return_elevation=True)[1]
+    assert predicted.abs().max() > 0.05
+    seen = []
+
+    def spy(*args):
+        seen.append(args[5])
+        return random_perspective_view(*args)
+
+    finetune.random_perspective_view = spy
+    try:
+        for elevation in (False, True):
+            out = finetune_losses(student, teacher, p, mask, "hand21", None,
+                                  FinetuneConfig(learned_elevation=elevation), (3.0, 6.0),
+                                  torch.Generator().manual_seed(3))
+            assert all(torch.isfinite(v) for v in out.values())
+    finally:
+        finetune.random_perspective_view = random_perspective_view
+    assert seen[0] is None and seen[1] is None                                   # two views each
+    torch.testing.assert_close(seen[2], predicted)
+    torch.testing.assert_close(seen[3], predicted)
+    # One elevation for the whole batch (spread 0): every rendered view keeps the world's up free of roll.
+    e = torch.full((6,), math.radians(30.0))
+    R = render_views_torch(torch.randn(6, 21, 3), mask, 3, 0.0, (3.0, 6.0), 0.0, torch.Generator().manual_seed(4),
+                           e)[0]
+    up_cam = rotation_x_torch(e) @ UP
+    assert (R @ up_cam[..., None])[..., 0, 0].abs().max() < 1e-5
+
+    data = tmp_path / "data"
+    write_hand_data(data, 300, 20)
+    args = ["--data", str(data), "--categories", "hand21", "--steps", "2", "--dim", "32", "--depth", "2",
+            "--heads", "2", "--quiet"]
+    train_main(args + ["--out", str(tmp_path / "s0"), "--learned-elevation"])
+    train_main(args + ["--out", str(tmp_path / "ft"), "--init", str(tmp_path / "s0"), "--finetune-3d-aware",
+                       "--learned-elevation", "--finetune-elevation"])
+    record = json.loads((tmp_path / "ft" / "checkpoint.json").read_text())
+    assert record["config"]["finetune"]["learned_elevation"] and record["step"] == 2
+    with pytest.raises(SystemExit):
+        train_main(args + ["--out", str(tmp_path / "bad"), "--finetune-elevation"])
+    assert "--finetune-3d-aware" in capsys.readouterr().err
+    train_main(args + ["--out", str(tmp_path / "plain")])
+    with pytest.raises(SystemExit):
+        train_main(args + ["--out", str(tmp_path / "bad"), "--init", str(tmp_path / "plain"), "--finetune-3d-aware",
+                           "--finetune-elevation"])
+    assert "no elevation head" in capsys.readouterr().err
