@@ -286,11 +286,10 @@ class Trainer:
         model_cfg = LifterConfig(**{**asdict(cfg.model), "categories": {c: get_category(c).num_landmarks
                                                                            for c in ALL_CATEGORIES}})
         cfg.model = model_cfg
-        if cfg.learned_elevation and not model_cfg.elevation_head:
-            raise ValueError("learned_elevation needs a model with an elevation head (LifterConfig.elevation_head)")
-        if cfg.finetune_3d_aware and cfg.finetune.learned_elevation and not model_cfg.elevation_head:
-            raise ValueError("finetune.learned_elevation needs a model with an elevation head "
-                             "(LifterConfig.elevation_head)")
+        for option, on in (("learned_elevation", cfg.learned_elevation),
+                           ("finetune.learned_elevation", cfg.finetune_3d_aware and cfg.finetune.learned_elevation)):
+            if on and not model_cfg.elevation_head:
+                raise ValueError(f"{option} needs a model with an elevation head (LifterConfig.elevation_head)")
         self.model = Lifter(model_cfg).to(device)
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
@@ -694,12 +693,11 @@ def main(argv: list[str] | None = None) -> int:
             cfg.model = load_init(args.init)[2]
         except (FileNotFoundError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError
             parser.error(str(e))
-        if args.learned_elevation and not cfg.model.elevation_head:
-            parser.error(f"--learned-elevation: the --init model {args.init} has no elevation head (train one "
-                         f"from scratch with --learned-elevation)")
-        if args.finetune_elevation and not cfg.model.elevation_head:
-            parser.error(f"--finetune-elevation: the --init model {args.init} has no elevation head (train one "
-                         f"from scratch with --learned-elevation)")
+        for flag, on in (("--learned-elevation", args.learned_elevation),
+                         ("--finetune-elevation", args.finetune_elevation)):
+            if on and not cfg.model.elevation_head:
+                parser.error(f"{flag}: the --init model {args.init} has no elevation head (train one from scratch "
+                             f"with --learned-elevation)")
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
         cfg = replace(saved, steps=args.steps)      # nested configs (model, finetune) stay dataclasses

@@ -101,7 +101,7 @@ def test_learned_elevation_trains_the_head_and_is_recorded(tmp_path: Path, capsy
     assert "no elevation head" in capsys.readouterr().err
 
 
-def test_finetune_views_turn_about_the_teachers_elevation(tmp_path: Path, capsys) -> None:
+def test_finetune_views_turn_about_the_teachers_elevation(tmp_path: Path, capsys, monkeypatch) -> None:
     """``--finetune-elevation``: the 3D-aware stage renders about the vertical of the teacher's predicted elevation
     (its views keep that vertical free of roll, as the 2D-only stage's do); without it the head is unused. The
     option needs the 3D-aware stage and a model with an elevation head."""
@@ -124,15 +124,12 @@ def test_finetune_views_turn_about_the_teachers_elevation(tmp_path: Path, capsys
         seen.append(args[5])
         return random_perspective_view(*args)
 
-    finetune.random_perspective_view = spy
-    try:
-        for elevation in (False, True):
-            out = finetune_losses(student, teacher, p, mask, "hand21", None,
-                                  FinetuneConfig(learned_elevation=elevation), (3.0, 6.0),
-                                  torch.Generator().manual_seed(3))
-            assert all(torch.isfinite(v) for v in out.values())
-    finally:
-        finetune.random_perspective_view = random_perspective_view
+    monkeypatch.setattr(finetune, "random_perspective_view", spy)
+    for elevation in (False, True):
+        out = finetune_losses(student, teacher, p, mask, "hand21", None, FinetuneConfig(learned_elevation=elevation),
+                              (3.0, 6.0), torch.Generator().manual_seed(3))
+        assert all(torch.isfinite(v) for v in out.values())
+    monkeypatch.undo()
     assert seen[0] is None and seen[1] is None                                   # two views each
     torch.testing.assert_close(seen[2], predicted)
     torch.testing.assert_close(seen[3], predicted)
