@@ -53,16 +53,17 @@ SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
 SHIPPED = ("lifter (shipped: learned elevation in both stages and their rendered views, Laplacian + Fourier identity "
-           "code; 2D-only 3,000 + 3D-aware 1,800 steps with the symmetry prior and the face template at weight 100)")
+           "code; 2D-only 3,000 + 3D-aware 1,800 steps with the symmetry prior, the face template at weight 100 "
+           "and faces drawn twice as often)")
 TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
 # The shipped lineage and its references. Earlier references (assets/weights/reference/) were measured by the
 # same command at commit ce23670 (its results/evaluate.md); --model LABEL=PATH evaluates any of them again.
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    "lifter with learned elevation, the 3D-aware stage rendering about the image's vertical (shipped before)":
+    "lifter with faces drawn at the usual rate in the 3D-aware stage (shipped before)":
+        WEIGHTS_DIR / "reference" / "finetune_elevation_recipe.safetensors",
+    "lifter with learned elevation, the 3D-aware stage rendering about the image's vertical (shipped before that)":
         WEIGHTS_DIR / "reference" / "elevation_recipe.safetensors",
-    "lifter without learned elevation: the same recipe (shipped before that)":
-        WEIGHTS_DIR / "reference" / "face_template100_1800_recipe.safetensors",
     "lifter with learned elevation before fine-tuning (2D-only 3,000 steps)":
         WEIGHTS_DIR / "reference" / "before_finetune_elevation.safetensors",
     "ablation: identity at input only, learned elevation (2D-only 3,000 steps)":
