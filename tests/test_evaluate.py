@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from data_files import write_test_files
 
-from lifter.evaluate import (TestSet, depth_only_floor, evaluate, lifter_camera_method, lifter_method, load_test_set,
-                             score, to_markdown)
+from lifter import load_lifter
+from lifter.evaluate import (DEFAULT_MODELS, SHIPPED, WEIGHTS_DIR, TestSet, depth_only_floor, evaluate,
+                             lifter_camera_method, lifter_method, load_test_set, score, to_markdown)
 
 
 def _camera_view(shape: np.ndarray, distance: float, focal: float = 1000.0) -> TestSet:
@@ -93,3 +94,17 @@ def test_intrinsics_row_reads_the_main_rows_lift_as_lift_with_camera_does(tiny_d
         np.testing.assert_allclose(reread, direct, rtol=1e-5, atol=1e-3)
         # Without the main row's lift it lifts for itself, to the same result.
         np.testing.assert_allclose(lifter_camera_method(lifter)(test), direct, rtol=0, atol=0)
+
+
+def test_every_default_table_model_loads_and_matches_its_label() -> None:
+    """The models ``python -m lifter.evaluate`` lists by default exist, pass their SHA-256 check, and are what
+    their labels say: the 3D-supervised row is the one model trained on 3D, the identity ablations are
+    input-only, and the shipped row is the bundled file."""
+    assert DEFAULT_MODELS[SHIPPED] == WEIGHTS_DIR / "lifter.safetensors"
+    assert len(set(DEFAULT_MODELS.values())) == len(DEFAULT_MODELS)            # no file listed twice
+    for label, path in DEFAULT_MODELS.items():
+        record = load_lifter(path, device="cpu").record                         # WeightsError if missing/corrupt
+        supervision = record["train_config"]["supervision"]
+        assert supervision == ("3d" if label.startswith("3D-supervised") else "2d"), label
+        identity = record["model"]["identity"]
+        assert identity == ("input_only" if "identity at input only" in label else "every_layer"), label
