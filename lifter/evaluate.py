@@ -57,7 +57,8 @@ SHIPPED = ("lifter (shipped: learned elevation in both stages and their rendered
            "and faces drawn twice as often)")
 TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
 # The shipped lineage and its references. Earlier references (assets/weights/reference/) were measured by the
-# same command at commit ce23670 (its results/evaluate.md); --model LABEL=PATH evaluates any of them again.
+# same command at commit ce23670 (its results/evaluate.md), the recipe without learned elevation
+# (face_template100_1800_recipe) last at commit 09f8bd6; --model LABEL=PATH evaluates any of them again.
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
     "lifter with faces drawn at the usual rate in the 3D-aware stage (shipped before)":
