@@ -4,6 +4,9 @@ Writes ``WEIGHTS`` (safetensors, the model only) and ``WEIGHTS`` with suffix ``.
 SHA-256 of the weights, the training recipe, steps, wall time, device, the data build's summary, the command
 that trained it, and (``--evaluation results/evaluate.json --label LABEL``) the evaluation rows it reached.
 
+``--ema DECAY`` exports the run's exponential moving average of the weights at that decay (``python -m
+lifter.train --ema DECAY``) instead of its last weights.
+
 Without ``--run``, ``--evaluation`` attaches the rows to the record of weights already exported (the weights'
 SHA-256 must still match their record): ``python -m lifter.export --out WEIGHTS --evaluation results/evaluate.json
 --label LABEL``, run after ``python -m lifter.evaluate`` has measured them.
@@ -20,14 +23,20 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from lifter.api import record_path, sha256_file
+from lifter.train import ema_prefix
 
 
 def export(run: Path, out: Path, command: str = "", evaluation: Path | None = None,
-           label: str | None = None) -> dict:
-    """Export ``run``'s checkpoint to ``out``; returns the record written beside it."""
+           label: str | None = None, ema: float | None = None) -> dict:
+    """Export ``run``'s checkpoint to ``out`` (its last weights, or with ``ema`` its weight average at that
+    decay); returns the record written beside it. Raises ValueError when the run kept no average at ``ema``."""
     meta = json.loads((run / "checkpoint.json").read_text())
+    if ema is not None and ema not in meta["config"].get("ema_decays", []):
+        raise ValueError(f"{run} kept no weight average at decay {ema} (it kept "
+                         f"{meta['config'].get('ema_decays') or 'none'}; train with --ema {ema})")
     tensors = load_file(str(run / "checkpoint.safetensors"))
-    model = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    prefix = "model." if ema is None else ema_prefix(ema)
+    model = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     init = meta["config"].get("init_from")
     started_from = init_record(Path(init)) if init else None     # before ``out`` is written: it may be the init
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +60,7 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
         "data": {"dir": str(data_dir), "build": build and {"source": build["source"], "seed": build["config"]["seed"],
                                                               "files": build["files"]}},
         "final_losses": log[-1] if log else None,
+        "exported_weights": "last" if ema is None else {"ema_decay": ema},
     }
     if started_from is not None:
         record["initialised_from"] = started_from
@@ -131,10 +141,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run", type=Path, default=None,
                         help="training run folder (checkpoint.*); without it, only attach --evaluation to --out")
     parser.add_argument("--out", type=Path, required=True, help="weights file to write (.safetensors)")
+    parser.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                        help="export the run's weight average at this decay (python -m lifter.train --ema) "
+                             "instead of its last weights")
     parser.add_argument("--evaluation", type=Path, default=None, help="evaluate.json to copy rows from")
     parser.add_argument("--label", default=None, help="method label of this model in --evaluation")
     args = parser.parse_args(argv)
     if args.run is None:
+        if args.ema is not None:
+            parser.error("--ema selects the weights of a run: give --run")
         if args.evaluation is None:
             parser.error("give --run to export a run, or --evaluation to attach rows to exported weights")
         if not record_path(args.out).is_file():
@@ -145,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(e))
         print(f"attached {len(record['evaluation'])} evaluation rows to {record_path(args.out)}")
         return 0
-    record = export(args.run, args.out, evaluation=args.evaluation, label=args.label)
+    try:
+        record = export(args.run, args.out, evaluation=args.evaluation, label=args.label, ema=args.ema)
+    except ValueError as e:
+        parser.error(str(e))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, {record['parameters']:,} parameters) "
           f"and {record_path(args.out)}")
     return 0

@@ -88,8 +88,13 @@ class TrainConfig:
     max_tilt_deg: float = 10.0       # novel-view tilt about the image x axis
     seed: int = 0
     checkpoint_every: int = 500
+    ema_decays: tuple[float, ...] = ()  # keep exponential moving averages of the model's weights at these decays
+                                     # (updated after every step, saved with the checkpoints; export one with
+                                     # ``python -m lifter.export --ema DECAY``); empty: none, as before it existed
     model: LifterConfig = field(default_factory=LifterConfig)
     init_from: str = ""              # start from a run folder's checkpoint (model and critics) or exported weights
+    init_ema: float | None = None    # with init_from a run folder: start from its weight average at this decay
+                                     # (ema_decays) instead of its last weights; its critics as they are
     critic_warmup: int = 100         # critic-only updates per category first, when init_from has no critics
     finetune_3d_aware: bool = False  # add the 3D-aware stage's losses (lifter.finetune); needs init_from
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
@@ -255,6 +260,17 @@ def symmetric_pairs(category: str, index: torch.Tensor | None) -> tuple[torch.Te
     return pairs[keep], mirrored[keep]
 
 
+def check_ema_decays(decays: tuple[float, ...]) -> None:
+    """Raise ``ValueError`` unless every weight-average decay is in (0, 1) and none is repeated."""
+    if not all(0.0 < d < 1.0 for d in decays) or len(set(decays)) != len(decays):
+        raise ValueError(f"weight-average decays must be distinct numbers between 0 and 1, got {list(decays)}")
+
+
+def ema_prefix(decay: float) -> str:
+    """The checkpoint key prefix of the weight average at ``decay`` (``ema.0.999.``)."""
+    return f"ema.{decay!r}."
+
+
 def make_optimiser(params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, betas=(0.9, 0.99))
 
@@ -296,7 +312,7 @@ class Trainer:
         self.teacher: Lifter | None = None
         self.critics_fresh = True                                 # no trained critics yet: warm them up first
         if cfg.init_from:
-            model_state, critic_state, _ = load_init(cfg.init_from)
+            model_state, critic_state, _ = load_init(cfg.init_from, cfg.init_ema)
             self.model.load_state_dict(model_state)
             if critic_state:
                 self.critics.load_state_dict(critic_state, strict=False)
@@ -305,6 +321,9 @@ class Trainer:
             if not cfg.init_from:
                 raise ValueError("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER")
             self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
+        check_ema_decays(cfg.ema_decays)
+        self.emas = {d: {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                     for d in cfg.ema_decays}                      # decay -> averaged state dict
         self.opt = make_optimiser(self.model.parameters(), cfg.lr, cfg.weight_decay)
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr, betas=(0.5, 0.99))
         self.step_count = 0
@@ -428,8 +447,24 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.opt.step()
         self.step_count += 1
+        self.update_emas()
         return {"category": category, "total": float(total.detach()),
                 **{k: float(v.detach()) for k, v in losses.items()}}
+
+    @torch.no_grad()
+    def update_emas(self) -> None:
+        """Move each weight average towards the model after a step: ``ema += (1 - d) (weights - ema)`` with
+        ``d = min(decay, (1 + t) / (10 + t))`` at step ``t`` (the usual warm-up, so that an average started at a
+        random initialisation forgets it quickly); integer buffers are copied."""
+        t = self.step_count
+        state = self.model.state_dict()
+        for decay, ema in self.emas.items():
+            d = min(decay, (1 + t) / (10 + t))
+            for k, v in state.items():
+                if v.is_floating_point():
+                    ema[k].lerp_(v.detach(), 1.0 - d)
+                else:
+                    ema[k].copy_(v)
 
     @torch.no_grad()
     def relift_completed(self, lift: torch.Tensor, p_in: torch.Tensor, shown: torch.Tensor, category: str,
@@ -452,6 +487,8 @@ class Trainer:
         meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
                       "data_dir": str(self.data_dir), "device": str(self.device), "command": self.command,
                       "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
+        for decay, ema in self.emas.items():
+            tensors.update({f"{ema_prefix(decay)}{k}": v for k, v in ema.items()})
         tensors["rng.torch_gen"] = self.gen.get_state()
         tensors["rng.torch_global"] = torch.get_rng_state()
         for c, d in self.data.items():
@@ -474,6 +511,11 @@ class Trainer:
         meta = json.loads((out / "checkpoint.json").read_text())
         self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         self.critics.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("critics.")})
+        for decay, ema in self.emas.items():
+            prefix = ema_prefix(decay)
+            if not any(k.startswith(prefix) for k in tensors):
+                raise ValueError(f"{out / 'checkpoint.safetensors'} holds no weight average at decay {decay}")
+            ema.update({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
         self.gen.set_state(tensors["rng.torch_gen"])
         torch.set_rng_state(tensors["rng.torch_global"])
         for c, d in self.data.items():
@@ -508,6 +550,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d["template_weights"] = tuple((str(c), float(w)) for c, w in d.get("template_weights", ()))
     d["flow_weights"] = tuple((str(c), float(w)) for c, w in d.get("flow_weights", ()))
     d["flow"] = FlowConfig(**d.get("flow", {}))
+    d["ema_decays"] = tuple(float(x) for x in d.get("ema_decays", ()))
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):
@@ -515,21 +558,29 @@ def config_from_dict(d: dict) -> TrainConfig:
     return TrainConfig(**d)
 
 
-def load_init(path: str | Path) -> tuple[dict, dict, LifterConfig]:
+def load_init(path: str | Path, ema: float | None = None) -> tuple[dict, dict, LifterConfig]:
     """The trained model to start from: ``(model state, critic state, model config)``.
 
-    ``path``: a run folder (``checkpoint.safetensors`` + ``checkpoint.json``: model and critics) or exported
-    weights (``.safetensors`` + its ``.json`` record, SHA-256 checked: the model only, critic state empty).
+    ``path``: a run folder (``checkpoint.safetensors`` + ``checkpoint.json``: model and critics; with ``ema``, the
+    model is the run's weight average at that decay) or exported weights (``.safetensors`` + its ``.json``
+    record, SHA-256 checked: the model only, critic state empty). Raises ValueError for an ``ema`` the run did
+    not keep, or with exported weights.
     """
     path = Path(path)
     if path.is_dir():
         if not (path / "checkpoint.json").is_file():
             raise FileNotFoundError(f"{path} holds no checkpoint.json: not a training run folder")
-        tensors = load_file(str(path / "checkpoint.safetensors"))
         meta = json.loads((path / "checkpoint.json").read_text())
-        return ({k[6:]: v for k, v in tensors.items() if k.startswith("model.")},
+        kept = meta["config"].get("ema_decays", [])
+        if ema is not None and ema not in kept:
+            raise ValueError(f"{path} kept no weight average at decay {ema} (it kept {kept or 'none'})")
+        tensors = load_file(str(path / "checkpoint.safetensors"))
+        prefix = "model." if ema is None else ema_prefix(ema)
+        return ({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)},
                 {k[8:]: v for k, v in tensors.items() if k.startswith("critics.")},
                 config_from_dict(meta["config"]).model)
+    if ema is not None:
+        raise ValueError(f"a weight average (decay {ema}) is read from a run folder, not from {path}")
     if path.suffix == ".safetensors":
         from lifter.api import load_lifter
 
@@ -622,6 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init", default="",
                         help="start from a trained model: a run folder (checkpoint.*) or exported weights "
                              "(WEIGHTS.safetensors with its .json record, e.g. assets/weights/lifter.safetensors)")
+    parser.add_argument("--init-ema", type=float, default=None, metavar="DECAY",
+                        help="with --init RUN_FOLDER: start from the run's weight average at this decay (trained "
+                             "with --ema DECAY) instead of its last weights")
     parser.add_argument("--finetune-3d-aware", action="store_true",
                         help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
     parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
@@ -661,6 +715,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="how the cycle loss reads the lift of the novel view: orthographic (x, y = its 2D, "
                              "scale fitted; the default, as every recorded run) or perspective (un-projected with "
                              "the novel view's known camera, as the 3D-aware stage's render loss)")
+    parser.add_argument("--ema", nargs="+", type=float, default=[], metavar="DECAY",
+                        help="also keep exponential moving averages of the weights at these decays, e.g. 0.998 "
+                             "(saved in the checkpoints; export one with python -m lifter.export --ema DECAY)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.threads:
@@ -673,16 +730,22 @@ def main(argv: list[str] | None = None) -> int:
                              check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
     if args.finetune_elevation and not args.finetune_3d_aware:
         parser.error("--finetune-elevation is a setting of the 3D-aware stage: add --finetune-3d-aware")
+    try:
+        check_ema_decays(tuple(args.ema))
+    except ValueError as e:
+        parser.error(f"--ema: {e}")
+    if args.init_ema is not None and not args.init:
+        parser.error("--init-ema chooses the weights of the --init run: give --init RUN_FOLDER")
     if args.flow_steps < 1:
         parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
-                      init_from=args.init, finetune_3d_aware=args.finetune_3d_aware,
+                      init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, cycle_weight=args.cycle_weight,
                       batch_on_subset=args.batch_on_subset,
                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
                       template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
-                      learned_elevation=args.learned_elevation,
+                      learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
                       finetune=FinetuneConfig(learned_elevation=args.finetune_elevation),
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
@@ -690,7 +753,7 @@ def main(argv: list[str] | None = None) -> int:
                                          elevation_head=args.learned_elevation))
     if args.init:                                  # the network must be the one the checkpoint holds
         try:
-            cfg.model = load_init(args.init)[2]
+            cfg.model = load_init(args.init, args.init_ema)[2]
         except (FileNotFoundError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError
             parser.error(str(e))
         for flag, on in (("--learned-elevation", args.learned_elevation),

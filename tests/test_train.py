@@ -386,3 +386,99 @@ def test_template_weight_adds_the_rigid_template_loss_and_is_recorded(hand_data:
     record = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
     assert record["config"]["template_weights"] == [["hand21", 0.5]]
     assert config_from_dict(record["config"]).template_weights == (("hand21", 0.5),)
+
+
+def test_weight_averages_follow_their_formula_and_resume_bit_for_bit(hand_data: Path, tmp_path: Path) -> None:
+    cfg = _cfg(steps=6, checkpoint_every=3, ema_decays=(0.2, 0.9))
+    trainer = Trainer(cfg, hand_data, torch.device("cpu"))
+    expected = {d: {k: v.clone() for k, v in trainer.model.state_dict().items()} for d in cfg.ema_decays}
+    for t in range(1, 7):
+        trainer.step()
+        for decay, ema in expected.items():
+            d = min(decay, (1 + t) / (10 + t))
+            for k, v in trainer.model.state_dict().items():
+                ema[k] = d * ema[k] + (1 - d) * v if v.is_floating_point() else v.clone()
+    for decay in cfg.ema_decays:
+        for k, v in expected[decay].items():
+            torch.testing.assert_close(trainer.emas[decay][k], v, msg=f"{decay} {k}")
+    # The averages lag the weights: after 6 steps the slower one is further from them.
+    dist = {d: sum(float((trainer.emas[d][k] - v).abs().sum()) for k, v in trainer.model.state_dict().items())
+            for d in cfg.ema_decays}
+    assert 0 < dist[0.2] < dist[0.9]
+    # Stopped at step 3 and resumed: the averages are the straight run's, bit for bit.
+    straight = train(cfg, hand_data, tmp_path / "a", torch.device("cpu"), progress=False)
+    train(replace(cfg, steps=3), hand_data, tmp_path / "b", torch.device("cpu"), progress=False)
+    resumed = train(cfg, hand_data, tmp_path / "b", torch.device("cpu"), resume=True, progress=False)
+    for decay in cfg.ema_decays:
+        for k, v in straight.emas[decay].items():
+            torch.testing.assert_close(resumed.emas[decay][k], v, rtol=0, atol=0, msg=f"{decay} {k}")
+    assert config_from_dict(json.loads((tmp_path / "b" / "checkpoint.json").read_text())["config"]) \
+        .ema_decays == (0.2, 0.9)
+
+
+def test_export_writes_a_kept_weight_average_and_refuses_others(hand_data: Path, tmp_path: Path, capsys) -> None:
+    from lifter.api import load_lifter
+    from lifter.export import export
+    from lifter.export import main as export_main
+
+    trainer = train(_cfg(steps=5, ema_decays=(0.9,)), hand_data, tmp_path / "run", torch.device("cpu"),
+                    progress=False)
+    record = export(tmp_path / "run", tmp_path / "ema.safetensors", ema=0.9)
+    assert record["exported_weights"] == {"ema_decay": 0.9}
+    assert export(tmp_path / "run", tmp_path / "last.safetensors")["exported_weights"] == "last"
+    ema, last = (load_lifter(tmp_path / f"{n}.safetensors", device="cpu").model.state_dict() for n in ("ema", "last"))
+    for k, v in trainer.emas[0.9].items():
+        torch.testing.assert_close(ema[k], v, rtol=0, atol=0)
+        torch.testing.assert_close(last[k], trainer.model.state_dict()[k], rtol=0, atol=0)
+    assert any(not torch.equal(ema[k], last[k]) for k in ema)
+    with pytest.raises(ValueError, match="kept no weight average at decay 0.99"):
+        export(tmp_path / "run", tmp_path / "x.safetensors", ema=0.99)
+    for argv, message in ((["--out", str(tmp_path / "ema.safetensors"), "--ema", "0.9"], "give --run"),
+                          (["--run", str(tmp_path / "run"), "--out", str(tmp_path / "y.safetensors"), "--ema",
+                            "0.5"], "train with --ema 0.5")):
+        with pytest.raises(SystemExit):
+            export_main(argv)
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_main(["--data", str(hand_data), "--ema", "1.5"])
+    assert "--ema" in capsys.readouterr().err
+
+
+def test_init_from_a_runs_weight_average(hand_data: Path, tmp_path: Path, capsys) -> None:
+    from lifter.train import load_init
+
+    run = tmp_path / "run"
+    first = train(_cfg(steps=5, ema_decays=(0.9,)), hand_data, run, torch.device("cpu"), progress=False)
+    state, critics, _ = load_init(run, 0.9)
+    assert critics and set(state) == set(first.model.state_dict())
+    second = Trainer(_cfg(steps=2, init_from=str(run), init_ema=0.9), hand_data, torch.device("cpu"))
+    for k, v in first.emas[0.9].items():
+        torch.testing.assert_close(second.model.state_dict()[k], v, rtol=0, atol=0)
+    assert not second.critics_fresh                       # the run's critics come along
+    with pytest.raises(ValueError, match="kept no weight average at decay 0.5"):
+        load_init(run, 0.5)
+    with pytest.raises(SystemExit):
+        train_main(["--data", str(hand_data), "--init-ema", "0.9"])
+    assert "give --init RUN_FOLDER" in capsys.readouterr().err
+
+
+def test_average_runs_script_writes_the_mean_of_the_runs_weights(hand_data: Path, tmp_path: Path) -> None:
+    """scripts/average_runs.py (the README's weight-average figures): the exported weights are the mean."""
+    from lifter.api import load_lifter
+
+    module = load_script("average_runs")
+    runs = [tmp_path / f"r{seed}" for seed in range(3)]
+    models = [train(_cfg(steps=3, seed=seed), hand_data, run, torch.device("cpu"), progress=False).model
+              for seed, run in enumerate(runs)]
+    record = module.average_runs(runs, tmp_path / "soup.safetensors")
+    assert record["exported_weights"] == {"average_of_runs": [str(r) for r in runs]}
+    soup = load_lifter(tmp_path / "soup.safetensors", device="cpu").model.state_dict()   # SHA-256 checked
+    for k, v in soup.items():
+        torch.testing.assert_close(v, sum(m.state_dict()[k] for m in models) / 3)
+    assert any(not torch.equal(v, models[0].state_dict()[k]) for k, v in soup.items())
+    with pytest.raises(ValueError, match="at least two runs"):
+        module.average_runs(runs[:1], tmp_path / "x.safetensors")
+    train(_cfg(steps=1, model=replace(TINY, dim=16)), hand_data, tmp_path / "small", torch.device("cpu"),
+          progress=False)
+    with pytest.raises(ValueError, match="another network"):
+        module.average_runs([runs[0], tmp_path / "small"], tmp_path / "x.safetensors")
