@@ -20,23 +20,17 @@ import platform
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from lifter.api import record_path, sha256_file
-from lifter.train import ema_prefix
+from lifter.train import read_run
 
 
 def export(run: Path, out: Path, command: str = "", evaluation: Path | None = None,
            label: str | None = None, ema: float | None = None) -> dict:
     """Export ``run``'s checkpoint to ``out`` (its last weights, or with ``ema`` its weight average at that
     decay); returns the record written beside it. Raises ValueError when the run kept no average at ``ema``."""
-    meta = json.loads((run / "checkpoint.json").read_text())
-    if ema is not None and ema not in meta["config"].get("ema_decays", []):
-        raise ValueError(f"{run} kept no weight average at decay {ema} (it kept "
-                         f"{meta['config'].get('ema_decays') or 'none'}; train with --ema {ema})")
-    tensors = load_file(str(run / "checkpoint.safetensors"))
-    prefix = "model." if ema is None else ema_prefix(ema)
-    model = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    model, _, meta = read_run(run, ema)
     init = meta["config"].get("init_from")
     started_from = init_record(Path(init)) if init else None     # before ``out`` is written: it may be the init
     out.parent.mkdir(parents=True, exist_ok=True)

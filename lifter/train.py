@@ -558,26 +558,35 @@ def config_from_dict(d: dict) -> TrainConfig:
     return TrainConfig(**d)
 
 
+def read_run(run: str | Path, ema: float | None = None) -> tuple[dict, dict, dict]:
+    """A run folder's checkpoint: ``(model weights, every checkpoint tensor, checkpoint.json)``; the model weights
+    are its last ones, or with ``ema`` its weight average at that decay. Raises FileNotFoundError for a folder
+    without a checkpoint and ValueError for an ``ema`` the run did not keep."""
+    run = Path(run)
+    if not (run / "checkpoint.json").is_file():
+        raise FileNotFoundError(f"{run} holds no checkpoint.json: not a training run folder")
+    meta = json.loads((run / "checkpoint.json").read_text())
+    kept = meta["config"].get("ema_decays", [])
+    if ema is not None and ema not in kept:
+        raise ValueError(f"{run} kept no weight average at decay {ema} (it kept {kept or 'none'}; train with "
+                         f"--ema {ema})")
+    tensors = load_file(str(run / "checkpoint.safetensors"))
+    prefix = "model." if ema is None else ema_prefix(ema)
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, tensors, meta
+
+
 def load_init(path: str | Path, ema: float | None = None) -> tuple[dict, dict, LifterConfig]:
     """The trained model to start from: ``(model state, critic state, model config)``.
 
     ``path``: a run folder (``checkpoint.safetensors`` + ``checkpoint.json``: model and critics; with ``ema``, the
-    model is the run's weight average at that decay) or exported weights (``.safetensors`` + its ``.json``
-    record, SHA-256 checked: the model only, critic state empty). Raises ValueError for an ``ema`` the run did
-    not keep, or with exported weights.
+    model is the run's weight average at that decay, :func:`read_run`) or exported weights (``.safetensors`` +
+    its ``.json`` record, SHA-256 checked: the model only, critic state empty). Raises ValueError for an ``ema``
+    the run did not keep, or with exported weights.
     """
     path = Path(path)
     if path.is_dir():
-        if not (path / "checkpoint.json").is_file():
-            raise FileNotFoundError(f"{path} holds no checkpoint.json: not a training run folder")
-        meta = json.loads((path / "checkpoint.json").read_text())
-        kept = meta["config"].get("ema_decays", [])
-        if ema is not None and ema not in kept:
-            raise ValueError(f"{path} kept no weight average at decay {ema} (it kept {kept or 'none'})")
-        tensors = load_file(str(path / "checkpoint.safetensors"))
-        prefix = "model." if ema is None else ema_prefix(ema)
-        return ({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)},
-                {k[8:]: v for k, v in tensors.items() if k.startswith("critics.")},
+        model, tensors, meta = read_run(path, ema)
+        return (model, {k[8:]: v for k, v in tensors.items() if k.startswith("critics.")},
                 config_from_dict(meta["config"]).model)
     if ema is not None:
         raise ValueError(f"a weight average (decay {ema}) is read from a run folder, not from {path}")

@@ -16,10 +16,11 @@ import argparse
 import json
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from lifter.api import record_path, sha256_file
 from lifter.export import export
+from lifter.train import read_run
 
 
 def average_runs(runs: list[Path], out: Path) -> dict:
@@ -28,8 +29,7 @@ def average_runs(runs: list[Path], out: Path) -> dict:
     Raises ValueError for fewer than two runs or runs of different networks (other tensors or shapes)."""
     if len(runs) < 2:
         raise ValueError(f"give at least two runs to average, got {len(runs)}")
-    states = [{k[len("model."):]: v for k, v in load_file(str(Path(r) / "checkpoint.safetensors")).items()
-               if k.startswith("model.")} for r in runs]
+    states = [read_run(r)[0] for r in runs]
     for r, s in zip(runs[1:], states[1:]):
         if s.keys() != states[0].keys() or any(v.shape != states[0][k].shape for k, v in s.items()):
             raise ValueError(f"{r} holds another network than {runs[0]}: its weights cannot be averaged with them")
