@@ -91,6 +91,10 @@ class TrainConfig:
     ema_decays: tuple[float, ...] = ()  # keep exponential moving averages of the model's weights at these decays
                                      # (updated after every step, saved with the checkpoints; export one with
                                      # ``python -m lifter.export --ema DECAY``); empty: none, as before it existed
+    ema_warmup: str = "mean"         # how the averages start (ema_factor): "mean", the running mean of the weights
+                                     # until 1 / (1 - decay) steps; "tf", min(decay, (1 + t) / (10 + t)), which
+                                     # runs recorded before this field used (it holds every decay at that bound
+                                     # for the first 10 / (1 - decay) steps)
     model: LifterConfig = field(default_factory=LifterConfig)
     init_from: str = ""              # start from a run folder's checkpoint (model and critics) or exported weights
     init_ema: float | None = None    # with init_from a run folder: start from its weight average at this decay
@@ -260,10 +264,26 @@ def symmetric_pairs(category: str, index: torch.Tensor | None) -> tuple[torch.Te
     return pairs[keep], mirrored[keep]
 
 
-def check_ema_decays(decays: tuple[float, ...]) -> None:
-    """Raise ``ValueError`` unless every weight-average decay is in (0, 1) and none is repeated."""
+def check_ema_decays(decays: tuple[float, ...], warmup: str = "mean") -> None:
+    """Raise ``ValueError`` unless every weight-average decay is in (0, 1), none is repeated and the warm-up is
+    one :func:`ema_factor` knows."""
     if not all(0.0 < d < 1.0 for d in decays) or len(set(decays)) != len(decays):
         raise ValueError(f"weight-average decays must be distinct numbers between 0 and 1, got {list(decays)}")
+    ema_factor(0.5, 1, warmup)
+
+
+def ema_factor(decay: float, t: int, warmup: str = "mean") -> float:
+    """The factor ``d`` of a weight average's update ``ema = d * ema + (1 - d) * weights`` after step ``t``
+    (1, 2, ...). ``"mean"``: ``min(decay, 1 - 1/t)``, so the average is exactly the mean of the weights after
+    steps 1..t until ``t`` reaches ``1 / (1 - decay)``, then an exponential average at ``decay``. ``"tf"``:
+    ``min(decay, (1 + t) / (10 + t))`` (TensorFlow's ``num_updates`` rule), kept for runs recorded with it."""
+    if t < 1:
+        raise ValueError(f"weight averages are updated after steps 1, 2, ..., got step {t}")
+    if warmup == "mean":
+        return min(decay, 1.0 - 1.0 / t)
+    if warmup == "tf":
+        return min(decay, (1.0 + t) / (10.0 + t))
+    raise ValueError(f"unknown weight-average warm-up {warmup!r} (expected 'mean' or 'tf')")
 
 
 def ema_prefix(decay: float) -> str:
@@ -321,7 +341,7 @@ class Trainer:
             if not cfg.init_from:
                 raise ValueError("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER")
             self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
-        check_ema_decays(cfg.ema_decays)
+        check_ema_decays(cfg.ema_decays, cfg.ema_warmup)
         self.emas = {d: {k: v.detach().clone() for k, v in self.model.state_dict().items()}
                      for d in cfg.ema_decays}                      # decay -> averaged state dict
         self.opt = make_optimiser(self.model.parameters(), cfg.lr, cfg.weight_decay)
@@ -454,12 +474,12 @@ class Trainer:
     @torch.no_grad()
     def update_emas(self) -> None:
         """Move each weight average towards the model after a step: ``ema += (1 - d) (weights - ema)`` with
-        ``d = min(decay, (1 + t) / (10 + t))`` at step ``t`` (the usual warm-up, so that an average started at a
-        random initialisation forgets it quickly); integer buffers are copied."""
+        ``d = ema_factor(decay, t, cfg.ema_warmup)`` at step ``t`` (a warm-up, so that an average started at a
+        random initialisation forgets it); integer buffers are copied."""
         t = self.step_count
         state = self.model.state_dict()
         for decay, ema in self.emas.items():
-            d = min(decay, (1 + t) / (10 + t))
+            d = ema_factor(decay, t, self.cfg.ema_warmup)
             for k, v in state.items():
                 if v.is_floating_point():
                     ema[k].lerp_(v.detach(), 1.0 - d)
@@ -551,6 +571,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d["flow_weights"] = tuple((str(c), float(w)) for c, w in d.get("flow_weights", ()))
     d["flow"] = FlowConfig(**d.get("flow", {}))
     d["ema_decays"] = tuple(float(x) for x in d.get("ema_decays", ()))
+    d.setdefault("ema_warmup", "tf")                # averages recorded before the field had TensorFlow's warm-up
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):

@@ -14,7 +14,8 @@ from data_files import load_script, write_hand_data
 from lifter.geometry import unproject_lift
 from lifter.losses import cycle_loss, masked_mse
 from lifter.model import LifterConfig
-from lifter.train import TrainConfig, Trainer, config_from_dict, novel_view, step_schedule, train
+from lifter.train import (TrainConfig, Trainer, check_ema_decays, config_from_dict, ema_factor, novel_view,
+                          step_schedule, train)
 from lifter.train import main as train_main
 
 TINY = LifterConfig(dim=32, depth=2, heads=2, code_dim=16)
@@ -388,14 +389,42 @@ def test_template_weight_adds_the_rigid_template_loss_and_is_recorded(hand_data:
     assert config_from_dict(record["config"]).template_weights == (("hand21", 0.5),)
 
 
-def test_weight_averages_follow_their_formula_and_resume_bit_for_bit(hand_data: Path, tmp_path: Path) -> None:
-    cfg = _cfg(steps=6, checkpoint_every=3, ema_decays=(0.2, 0.9))
+def test_ema_factor_is_a_running_mean_then_the_decay() -> None:
+    assert [ema_factor(0.75, t) for t in (1, 2, 3, 4, 5, 100)] == pytest.approx([0.0, 0.5, 2 / 3, 0.75, 0.75, 0.75])
+    # TensorFlow's rule, kept for old records, holds every decay above (1 + t) / (10 + t) at that bound:
+    assert ema_factor(0.999, 1800, "tf") == ema_factor(0.9995, 1800, "tf") == pytest.approx(1801 / 1810)
+    assert ema_factor(0.999, 1800) == 0.999 and ema_factor(0.9995, 1800) == pytest.approx(1 - 1 / 1800)
+    for bad in ((0.9, 0, "mean"), (0.9, 1, "linear")):
+        with pytest.raises(ValueError):
+            ema_factor(*bad)
+    with pytest.raises(ValueError, match="warm-up"):
+        check_ema_decays((0.9,), "linear")
+
+
+def test_weight_average_in_warm_up_is_the_mean_of_the_weights(hand_data: Path) -> None:
+    """Until 1 / (1 - decay) steps, the "mean" warm-up's average is exactly the mean of the weights after each
+    step (the starting weights forgotten at step 1)."""
+    trainer = Trainer(_cfg(steps=5, ema_decays=(0.9,)), hand_data, torch.device("cpu"))
+    seen = []
+    for _ in range(5):
+        trainer.step()
+        seen.append({k: v.clone() for k, v in trainer.model.state_dict().items() if v.is_floating_point()})
+    for k in seen[0]:
+        torch.testing.assert_close(trainer.emas[0.9][k], torch.stack([s[k] for s in seen]).mean(0),
+                                   rtol=1e-5, atol=1e-6, msg=k)
+    assert any(not torch.equal(seen[-1][k], trainer.emas[0.9][k]) for k in seen[0])    # not the last weights
+
+
+@pytest.mark.parametrize("warmup", ["mean", "tf"])
+def test_weight_averages_follow_their_formula_and_resume_bit_for_bit(hand_data: Path, tmp_path: Path,
+                                                                     warmup: str) -> None:
+    cfg = _cfg(steps=6, checkpoint_every=3, ema_decays=(0.2, 0.9), ema_warmup=warmup)
     trainer = Trainer(cfg, hand_data, torch.device("cpu"))
     expected = {d: {k: v.clone() for k, v in trainer.model.state_dict().items()} for d in cfg.ema_decays}
     for t in range(1, 7):
         trainer.step()
         for decay, ema in expected.items():
-            d = min(decay, (1 + t) / (10 + t))
+            d = min(decay, 1 - 1 / t) if warmup == "mean" else min(decay, (1 + t) / (10 + t))
             for k, v in trainer.model.state_dict().items():
                 ema[k] = d * ema[k] + (1 - d) * v if v.is_floating_point() else v.clone()
     for decay in cfg.ema_decays:
@@ -412,8 +441,10 @@ def test_weight_averages_follow_their_formula_and_resume_bit_for_bit(hand_data: 
     for decay in cfg.ema_decays:
         for k, v in straight.emas[decay].items():
             torch.testing.assert_close(resumed.emas[decay][k], v, rtol=0, atol=0, msg=f"{decay} {k}")
-    assert config_from_dict(json.loads((tmp_path / "b" / "checkpoint.json").read_text())["config"]) \
-        .ema_decays == (0.2, 0.9)
+    record = json.loads((tmp_path / "b" / "checkpoint.json").read_text())["config"]
+    assert config_from_dict(record).ema_decays == (0.2, 0.9) and config_from_dict(record).ema_warmup == warmup
+    record.pop("ema_warmup")                                   # recorded before the field: TensorFlow's rule
+    assert config_from_dict(record).ema_warmup == "tf"
 
 
 def test_export_writes_a_kept_weight_average_and_refuses_others(hand_data: Path, tmp_path: Path, capsys) -> None:
