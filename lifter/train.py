@@ -94,7 +94,7 @@ class TrainConfig:
     ema_warmup: str = "mean"         # how the averages start (ema_factor): "mean", the running mean of the weights
                                      # until 1 / (1 - decay) steps; "tf", min(decay, (1 + t) / (10 + t)), which
                                      # runs recorded before this field used (it holds every decay at that bound
-                                     # for the first 10 / (1 - decay) steps)
+                                     # for about the first 9 / (1 - decay) steps)
     model: LifterConfig = field(default_factory=LifterConfig)
     init_from: str = ""              # start from a run folder's checkpoint (model and critics) or exported weights
     init_ema: float | None = None    # with init_from a run folder: start from its weight average at this decay
