@@ -286,6 +286,11 @@ def ema_factor(decay: float, t: int, warmup: str = "mean") -> float:
     raise ValueError(f"unknown weight-average warm-up {warmup!r} (expected 'mean' or 'tf')")
 
 
+def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The checkpoint tensors under ``prefix`` (``model.``, ``critics.``, ``ema.0.999.``), with it removed."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def ema_prefix(decay: float) -> str:
     """The checkpoint key prefix of the weight average at ``decay`` (``ema.0.999.``)."""
     return f"ema.{decay!r}."
@@ -529,13 +534,13 @@ class Trainer:
         """Restore the state written by :meth:`save`."""
         tensors = load_file(str(out / "checkpoint.safetensors"))
         meta = json.loads((out / "checkpoint.json").read_text())
-        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        self.critics.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("critics.")})
+        self.model.load_state_dict(prefixed(tensors, "model."))
+        self.critics.load_state_dict(prefixed(tensors, "critics."))
         for decay, ema in self.emas.items():
-            prefix = ema_prefix(decay)
-            if not any(k.startswith(prefix) for k in tensors):
+            saved = prefixed(tensors, ema_prefix(decay))
+            if not saved:
                 raise ValueError(f"{out / 'checkpoint.safetensors'} holds no weight average at decay {decay}")
-            ema.update({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+            ema.update(saved)
         self.gen.set_state(tensors["rng.torch_gen"])
         torch.set_rng_state(tensors["rng.torch_global"])
         for c, d in self.data.items():
@@ -592,8 +597,7 @@ def read_run(run: str | Path, ema: float | None = None) -> tuple[dict, dict, dic
         raise ValueError(f"{run} kept no weight average at decay {ema} (it kept {kept or 'none'}; train with "
                          f"--ema {ema})")
     tensors = load_file(str(run / "checkpoint.safetensors"))
-    prefix = "model." if ema is None else ema_prefix(ema)
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, tensors, meta
+    return prefixed(tensors, "model." if ema is None else ema_prefix(ema)), tensors, meta
 
 
 def load_init(path: str | Path, ema: float | None = None) -> tuple[dict, dict, LifterConfig]:
@@ -607,8 +611,7 @@ def load_init(path: str | Path, ema: float | None = None) -> tuple[dict, dict, L
     path = Path(path)
     if path.is_dir():
         model, tensors, meta = read_run(path, ema)
-        return (model, {k[8:]: v for k, v in tensors.items() if k.startswith("critics.")},
-                config_from_dict(meta["config"]).model)
+        return model, prefixed(tensors, "critics."), config_from_dict(meta["config"]).model
     if ema is not None:
         raise ValueError(f"a weight average (decay {ema}) is read from a run folder, not from {path}")
     if path.suffix == ".safetensors":
