@@ -64,10 +64,10 @@ DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
     "lifter with the 2D-only stage at full-size batches, 3,000 steps (shipped before)":
         WEIGHTS_DIR / "reference" / "face_steps_recipe.safetensors",
-    "lifter with that and faces drawn at the usual rate in the 3D-aware stage (shipped before that)":
-        WEIGHTS_DIR / "reference" / "finetune_elevation_recipe.safetensors",
     "lifter before fine-tuning (2D-only 6,000 steps at half-size batches)":
         WEIGHTS_DIR / "reference" / "before_finetune_half_batches.safetensors",
+    "ablation: identity at input only (2D-only 6,000 steps at half-size batches)":
+        WEIGHTS_DIR / "reference" / "input_only_half_batches.safetensors",
     "lifter with learned elevation before fine-tuning (2D-only 3,000 steps)":
         WEIGHTS_DIR / "reference" / "before_finetune_elevation.safetensors",
     "ablation: identity at input only, learned elevation (2D-only 3,000 steps)":
@@ -78,6 +78,8 @@ DEFAULT_MODELS = {
         WEIGHTS_DIR / "reference" / "input_only_laplacian.safetensors",
     "3D-supervised (upper bound, 3,000 steps, Laplacian + Fourier code)":
         WEIGHTS_DIR / "reference" / "supervised_3d_laplacian.safetensors",
+    "3D-supervised (upper bound, 6,000 steps at half-size batches, Laplacian + Fourier code)":
+        WEIGHTS_DIR / "reference" / "supervised_3d_half_batches.safetensors",
 }
 
 
