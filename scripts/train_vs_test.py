@@ -1,0 +1,70 @@
+"""A lifter's error on its own training views against the test views: does a category overfit?
+
+For each lifter and category, the strict error (``lifter.evaluate.score``, mirror averaging and completion as
+``lift()`` does by default) on ``--views`` training views drawn at random (with ``--seed``) from
+``<category>_train.npz``, and on the clean test views ``<category>_test.npz``. A model that memorises its
+training shapes reads much better on the first than on the second; one whose error rises on both as training
+goes on is being moved away from the true 3D by its training objective, not overfitting. The figures are read
+from the files' ``points3d``, which only evaluation touches.
+
+Usage:
+
+    PYTHONPATH=. python scripts/train_vs_test.py --data data [--model LABEL=PATH ...] [--categories chair ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from lifter.api import load_lifter
+from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, TestSet, load_test_set, parse_models, score
+
+
+def training_views(data: Path, category: str, views: int, seed: int) -> TestSet | None:
+    """Up to ``views`` training views of ``category`` drawn without replacement, as a :class:`TestSet`."""
+    path = Path(data) / f"{category}_train.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as f:
+        n = len(f["points2d"])
+        idx = np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
+        return TestSet(category, "clean", f["points2d"][idx], f["visible"][idx], f["present"][idx],
+                       f["points3d"][idx])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
+    parser.add_argument("--model", action="append", metavar="LABEL=PATH",
+                        help="lifter weights to measure (repeatable; default: the bundled ones)")
+    parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
+    parser.add_argument("--views", type=int, default=1000, help="training views drawn per category (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training views' draw")
+    args = parser.parse_args(argv)
+    if args.views < 1:
+        parser.error("--views must be at least 1")
+    models = parse_models(args.model) if args.model else {"bundled": None}
+
+    print("| lifter | category | training views | test views (clean) | training / test |")
+    print("|---|---|---|---|---|")
+    for label, path in models.items():
+        lifter = load_lifter(path, device="cpu")
+        for category in args.categories:
+            train, test = training_views(args.data, category, args.views, args.seed), \
+                load_test_set(args.data, category, "clean")
+            if train is None or test is None:
+                print(f"| {label} | {category} | (no {category} training or test file in {args.data}) | | |")
+                continue
+            unit = METRIC_UNITS[category]
+            e_train = score(lifter.lift(train.points2d, category, train.visible), train)["strict"]
+            e_test = score(lifter.lift(test.points2d, category, test.visible), test)["strict"]
+            print(f"| {label} | {category} | {e_train:.2f} {unit} ({len(train.points2d)}) | "
+                  f"{e_test:.2f} {unit} ({len(test.points2d)}) | {e_train / e_test:.2f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
