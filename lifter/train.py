@@ -67,6 +67,8 @@ class TrainConfig:
                                      # with the novel view's known camera, geometry.unproject_lift: no residual)
     hidden_weight: float = 1.0
     symmetry_weight: float = 0.0     # mirror-symmetry prior (losses.symmetry_loss); 0: off, as before it existed
+    symmetry_categories: tuple[str, ...] = ()  # the categories that prior applies to; empty: every trained one
+                                     # with mirror pairs (as every run before this field)
     completion_weight: float = 0.0   # hidden-landmark completion distillation (losses.completion_loss); 0: off
     template_weights: tuple[tuple[str, float], ...] = ()  # rigid-template prior per category, e.g.
                                      # (("face468", 1.0),): losses.template_loss towards
@@ -166,6 +168,25 @@ def check_template_weights(categories: tuple[str, ...], weights: tuple[tuple[str
         raise ValueError(f"{what} weights for {untrained}, which are not trained (categories: {list(categories)})")
     if not all(w > 0 for _, w in weights):
         raise ValueError(f"{what} weights must be > 0, got {dict(weights)}")
+
+
+def check_symmetry_categories(categories: tuple[str, ...], chosen: tuple[str, ...], weight: float
+                              ) -> tuple[str, ...]:
+    """``chosen`` (TrainConfig.symmetry_categories) checked against the trained ``categories`` and the prior's
+    ``weight``: each must be trained, have mirror pairs, and be named once, and the prior must be on. Returns it."""
+    if not chosen:
+        return ()
+    if weight <= 0:
+        raise ValueError("the symmetry prior is off: give --symmetry-weight W (W > 0) as well")
+    untrained = sorted(set(chosen) - set(categories))
+    if untrained:
+        raise ValueError(f"{untrained} not trained (categories: {list(categories)})")
+    unpaired = [c for c in chosen if not get_category(c).mirror_pairs]
+    if unpaired:
+        raise ValueError(f"{unpaired} have no mirror pairs: the prior does not apply to them")
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(f"a category named twice: {list(chosen)}")
+    return chosen
 
 
 def check_flow_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...]) -> None:
@@ -354,6 +375,7 @@ class Trainer:
         self.step_count = 0
         self.schedule = step_schedule(cfg.categories, cfg.category_weights)
         check_template_weights(cfg.categories, cfg.template_weights)
+        check_symmetry_categories(cfg.categories, cfg.symmetry_categories, cfg.symmetry_weight)
         self.templates = {}                                       # category -> (N, 3) shape from the training 2D
         for c, _ in cfg.template_weights:
             shape, _ = rigid_factorisation(self.data[c].points.numpy(), self.data[c].visible.numpy())
@@ -412,7 +434,8 @@ class Trainer:
             total = cfg.hidden_weight * losses["hidden"] + losses["depth"]
         else:
             mask = b["full"]
-            if cfg.symmetry_weight > 0 and get_category(category).mirror_pairs:
+            if cfg.symmetry_weight > 0 and get_category(category).mirror_pairs and \
+                    (not cfg.symmetry_categories or category in cfg.symmetry_categories):
                 pairs, mirrored = symmetric_pairs(category, index)
                 losses["symmetry"] = symmetry_loss(lift, mask, pairs.to(lift.device), mirrored.to(lift.device))
             if category in self.templates:
@@ -569,6 +592,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d = dict(d)
     d.setdefault("batch_on_subset", False)          # recorded before these fields existed
     d.setdefault("symmetry_weight", 0.0)
+    d["symmetry_categories"] = tuple(str(c) for c in d.get("symmetry_categories", ()))
     d.setdefault("completion_weight", 0.0)
     d.setdefault("cycle_reading", "orthographic")
     d["category_weights"] = tuple((str(c), int(w)) for c, w in d.get("category_weights", ()))
@@ -717,6 +741,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the second lift altogether")
     parser.add_argument("--symmetry-weight", type=float, default=TrainConfig.symmetry_weight,
                         help="weight of the mirror-symmetry prior on the lift's distances (default 0: off)")
+    parser.add_argument("--symmetry-categories", nargs="+", default=[], metavar="CATEGORY",
+                        help="apply the --symmetry-weight prior to these trained categories only (each must have "
+                             "mirror pairs: human17, face468, chair); default: every trained category that has them")
     parser.add_argument("--completion-weight", type=float, default=TrainConfig.completion_weight,
                         help="weight of the hidden-landmark completion distillation (losses.completion_loss; "
                              "default 0: off)")
@@ -761,6 +788,11 @@ def main(argv: list[str] | None = None) -> int:
                                  check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
     flows = _category_values(parser, "--flow-weight", args.flow_weight, float, tuple(args.categories),
                              check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
+    try:
+        symmetry_categories = check_symmetry_categories(tuple(args.categories), tuple(args.symmetry_categories),
+                                                        args.symmetry_weight)
+    except ValueError as e:
+        parser.error(f"--symmetry-categories: {e}")
     if args.finetune_elevation and not args.finetune_3d_aware:
         parser.error("--finetune-elevation is a setting of the 3D-aware stage: add --finetune-3d-aware")
     try:
@@ -774,7 +806,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
-                      symmetry_weight=args.symmetry_weight, cycle_weight=args.cycle_weight,
+                      symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,
+                      cycle_weight=args.cycle_weight,
                       batch_on_subset=args.batch_on_subset,
                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
                       template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),

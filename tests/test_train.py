@@ -513,3 +513,40 @@ def test_average_runs_script_writes_the_mean_of_the_runs_weights(hand_data: Path
           progress=False)
     with pytest.raises(ValueError, match="another network"):
         module.average_runs([runs[0], tmp_path / "small"], tmp_path / "x.safetensors")
+
+
+def test_symmetry_prior_only_on_the_chosen_categories(hand_data: Path, tmp_path: Path, capsys) -> None:
+    # A 21-landmark "chair" and a 17-landmark "body" from the synthetic hands (chairs and bodies have mirror
+    # pairs, hands none; only the 2D and the name are read), as above.
+    with np.load(hand_data / "hand21_train.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    np.savez(tmp_path / "chair_train.npz", **{**arrays, "category": np.array("chair")})
+    body = {k: (v[:, :17] if v.ndim >= 2 and v.shape[1] == 21 else v) for k, v in arrays.items()}
+    np.savez(tmp_path / "human17_train.npz", **{**body, "category": np.array("human17")})
+    (tmp_path / "hand21_train.npz").symlink_to(hand_data / "hand21_train.npz")
+    base = _cfg(categories=("chair", "human17", "hand21"), batch_tokens=16 * 21, symmetry_weight=5.0)
+    chosen = replace(base, symmetry_categories=("chair",))
+    on = Trainer(chosen, tmp_path, torch.device("cpu")).step("chair")
+    everywhere = Trainer(base, tmp_path, torch.device("cpu")).step("chair")
+    assert on["symmetry"] > 0 and on["total"] == pytest.approx(everywhere["total"], rel=1e-6)   # same batch
+    off = Trainer(replace(base, symmetry_weight=0.0), tmp_path, torch.device("cpu")).step("chair")
+    assert "symmetry" not in off
+    assert on["total"] == pytest.approx(off["total"] + 5.0 * on["symmetry"], rel=1e-5)
+    assert "symmetry" in Trainer(base, tmp_path, torch.device("cpu")).step("human17")     # every paired one
+    assert "symmetry" not in Trainer(chosen, tmp_path, torch.device("cpu")).step("human17")  # chairs only
+    for names, weight, message in ((("hand21",), 5.0, "no mirror pairs"), (("face468",), 5.0, "not trained"),
+                                   (("chair", "chair"), 5.0, "named twice"), (("chair",), 0.0, "prior is off")):
+        with pytest.raises(ValueError, match=message):
+            Trainer(replace(base, symmetry_categories=names, symmetry_weight=weight), tmp_path,
+                    torch.device("cpu"))
+    with pytest.raises(SystemExit):
+        train_main(["--data", str(tmp_path), "--categories", "hand21", "chair", "--symmetry-categories", "chair"])
+    assert "--symmetry-categories: the symmetry prior is off" in capsys.readouterr().err
+    train_main(["--data", str(tmp_path), "--out", str(tmp_path / "run"), "--categories", "hand21", "chair",
+                "--steps", "2", "--dim", "32", "--depth", "2", "--heads", "2", "--symmetry-weight", "5",
+                "--symmetry-categories", "chair", "--quiet"])
+    record = json.loads((tmp_path / "run" / "checkpoint.json").read_text())["config"]
+    assert record["symmetry_categories"] == ["chair"]
+    assert config_from_dict(record).symmetry_categories == ("chair",)
+    del record["symmetry_categories"]                                  # recorded before the field existed
+    assert config_from_dict(record).symmetry_categories == ()
