@@ -99,14 +99,20 @@ class TestSet:
     principal: np.ndarray | None = None   # (B, 2) principal point, pixels
 
 
+def read_views(path: Path, category: str, setting: str, index: np.ndarray | None = None) -> TestSet:
+    """The views of one built data file (``lifter.data build``'s layout) as a :class:`TestSet`; with ``index``
+    ``(K,)``, those rows only."""
+    with np.load(path) as f:
+        def take(key: str) -> np.ndarray:
+            return f[key] if index is None else f[key][index]
+        return TestSet(category, setting, take("points2d"), take("visible"), take("present"), take("points3d"),
+                       take("camera_focal") if "camera_focal" in f.files else None,
+                       take("camera_principal") if "camera_principal" in f.files else None)
+
+
 def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:
     path = Path(data) / f"{category}_{SETTINGS[setting]}.npz"
-    if not path.exists():
-        return None
-    with np.load(path) as f:
-        return TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"],
-                       f["camera_focal"] if "camera_focal" in f.files else None,
-                       f["camera_principal"] if "camera_principal" in f.files else None)
+    return read_views(path, category, setting) if path.exists() else None
 
 
 def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from lifter.api import load_lifter
-from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, TestSet, load_test_set, parse_models, score
+from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, TestSet, load_test_set, parse_models, read_views, score
 
 
 def training_views(data: Path, category: str, views: int, seed: int) -> TestSet | None:
@@ -30,9 +30,8 @@ def training_views(data: Path, category: str, views: int, seed: int) -> TestSet 
         return None
     with np.load(path) as f:
         n = len(f["points2d"])
-        idx = np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
-        return TestSet(category, "clean", f["points2d"][idx], f["visible"][idx], f["present"][idx],
-                       f["points3d"][idx])
+    idx = np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
+    return read_views(path, category, "clean", idx)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,13 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--views must be at least 1")
     models = parse_models(args.model) if args.model else {"bundled": None}
 
+    views = {c: (training_views(args.data, c, args.views, args.seed), load_test_set(args.data, c, "clean"))
+             for c in args.categories}                               # read once, measured for every lifter
     print("| lifter | category | training views | test views (clean) | training / test |")
     print("|---|---|---|---|---|")
     for label, path in models.items():
         lifter = load_lifter(path, device="cpu")
         for category in args.categories:
-            train, test = training_views(args.data, category, args.views, args.seed), \
-                load_test_set(args.data, category, "clean")
+            train, test = views[category]
             if train is None or test is None:
                 print(f"| {label} | {category} | (no {category} training or test file in {args.data}) | | |")
                 continue
