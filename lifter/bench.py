@@ -36,10 +36,16 @@ from lifter.model import Lifter, LifterConfig
 BASELINE = "baseline (identity at input only)"
 
 
+def pose_source(category: str, data: Path | None) -> Path | None:
+    """The test split ``sample_inputs`` reads for ``category``, or None when it falls back to random poses."""
+    path = data / f"{category}_test.npz" if data else None
+    return path if path is not None and path.exists() else None
+
+
 def sample_inputs(category: str, n_landmarks: int, count: int, data: Path | None, seed: int = 0) -> np.ndarray:
     """``(count, N, 2)`` test poses from ``data`` when built, else random pixel poses of the right size."""
-    path = data / f"{category}_test.npz" if data else None
-    if path is not None and path.exists():
+    path = pose_source(category, data)
+    if path is not None:
         with np.load(path) as f:
             pts, vis = f["points2d"], f["visible"]
         full = pts[vis.all(1)] if vis.all(1).any() else np.nan_to_num(pts)
@@ -161,7 +167,9 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
                     and r["model"] == BASELINE)
         row["latency_ratio_vs_baseline"] = round(row["latency_p50_ms"] / base["latency_p50_ms"], 3)
         row["throughput_ratio_vs_baseline"] = round(row["throughput_poses_s"] / base["throughput_poses_s"], 3)
+    sources = {c: pose_source(c, data) for c in main.categories}
     return {"weights": str(weights), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "poses": {c: str(p) if p else "random" for c, p in sources.items()},
             "cpu": platform.processor() or platform.machine(),
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "weights_mb": round(Path(weights).stat().st_size / 1e6, 2),
@@ -170,7 +178,8 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
 
 def to_markdown(report: dict) -> str:
     lines = [f"threads: {report['threads']}, weights {report['weights_mb']} MB, cold start (load + first lift, "
-             f"fresh process): {report['cold_start_s']} s", "",
+             f"fresh process): {report['cold_start_s']} s",
+             "poses timed: " + ", ".join(f"{c} {src}" for c, src in report.get("poses", {}).items()), "",
              "| device | category | model | p50 ms | p90 ms | poses/s (batch) | p50 vs baseline | "
              "throughput vs baseline | peak MiB |", "|---|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
@@ -184,7 +193,9 @@ def to_markdown(report: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lifter.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
-    parser.add_argument("--data", type=Path, default=Path("data"), help="test poses (random ones if absent)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder of built test splits to time real poses on (default: data/ when built, "
+                             "else random poses of the right size)")
     parser.add_argument("--batch", type=int, default=1024, help="poses per call for the throughput figure")
     parser.add_argument("--repeats", type=int, default=200, help="single-pose timings per model and category")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
@@ -193,7 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    report = bench(args.weights, args.data if args.data.exists() else None, args.batch, args.repeats, devices)
+    if args.data is not None and not args.data.is_dir():
+        parser.error(f"--data {args.data}: no such folder (build it with python -m lifter.data build --source "
+                     f"../shared/data --out {args.data}, or leave --data out to time random poses)")
+    data = args.data if args.data is not None else (Path("data") if Path("data").is_dir() else None)
+    report = bench(args.weights, data, args.batch, args.repeats, devices)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=1) + "\n")
     md = to_markdown(report)

@@ -726,7 +726,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.*")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in OUT from its checkpoint (without it, a run folder that already "
+                             "holds a checkpoint is refused, never overwritten)")
+    parser.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every, metavar="STEPS",
+                        help=f"write OUT/checkpoint.* every this many steps and at the end (default "
+                             f"{TrainConfig.checkpoint_every})")
     parser.add_argument("--init", default="",
                         help="start from a trained model: a run folder (checkpoint.*) or exported weights "
                              "(WEIGHTS.safetensors with its .json record, e.g. assets/weights/lifter.safetensors)")
@@ -803,6 +808,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--init-ema chooses the weights of the --init run: give --init RUN_FOLDER")
     if args.flow_steps < 1:
         parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
+    if args.checkpoint_every < 1:
+        parser.error(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
+    missing = [str(args.data / f"{c}_train.npz") for c in args.categories
+               if not (args.data / f"{c}_train.npz").exists()]
+    if missing:
+        parser.error(f"--data {args.data}: no {', '.join(missing)}; build the data first: python -m lifter.data "
+                     f"build --source ../shared/data --out {args.data}")
+    held = args.out / "checkpoint.safetensors"
+    if held.exists() and not args.resume:
+        parser.error(f"--out {args.out} already holds a training run ({held}): add --resume to continue it, or "
+                     f"give another --out (nothing was overwritten)")
+    if args.resume and not held.exists():
+        print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
                       init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
@@ -812,6 +830,7 @@ def main(argv: list[str] | None = None) -> int:
                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
                       template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
                       learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
+                      checkpoint_every=args.checkpoint_every,
                       finetune=FinetuneConfig(learned_elevation=args.finetune_elevation),
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
@@ -829,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
                              f"with --learned-elevation)")
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
-        cfg = replace(saved, steps=args.steps)      # nested configs (model, finetune) stay dataclasses
+        cfg = replace(saved, steps=args.steps, checkpoint_every=args.checkpoint_every)  # model, finetune: dataclasses
     device = pick_device(args.device)
     started = time.perf_counter()
     command = "python -m lifter.train " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -20,3 +20,22 @@ def test_bench_rows_and_ratios(tmp_path: Path) -> None:
             assert r["latency_ratio_vs_baseline"] == 1.0 and r["throughput_ratio_vs_baseline"] == 1.0
     assert 0 < report["cold_start_s"] < 60 and report["weights_mb"] < 50
     assert "| cpu | human17 | lifter without mirror averaging |" in to_markdown(report)
+    assert report["poses"] == {c: "random" for c in ("human17", "hand21", "face468", "chair")}
+
+
+def test_bench_times_built_test_poses_and_refuses_a_missing_folder(tmp_path: Path, capsys) -> None:
+    import numpy as np
+    import pytest
+
+    from lifter.bench import main, pose_source, sample_inputs
+
+    pts = np.random.default_rng(0).normal(size=(3, 21, 2)).astype(np.float32)
+    vis = np.ones((3, 21), bool)
+    vis[0, 4] = False                                    # a partly hidden pose is left out of the timed ones
+    np.savez(tmp_path / "hand21_test.npz", points2d=pts, visible=vis)
+    assert pose_source("hand21", tmp_path) == tmp_path / "hand21_test.npz" and pose_source("chair", tmp_path) is None
+    poses = sample_inputs("hand21", 21, 4, tmp_path)
+    np.testing.assert_array_equal(poses, np.stack([pts[1], pts[2], pts[1], pts[2]]))
+    with pytest.raises(SystemExit):
+        main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
+    assert "--data" in capsys.readouterr().err and not (tmp_path / "out").exists()

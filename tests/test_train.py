@@ -310,6 +310,33 @@ def test_cli_resumes_a_3d_aware_finetune_run_bit_for_bit(hand_data: Path, tmp_pa
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
 
 
+def test_cli_refuses_to_overwrite_a_run_and_names_missing_data(hand_data: Path, tmp_path: Path, capsys) -> None:
+    """A finished run is never overwritten by a new command into its folder; missing data is a usage error."""
+    tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
+            "--batch-tokens", str(16 * 21), "--quiet", "--steps", "2"]
+    run = tmp_path / "run"
+    train_main(tiny + ["--out", str(run), "--checkpoint-every", "1"])
+    assert json.loads((run / "checkpoint.json").read_text())["config"]["checkpoint_every"] == 1
+    kept = {name: (run / name).read_bytes() for name in ("checkpoint.safetensors", "checkpoint.json", "log.jsonl")}
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        train_main(tiny + ["--out", str(run), "--seed", "1"])
+    err = capsys.readouterr().err
+    assert "already holds a training run" in err and "--resume" in err
+    assert {name: (run / name).read_bytes() for name in kept} == kept
+    with pytest.raises(SystemExit):
+        train_main(tiny + ["--out", str(run), "--checkpoint-every", "0"])
+    assert "--checkpoint-every must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        train_main(["--data", str(tmp_path / "nowhere"), "--categories", "hand21", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert "hand21_train.npz" in err and "lifter.data build" in err and not (tmp_path / "x").exists()
+    # --resume on a folder without a checkpoint starts from step 0 and says so.
+    train_main(tiny + ["--out", str(tmp_path / "fresh"), "--resume"])
+    assert "starting at step 0" in capsys.readouterr().err
+    assert json.loads((tmp_path / "fresh" / "checkpoint.json").read_text())["step"] == 2
+
+
 def test_export_sums_the_wall_time_of_resumed_segments() -> None:
     from lifter.export import log_segments, wall_seconds
 
