@@ -407,13 +407,20 @@ def _cross(row: dict | None, units: str) -> str:
 
 
 def parse_models(specs: list[str] | None) -> dict[str, Path]:
+    """``--model LABEL=PATH`` words as ``{label: path}`` (default: the bundled and reference weights); a word
+    without ``=``, an empty label, a label given twice or a weights file that does not exist is a ``ValueError``."""
     if not specs:
         return dict(DEFAULT_MODELS)
     models = {}
     for spec in specs:
-        if "=" not in spec:
-            raise SystemExit(f"--model takes LABEL=PATH, got {spec!r}")
-        label, path = spec.split("=", 1)
+        label, sep, path = spec.partition("=")
+        if not sep or not label or not path:
+            raise ValueError(f"--model takes LABEL=PATH, got {spec!r}")
+        if label in models:
+            raise ValueError(f"--model label {label!r} given twice (labels name the table's rows)")
+        if not Path(path).is_file():
+            raise ValueError(f"--model {spec}: no weights file {path} (export a run with python -m lifter.export "
+                             f"--run RUN --out {path})")
         models[label] = Path(path)
     return models
 
@@ -435,7 +442,11 @@ def main(argv: list[str] | None = None) -> int:
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "
                      f"--out {args.data}` first")
-    report = evaluate(args.data, parse_models(args.model), tuple(args.categories), args.device,
+    try:
+        models = parse_models(args.model)
+    except ValueError as e:
+        parser.error(str(e))
+    report = evaluate(args.data, models, tuple(args.categories), args.device,
                       ablations=args.ablations)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.depth_baseline:

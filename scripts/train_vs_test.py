@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.views < 1:
         parser.error("--views must be at least 1")
-    models = parse_models(args.model) if args.model else {"bundled": None}
+    try:
+        models = parse_models(args.model) if args.model else {"bundled": None}
+    except ValueError as e:
+        parser.error(str(e))
 
     views = {c: (training_views(args.data, c, args.views, args.seed), load_test_set(args.data, c, "clean"))
              for c in args.categories}                               # read once, measured for every lifter

@@ -108,3 +108,19 @@ def test_every_default_table_model_loads_and_matches_its_label() -> None:
         assert supervision == ("3d" if label.startswith("3D-supervised") else "2d"), label
         identity = record["model"]["identity"]
         assert identity == ("input_only" if "identity at input only" in label else "every_layer"), label
+
+
+def test_evaluate_cli_refuses_bad_model_words_before_measuring(tiny_data: Path, tmp_path: Path, capsys) -> None:
+    from lifter.api import DEFAULT_WEIGHTS
+    from lifter.evaluate import main, parse_models
+
+    assert parse_models([f"a={DEFAULT_WEIGHTS}"]) == {"a": DEFAULT_WEIGHTS}
+    for words, message in ((["no-equals-sign"], "LABEL=PATH"), ([f"={DEFAULT_WEIGHTS}"], "LABEL=PATH"),
+                           ([f"a={DEFAULT_WEIGHTS}", f"a={DEFAULT_WEIGHTS}"], "given twice"),
+                           ([f"a={tmp_path / 'missing.safetensors'}"], "no weights file")):
+        with pytest.raises(ValueError, match=message):
+            parse_models(words)
+        with pytest.raises(SystemExit):
+            main(["--data", str(tiny_data), "--out", str(tmp_path / "out")] + [f"--model={w}" for w in words])
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
