@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         record = export(args.run, args.out, evaluation=args.evaluation, label=args.label, ema=args.ema)
-    except ValueError as e:
+    except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, {record['parameters']:,} parameters) "
           f"and {record_path(args.out)}")

@@ -493,7 +493,9 @@ def test_export_writes_a_kept_weight_average_and_refuses_others(hand_data: Path,
         export(tmp_path / "run", tmp_path / "x.safetensors", ema=0.99)
     for argv, message in ((["--out", str(tmp_path / "ema.safetensors"), "--ema", "0.9"], "give --run"),
                           (["--run", str(tmp_path / "run"), "--out", str(tmp_path / "y.safetensors"), "--ema",
-                            "0.5"], "train with --ema 0.5")):
+                            "0.5"], "train with --ema 0.5"),
+                          (["--run", str(tmp_path / "nowhere"), "--out", str(tmp_path / "z.safetensors")],
+                           "not a training run folder")):
         with pytest.raises(SystemExit):
             export_main(argv)
         assert message in capsys.readouterr().err
