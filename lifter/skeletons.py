@@ -33,15 +33,18 @@ class Category:
         name: registry key, e.g. ``"human17"``.
         landmarks: landmark names in the contract order, length N.
         edges: skeleton edges as index pairs ``(i, j)`` with ``0 <= i, j < N``, drawn as lines.
-        mirror_pairs: pairs ``(i, j)`` swapped by a left/right reflection; each index at most once.
+        mirror_pairs: pairs ``(i, j)`` swapped by a left/right reflection; each index at most once. For
+            :attr:`off_symmetry` landmarks the pairs are the relabelling that keeps their numbering's sense
+            under a reflection (a swivel chair's feet, numbered around the column: foot k becomes foot 4 - k).
         groups: part name of each landmark, length N (a key of ``GROUP_COLOURS``).
         units: unit of the 3D ground truth in the data files (``"mm"`` or ``"shapenet"``).
         description: one line for the UI.
         symmetric_shape: the 3D shape itself is left/right symmetric (a face, a chair): every distance between
             two landmarks equals the distance between their mirrors. False for articulated objects (a body), where
             only the skeleton edges (bone lengths) are.
-        off_symmetry: landmarks that a left/right reflection does not map onto a landmark, and that need not lie
-            on the symmetry plane either (a swivel chair's five feet): left out of the symmetric distances.
+        off_symmetry: landmarks that a left/right reflection does not map onto their mirror partner in every
+            object, and that need not lie on the symmetry plane either (a swivel chair's five feet): left out of
+            the symmetric distances.
     """
 
     name: str
@@ -174,7 +177,11 @@ def _chair() -> Category:
              (6, 7), (8, 9), (6, 4), (8, 5), (7, 2), (9, 3),  # armrests and their supports
              (15, 16), (16, 10), (16, 11), (16, 12), (16, 13), (16, 14),  # swivel column and feet
              (17, 4), (18, 2), (19, 3), (20, 5))            # four legs
-    mirror = ((0, 1), (2, 3), (4, 5), (6, 8), (7, 9), (17, 20), (18, 19))
+    # The five swivel feet are numbered around the column in one turning direction (KeypointNet's order, the
+    # same in every chair; which foot is foot_0 varies). A reflection reverses that direction, so it relabels
+    # foot k as foot 4 - k (0 <-> 4, 1 <-> 3, 2 stays): the mirrored chair's feet then turn the same way as a
+    # real chair's. They are no geometric mirror partners in every chair (off_symmetry: no symmetry prior).
+    mirror = ((0, 1), (2, 3), (4, 5), (6, 8), (7, 9), (10, 14), (11, 13), (17, 20), (18, 19))
     return Category("chair", names, edges, mirror, groups, "shapenet",
                     "Chair, 21 KeypointNet semantic keypoints (each chair has a subset)", symmetric_shape=True,
                     off_symmetry=(10, 11, 12, 13, 14))

@@ -56,3 +56,39 @@ def test_face_mirror_pairs_match_template(shared_data) -> None:
     mirrored = v[perm] * np.array([-1.0, 1.0, 1.0])
     assert np.abs(mirrored - v).max() < 1.0          # within 1 mm on a 15 cm face
     assert len(get_category("face468").mirror_pairs) > 200
+
+
+def _winding(feet_xz: np.ndarray) -> np.ndarray:
+    """Winding number ``(C,)`` of the numbering of ``feet_xz (C, 5, 2)`` about their centre: +1 or -1."""
+    v = feet_xz - feet_xz.mean(1, keepdims=True)
+    ang = np.arctan2(v[..., 1], v[..., 0])
+    steps = (np.diff(np.concatenate([ang, ang[:, :1]], 1), axis=1) + np.pi) % (2 * np.pi) - np.pi
+    return np.round(steps.sum(1) / (2 * np.pi))
+
+
+def test_reflection_keeps_the_swivel_feet_turning_the_same_way() -> None:
+    """A chair's mirror image, relabelled by the mirror permutation, numbers its feet in the same sense."""
+    chair = get_category("chair")
+    feet = list(range(10, 15))
+    assert all(chair.landmarks[k].startswith("swivel_foot") for k in feet)
+    perm = np.array(chair.mirror_permutation())
+    rng = np.random.default_rng(0)
+    phase = rng.uniform(0, 2 * np.pi, size=(8, 1))
+    angles = phase + 2 * np.pi * np.arange(5) / 5 + rng.normal(0, 0.1, (8, 5))   # numbered counter-clockwise
+    shape = np.zeros((8, 21, 2))
+    shape[:, feet] = np.stack([np.cos(angles), np.sin(angles)], -1)
+    mirrored = shape * np.array([-1.0, 1.0])                                        # x -> -x
+    assert (_winding(shape[:, feet]) == 1).all()
+    assert (_winding(mirrored[:, feet]) == -1).all()                # a reflection alone reverses the sense
+    assert (_winding(mirrored[:, perm][:, feet]) == 1).all()        # relabelled: the sense of a real chair
+
+
+def test_keypointnet_swivel_feet_are_numbered_in_one_sense(shared_data) -> None:
+    """Why the feet are relabelled under reflection: every KeypointNet swivel chair numbers them the same way."""
+    from lifter.data.keypointnet import read_chairs
+
+    chairs = read_chairs(shared_data / "keypointnet" / "chair.json")
+    swivel = chairs.present[:, 10:15].all(1)
+    assert swivel.sum() >= 50
+    top_view = chairs.points3d[swivel][:, 10:15][..., [0, 2]]           # x, z: Y is up in ShapeNet space
+    assert (_winding(top_view) == 1).all()
