@@ -222,9 +222,9 @@ class LoadedLifter:
         # Mirror x (any reflection will do: the model is translation invariant), swap left and right, lift
         # both in one pass, then undo the swap and the reflection. perm is an involution: its own inverse.
         F = len(pts)
-        both = self._lift_valid(np.concatenate([pts, pts[:, perm] * np.array([-1.0, 1.0])]),
+        both = self._lift_valid(np.concatenate([pts, mirror_image(pts, perm)]),
                                 np.concatenate([vis, vis[:, perm]]), category)
-        return 0.5 * (both[:F] + both[F:][:, perm] * np.array([-1.0, 1.0, 1.0], dtype=np.float32))
+        return 0.5 * (both[:F] + mirror_back(both[F:], perm))
 
     def _relift_completed(self, pts: np.ndarray, vis: np.ndarray, first: np.ndarray, category: str,
                           perm: np.ndarray | None) -> np.ndarray:
@@ -248,6 +248,18 @@ class LoadedLifter:
                 shape, _, scale = self.model(p, v, category)
                 out[s:s + step] = (shape * scale[:, None, None]).float().cpu().numpy()
         return out
+
+
+def mirror_image(points2d: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """The left/right mirror image of ``points2d (F, N, 2)``: x negated, landmarks relabelled by ``perm``
+    (:func:`mirror_permutation`); any reflection will do, the model is translation invariant."""
+    return points2d[:, perm] * np.array([-1.0, 1.0])
+
+
+def mirror_back(lift3d: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """A lift ``(F, N, 3)`` of :func:`mirror_image`'s 2D, mirrored back into the original's frame and landmark
+    order (``perm`` is an involution: its own inverse)."""
+    return lift3d[:, perm] * np.array([-1.0, 1.0, 1.0], dtype=np.float32)
 
 
 def mirror_permutation(category: str) -> np.ndarray | None:

@@ -98,16 +98,22 @@ class TestSet:
     focal: np.ndarray | None = None       # (B,) camera focal length, pixels (oracle references only)
     principal: np.ndarray | None = None   # (B, 2) principal point, pixels
 
+    def select(self, index: np.ndarray) -> TestSet:
+        """The views ``index`` of this set: ``(K,)`` row indices or a ``(B,)`` boolean mask."""
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[index]
+        return TestSet(self.category, self.setting, self.points2d[index], self.visible[index], self.present[index],
+                       self.points3d[index], pick(self.focal), pick(self.principal))
+
 
 def read_views(path: Path, category: str, setting: str, index: np.ndarray | None = None) -> TestSet:
     """The views of one built data file (``lifter.data build``'s layout) as a :class:`TestSet`; with ``index``
     ``(K,)``, those rows only."""
     with np.load(path) as f:
-        def take(key: str) -> np.ndarray:
-            return f[key] if index is None else f[key][index]
-        return TestSet(category, setting, take("points2d"), take("visible"), take("present"), take("points3d"),
-                       take("camera_focal") if "camera_focal" in f.files else None,
-                       take("camera_principal") if "camera_principal" in f.files else None)
+        views = TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"],
+                        f["camera_focal"] if "camera_focal" in f.files else None,
+                        f["camera_principal"] if "camera_principal" in f.files else None)
+    return views if index is None else views.select(index)
 
 
 def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:

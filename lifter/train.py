@@ -211,6 +211,16 @@ def fit_category_flow(data: "TrainData", cfg: TrainConfig) -> PoseFlow:
     return fit_pose_flow(poses, cfg.flow, seed=cfg.seed)
 
 
+def check_training_files(data_dir: Path | str, categories: tuple[str, ...]) -> None:
+    """Raise ``FileNotFoundError`` naming every ``<category>_train.npz`` of ``categories`` missing from
+    ``data_dir``, with the command that builds them."""
+    missing = [str(Path(data_dir) / f"{c}_train.npz") for c in categories
+               if not (Path(data_dir) / f"{c}_train.npz").exists()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)} not found: run `python -m lifter.data build --source "
+                                f"../shared/data --out {data_dir}` first")
+
+
 def batch_size(cfg: TrainConfig, n: int) -> int:
     """Poses per batch for a category of ``n`` landmarks: about ``batch_tokens`` tokens, clamped."""
     used = min(n, cfg.max_tokens) if cfg.batch_on_subset else n
@@ -338,13 +348,9 @@ class Trainer:
         self.command = ""                                         # the command line, recorded with checkpoints
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        self.data = {}
-        for c in cfg.categories:
-            path = Path(data_dir) / f"{c}_train.npz"
-            if not path.exists():
-                raise FileNotFoundError(f"{path} not found: run `python -m lifter.data build --source "
-                                        f"../shared/data --out {data_dir}` first")
-            self.data[c] = TrainData(path, c, need_3d=cfg.supervision == "3d")
+        check_training_files(data_dir, cfg.categories)
+        self.data = {c: TrainData(Path(data_dir) / f"{c}_train.npz", c, need_3d=cfg.supervision == "3d")
+                     for c in cfg.categories}
         model_cfg = LifterConfig(**{**asdict(cfg.model), "categories": {c: get_category(c).num_landmarks
                                                                            for c in ALL_CATEGORIES}})
         cfg.model = model_cfg
@@ -810,11 +816,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
     if args.checkpoint_every < 1:
         parser.error(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
-    missing = [str(args.data / f"{c}_train.npz") for c in args.categories
-               if not (args.data / f"{c}_train.npz").exists()]
-    if missing:
-        parser.error(f"--data {args.data}: no {', '.join(missing)}; build the data first: python -m lifter.data "
-                     f"build --source ../shared/data --out {args.data}")
+    try:
+        check_training_files(args.data, tuple(args.categories))
+    except FileNotFoundError as e:
+        parser.error(f"--data {args.data}: {e}")
     held = args.out / "checkpoint.safetensors"
     if held.exists() and not args.resume:
         parser.error(f"--out {args.out} already holds a training run ({held}): add --resume to continue it, or "

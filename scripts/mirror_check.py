@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lifter.api import load_lifter, mirror_permutation  # noqa: E402
+from lifter.api import load_lifter, mirror_back, mirror_image, mirror_permutation  # noqa: E402
 from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, TestSet, load_test_set, parse_models, score  # noqa: E402
 from lifter.skeletons import get_category  # noqa: E402
 
@@ -34,17 +33,9 @@ def mirror_lifts(lifter, test: TestSet) -> dict[str, np.ndarray]:
         raise ValueError(f"{test.category} has no mirror pairs")
     own = lifter.lift(test.points2d, test.category, test.visible, mirror_average=False, complete_hidden=False)
     shown = test.visible[:, perm]
-    image = np.where(shown[..., None], test.points2d[:, perm] * np.array([-1.0, 1.0]), np.nan)
-    back = lifter.lift(image, test.category, shown, mirror_average=False, complete_hidden=False)
-    back = back[:, perm] * np.array([-1.0, 1.0, 1.0], dtype=np.float32)
+    image = np.where(shown[..., None], mirror_image(test.points2d, perm), np.nan)
+    back = mirror_back(lifter.lift(image, test.category, shown, mirror_average=False, complete_hidden=False), perm)
     return {"own": own, "mirrored": back, "average": 0.5 * (own + back)}
-
-
-def subset(test: TestSet, keep: np.ndarray) -> TestSet:
-    """The views ``keep (B,)`` of ``test``."""
-    return replace(test, points2d=test.points2d[keep], visible=test.visible[keep], present=test.present[keep],
-                   points3d=test.points3d[keep], focal=None if test.focal is None else test.focal[keep],
-                   principal=None if test.principal is None else test.principal[keep])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, keep in groups.items():
                 if not keep.any():
                     continue
-                part = subset(test, keep)
-                cells = [f"{score(lift[keep], part)['strict']:.2f} {unit}" for lift in lifts.values()]
+                cells = [f"{score(lift[keep], test.select(keep))['strict']:.2f} {unit}" for lift in lifts.values()]
                 print(f"| {label} | {category} | {name} ({int(keep.sum())}) | " + " | ".join(cells) + " |")
     return 0
 

@@ -47,7 +47,7 @@ def test_the_mirrored_lift_is_the_one_lift_averages(chair_data: Path) -> None:
     with pytest.raises(ValueError, match="no mirror pairs"):
         mc.mirror_lifts(lifter, TestSet("hand21", "clean", test.points2d, test.visible, test.present,
                                         test.points3d))
-    first = mc.subset(test, np.arange(len(test.points2d)) < 3)
+    first = test.select(np.arange(len(test.points2d)) < 3)
     assert first.points2d.shape[0] == 3 and np.array_equal(first.points3d, test.points3d[:3], equal_nan=True)
 
 
