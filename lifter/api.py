@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from lifter.geometry import perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories
+from lifter.symmetry import refine_lift
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "lifter.safetensors"
 
@@ -83,7 +84,7 @@ class LoadedLifter:
         return dict(self.model.cfg.categories)
 
     def lift(self, points2d: np.ndarray, category: str = "human17", visible: np.ndarray | None = None,
-             mirror_average: bool = True, complete_hidden: bool = True) -> np.ndarray:
+             mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True) -> np.ndarray:
         """Lift 2D landmarks to 3D.
 
         Args:
@@ -100,6 +101,11 @@ class LoadedLifter:
                 depths (the hidden landmarks keep the first pass's x, y). The network is more accurate with all
                 its landmarks in view; measured by ``lifter.evaluate`` (row "without hidden-landmark
                 completion"). Frames with every landmark visible take one pass either way.
+            symmetrize: for categories whose 3D shape is left/right symmetric (``face468``, ``chair``), move the
+                visible landmarks' depths along their rays until the shape is mirror-symmetric, staying close to
+                the network's depths (:mod:`lifter.symmetry`; the camera is guessed from the landmarks' 2D extent).
+                Measured by ``lifter.evaluate`` (row "without the symmetry refinement"). Visible landmarks' x, y
+                are unchanged.
         Returns:
             ``(F, N, 3)`` / ``(N, 3)`` float32 in the camera frame (x, y along the image axes, z away from the
             camera), in input pixel units, centred on the visible landmarks' 2D centroid; its ``(x, y)``
@@ -109,22 +115,25 @@ class LoadedLifter:
                 fewer than 3 visible landmarks in a frame.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden)
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize)
         return out[0] if single else out
 
     def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray,
                          principal_point: np.ndarray, visible: np.ndarray | None = None,
-                         mirror_average: bool = True, complete_hidden: bool = True) -> np.ndarray:
+                         mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True
+                         ) -> np.ndarray:
         """Lift 2D landmarks seen by a camera of known intrinsics to camera-frame 3D on their pixels' rays.
 
         :meth:`lift` reads the image orthographically (it keeps the pixels as x, y), which a close camera's
         perspective distorts; this reads the same lift through the pinhole
         (:func:`lifter.geometry.perspective_reading`): each landmark's depth is the focal length plus its lifted
         depth relative to the visible landmarks' mean, and its x, y are unprojected at that depth. Measured by
-        ``lifter.evaluate`` (row "with the camera intrinsics").
+        ``lifter.evaluate`` (row "with the camera intrinsics"). It is :meth:`read_with_camera` of :meth:`lift`'s
+        output: with ``symmetrize``, the symmetry refinement runs again with the known camera, and landmarks that
+        are not visible but whose mirror partner is are replaced by the partner's reflection.
 
         Args:
-            points2d, category, visible, mirror_average, complete_hidden: as for :meth:`lift`.
+            points2d, category, visible, mirror_average, complete_hidden, symmetrize: as for :meth:`lift`.
             focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame.
             principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre).
         Returns:
@@ -139,19 +148,21 @@ class LoadedLifter:
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
-        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden)
-        points = _pinhole_reading(out, pts, vis, focal, principal)
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize)
+        points = _pinhole_reading(self._camera_refined(out, pts, vis, category, focal, principal, symmetrize),
+                                  pts, vis, focal, principal)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
                          focal_length: float | np.ndarray, principal_point: np.ndarray,
-                         visible: np.ndarray | None = None) -> np.ndarray:
+                         visible: np.ndarray | None = None, symmetrize: bool = True) -> np.ndarray:
         """:meth:`lift_with_camera`'s reading of a :meth:`lift` already computed for the same input, without running
         the network again (e.g. to report both readings of one lift).
 
         Args:
             lift3d: ``(F, N, 3)`` / ``(N, 3)``: ``lift(points2d, category, visible, ...)``.
-            points2d, category, focal_length, principal_point, visible: as for :meth:`lift_with_camera`.
+            points2d, category, focal_length, principal_point, visible, symmetrize: as for
+                :meth:`lift_with_camera` (``symmetrize`` should match the ``lift()`` call that made ``lift3d``).
         Returns:
             what :meth:`lift_with_camera` returns for that input with the same ``lift()`` options.
         Raises:
@@ -164,8 +175,18 @@ class LoadedLifter:
             raise ValueError(f"lift3d must be lift()'s output for points2d, shape {pts.shape[:2] + (3,)}"
                              f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
-        points = _pinhole_reading(lift, pts, vis, focal, principal)
+        points = _pinhole_reading(self._camera_refined(lift, pts, vis, category, focal, principal, symmetrize),
+                                  pts, vis, focal, principal)
         return points[0] if single else points
+
+    @staticmethod
+    def _camera_refined(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
+                        principal: np.ndarray, symmetrize: bool) -> np.ndarray:
+        """A lift ``(F, N, 3)`` of checked input with the symmetry refinement run again with the checked camera
+        (:func:`lifter.symmetry.refine_lift`) when ``symmetrize``, else as it is."""
+        if not symmetrize:
+            return lift
+        return refine_lift(lift, visible_centroid(pts, vis), vis, category, focal, principal)
 
     def _checked_input(self, points2d: np.ndarray, category: str, visible: np.ndarray | None
                        ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -203,14 +224,14 @@ class LoadedLifter:
         return np.where(vis[..., None], pts, 0.0), vis, single
 
     def _lift_input(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,
-                    complete_hidden: bool) -> np.ndarray:
+                    complete_hidden: bool, symmetrize: bool) -> np.ndarray:
         """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32."""
         perm = mirror_permutation(category) if mirror_average else None
         out = self._one_pass(pts, vis, category, perm)
         partial = ~vis.all(1)
         if complete_hidden and partial.any():
             out[partial] = self._relift_completed(pts[partial], vis[partial], out[partial], category, perm)
-        return out
+        return refine_lift(out, visible_centroid(pts, vis), vis, category) if symmetrize else out
 
     def _one_pass(self, pts: np.ndarray, vis: np.ndarray, category: str, perm: np.ndarray | None
                       ) -> np.ndarray:

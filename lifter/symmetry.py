@@ -1,0 +1,197 @@
+"""Test-time symmetry refinement: the depths of a lift of a mirror-symmetric object, made symmetric.
+
+A chair or a face is left/right symmetric in 3D (:attr:`lifter.skeletons.Category.symmetric_shape`): every
+landmark ``i`` has a mirror partner ``p[i]`` (itself for landmarks on the symmetry plane) and the reflection through
+one plane maps the one onto the other. A single view of a symmetric object is, in effect, two views (the object
+and its mirror image), which is why symmetry pins depth where a 2D prior alone leaves it loose (Vetter & Poggio,
+1994). The lifter's network learns the symmetry only approximately; this module adjusts the depths of its lift,
+landmark by landmark along each landmark's ray, so that the shape becomes symmetric, while staying close to the
+network's depths.
+
+The model (all in the lift's pixel units): landmark ``i`` at pixel offset ``a_i`` from the principal point, with
+depth ``z_i`` relative to the visible landmarks' mean depth, sits at ``X_i = (a_i (1 + kappa z_i), z_i)`` where
+``kappa = 1 / focal`` (``kappa = 0``: orthographic). :func:`perspective_reading` reads a lift this way (up to
+its translation along z). The refinement alternates
+
+1. the symmetry plane ``n . x = d`` of the current points: ``n`` the dominant direction of the differences
+   ``X_i - X_p[i]`` over the mirror pairs, ``d`` the mean of ``n`` over the pairs' midpoints;
+2. the depths that minimise ``sum_i |X_p[i] - H X_i - 2 d n|^2 + weight * sum_i (z_i - z0_i)^2`` with
+   ``H = I - 2 n n^T`` (the residual of the reflection; the second term keeps the network's depths ``z0``). The
+   residual of a pair involves only its two depths, so this is a 2 x 2 (pairs) or 1 x 1 (landmarks on the plane)
+   linear solve per pair, in closed form for every frame at once.
+
+Only landmarks that are visible, and whose partner is visible too, take part; the others keep their depths.
+Measured by ``python -m lifter.evaluate`` (row "without the symmetry refinement") and in
+docs/lifter-experiments.md (*Symmetry refinement at test time*).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifter.skeletons import categories
+
+#: Default ``kappa x (2D bounding-box size)`` when the focal length is not known (:meth:`lift`): a subject
+#: spanning about 45 % of a focal length, the middle of the benchmark's cameras (focal 1.0-1.5 x the image
+#: width, subject 40-80 % of it) and of a phone camera's (focal about 0.8 x the long side) at arm's length.
+DEFAULT_SPAN_OVER_FOCAL = 0.45
+#: Weight of the network's depths against the symmetry residual, per category: chosen on training views
+#: (``scripts/symmetry_check.py``; docs/lifter-experiments.md, *Symmetry refinement at test time*).
+DEFAULT_WEIGHTS = {"chair": 0.1, "face468": 1.0}
+#: Fewest mirror pairs (two distinct visible partners) for the plane to be fitted.
+MIN_PAIRS = 2
+
+
+def _unordered_pairs(perm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(i (P,), j (P,), on_plane (S,))``: each mirror pair ``i < j = perm[i]`` once, and the fixed points."""
+    idx = np.arange(len(perm))
+    first = idx < perm
+    return idx[first], perm[first], idx[perm == idx]
+
+
+def _plane(X: np.ndarray, wp: np.ndarray, ws: np.ndarray, pi: np.ndarray, pj: np.ndarray, on_plane: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The symmetry plane of points ``X (F, N, 3)`` from the pairs ``(pi, pj)`` weighted ``wp (F, P)`` and the
+    on-plane landmarks weighted ``ws (F, S)``: ``(n (F, 3) unit normal, d (F,) offset, H (F, 3, 3) reflection
+    matrix I - 2 n n^T)``."""
+    diff = (X[:, pi] - X[:, pj]) * wp[..., None]                              # (F, P, 3)
+    _, vecs = np.linalg.eigh(np.einsum("fpi,fpj->fij", diff, diff) + 1e-12 * np.eye(3))
+    n = vecs[..., -1]                                                          # (F, 3) dominant direction
+    mids = np.concatenate([0.5 * (X[:, pi] + X[:, pj]), X[:, on_plane]], 1) @ n[..., None]  # (F, P+S, 1)
+    w_all = np.concatenate([wp, ws], 1)
+    d = (mids[..., 0] * w_all).sum(1) / np.maximum(w_all.sum(1), 1)            # (F,)
+    return n, d, np.eye(3) - 2 * n[:, :, None] * n[:, None, :]
+
+
+def symmetrize(offsets: np.ndarray, depths: np.ndarray, use: np.ndarray, perm: np.ndarray, kappa: np.ndarray,
+               weight: float = 1.0, iterations: int = 8, fill: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """A lift made mirror-symmetric: its depths moved along the rays, close to the given ones (module docstring).
+
+    Args:
+        offsets: ``(F, N, 2)`` pixel offsets ``a`` of the landmarks from the principal point (or its stand-in).
+        depths: ``(F, N)`` the lift's depths ``z0``, in pixel units, relative to the visible landmarks' mean.
+        use: ``(F, N)`` bool, landmarks that may take part (visible, and not left out of the symmetry); a pair
+            takes part only when both its landmarks do.
+        perm: ``(N,)`` the mirror permutation (an involution: ``perm[perm] == arange(N)``).
+        kappa: ``(F,)`` or a number: one over the focal length in pixels (0: orthographic reading).
+        weight: weight of ``(z - z0)^2`` against the squared symmetry residual (> 0).
+        iterations: plane / depth alternations.
+        fill: ``(F, N)`` bool or None: landmarks (not taking part, e.g. hidden) to be replaced by the reflection
+            of their partner through the final plane when the partner takes part; their offsets change too.
+    Returns:
+        ``(offsets (F, N, 2), depths (F, N))`` float64. Landmarks that do not take part (and are not filled), and
+        every landmark of a frame with fewer than :data:`MIN_PAIRS` pairs taking part, keep their values.
+    Raises:
+        ValueError: a weight that is not positive.
+    """
+    a = np.asarray(offsets, dtype=np.float64)
+    z0 = np.asarray(depths, dtype=np.float64)
+    perm = np.asarray(perm)
+    if weight <= 0:
+        raise ValueError(f"weight must be positive, got {weight}")
+    F, N = z0.shape
+    kappa = np.broadcast_to(np.asarray(kappa, dtype=np.float64), (F,))
+    pi, pj, on_plane = _unordered_pairs(perm)
+    ok = np.asarray(use, dtype=bool) & np.isfinite(a).all(-1) & np.isfinite(z0)
+    pair_ok = ok[:, pi] & ok[:, pj]                                            # (F, P)
+    self_ok = ok[:, on_plane]                                                  # (F, S)
+    frame_ok = pair_ok.sum(1) >= MIN_PAIRS                                     # (F,)
+    pair_ok &= frame_ok[:, None]
+    self_ok &= frame_ok[:, None]
+    a = np.where(ok[..., None], a, 0.0)
+    z0 = np.where(ok, z0, 0.0)
+    z = z0.copy()
+    base = np.concatenate([a, np.zeros((F, N, 1))], -1)                        # (F, N, 3): X at z = 0
+    ray = np.concatenate([kappa[:, None, None] * a, np.ones((F, N, 1))], -1)  # (F, N, 3): dX / dz
+    wp, ws = pair_ok.astype(np.float64), self_ok.astype(np.float64)
+    for _ in range(iterations):
+        n, d, H = _plane(base + z[..., None] * ray, wp, ws, pi, pj, on_plane)
+        # A pair (i, j): r = c + z_j g_j - z_i h_i, c = a_j - H a_i - 2 d n (points at z = 0), h_i = H g_i;
+        # its residual counts twice in the sum (from i and from j: |r_j| = |r_i|).
+        Hb = np.einsum("fkl,fpl->fpk", H, base[:, pi])
+        c = base[:, pj] - Hb - 2 * d[:, None, None] * n[:, None]               # (F, P, 3)
+        h = np.einsum("fkl,fpl->fpk", H, ray[:, pi])
+        g = ray[:, pj]
+        hh, gg, hg = (h * h).sum(-1), (g * g).sum(-1), (h * g).sum(-1)
+        hc, gc = (h * c).sum(-1), (g * c).sum(-1)
+        # Normal equations of 2|r|^2 + weight((z_i - z0_i)^2 + (z_j - z0_j)^2) in (z_i, z_j).
+        m11, m12, m22 = 2 * hh + weight, -2 * hg, 2 * gg + weight
+        b1, b2 = 2 * hc + weight * z0[:, pi], -2 * gc + weight * z0[:, pj]
+        det = m11 * m22 - m12 * m12
+        zi, zj = (m22 * b1 - m12 * b2) / det, (m11 * b2 - m12 * b1) / det
+        # A landmark on the plane: r = 2 (n . X_i - d) n, |r|^2 = 4 (e + z m)^2, once in the sum.
+        e = base[:, on_plane] @ n[..., None]
+        m = ray[:, on_plane] @ n[..., None]
+        e, m = e[..., 0] - d[:, None], m[..., 0]
+        zs = (-4 * e * m + weight * z0[:, on_plane]) / (4 * m * m + weight)
+        z = z.copy()
+        z[:, pi] = np.where(pair_ok, zi, z[:, pi])
+        z[:, pj] = np.where(pair_ok, zj, z[:, pj])
+        z[:, on_plane] = np.where(self_ok, zs, z[:, on_plane])
+    out_a = np.asarray(offsets, dtype=np.float64).copy()
+    out_z = np.where(ok, z, np.asarray(depths, dtype=np.float64))
+    if fill is not None:
+        X = base + z[..., None] * ray
+        n, d, H = _plane(X, wp, ws, pi, pj, on_plane)
+        mirrored = np.einsum("fkl,fnl->fnk", H, X[:, perm]) + 2 * d[:, None, None] * n[:, None]   # (F, N, 3)
+        take = np.asarray(fill, dtype=bool) & ~ok & ok[:, perm] & frame_ok[:, None]
+        zt = mirrored[..., 2]
+        at = mirrored[..., :2] / (1 + kappa[:, None, None] * zt[..., None])   # back onto the image plane
+        out_a = np.where(take[..., None], at, out_a)
+        out_z = np.where(take, zt, out_z)
+    return out_a, out_z
+
+
+def refines(category: str) -> bool:
+    """Whether :func:`refine_lift` changes lifts of ``category``: a registered category whose 3D shape is
+    left/right symmetric (:attr:`lifter.skeletons.Category.symmetric_shape`)."""
+    cat = categories().get(category)
+    return cat is not None and cat.symmetric_shape and bool(cat.mirror_pairs)
+
+
+def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, category: str,
+                focal: np.ndarray | None = None, principal: np.ndarray | None = None) -> np.ndarray:
+    """:func:`symmetrize` applied to a lift in ``lift()``'s form, for a category with a symmetric shape.
+
+    Without the camera (``lift()``) the principal point's stand-in is the visible landmarks' 2D bounding-box centre
+    and the focal length is the box's larger side over :data:`DEFAULT_SPAN_OVER_FOCAL`; the landmarks that are not
+    visible keep the network's prediction (reflecting their partner through that guessed camera was measured to be
+    worse). With the camera (``focal``, ``principal``: ``lift_with_camera``), the landmarks that are not visible
+    and whose partner is are replaced by the partner's reflection.
+
+    Args:
+        lift: ``(F, N, 3)`` x, y in pixels relative to ``centre``, z depth in the same units (any offset).
+        centre: ``(F, 2)`` pixel position of the lift's origin (the visible landmarks' 2D centroid).
+        visible: ``(F, N)`` bool.
+        category: the landmarks' category; others than :func:`refines` names are returned unchanged.
+        focal: ``(F,)`` focal lengths in pixels, or None; principal: ``(F, 2)`` pixels, or None.
+    Returns:
+        ``(F, N, 3)`` float32 in ``lift``'s frame: visible landmarks keep their x, y exactly.
+    """
+    lift = np.asarray(lift, dtype=np.float32)
+    if not refines(category):
+        return lift
+    cat = categories()[category]
+    perm = np.asarray(cat.mirror_permutation())
+    vis = np.asarray(visible, dtype=bool)
+    centre = np.asarray(centre, dtype=np.float64)[:, None]                   # (F, 1, 2)
+    pixels = lift[..., :2].astype(np.float64) + centre
+    if focal is None or principal is None:
+        lo = np.where(vis[..., None], pixels, np.inf).min(1)
+        hi = np.where(vis[..., None], pixels, -np.inf).max(1)
+        point = (lo + hi) / 2                                                    # (F, 2)
+        kappa = DEFAULT_SPAN_OVER_FOCAL / np.maximum((hi - lo).max(-1), 1e-9)
+        fill = None
+    else:
+        point = np.asarray(principal, dtype=np.float64)
+        kappa = 1.0 / np.asarray(focal, dtype=np.float64)
+        fill = ~vis
+    z = lift[..., 2].astype(np.float64)
+    z = z - np.where(vis, z, 0.0).sum(1, keepdims=True) / vis.sum(1, keepdims=True)
+    symmetric = ~np.isin(np.arange(len(perm)), cat.off_symmetry)                 # (N,)
+    offsets, depths = symmetrize(pixels - point[:, None], z, vis & symmetric, perm, kappa,
+                                 weight=DEFAULT_WEIGHTS.get(category, 1.0),
+                                 fill=None if fill is None else fill & symmetric)
+    xy = np.where(vis[..., None], lift[..., :2], offsets + point[:, None] - centre)
+    return np.concatenate([xy, depths[..., None]], -1).astype(np.float32)
