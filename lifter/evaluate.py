@@ -18,8 +18,8 @@ against the depth noise with the first model's error as a reference line.
 
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
-averaging and hidden-landmark completion on), the first of them also without each of the two and read through
-the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips those rows), and four
+averaging, hidden-landmark completion and, for chairs and faces, the symmetry refinement on), the first of them
+also without each of the three and read through the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips those rows), and four
 references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``rigid template`` (one shape recovered from the training 2D alone by structure from motion, as the
@@ -44,6 +44,7 @@ import numpy as np
 
 from lifter.geometry import aligned_errors, rigid_factorisation, rms_radius, similarity_procrustes, visible_centroid
 from lifter.skeletons import get_category
+from lifter.symmetry import refines as symmetry_refines
 
 if TYPE_CHECKING:
     from lifter.api import LoadedLifter
@@ -119,6 +120,17 @@ def read_views(path: Path, category: str, setting: str, index: np.ndarray | None
 def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:
     path = Path(data) / f"{category}_{SETTINGS[setting]}.npz"
     return read_views(path, category, setting) if path.exists() else None
+
+
+def training_views(data: Path, category: str, views: int, seed: int) -> TestSet | None:
+    """Up to ``views`` training views of ``category`` drawn without replacement, as a :class:`TestSet`."""
+    path = Path(data) / f"{category}_train.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as f:
+        n = len(f["points2d"])
+    idx = np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
+    return read_views(path, category, "clean", idx)
 
 
 def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:
@@ -244,13 +256,13 @@ def _input_key(test: TestSet) -> tuple[str, str]:
 
 
 def lifter_method(lifter: LoadedLifter, mirror_average: bool = True, complete_hidden: bool = True,
-                  memo: dict | None = None) -> Callable[[TestSet], np.ndarray]:
+                  memo: dict | None = None, symmetrize: bool = True) -> Callable[[TestSet], np.ndarray]:
     """``lifter.lift`` as a method; with ``memo``, each lift is also kept there by input (for
     :func:`lifter_camera_method`)."""
 
     def predict(test: TestSet) -> np.ndarray:
         out = lifter.lift(test.points2d, test.category, test.visible, mirror_average=mirror_average,
-                          complete_hidden=complete_hidden)
+                          complete_hidden=complete_hidden, symmetrize=symmetrize)
         if memo is not None:
             memo[_input_key(test)] = out
         return out
@@ -288,6 +300,11 @@ def without_completion_label(label: str) -> str:
     return f"{label}, without hidden-landmark completion"
 
 
+def without_symmetry_label(label: str) -> str:
+    """The row label of a lifter evaluated with ``symmetrize=False``."""
+    return f"{label}, without the symmetry refinement"
+
+
 def flat_method(test: TestSet) -> np.ndarray:
     """Zero depth: the centred input 2D (missing landmarks at the centroid)."""
     w = test.visible[..., None]
@@ -313,17 +330,19 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
              device: str | None = None, progress: bool = True, ablations: bool = True) -> dict:
     """Run every method on every test file; returns ``{"results": [row, ...], ...}``.
 
-    Lifters run as ``lift()`` does by default (mirror averaging and hidden-landmark completion on); with
-    ``ablations`` the first model is also run without each of the two (rows :func:`without_mirror_label` and
-    :func:`without_completion_label`; on a test file with every landmark visible, completion never runs, so
-    that row is the first model's row, copied) and read through the test cameras' intrinsics with
-    ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the cameras).
+    Lifters run as ``lift()`` does by default (mirror averaging, hidden-landmark completion and the symmetry
+    refinement on); with ``ablations`` the first model is also run without each of the three (rows
+    :func:`without_mirror_label`, :func:`without_completion_label` and :func:`without_symmetry_label`; where the
+    option changes nothing, the row is the first model's row, copied: completion on a test file with every landmark
+    visible, the symmetry refinement on a category without a symmetric shape) and read through the test cameras'
+    intrinsics with ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the
+    cameras).
     """
     from lifter.api import load_lifter
 
     rows = []
     methods: dict[str, Callable[[TestSet], np.ndarray]] = {}
-    same_when_all_visible: dict[str, str] = {}                              # ablation label -> first model's
+    copied_when: dict[str, tuple[str, Callable[[TestSet], bool]]] = {}      # ablation label -> first model's, when
     needs_camera: set[str] = set()                                           # rows that need test intrinsics
     for label, path in models.items():
         if not Path(path).exists():
@@ -335,7 +354,9 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             methods[label] = lifter_method(lifter, memo=memo)
             methods[without_mirror_label(label)] = lifter_method(lifter, mirror_average=False)
             methods[without_completion_label(label)] = lifter_method(lifter, complete_hidden=False)
-            same_when_all_visible[without_completion_label(label)] = label
+            copied_when[without_completion_label(label)] = label, lambda t: bool(t.visible.all())
+            methods[without_symmetry_label(label)] = lifter_method(lifter, symmetrize=False)
+            copied_when[without_symmetry_label(label)] = label, lambda t: not symmetry_refines(t.category)
             methods[with_intrinsics_label(label)] = lifter_camera_method(lifter, memo)
             needs_camera.add(with_intrinsics_label(label))
         else:
@@ -358,8 +379,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             for label, predict in cat_methods.items():
                 if label in needs_camera and (test.focal is None or test.principal is None):
                     continue
-                if label in same_when_all_visible and test.visible.all():
-                    twin = next(r for r in rows if r["method"] == same_when_all_visible[label]
+                if label in copied_when and copied_when[label][1](test):
+                    twin = next(r for r in rows if r["method"] == copied_when[label][0]
                                 and r["category"] == category and r["setting"] == setting)
                     rows.append({**twin, "method": label})
                     continue

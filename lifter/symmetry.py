@@ -151,11 +151,12 @@ def refines(category: str) -> bool:
 
 
 def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, category: str,
-                focal: np.ndarray | None = None, principal: np.ndarray | None = None) -> np.ndarray:
+                focal: np.ndarray | None = None, principal: np.ndarray | None = None, weight: float | None = None,
+                span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL) -> np.ndarray:
     """:func:`symmetrize` applied to a lift in ``lift()``'s form, for a category with a symmetric shape.
 
     Without the camera (``lift()``) the principal point's stand-in is the visible landmarks' 2D bounding-box centre
-    and the focal length is the box's larger side over :data:`DEFAULT_SPAN_OVER_FOCAL`; the landmarks that are not
+    and the focal length is the box's larger side over ``span_over_focal``; the landmarks that are not
     visible keep the network's prediction (reflecting their partner through that guessed camera was measured to be
     worse). With the camera (``focal``, ``principal``: ``lift_with_camera``), the landmarks that are not visible
     and whose partner is are replaced by the partner's reflection.
@@ -166,6 +167,8 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
         visible: ``(F, N)`` bool.
         category: the landmarks' category; others than :func:`refines` names are returned unchanged.
         focal: ``(F,)`` focal lengths in pixels, or None; principal: ``(F, 2)`` pixels, or None.
+        weight: :func:`symmetrize`'s weight; None: the category's in :data:`DEFAULT_WEIGHTS` (else 1).
+        span_over_focal: without the camera, the guessed ratio of the 2D extent to the focal length.
     Returns:
         ``(F, N, 3)`` float32 in ``lift``'s frame: visible landmarks keep their x, y exactly.
     """
@@ -181,7 +184,7 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
         lo = np.where(vis[..., None], pixels, np.inf).min(1)
         hi = np.where(vis[..., None], pixels, -np.inf).max(1)
         point = (lo + hi) / 2                                                    # (F, 2)
-        kappa = DEFAULT_SPAN_OVER_FOCAL / np.maximum((hi - lo).max(-1), 1e-9)
+        kappa = span_over_focal / np.maximum((hi - lo).max(-1), 1e-9)
         fill = None
     else:
         point = np.asarray(principal, dtype=np.float64)
@@ -191,7 +194,7 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
     z = z - np.where(vis, z, 0.0).sum(1, keepdims=True) / vis.sum(1, keepdims=True)
     symmetric = ~np.isin(np.arange(len(perm)), cat.off_symmetry)                 # (N,)
     offsets, depths = symmetrize(pixels - point[:, None], z, vis & symmetric, perm, kappa,
-                                 weight=DEFAULT_WEIGHTS.get(category, 1.0),
+                                 weight=DEFAULT_WEIGHTS.get(category, 1.0) if weight is None else weight,
                                  fill=None if fill is None else fill & symmetric)
     xy = np.where(vis[..., None], lift[..., :2], offsets + point[:, None] - centre)
     return np.concatenate([xy, depths[..., None]], -1).astype(np.float32)

@@ -1,9 +1,9 @@
 """A lifter's lift of the test views against its lift of their mirror images (mirrored back), per category.
 
 ``PYTHONPATH=. python scripts/mirror_check.py --data data --categories chair --model LABEL=PATH ...`` lifts each
-clean test view once (no mirror averaging, no hidden-landmark completion), lifts its mirror image (x negated,
-landmarks relabelled by the category's mirror permutation) and mirrors that lift back, and prints the strict
-error of each and of their average, over all views and, for chairs, over swivel chairs (any ``swivel_foot``
+clean test view once (the network alone: no mirror averaging, no hidden-landmark completion, no symmetry
+refinement), lifts its mirror image (x negated, landmarks relabelled by the category's mirror permutation) and
+mirrors that lift back, and prints the strict error of each and of their average, over all views and, for chairs, over swivel chairs (any ``swivel_foot``
 present) and the others apart. A mirror image of a real object is a real object, so a lifter that was trained on
 the category's own views should read about the same on both; a large difference on some landmarks means the
 mirror permutation hands the network something no real object looks like. This is how the swivel feet's
@@ -31,10 +31,12 @@ def mirror_lifts(lifter, test: TestSet) -> dict[str, np.ndarray]:
     perm = mirror_permutation(test.category)
     if perm is None:
         raise ValueError(f"{test.category} has no mirror pairs")
-    own = lifter.lift(test.points2d, test.category, test.visible, mirror_average=False, complete_hidden=False)
+    own = lifter.lift(test.points2d, test.category, test.visible, mirror_average=False, complete_hidden=False,
+                       symmetrize=False)
     shown = test.visible[:, perm]
     image = np.where(shown[..., None], mirror_image(test.points2d, perm), np.nan)
-    back = mirror_back(lifter.lift(image, test.category, shown, mirror_average=False, complete_hidden=False), perm)
+    back = mirror_back(lifter.lift(image, test.category, shown, mirror_average=False, complete_hidden=False,
+                                   symmetrize=False), perm)
     return {"own": own, "mirrored": back, "average": 0.5 * (own + back)}
 
 

@@ -17,21 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from lifter.api import load_lifter
-from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, TestSet, load_test_set, parse_models, read_views, score
-
-
-def training_views(data: Path, category: str, views: int, seed: int) -> TestSet | None:
-    """Up to ``views`` training views of ``category`` drawn without replacement, as a :class:`TestSet`."""
-    path = Path(data) / f"{category}_train.npz"
-    if not path.exists():
-        return None
-    with np.load(path) as f:
-        n = len(f["points2d"])
-    idx = np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
-    return read_views(path, category, "clean", idx)
+from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, load_test_set, parse_models, score, training_views
 
 
 def main(argv: list[str] | None = None) -> int:

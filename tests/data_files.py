@@ -19,6 +19,29 @@ def write_test_files(out: Path, category: str, shapes: np.ndarray, present: np.n
         np.savez(out / f"{category}_{name}.npz", **arrays)
 
 
+def write_chair_data(out: Path) -> Path:
+    """Test files of twelve symmetric chairs (seat, backrest, legs or a five-foot swivel base numbered
+    counter-clockwise) in ``out``; returns ``out``."""
+    rng = np.random.default_rng(0)
+    shapes = np.full((12, 21, 3), np.nan, dtype=np.float32)
+    present = np.zeros((12, 21), bool)
+    for c in range(12):
+        w, d, h = rng.uniform(0.18, 0.25), rng.uniform(0.18, 0.25), rng.uniform(0.2, 0.3)
+        pts = {0: (w, h + 0.3, d), 1: (-w, h + 0.3, d), 2: (w, h, d), 3: (-w, h, d), 4: (w, h, -d), 5: (-w, h, -d)}
+        if c % 2:
+            pts.update({15: (0, h - 0.05, 0), 16: (0, 0.05, 0)})
+            phase = rng.uniform(0, 2 * np.pi)
+            for k in range(5):
+                a = phase + 2 * np.pi * k / 5
+                pts[10 + k] = (0.25 * np.cos(a), 0.0, 0.25 * np.sin(a))
+        else:
+            pts.update({17: (w, 0, -d), 18: (w, 0, d), 19: (-w, 0, d), 20: (-w, 0, -d)})
+        for i, p in pts.items():
+            shapes[c, i], present[c, i] = p, True
+    write_test_files(out, "chair", shapes, present, seed=1)
+    return out
+
+
 def write_hand_data(out: Path, train: int, test: int) -> Path:
     """Synthetic hands (the project's own hand model) rendered with the benchmark cameras into ``out``:
     ``hand21_train.npz`` with ``train`` views and the test files with ``test``; no external data. Returns ``out``."""
