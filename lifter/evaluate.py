@@ -19,8 +19,8 @@ against the depth noise with the first model's error as a reference line.
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
 averaging, hidden-landmark completion and, for chairs and faces, the symmetry refinement on), the first of them
-also without each of the three and read through the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips those rows), and four
-references that need no training:
+also without each of the three and read through the test cameras' intrinsics (``lift_with_camera``;
+``--no-ablation-rows`` skips those rows), and four references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``rigid template`` (one shape recovered from the training 2D alone by structure from motion, as the
 template prior of ``--template-weight`` uses it, aligned the same way, its depth sign taken from the mean shape;

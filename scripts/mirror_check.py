@@ -3,11 +3,11 @@
 ``PYTHONPATH=. python scripts/mirror_check.py --data data --categories chair --model LABEL=PATH ...`` lifts each
 clean test view once (the network alone: no mirror averaging, no hidden-landmark completion, no symmetry
 refinement), lifts its mirror image (x negated, landmarks relabelled by the category's mirror permutation) and
-mirrors that lift back, and prints the strict error of each and of their average, over all views and, for chairs, over swivel chairs (any ``swivel_foot``
-present) and the others apart. A mirror image of a real object is a real object, so a lifter that was trained on
-the category's own views should read about the same on both; a large difference on some landmarks means the
-mirror permutation hands the network something no real object looks like. This is how the swivel feet's
-relabelling was found (docs/lifter-experiments.md, *Swivel feet under reflection*).
+mirrors that lift back, and prints the strict error of each and of their average, over all views and, for chairs,
+over swivel chairs (any ``swivel_foot`` present) and the others apart. A mirror image of a real object is a real
+object, so a lifter that was trained on the category's own views should read about the same on both; a large
+difference on some landmarks means the mirror permutation hands the network something no real object looks like.
+This is how the swivel feet's relabelling was found (docs/lifter-experiments.md, *Swivel feet under reflection*).
 """
 
 from __future__ import annotations
