@@ -152,7 +152,7 @@ def refines(category: str) -> bool:
 
 def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, category: str,
                 focal: np.ndarray | None = None, principal: np.ndarray | None = None, weight: float | None = None,
-                span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL) -> np.ndarray:
+                span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL, fill_hidden: bool | None = None) -> np.ndarray:
     """:func:`symmetrize` applied to a lift in ``lift()``'s form, for a category with a symmetric shape.
 
     Without the camera (``lift()``) the principal point's stand-in is the visible landmarks' 2D bounding-box centre
@@ -169,6 +169,7 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
         focal: ``(F,)`` focal lengths in pixels, or None; principal: ``(F, 2)`` pixels, or None.
         weight: :func:`symmetrize`'s weight; None: the category's in :data:`DEFAULT_WEIGHTS` (else 1).
         span_over_focal: without the camera, the guessed ratio of the 2D extent to the focal length.
+        fill_hidden: replace hidden landmarks by their partners' reflections; None: only with the camera.
     Returns:
         ``(F, N, 3)`` float32 in ``lift``'s frame: visible landmarks keep their x, y exactly.
     """
@@ -185,16 +186,16 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
         hi = np.where(vis[..., None], pixels, -np.inf).max(1)
         point = (lo + hi) / 2                                                    # (F, 2)
         kappa = span_over_focal / np.maximum((hi - lo).max(-1), 1e-9)
-        fill = None
     else:
         point = np.asarray(principal, dtype=np.float64)
         kappa = 1.0 / np.asarray(focal, dtype=np.float64)
-        fill = ~vis
+    if fill_hidden is None:
+        fill_hidden = focal is not None and principal is not None
     z = lift[..., 2].astype(np.float64)
     z = z - np.where(vis, z, 0.0).sum(1, keepdims=True) / vis.sum(1, keepdims=True)
     symmetric = ~np.isin(np.arange(len(perm)), cat.off_symmetry)                 # (N,)
     offsets, depths = symmetrize(pixels - point[:, None], z, vis & symmetric, perm, kappa,
                                  weight=DEFAULT_WEIGHTS.get(category, 1.0) if weight is None else weight,
-                                 fill=None if fill is None else fill & symmetric)
+                                 fill=~vis & symmetric if fill_hidden else None)
     xy = np.where(vis[..., None], lift[..., :2], offsets + point[:, None] - centre)
     return np.concatenate([xy, depths[..., None]], -1).astype(np.float32)

@@ -8,7 +8,9 @@ strict error of:
   extent, ``--span`` its ratio to the focal length);
 - ``lift_with_camera`` without the refinement, and with it at each weight (``lift()``'s refinement, then the
   refinement again with the view's own camera, hidden landmarks filled from their partners' reflections: what
-  ``lift_with_camera`` does).
+  ``lift_with_camera`` does);
+- on views with hidden landmarks, each also the other way of treating them: ``lift()`` with the hidden landmarks
+  replaced by their partners' reflections (through the guessed camera), ``lift_with_camera`` without.
 
 ``--views train`` draws views of the training shapes with seed 0 (``scripts/train_vs_test.py``'s draw: the
 weights in ``lifter.symmetry.DEFAULT_WEIGHTS`` were chosen on these, not on the test views); ``--views clean`` or
@@ -37,19 +39,31 @@ def symmetry_rows(lifter, test: TestSet, weights: list[float], span: float) -> l
     raw = lifter.lift(test.points2d, test.category, test.visible, symmetrize=False)
     centre = visible_centroid(np.where(test.visible[..., None], test.points2d, 0.0), test.visible)
 
-    def camera(lift: np.ndarray, weight: float | None) -> np.ndarray:
+    def camera(lift: np.ndarray, weight: float | None, fill: bool = True) -> np.ndarray:
         if weight is not None:
-            lift = refine_lift(lift, centre, test.visible, test.category, test.focal, test.principal, weight)
+            lift = refine_lift(lift, centre, test.visible, test.category, test.focal, test.principal, weight,
+                               fill_hidden=fill)
         return lifter.read_with_camera(lift, test.points2d, test.category, test.focal, test.principal,
                                        test.visible, symmetrize=False)
 
+    def refined(w: float, fill: bool = False) -> np.ndarray:
+        return refine_lift(raw, centre, test.visible, test.category, weight=w, span_over_focal=span,
+                           fill_hidden=fill)
+
+    hidden = bool((test.present & ~test.visible).any())               # landmarks there but not seen
     rows = [("lift(), no refinement", score(raw, test)["strict"])]
-    refined = {w: refine_lift(raw, centre, test.visible, test.category, weight=w, span_over_focal=span)
-               for w in weights}
-    rows += [(f"lift(), weight {w:g}", score(r, test)["strict"]) for w, r in refined.items()]
-    if test.focal is not None and test.principal is not None:
-        rows.append(("lift_with_camera, no refinement", score(camera(raw, None), test)["strict"]))
-        rows += [(f"lift_with_camera, weight {w:g}", score(camera(r, w), test)["strict"]) for w, r in refined.items()]
+    for w in weights:
+        rows.append((f"lift(), weight {w:g}", score(refined(w), test)["strict"]))
+        if hidden:
+            rows.append((f"lift(), weight {w:g}, hidden landmarks filled", score(refined(w, True), test)["strict"]))
+    if test.focal is None or test.principal is None:
+        return rows
+    rows.append(("lift_with_camera, no refinement", score(camera(raw, None), test)["strict"]))
+    for w in weights:
+        rows.append((f"lift_with_camera, weight {w:g}", score(camera(refined(w), w), test)["strict"]))
+        if hidden:
+            rows.append((f"lift_with_camera, weight {w:g}, hidden landmarks not filled",
+                         score(camera(refined(w), w, fill=False), test)["strict"]))
     return rows
 
 

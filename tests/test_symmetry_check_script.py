@@ -32,6 +32,9 @@ def test_rows_at_the_default_weight_are_the_apis(chair_data: Path, setting: str)
     assert rows[f"lift_with_camera, {w}"] == pytest.approx(score(camera, test)["strict"], abs=1e-4)
     assert rows["lift(), no refinement"] == pytest.approx(score(plain, test)["strict"], abs=1e-9)
     assert rows[f"lift(), {w}"] != rows["lift(), weight 5"]                  # the weight matters
+    # the other treatment of hidden landmarks is a row only where landmarks are there but hidden
+    assert (f"lift(), {w}, hidden landmarks filled" in rows) == (setting == "occluded")
+    assert (f"lift_with_camera, {w}, hidden landmarks not filled" in rows) == (setting == "occluded")
 
 
 def test_script_prints_a_row_per_reading_and_refuses_bad_weights(chair_data: Path, capsys) -> None:
