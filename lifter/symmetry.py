@@ -185,7 +185,8 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
         lo = np.where(vis[..., None], pixels, np.inf).min(1)
         hi = np.where(vis[..., None], pixels, -np.inf).max(1)
         point = (lo + hi) / 2                                                    # (F, 2)
-        kappa = span_over_focal / np.maximum((hi - lo).max(-1), 1e-9)
+        size = (hi - lo).max(-1)
+        kappa = np.where(size > 0, span_over_focal / np.where(size > 0, size, 1.0), 0.0)   # a point: orthographic
     else:
         point = np.asarray(principal, dtype=np.float64)
         kappa = 1.0 / np.asarray(focal, dtype=np.float64)

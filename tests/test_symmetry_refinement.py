@@ -103,6 +103,9 @@ def test_refine_lift_keeps_visible_pixels_and_leaves_other_categories_alone() ->
         assert out.dtype == np.float32 and out.shape == lift.shape
         np.testing.assert_array_equal(out[..., :2][visible], lift[..., :2][visible])
         assert not np.allclose(out[..., 2], lift[..., 2])
+    point = np.zeros((1, 21, 3), np.float32)                                   # every landmark on one pixel
+    point[..., 2] = rng.normal(size=21)
+    assert np.isfinite(refine_lift(point, np.zeros((1, 2)), np.ones((1, 21), bool), "chair")).all()
     assert refines("chair") and refines("face468") and not refines("human17") and not refines("hand21")
     body = rng.normal(size=(3, 17, 3)).astype(np.float32)
     np.testing.assert_array_equal(refine_lift(body, np.zeros((3, 2)), np.ones((3, 17), bool), "human17"), body)
