@@ -12,9 +12,10 @@ strict error of:
 - on views with hidden landmarks, each also the other way of treating them: ``lift()`` with the hidden landmarks
   replaced by their partners' reflections (through the guessed camera), ``lift_with_camera`` without.
 
-``--views train`` draws views of the training shapes with seed 0 (``scripts/train_vs_test.py``'s draw: the
-weights in ``lifter.symmetry.DEFAULT_WEIGHTS`` were chosen on these, not on the test views); ``--views clean`` or
-``occluded`` reads the test files.
+``--views train`` draws views of the training shapes with seed 0 (``scripts/train_vs_test.py``'s draw; ``--hide
+0.2`` hides a fifth of their landmarks as the occluded test files do): the weights in
+``lifter.symmetry.DEFAULT_WEIGHTS`` and the treatment of hidden landmarks were chosen on these, not on the test
+views. ``--views clean`` or ``occluded`` reads the test files.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
+from lifter.data.cameras import hide_landmarks  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, parse_models, score, training_views  # noqa: E402
 from lifter.geometry import visible_centroid  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift  # noqa: E402
@@ -76,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
                         help="training views drawn with --seed, or a test file")
     parser.add_argument("--count", type=int, default=2000, help="training views per category (--views train)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the training views' cameras")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training views' draw")
+    parser.add_argument("--hide", type=float, default=0.0,
+                        help="with --views train: hide this share of each view's landmarks at random (the test "
+                             "files' occlusion is 0.2), drawn with --seed")
     parser.add_argument("--weights", nargs="+", type=float, default=[0.1, 0.3, 1.0],
                         help="weights of the network's depths to try (> 0)")
     parser.add_argument("--span", type=float, default=DEFAULT_SPAN_OVER_FOCAL,
@@ -84,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if any(w <= 0 for w in args.weights):
         parser.error(f"--weights must be positive, got {args.weights}")
+    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
+        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
     if args.count < 1:
         parser.error(f"--count must be at least 1, got {args.count}")
     try:
@@ -94,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     for category in args.categories:
         tests[category] = (training_views(args.data, category, args.count, args.seed) if args.views == "train"
                            else load_test_set(args.data, category, args.views))
+    if args.hide:
+        rng = np.random.default_rng(args.seed)
+        for t in tests.values():
+            if t is not None:
+                t.visible = hide_landmarks(t.present, args.hide, rng)
+                t.points2d = np.where(t.visible[..., None], t.points2d, np.nan)
     if all(t is None for t in tests.values()):
         parser.error(f"no {args.views} files for {', '.join(args.categories)} in {args.data}: run `python -m "
                      f"lifter.data build --source ../shared/data --out {args.data}` first")
