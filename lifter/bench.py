@@ -11,8 +11,9 @@ Per category and device (CPU always, CUDA when present, bf16 autocast on CUDA):
 
 Every figure is also measured, in the same process and on the same inputs, for a baseline: the same network
 with the identity code at the input only (the ablation), so the ratio shows what re-injecting the identity at
-every layer costs; and for the lifter without mirror averaging (``lift(..., mirror_average=False)``: one network
-pass per pose instead of two).
+every layer costs; for the lifter without mirror averaging (``lift(..., mirror_average=False)``: one network
+pass per pose instead of two); and, for the categories it applies to (chairs, faces), without the symmetry
+refinement (``lift(..., symmetrize=False)``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ import torch
 
 from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, load_lifter
 from lifter.model import Lifter, LifterConfig
+from lifter.symmetry import refines as symmetry_refines
 
 BASELINE = "baseline (identity at input only)"
+NO_SYMMETRY = "lifter without the symmetry refinement"
 
 
 def pose_source(category: str, data: Path | None) -> Path | None:
@@ -113,14 +116,15 @@ def cold_start_seconds(weights: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-class _NoMirror:
-    """``lift`` with ``mirror_average=False``: one network pass per pose instead of two."""
+class _Options:
+    """``lift`` with some of its options set, e.g. ``mirror_average=False`` (one network pass per pose instead of
+    two) or ``symmetrize=False`` (no symmetry refinement)."""
 
-    def __init__(self, lifter: LoadedLifter) -> None:
-        self.lifter, self.device = lifter, lifter.device
+    def __init__(self, lifter: LoadedLifter, **options) -> None:
+        self.lifter, self.device, self.options = lifter, lifter.device, options
 
     def lift(self, *a, **k):
-        return self.lifter.lift(*a, mirror_average=False, **k)
+        return self.lifter.lift(*a, **self.options, **k)
 
 
 class _Autocast:
@@ -141,12 +145,15 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         base_cfg = LifterConfig(**{**main.model.cfg.to_dict(), "identity": "input_only"})
         torch.manual_seed(0)
         baseline = LoadedLifter(Lifter(base_cfg).to(device), {}, torch.device(device))
-        models = {"lifter": main, "lifter without mirror averaging": _NoMirror(main), BASELINE: baseline}
+        models = {"lifter": main, "lifter without mirror averaging": _Options(main, mirror_average=False),
+                  NO_SYMMETRY: _Options(main, symmetrize=False), BASELINE: baseline}
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
         for category, n in main.categories.items():
             poses = sample_inputs(category, n, batch, data)
             for label, model in models.items():
+                if label == NO_SYMMETRY and not symmetry_refines(category):
+                    continue                                   # the same computation as "lifter"
                 reset_peak_rss()                               # peak memory per row, on either device
                 if device == "cuda":
                     torch.cuda.reset_peak_memory_stats()
