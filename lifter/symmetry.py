@@ -10,17 +10,20 @@ network's depths.
 
 The model (all in the lift's pixel units): landmark ``i`` at pixel offset ``a_i`` from the principal point, with
 depth ``z_i`` relative to the visible landmarks' mean depth, sits at ``X_i = (a_i (1 + kappa z_i), z_i)`` where
-``kappa = 1 / focal`` (``kappa = 0``: orthographic). :func:`perspective_reading` reads a lift this way (up to
-its translation along z). The refinement alternates
+``kappa = 1 / focal`` (``kappa = 0``: orthographic). :func:`lifter.geometry.perspective_reading` reads a lift this
+way (up to its translation along z). The refinement alternates
 
 1. the symmetry plane ``n . x = d`` of the current points: ``n`` the dominant direction of the differences
-   ``X_i - X_p[i]`` over the mirror pairs, ``d`` the mean of ``n`` over the pairs' midpoints;
+   ``X_i - X_p[i]`` over the mirror pairs, ``d`` the mean of ``n . x`` over the pairs' midpoints and the landmarks
+   that are their own partners;
 2. the depths that minimise ``sum_i |X_p[i] - H X_i - 2 d n|^2 + weight * sum_i (z_i - z0_i)^2`` with
    ``H = I - 2 n n^T`` (the residual of the reflection; the second term keeps the network's depths ``z0``). The
    residual of a pair involves only its two depths, so this is a 2 x 2 (pairs) or 1 x 1 (landmarks on the plane)
    linear solve per pair, in closed form for every frame at once.
 
-Only landmarks that are visible, and whose partner is visible too, take part; the others keep their depths.
+Only landmarks that are visible, and whose partner is visible too, take part; the others keep their depths, or,
+with the camera known (:func:`refine_lift` for ``lift_with_camera``), a hidden landmark whose partner takes part
+becomes the partner's reflection.
 Measured by ``python -m lifter.evaluate`` (row "without the symmetry refinement") and in
 docs/lifter-experiments.md (*Symmetry refinement at test time*).
 """
