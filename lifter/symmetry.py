@@ -41,6 +41,8 @@ DEFAULT_SPAN_OVER_FOCAL = 0.45
 #: Weight of the network's depths against the symmetry residual, per category: chosen on training views
 #: (``scripts/symmetry_check.py``; docs/lifter-experiments.md, *Symmetry refinement at test time*).
 DEFAULT_WEIGHTS = {"chair": 0.1, "face468": 1.0}
+#: Plane / depth alternations of :func:`refine_lift` (measured on training views: docs/lifter-experiments.md).
+DEFAULT_ITERATIONS = 8
 #: Fewest mirror pairs (two distinct visible partners) for the plane to be fitted.
 MIN_PAIRS = 2
 
@@ -67,7 +69,7 @@ def _plane(X: np.ndarray, wp: np.ndarray, ws: np.ndarray, pi: np.ndarray, pj: np
 
 
 def symmetrize(offsets: np.ndarray, depths: np.ndarray, use: np.ndarray, perm: np.ndarray, kappa: np.ndarray,
-               weight: float = 1.0, iterations: int = 8, fill: np.ndarray | None = None
+               weight: float = 1.0, iterations: int = DEFAULT_ITERATIONS, fill: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
     """A lift made mirror-symmetric: its depths moved along the rays, close to the given ones (module docstring).
 
@@ -155,7 +157,8 @@ def refines(category: str) -> bool:
 
 def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, category: str,
                 focal: np.ndarray | None = None, principal: np.ndarray | None = None, weight: float | None = None,
-                span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL, fill_hidden: bool | None = None) -> np.ndarray:
+                span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL, fill_hidden: bool | None = None,
+                iterations: int = DEFAULT_ITERATIONS) -> np.ndarray:
     """:func:`symmetrize` applied to a lift in ``lift()``'s form, for a category with a symmetric shape.
 
     Without the camera (``lift()``) the principal point's stand-in is the visible landmarks' 2D bounding-box centre
@@ -173,6 +176,7 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
         weight: :func:`symmetrize`'s weight; None: the category's in :data:`DEFAULT_WEIGHTS` (else 1).
         span_over_focal: without the camera, the guessed ratio of the 2D extent to the focal length.
         fill_hidden: replace hidden landmarks by their partners' reflections; None: only with the camera.
+        iterations: :func:`symmetrize`'s plane / depth alternations.
     Returns:
         ``(F, N, 3)`` float32 in ``lift``'s frame: visible landmarks keep their x, y exactly.
     """
@@ -200,6 +204,6 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
     symmetric = ~np.isin(np.arange(len(perm)), cat.off_symmetry)                 # (N,)
     offsets, depths = symmetrize(pixels - point[:, None], z, vis & symmetric, perm, kappa,
                                  weight=DEFAULT_WEIGHTS.get(category, 1.0) if weight is None else weight,
-                                 fill=~vis & symmetric if fill_hidden else None)
+                                 iterations=iterations, fill=~vis & symmetric if fill_hidden else None)
     xy = np.where(vis[..., None], lift[..., :2], offsets + point[:, None] - centre)
     return np.concatenate([xy, depths[..., None]], -1).astype(np.float32)

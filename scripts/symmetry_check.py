@@ -32,10 +32,11 @@ from lifter.api import load_lifter  # noqa: E402
 from lifter.data.cameras import hide_landmarks  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, parse_models, score, training_views  # noqa: E402
 from lifter.geometry import visible_centroid  # noqa: E402
-from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift  # noqa: E402
+from lifter.symmetry import DEFAULT_ITERATIONS, DEFAULT_SPAN_OVER_FOCAL, refine_lift  # noqa: E402
 
 
-def symmetry_rows(lifter, test: TestSet, weights: list[float], span: float) -> list[tuple[str, float]]:
+def symmetry_rows(lifter, test: TestSet, weights: list[float], span: float, iterations: int = DEFAULT_ITERATIONS
+                  ) -> list[tuple[str, float]]:
     """``[(reading, strict error)]`` for ``test``: lift() and lift_with_camera, without the refinement and with it
     at each weight."""
     raw = lifter.lift(test.points2d, test.category, test.visible, symmetrize=False)
@@ -44,13 +45,13 @@ def symmetry_rows(lifter, test: TestSet, weights: list[float], span: float) -> l
     def camera(lift: np.ndarray, weight: float | None, fill: bool = True) -> np.ndarray:
         if weight is not None:
             lift = refine_lift(lift, centre, test.visible, test.category, test.focal, test.principal, weight,
-                               fill_hidden=fill)
+                               fill_hidden=fill, iterations=iterations)
         return lifter.read_with_camera(lift, test.points2d, test.category, test.focal, test.principal,
                                        test.visible, symmetrize=False)
 
     def refined(w: float, fill: bool = False) -> np.ndarray:
         return refine_lift(raw, centre, test.visible, test.category, weight=w, span_over_focal=span,
-                           fill_hidden=fill)
+                           fill_hidden=fill, iterations=iterations)
 
     hidden = bool((test.present & ~test.visible).any())               # landmarks there but not seen
     rows = [("lift(), no refinement", score(raw, test)["strict"])]
@@ -86,11 +87,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="weights of the network's depths to try (> 0)")
     parser.add_argument("--span", type=float, default=DEFAULT_SPAN_OVER_FOCAL,
                         help="lift()'s guessed 2D extent over focal length")
+    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS,
+                        help="plane / depth alternations of the refinement")
     args = parser.parse_args(argv)
     if any(w <= 0 for w in args.weights):
         parser.error(f"--weights must be positive, got {args.weights}")
     if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
         parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
+    if args.iterations < 1:
+        parser.error(f"--iterations must be at least 1, got {args.iterations}")
     if args.count < 1:
         parser.error(f"--count must be at least 1, got {args.count}")
     try:
@@ -118,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             if test is None:
                 print(f"| {label} | {category} | (no {args.views} file in {args.data}) | |")
                 continue
-            for reading, error in symmetry_rows(lifter, test, args.weights, args.span):
+            for reading, error in symmetry_rows(lifter, test, args.weights, args.span, args.iterations):
                 print(f"| {label} | {category} ({len(test.points2d)}) | {reading} | {error:.2f} "
                       f"{METRIC_UNITS[category]} |", flush=True)
     return 0

@@ -49,3 +49,5 @@ def test_script_prints_a_row_per_reading_and_refuses_bad_weights(chair_data: Pat
         sc.main(["--data", str(chair_data), "--views", "train", "--categories", "chair"])   # no training file
     with pytest.raises(SystemExit):
         sc.main(["--data", str(chair_data), "--views", "clean", "--hide", "0.2"])            # hiding: train only
+    with pytest.raises(SystemExit):
+        sc.main(["--data", str(chair_data), "--views", "clean", "--iterations", "0"])
