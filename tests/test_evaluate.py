@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_files import write_test_files
+from data_files import write_chair_data, write_test_files
 
 from lifter import load_lifter
 from lifter.evaluate import (DEFAULT_MODELS, SHIPPED, WEIGHTS_DIR, TestSet, depth_only_floor, evaluate,
@@ -75,8 +75,24 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
     # ... and read through the test cameras' intrinsics: a different reading of the same lift, with a cross-view.
     camera = rows[("bundled, with the camera intrinsics (lift_with_camera)", "clean")]
     assert camera["strict"] != pytest.approx(lifter["strict"], abs=1e-6) and camera["cross_view"] > 0
+    # ... and without the symmetry refinement, which hands (no symmetric shape) never run: the row is a copy.
+    assert rows[("bundled, without the symmetry refinement", "clean")]["strict"] == lifter["strict"]
     md = to_markdown(report)
     assert "| hand21 | bundled |" in md and "floor of the output form" in md
+
+
+def test_symmetry_row_on_chairs(tmp_path: Path) -> None:
+    """On chairs the row without the symmetry refinement is lift(symmetrize=False), measured, not copied."""
+    from lifter.api import DEFAULT_WEIGHTS, load_lifter
+
+    data = write_chair_data(tmp_path)
+    report = evaluate(data, {"bundled": DEFAULT_WEIGHTS}, ("chair",), device="cpu", progress=False)
+    rows = {(r["method"], r["setting"]): r for r in report["results"]}
+    test = load_test_set(data, "chair", "clean")
+    plain = load_lifter(device="cpu").lift(test.points2d, "chair", test.visible, symmetrize=False)
+    without = rows[("bundled, without the symmetry refinement", "clean")]
+    assert without["strict"] == pytest.approx(score(plain, test)["strict"], abs=1e-9)
+    assert without["strict"] != pytest.approx(rows[("bundled", "clean")]["strict"], abs=1e-6)
 
 
 def test_intrinsics_row_reads_the_main_rows_lift_as_lift_with_camera_does(tiny_data: Path) -> None:
