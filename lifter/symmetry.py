@@ -42,7 +42,7 @@ DEFAULT_SPAN_OVER_FOCAL = 0.45
 #: (``scripts/symmetry_check.py``; docs/lifter-experiments.md, *Symmetry refinement at test time*).
 DEFAULT_WEIGHTS = {"chair": 0.1, "face468": 1.0}
 #: Plane / depth alternations of :func:`refine_lift` (measured on training views: docs/lifter-experiments.md).
-DEFAULT_ITERATIONS = 8
+DEFAULT_ITERATIONS = 16
 #: Fewest mirror pairs (two distinct visible partners) for the plane to be fitted.
 MIN_PAIRS = 2
 
