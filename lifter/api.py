@@ -55,11 +55,15 @@ def _checked_camera(focal_length: float | np.ndarray, principal_point: np.ndarra
     return focal, principal
 
 
-def _pinhole_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, focal: np.ndarray, principal: np.ndarray
-                     ) -> np.ndarray:
+def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
+                    principal: np.ndarray, symmetrize: bool) -> np.ndarray:
     """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
-    centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32."""
-    return perspective_reading(lift, visible_centroid(pts, vis), vis, focal, principal).astype(np.float32)
+    centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
+    ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`)."""
+    centre = visible_centroid(pts, vis)
+    if symmetrize:
+        lift = refine_lift(lift, centre, vis, category, focal, principal)
+    return perspective_reading(lift, centre, vis, focal, principal).astype(np.float32)
 
 
 class LoadedLifter:
@@ -149,8 +153,7 @@ class LoadedLifter:
         pts, vis, single = self._checked_input(points2d, category, visible)
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
         out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize)
-        points = _pinhole_reading(self._camera_refined(out, pts, vis, category, focal, principal, symmetrize),
-                                  pts, vis, focal, principal)
+        points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
@@ -175,18 +178,8 @@ class LoadedLifter:
             raise ValueError(f"lift3d must be lift()'s output for points2d, shape {pts.shape[:2] + (3,)}"
                              f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
-        points = _pinhole_reading(self._camera_refined(lift, pts, vis, category, focal, principal, symmetrize),
-                                  pts, vis, focal, principal)
+        points = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize)
         return points[0] if single else points
-
-    @staticmethod
-    def _camera_refined(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
-                        principal: np.ndarray, symmetrize: bool) -> np.ndarray:
-        """A lift ``(F, N, 3)`` of checked input with the symmetry refinement run again with the checked camera
-        (:func:`lifter.symmetry.refine_lift`) when ``symmetrize``, else as it is."""
-        if not symmetrize:
-            return lift
-        return refine_lift(lift, visible_centroid(pts, vis), vis, category, focal, principal)
 
     def _checked_input(self, points2d: np.ndarray, category: str, visible: np.ndarray | None
                        ) -> tuple[np.ndarray, np.ndarray, bool]:

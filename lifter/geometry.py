@@ -90,8 +90,8 @@ def unproject_perspective(pixels: np.ndarray, depth: np.ndarray, focal: np.ndarr
 
 
 def visible_centroid(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
-    """Centroid ``(F, 2)`` of the visible landmarks of ``points (F, N, 2)`` (``visible (F, N)`` bool, at least one
-    per frame); values where not visible are ignored (may be NaN)."""
+    """Centroid ``(F, D)`` of the visible landmarks of ``points (F, N, D)`` (e.g. 2D pixels, or depths ``(F, N, 1)``;
+    ``visible (F, N)`` bool, at least one per frame); values where not visible are ignored (may be NaN)."""
     w = np.asarray(visible, dtype=bool)[..., None]
     return np.where(w, points, 0.0).sum(1) / w.sum(1)
 
@@ -125,7 +125,7 @@ def perspective_reading(lift: np.ndarray, centre: np.ndarray, visible: np.ndarra
     focal = np.asarray(focal, dtype=np.float64)
     w = np.asarray(visible, dtype=bool)
     z = lift[..., 2]
-    z_ref = np.where(w, z, 0.0).sum(1, keepdims=True) / w.sum(1, keepdims=True)   # (F, 1)
+    z_ref = visible_centroid(z[..., None], w)                                      # (F, 1)
     depth = focal[:, None] + z - z_ref                                             # (F, N)
     if np.any(~(depth > 0)):
         f = int(np.argmax((~(depth > 0)).any(1)))

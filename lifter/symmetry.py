@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lifter.geometry import visible_centroid
 from lifter.skeletons import categories
 
 #: Default ``kappa x (2D bounding-box size)`` when the focal length is not known (:meth:`lift`): a subject
@@ -130,7 +131,6 @@ def symmetrize(offsets: np.ndarray, depths: np.ndarray, use: np.ndarray, perm: n
         m = ray[:, on_plane] @ n[..., None]
         e, m = e[..., 0] - d[:, None], m[..., 0]
         zs = (-4 * e * m + weight * z0[:, on_plane]) / (4 * m * m + weight)
-        z = z.copy()
         z[:, pi] = np.where(pair_ok, zi, z[:, pi])
         z[:, pj] = np.where(pair_ok, zj, z[:, pj])
         z[:, on_plane] = np.where(self_ok, zs, z[:, on_plane])
@@ -200,7 +200,7 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
     if fill_hidden is None:
         fill_hidden = focal is not None and principal is not None
     z = lift[..., 2].astype(np.float64)
-    z = z - np.where(vis, z, 0.0).sum(1, keepdims=True) / vis.sum(1, keepdims=True)
+    z = z - visible_centroid(z[..., None], vis)                                  # relative to the visible mean
     symmetric = ~np.isin(np.arange(len(perm)), cat.off_symmetry)                 # (N,)
     offsets, depths = symmetrize(pixels - point[:, None], z, vis & symmetric, perm, kappa,
                                  weight=DEFAULT_WEIGHTS.get(category, 1.0) if weight is None else weight,
