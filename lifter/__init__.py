@@ -6,13 +6,15 @@ Sub-modules (nothing is loaded at import time):
 - ``lifter.geometry``   projection, cameras and alignment (numpy)
 - ``lifter.data``       dataset readers (BVH, KeypointNet, OBJ), the synthetic hand model, view sampling,
                         and the ``python -m lifter.data build|download`` command
+- ``lifter.symmetry``, ``lifter.shape_basis``  test-time refinements of a lift (mirror symmetry; a low-rank
+                        shape model of the category, ``python -m lifter.shape_basis`` fits it)
 """
 
 __version__ = "0.1.0"
 
 
-def load_lifter(path=None, device=None):
+def load_lifter(path=None, device=None, **options):
     """Load the bundled lifter (or the weights at ``path``); see :func:`lifter.api.load_lifter`."""
     from lifter.api import load_lifter as _load
 
-    return _load(path, device)
+    return _load(path, device, **options)

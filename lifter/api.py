@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from lifter.geometry import perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories
+from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis
 from lifter.symmetry import refine_lift
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "lifter.safetensors"
@@ -56,24 +57,31 @@ def _checked_camera(focal_length: float | np.ndarray, principal_point: np.ndarra
 
 
 def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
-                    principal: np.ndarray, symmetrize: bool) -> np.ndarray:
+                    principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None) -> np.ndarray:
     """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
     centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
-    ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`)."""
+    ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`); with a
+    ``basis``, then pulled towards it along the pixels' rays (:func:`lifter.shape_basis.refine_with_basis`)."""
     centre = visible_centroid(pts, vis)
     if symmetrize:
         lift = refine_lift(lift, centre, vis, category, focal, principal)
-    return perspective_reading(lift, centre, vis, focal, principal).astype(np.float32)
+    points = perspective_reading(lift, centre, vis, focal, principal)
+    if basis is not None:
+        points = refine_with_basis(points, vis, basis, slopes=points[..., :2] / points[..., 2:3])
+    return points.astype(np.float32)
 
 
 class LoadedLifter:
     """A trained lifter ready to lift (see :meth:`lift`)."""
 
     def __init__(self, model: Lifter, record: dict, device: torch.device, batch: int = 8192,
-                 attention_budget: int = 2 ** 24) -> None:
+                 attention_budget: int = 2 ** 24, bases: dict[str, ShapeBasis] | None = None) -> None:
         self.model = model.eval()
         self.record = record
         self.device = device
+        # shape bases of the test-time refinement (lifter.shape_basis), for the categories with one
+        self.bases = {c: b for c, b in (bases or {}).items()
+                      if model.cfg.categories.get(c) == len(b.mean)}
         self.batch = batch                        # at most this many poses per forward pass
         self.attention_budget = attention_budget  # ... and at most this many poses x N^2 attention entries
 
@@ -88,7 +96,8 @@ class LoadedLifter:
         return dict(self.model.cfg.categories)
 
     def lift(self, points2d: np.ndarray, category: str = "human17", visible: np.ndarray | None = None,
-             mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True) -> np.ndarray:
+             mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True,
+             shape_basis: bool = True) -> np.ndarray:
         """Lift 2D landmarks to 3D.
 
         Args:
@@ -110,6 +119,10 @@ class LoadedLifter:
                 the network's depths (:mod:`lifter.symmetry`; the camera is guessed from the landmarks' 2D extent).
                 Measured by ``lifter.evaluate`` (row "without the symmetry refinement"). Visible landmarks' x, y
                 are unchanged.
+            shape_basis: for categories with a shape basis (:attr:`bases`: ``face468``), pull the visible
+                landmarks' depths towards the closest shape of the basis and replace the hidden landmarks by its
+                points (:mod:`lifter.shape_basis`). Measured by ``lifter.evaluate`` (row "without the shape-basis
+                refinement"). Visible landmarks' x, y are unchanged.
         Returns:
             ``(F, N, 3)`` / ``(N, 3)`` float32 in the camera frame (x, y along the image axes, z away from the
             camera), in input pixel units, centred on the visible landmarks' 2D centroid; its ``(x, y)``
@@ -119,13 +132,13 @@ class LoadedLifter:
                 fewer than 3 visible landmarks in a frame.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize)
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis)
         return out[0] if single else out
 
     def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray,
                          principal_point: np.ndarray, visible: np.ndarray | None = None,
-                         mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True
-                         ) -> np.ndarray:
+                         mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True,
+                         shape_basis: bool = True) -> np.ndarray:
         """Lift 2D landmarks seen by a camera of known intrinsics to camera-frame 3D on their pixels' rays.
 
         :meth:`lift` reads the image orthographically (it keeps the pixels as x, y), which a close camera's
@@ -134,10 +147,12 @@ class LoadedLifter:
         depth relative to the visible landmarks' mean, and its x, y are unprojected at that depth. Measured by
         ``lifter.evaluate`` (row "with the camera intrinsics"). It is :meth:`read_with_camera` of :meth:`lift`'s
         output: with ``symmetrize``, the symmetry refinement runs again with the known camera, and landmarks that
-        are not visible but whose mirror partner is are replaced by the partner's reflection.
+        are not visible but whose mirror partner is are replaced by the partner's reflection; with ``shape_basis``
+        (faces) the depths are then pulled towards the category's shape basis along the pixels' rays.
 
         Args:
-            points2d, category, visible, mirror_average, complete_hidden, symmetrize: as for :meth:`lift`.
+            points2d, category, visible, mirror_average, complete_hidden, symmetrize, shape_basis: as for
+                :meth:`lift`.
             focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame.
             principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre).
         Returns:
@@ -152,20 +167,22 @@ class LoadedLifter:
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
-        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize)
-        points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize)
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis)
+        points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize,
+                                 self.bases.get(category) if shape_basis else None)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
                          focal_length: float | np.ndarray, principal_point: np.ndarray,
-                         visible: np.ndarray | None = None, symmetrize: bool = True) -> np.ndarray:
+                         visible: np.ndarray | None = None, symmetrize: bool = True, shape_basis: bool = True
+                         ) -> np.ndarray:
         """:meth:`lift_with_camera`'s reading of a :meth:`lift` already computed for the same input, without running
         the network again (e.g. to report both readings of one lift).
 
         Args:
             lift3d: ``(F, N, 3)`` / ``(N, 3)``: ``lift(points2d, category, visible, ...)``.
-            points2d, category, focal_length, principal_point, visible, symmetrize: as for
-                :meth:`lift_with_camera` (``symmetrize`` should match the ``lift()`` call that made ``lift3d``).
+            points2d, category, focal_length, principal_point, visible, symmetrize, shape_basis: as for
+                :meth:`lift_with_camera` (they should match the ``lift()`` call that made ``lift3d``).
         Returns:
             what :meth:`lift_with_camera` returns for that input with the same ``lift()`` options.
         Raises:
@@ -178,7 +195,8 @@ class LoadedLifter:
             raise ValueError(f"lift3d must be lift()'s output for points2d, shape {pts.shape[:2] + (3,)}"
                              f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
-        points = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize)
+        points = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
+                                 self.bases.get(category) if shape_basis else None)
         return points[0] if single else points
 
     def _checked_input(self, points2d: np.ndarray, category: str, visible: np.ndarray | None
@@ -217,14 +235,18 @@ class LoadedLifter:
         return np.where(vis[..., None], pts, 0.0), vis, single
 
     def _lift_input(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,
-                    complete_hidden: bool, symmetrize: bool) -> np.ndarray:
+                    complete_hidden: bool, symmetrize: bool, shape_basis: bool) -> np.ndarray:
         """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32."""
         perm = mirror_permutation(category) if mirror_average else None
         out = self._one_pass(pts, vis, category, perm)
         partial = ~vis.all(1)
         if complete_hidden and partial.any():
             out[partial] = self._relift_completed(pts[partial], vis[partial], out[partial], category, perm)
-        return refine_lift(out, visible_centroid(pts, vis), vis, category) if symmetrize else out
+        if symmetrize:
+            out = refine_lift(out, visible_centroid(pts, vis), vis, category)
+        if shape_basis and category in self.bases:
+            out = refine_with_basis(out, vis, self.bases[category])
+        return out
 
     def _one_pass(self, pts: np.ndarray, vis: np.ndarray, category: str, perm: np.ndarray | None
                       ) -> np.ndarray:
@@ -286,11 +308,14 @@ def mirror_permutation(category: str) -> np.ndarray | None:
     return np.asarray(cat.mirror_permutation())
 
 
-def load_lifter(path: str | Path | None = None, device: str | torch.device | None = None) -> LoadedLifter:
+def load_lifter(path: str | Path | None = None, device: str | torch.device | None = None,
+                shape_bases: str | Path | None = DEFAULT_BASES) -> LoadedLifter:
     """Load a lifter: the bundled weights by default, else ``path`` (a ``.safetensors`` with its ``.json``).
 
-    Runs on CUDA when available unless ``device`` says otherwise. Raises :class:`WeightsError` naming the file
-    when the weights or their record are missing or corrupted (SHA-256 checked against the record).
+    Runs on CUDA when available unless ``device`` says otherwise. ``shape_bases``: the file of the shape bases
+    that :meth:`LoadedLifter.lift` refines with (:mod:`lifter.shape_basis`; default: the bundled ones, which every
+    lifter uses: they describe the category), None for none. Raises :class:`WeightsError` naming the file when the
+    weights, the bases or their records are missing or corrupted (SHA-256 checked against the record).
     """
     weights = Path(path) if path is not None else DEFAULT_WEIGHTS
     record_file = record_path(weights)
@@ -316,4 +341,5 @@ def load_lifter(path: str | Path | None = None, device: str | torch.device | Non
         model.load_state_dict(load_file(str(weights)))
     except Exception as e:  # noqa: BLE001  (safetensors raises several kinds)
         raise WeightsError(f"{weights} does not hold weights for the recorded model config ({e})") from None
-    return LoadedLifter(model.to(dev), record, dev)
+    bases = load_bases(Path(shape_bases)) if shape_bases is not None else None
+    return LoadedLifter(model.to(dev), record, dev, bases=bases)

@@ -12,8 +12,9 @@ Per category and device (CPU always, CUDA when present, bf16 autocast on CUDA):
 Every figure is also measured, in the same process and on the same inputs, for a baseline: the same network
 with the identity code at the input only (the ablation), so the ratio shows what re-injecting the identity at
 every layer costs; for the lifter without mirror averaging (``lift(..., mirror_average=False)``: one network
-pass per pose instead of two); and, for the categories it applies to (chairs, faces), without the symmetry
-refinement (``lift(..., symmetrize=False)``).
+pass per pose instead of two); for the categories it applies to (chairs, faces), without the symmetry
+refinement (``lift(..., symmetrize=False)``); and, for faces, without the shape-basis refinement
+(``lift(..., shape_basis=False)``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from lifter.symmetry import refines as symmetry_refines
 
 BASELINE = "baseline (identity at input only)"
 NO_SYMMETRY = "lifter without the symmetry refinement"
+NO_BASIS = "lifter without the shape-basis refinement"
 
 
 def pose_source(category: str, data: Path | None) -> Path | None:
@@ -146,13 +148,15 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         torch.manual_seed(0)
         baseline = LoadedLifter(Lifter(base_cfg).to(device), {}, torch.device(device))
         models = {"lifter": main, "lifter without mirror averaging": _Options(main, mirror_average=False),
-                  NO_SYMMETRY: _Options(main, symmetrize=False), BASELINE: baseline}
+                  NO_SYMMETRY: _Options(main, symmetrize=False), NO_BASIS: _Options(main, shape_basis=False),
+                  BASELINE: baseline}
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
         for category, n in main.categories.items():
             poses = sample_inputs(category, n, batch, data)
             for label, model in models.items():
-                if label == NO_SYMMETRY and not symmetry_refines(category):
+                if ((label == NO_SYMMETRY and not symmetry_refines(category))
+                        or (label == NO_BASIS and category not in main.bases)):
                     continue                                   # the same computation as "lifter"
                 reset_peak_rss()                               # peak memory per row, on either device
                 if device == "cuda":

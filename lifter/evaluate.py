@@ -18,8 +18,8 @@ against the depth noise with the first model's error as a reference line.
 
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
-averaging, hidden-landmark completion and, for chairs and faces, the symmetry refinement on), the first of them
-also without each of the three and read through the test cameras' intrinsics (``lift_with_camera``;
+averaging, hidden-landmark completion and, for chairs and faces, the symmetry refinement on, for faces the
+shape-basis refinement too), the first of them also without each of the four and read through the test cameras' intrinsics (``lift_with_camera``;
 ``--no-ablation-rows`` skips those rows), and four references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``rigid template`` (one shape recovered from the training 2D alone by structure from motion, as the
@@ -256,13 +256,14 @@ def _input_key(test: TestSet) -> tuple[str, str]:
 
 
 def lifter_method(lifter: LoadedLifter, mirror_average: bool = True, complete_hidden: bool = True,
-                  memo: dict | None = None, symmetrize: bool = True) -> Callable[[TestSet], np.ndarray]:
+                  memo: dict | None = None, symmetrize: bool = True, shape_basis: bool = True
+                  ) -> Callable[[TestSet], np.ndarray]:
     """``lifter.lift`` as a method; with ``memo``, each lift is also kept there by input (for
     :func:`lifter_camera_method`)."""
 
     def predict(test: TestSet) -> np.ndarray:
         out = lifter.lift(test.points2d, test.category, test.visible, mirror_average=mirror_average,
-                          complete_hidden=complete_hidden, symmetrize=symmetrize)
+                          complete_hidden=complete_hidden, symmetrize=symmetrize, shape_basis=shape_basis)
         if memo is not None:
             memo[_input_key(test)] = out
         return out
@@ -305,6 +306,11 @@ def without_symmetry_label(label: str) -> str:
     return f"{label}, without the symmetry refinement"
 
 
+def without_basis_label(label: str) -> str:
+    """The row label of a lifter evaluated with ``shape_basis=False``."""
+    return f"{label}, without the shape-basis refinement"
+
+
 def flat_method(test: TestSet) -> np.ndarray:
     """Zero depth: the centred input 2D (missing landmarks at the centroid)."""
     w = test.visible[..., None]
@@ -330,11 +336,12 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
              device: str | None = None, progress: bool = True, ablations: bool = True) -> dict:
     """Run every method on every test file; returns ``{"results": [row, ...], ...}``.
 
-    Lifters run as ``lift()`` does by default (mirror averaging, hidden-landmark completion and the symmetry
-    refinement on); with ``ablations`` the first model is also run without each of the three (rows
-    :func:`without_mirror_label`, :func:`without_completion_label` and :func:`without_symmetry_label`; where the
-    option changes nothing, the row is the first model's row, copied: completion on a test file with every landmark
-    visible, the symmetry refinement on a category without a symmetric shape) and read through the test cameras'
+    Lifters run as ``lift()`` does by default (mirror averaging, hidden-landmark completion, the symmetry and the
+    shape-basis refinements on); with ``ablations`` the first model is also run without each of the four (rows
+    :func:`without_mirror_label`, :func:`without_completion_label`, :func:`without_symmetry_label` and
+    :func:`without_basis_label`; where the option changes nothing, the row is the first model's row, copied:
+    completion on a test file with every landmark visible, the symmetry refinement on a category without a
+    symmetric shape, the shape-basis refinement on a category without a basis) and read through the test cameras'
     intrinsics with ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the
     cameras).
     """
@@ -357,6 +364,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             copied_when[without_completion_label(label)] = label, lambda t: bool(t.visible.all())
             methods[without_symmetry_label(label)] = lifter_method(lifter, symmetrize=False)
             copied_when[without_symmetry_label(label)] = label, lambda t: not symmetry_refines(t.category)
+            methods[without_basis_label(label)] = lifter_method(lifter, shape_basis=False)
+            copied_when[without_basis_label(label)] = label, lambda t, b=set(lifter.bases): t.category not in b
             methods[with_intrinsics_label(label)] = lifter_camera_method(lifter, memo)
             needs_camera.add(with_intrinsics_label(label))
         else:

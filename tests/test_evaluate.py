@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_files import write_chair_data, write_test_files
+from data_files import write_chair_data, write_face_data, write_test_files
 
 from lifter import load_lifter
 from lifter.evaluate import (DEFAULT_MODELS, SHIPPED, WEIGHTS_DIR, TestSet, depth_only_floor, evaluate,
@@ -77,6 +77,8 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
     assert camera["strict"] != pytest.approx(lifter["strict"], abs=1e-6) and camera["cross_view"] > 0
     # ... and without the symmetry refinement, which hands (no symmetric shape) never run: the row is a copy.
     assert rows[("bundled, without the symmetry refinement", "clean")]["strict"] == lifter["strict"]
+    # ... and without the shape-basis refinement, which hands (no basis) never run: a copy too.
+    assert rows[("bundled, without the shape-basis refinement", "clean")]["strict"] == lifter["strict"]
     md = to_markdown(report)
     assert "| hand21 | bundled |" in md and "floor of the output form" in md
 
@@ -93,6 +95,20 @@ def test_symmetry_row_on_chairs(tmp_path: Path) -> None:
     without = rows[("bundled, without the symmetry refinement", "clean")]
     assert without["strict"] == pytest.approx(score(plain, test)["strict"], abs=1e-9)
     assert without["strict"] != pytest.approx(rows[("bundled", "clean")]["strict"], abs=1e-6)
+
+
+def test_shape_basis_row_on_faces(tmp_path: Path) -> None:
+    """On faces the row without the shape-basis refinement is lift(shape_basis=False), measured, not copied."""
+    from lifter.api import DEFAULT_WEIGHTS, load_lifter
+
+    data = write_face_data(tmp_path, train=20, test=3)
+    report = evaluate(data, {"bundled": DEFAULT_WEIGHTS}, ("face468",), device="cpu", progress=False)
+    rows = {(r["method"], r["setting"]): r for r in report["results"]}
+    test = load_test_set(data, "face468", "occluded")
+    plain = load_lifter(device="cpu").lift(test.points2d, "face468", test.visible, shape_basis=False)
+    without = rows[("bundled, without the shape-basis refinement", "occluded")]
+    assert without["strict"] == pytest.approx(score(plain, test)["strict"], abs=1e-9)
+    assert without["strict"] != pytest.approx(rows[("bundled", "occluded")]["strict"], abs=1e-6)
 
 
 def test_intrinsics_row_reads_the_main_rows_lift_as_lift_with_camera_does(tiny_data: Path) -> None:

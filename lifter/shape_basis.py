@@ -1,0 +1,250 @@
+"""Test-time shape-basis refinement: a lift's depths pulled onto a low-rank shape model of its category.
+
+Some categories vary little from one instance to the next: every face is the same face up to a few proportions,
+so the lifter's per-view depth noise is larger than the variation it is meant to capture. For those
+(:data:`DEFAULT_MODES`), a *shape basis* (a mean shape and ``K`` modes, C3DPO's low-rank model) is fitted to the
+lifter's own lifts of training 2D views (:func:`fit_basis`; no 3D data), and at test time
+:func:`refine_with_basis` alternates
+
+1. the basis shape closest to the current lift: the lift aligned to the mean by a similarity transform on its
+   visible landmarks, the mode coefficients by least squares on those landmarks, the shape aligned back;
+2. the depths: each visible landmark moves along its ray (orthographic for :meth:`LoadedLifter.lift`, the pixel's
+   ray through the pinhole for ``lift_with_camera``) to ``(weight z_lift + z_basis) / (1 + weight)``.
+
+Landmarks that are not visible become the basis shape's points. Visible landmarks keep their x, y (orthographic
+reading) or stay on their pixel's ray (camera reading), so a lift still reproduces its input.
+
+The bases are a file of their own (``assets/weights/shape_bases.safetensors`` with its JSON record: the command,
+the lifter and the training views that made it), written by ``python -m lifter.shape_basis --data data/``. The
+number of modes, the weight and the alternations were chosen on training views (docs/lifter-experiments.md,
+*Shape-basis refinement at test time*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lifter.geometry import similarity_procrustes
+
+DEFAULT_BASES = Path(__file__).resolve().parents[1] / "assets" / "weights" / "shape_bases.safetensors"
+#: Modes of the basis per category, for the categories that are refined (chosen on training views; chairs, bodies
+#: and hands vary too much for a low-rank model of the lifter's own lifts to help: measured, not shipped).
+DEFAULT_MODES = {"face468": 2}
+#: Weight of the lifter's depth against the basis shape's (0: the basis shape's depth alone).
+DEFAULT_WEIGHT = 0.1
+#: Alignment / depth alternations of :func:`refine_with_basis`.
+DEFAULT_ITERATIONS = 5
+#: Training views whose lifts make a basis, and the seed of their draw.
+DEFAULT_VIEWS = 2000
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class ShapeBasis:
+    """A low-rank shape model: ``mean (N, 3)`` centred with unit RMS radius; ``modes (K, N, 3)`` orthonormal
+    (as ``3N`` vectors); ``spread (K,)`` the training lifts' standard deviation along each mode."""
+    mean: np.ndarray
+    modes: np.ndarray
+    spread: np.ndarray
+
+
+def _normalised(shapes: np.ndarray) -> np.ndarray:
+    """``shapes (F, N, 3)`` centred and scaled to unit RMS radius."""
+    centred = shapes - shapes.mean(1, keepdims=True)
+    return centred / np.sqrt((centred ** 2).sum((1, 2), keepdims=True) / shapes.shape[1])
+
+
+def fit_basis(lifts: np.ndarray, modes: int, alignments: int = 4) -> ShapeBasis:
+    """The mean and the first ``modes`` principal modes of ``lifts (F, N, 3)`` (every landmark finite).
+
+    Generalised Procrustes: each lift, centred and scaled to unit RMS radius, is aligned by a rotation and scale
+    to the running mean ``alignments`` times; the modes are the leading right singular vectors of the aligned
+    lifts minus their mean.
+    Raises:
+        ValueError: non-finite lifts, fewer lifts than ``modes + 1``, or a negative ``modes``.
+    """
+    lifts = np.asarray(lifts, dtype=np.float64)
+    if lifts.ndim != 3 or lifts.shape[-1] != 3 or not np.isfinite(lifts).all():
+        raise ValueError(f"lifts must be finite (F, N, 3), got shape {lifts.shape}")
+    if modes < 0 or len(lifts) <= modes:
+        raise ValueError(f"a basis of {modes} modes needs more than {modes} lifts, got {len(lifts)}")
+    aligned = _normalised(lifts)
+    mean = aligned[0]
+    for _ in range(alignments):
+        aligned = _normalised(similarity_procrustes(aligned, np.broadcast_to(mean, aligned.shape)))
+        mean = _normalised(aligned.mean(0, keepdims=True))[0]
+    _, s, vt = np.linalg.svd((aligned - mean).reshape(len(aligned), -1), full_matrices=False)
+    return ShapeBasis(mean, vt[:modes].reshape(modes, *mean.shape), s[:modes] / np.sqrt(len(aligned)))
+
+
+def closest_shape(points: np.ndarray, visible: np.ndarray, basis: ShapeBasis) -> np.ndarray:
+    """The basis shape closest to ``points (F, N, 3)`` on its ``visible (F, N)`` landmarks, in ``points``' frame.
+
+    ``points`` aligned to the mean (rotation, scale, translation on the visible landmarks), the mode coefficients
+    by least squares on those landmarks, the shape ``mean + sum c_k mode_k`` aligned back. Returns ``(F, N, 3)``
+    float64 (every landmark).
+    """
+    F = len(points)
+    mean = np.broadcast_to(basis.mean, points.shape)
+    aligned = similarity_procrustes(points, mean, visible)                   # (F, N, 3) in the mean's frame
+    shape = mean.copy()
+    K = len(basis.modes)
+    if K:
+        w = visible.astype(np.float64)[:, None, :, None]                      # (F, 1, N, 1)
+        m = basis.modes[None] * w                                             # (F, K, N, 3)
+        gram = np.einsum("fkni,flni->fkl", m, m) + 1e-9 * np.eye(K)           # (F, K, K)
+        rhs = np.einsum("fkni,fni->fk", m, aligned - mean)                    # (F, K)
+        coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
+        shape = shape + np.einsum("fk,kni->fni", coef, basis.modes)
+    return similarity_procrustes(shape, points, np.broadcast_to(visible, (F, points.shape[1])))
+
+
+def refine_with_basis(lift: np.ndarray, visible: np.ndarray, basis: ShapeBasis, slopes: np.ndarray | None = None,
+                      weight: float = DEFAULT_WEIGHT, iterations: int = DEFAULT_ITERATIONS) -> np.ndarray:
+    """A lift's depths pulled towards the closest basis shape (module docstring).
+
+    Args:
+        lift: ``(F, N, 3)`` x, y, z in one frame (any offset and scale).
+        visible: ``(F, N)`` bool; frames with fewer than 3 visible landmarks are returned unchanged.
+        basis: the category's :class:`ShapeBasis` (``N`` landmarks).
+        slopes: None: an orthographic lift (visible landmarks keep x, y, only their depth moves); else ``(F, N,
+            2)`` each landmark's ray ``(x / z, y / z)`` through the camera centre at the origin (visible landmarks
+            stay on their rays).
+        weight: weight of the lift's own depth against the basis shape's (>= 0).
+        iterations: alignment / depth alternations (>= 1).
+    Returns:
+        ``(F, N, 3)`` float32: visible landmarks moved along their rays, the others the basis shape's points.
+    Raises:
+        ValueError: a negative weight, fewer than one iteration, a basis of another landmark count.
+    """
+    if weight < 0 or iterations < 1:
+        raise ValueError(f"weight must be >= 0 and iterations >= 1, got {weight} and {iterations}")
+    lift = np.asarray(lift, dtype=np.float64)
+    vis = np.asarray(visible, dtype=bool)
+    if lift.shape[1] != len(basis.mean):
+        raise ValueError(f"the basis has {len(basis.mean)} landmarks, the lift {lift.shape[1]}")
+    use = vis.sum(1) >= 3                                                        # (F,)
+    if not use.any():
+        return lift.astype(np.float32)
+    L, v = lift[use], vis[use]
+    z0 = L[..., 2]
+    current = L
+    for _ in range(iterations):
+        shape = closest_shape(current, v, basis)
+        z = (weight * z0 + shape[..., 2]) / (1 + weight)                         # (F', N)
+        xy = L[..., :2] if slopes is None else np.asarray(slopes, dtype=np.float64)[use] * z[..., None]
+        current = np.where(v[..., None], np.concatenate([xy, z[..., None]], -1), shape)
+    out = lift.copy()
+    out[use] = current
+    return out.astype(np.float32)
+
+
+def save_bases(path: Path, bases: dict[str, ShapeBasis], record: dict) -> None:
+    """Write ``bases`` to ``path`` (safetensors: ``<category>.mean``, ``.modes``, ``.spread``) and ``record`` plus
+    the file's SHA-256 to the JSON beside it (same stem)."""
+    from safetensors.numpy import save_file
+
+    from lifter.api import record_path, sha256_file
+
+    tensors = {}
+    for category, b in bases.items():
+        tensors |= {f"{category}.mean": b.mean.astype(np.float32), f"{category}.modes": b.modes.astype(np.float32),
+                    f"{category}.spread": b.spread.astype(np.float32)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path))
+    record_path(path).write_text(json.dumps({"sha256": sha256_file(path), **record}, indent=1) + "\n")
+
+
+def load_bases(path: Path) -> dict[str, ShapeBasis]:
+    """The bases in ``path`` (:func:`save_bases`), checked against the SHA-256 in their record.
+    Raises:
+        lifter.api.WeightsError: a missing file or record, a corrupted file (naming it).
+    """
+    from safetensors.numpy import load_file
+
+    from lifter.api import WeightsError, record_path, sha256_file
+
+    path = Path(path)
+    record_file = record_path(path)
+    for f in (path, record_file):
+        if not f.is_file():
+            raise WeightsError(f"shape bases not found: {f} is missing (make them with `python -m "
+                               f"lifter.shape_basis --data data/`, or restore the file from git)")
+    try:
+        expected = json.loads(record_file.read_text())["sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise WeightsError(f"{record_file} is not a valid shape-basis record ({e})") from None
+    actual = sha256_file(path)
+    if actual != expected:
+        raise WeightsError(f"{path} is corrupted: SHA-256 {actual} differs from {expected} recorded in "
+                           f"{record_file.name}")
+    try:
+        tensors = load_file(str(path))
+        names = {k.rsplit(".", 1)[0] for k in tensors}
+        return {c: ShapeBasis(tensors[f"{c}.mean"].astype(np.float64), tensors[f"{c}.modes"].astype(np.float64),
+                              tensors[f"{c}.spread"].astype(np.float64)) for c in sorted(names)}
+    except Exception as e:  # noqa: BLE001  (safetensors raises several kinds)
+        raise WeightsError(f"{path} does not hold shape bases ({e})") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lifter.shape_basis --data data/``: fit the shipped bases from the bundled lifter's lifts."""
+    parser = argparse.ArgumentParser(description="Fit the shape bases of the test-time shape-basis refinement "
+                                                 "from a lifter's lifts of training 2D views (no 3D data).")
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
+    parser.add_argument("--out", type=Path, default=DEFAULT_BASES, help="safetensors file to write (+ .json)")
+    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
+    parser.add_argument("--categories", nargs="+", default=sorted(DEFAULT_MODES), help="categories to fit")
+    parser.add_argument("--modes", type=int, default=None, help="modes per basis (default: DEFAULT_MODES)")
+    parser.add_argument("--views", type=int, default=DEFAULT_VIEWS, help="training views per category")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the views' draw")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
+    args = parser.parse_args(argv)
+    from tqdm import tqdm
+
+    from lifter.api import DEFAULT_WEIGHTS, load_lifter, sha256_file
+    from lifter.evaluate import training_views
+
+    if args.views < 2:
+        parser.error(f"--views must be at least 2, got {args.views}")
+    weights = args.weights or DEFAULT_WEIGHTS
+    lifter = load_lifter(weights, device=args.device, shape_bases=None)
+    unknown = [c for c in args.categories if c not in lifter.categories]
+    if unknown:
+        parser.error(f"{weights} does not know {', '.join(unknown)}")
+    start = time.time()
+    bases, sources = {}, {}
+    for category in tqdm(args.categories, desc="shape bases", unit="category"):
+        views = training_views(args.data, category, args.views, args.seed)
+        if views is None:
+            parser.error(f"no {category}_train.npz in {args.data}: run `python -m lifter.data build --source "
+                         f"../shared/data --out {args.data}` first")
+        # lift() as shipped but without this refinement (its own input); 2D and visibility only
+        lifts = lifter.lift(views.points2d, category, views.visible, shape_basis=False)
+        k = DEFAULT_MODES.get(category, 2) if args.modes is None else args.modes
+        bases[category] = fit_basis(lifts, k)
+        sources[category] = {"views": len(lifts), "modes": k}
+    record = {
+        "command": "python -m lifter.shape_basis " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "lifter": str(weights.name), "lifter_sha256": sha256_file(weights),
+        "data": f"{args.data}/<category>_train.npz: points2d and visible of training views drawn with seed "
+                f"{args.seed} (lifter.evaluate.training_views); lifted by lift(..., shape_basis=False)",
+        "categories": sources, "wall_s": round(time.time() - start, 1), "device": str(lifter.device),
+        "machine": platform.machine(),
+    }
+    save_bases(args.out, bases, record)
+    made = ", ".join(f"{c}: {s['modes']} modes from {s['views']} views" for c, s in sources.items())
+    print(f"wrote {args.out} ({made})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

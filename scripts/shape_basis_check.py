@@ -1,0 +1,106 @@
+"""What the test-time shape-basis refinement (lifter/shape_basis.py) does to a lifter's lifts, per setting.
+
+``PYTHONPATH=. python scripts/shape_basis_check.py --data data --views train --modes 0 2 --weights 0 0.1`` fits a
+basis per ``--modes`` value from the lifter's ``lift(..., shape_basis=False)`` of ``--fit-views`` training views
+(seed 0, as ``python -m lifter.shape_basis`` does), lifts the checked views once without the refinement and
+prints the strict error of ``lift()`` and of ``lift_with_camera`` without it and with it at each number of modes,
+weight and ``--iterations`` value.
+
+``--views train`` draws other training views with ``--seed`` (default 1; ``--hide 0.2`` hides a fifth of their
+landmarks as the occluded test files do): the settings in ``lifter.shape_basis`` were chosen on these, not on the
+test views. ``--views clean`` or ``occluded`` reads the test files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lifter.api import load_lifter  # noqa: E402
+from lifter.data.cameras import hide_landmarks  # noqa: E402
+from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, score, training_views  # noqa: E402
+from lifter.shape_basis import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHT,  # noqa: E402
+                                ShapeBasis, fit_basis, refine_with_basis)
+
+
+def basis_rows(lifter, test: TestSet, bases: dict[int, ShapeBasis], weights: list[float], iterations: list[int]
+               ) -> list[tuple[str, float]]:
+    """``[(reading, strict error)]`` for ``test``: lift() and lift_with_camera without the refinement and with it
+    for each basis (by its number of modes), weight and number of iterations."""
+    raw = lifter.lift(test.points2d, test.category, test.visible, shape_basis=False)
+    camera = test.focal is not None and test.principal is not None
+    read = (lifter.read_with_camera(raw, test.points2d, test.category, test.focal, test.principal, test.visible,
+                                    shape_basis=False) if camera else None)
+    rows = [("lift(), no refinement", score(raw, test)["strict"])]
+    if camera:
+        rows.append(("lift_with_camera, no refinement", score(read, test)["strict"]))
+    for k, basis in bases.items():
+        for w in weights:
+            for it in iterations:
+                name = f"{k} modes, weight {w:g}, {it} iterations"
+                ortho = refine_with_basis(raw, test.visible, basis, weight=w, iterations=it)
+                rows.append((f"lift(), {name}", score(ortho, test)["strict"]))
+                if camera:
+                    # what lift_with_camera does: lift()'s refinement, read through the camera, refined on the rays
+                    points = lifter.read_with_camera(ortho, test.points2d, test.category, test.focal,
+                                                     test.principal, test.visible, shape_basis=False)
+                    points = refine_with_basis(points, test.visible, basis, points[..., :2] / points[..., 2:3],
+                                               weight=w, iterations=it)
+                    rows.append((f"lift_with_camera, {name}", score(points, test)["strict"]))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
+    parser.add_argument("--weights-file", type=Path, default=None, help="lifter weights (default: the bundled ones)")
+    parser.add_argument("--categories", nargs="+", default=["face468"],
+                        choices=["human17", "hand21", "face468", "chair"])
+    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
+                        help="training views drawn with --seed, or a test file")
+    parser.add_argument("--count", type=int, default=500, help="checked training views per category (--views train)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the checked training views' draw")
+    parser.add_argument("--fit-views", type=int, default=DEFAULT_VIEWS, help="training views each basis is fitted to")
+    parser.add_argument("--hide", type=float, default=0.0,
+                        help="with --views train: hide this share of each view's landmarks at random (the test "
+                             "files' occlusion is 0.2), drawn with --seed")
+    parser.add_argument("--modes", nargs="+", type=int, default=[2], help="modes of the bases to try (>= 0)")
+    parser.add_argument("--weights", nargs="+", type=float, default=[DEFAULT_WEIGHT],
+                        help="weights of the lifter's depths to try (>= 0)")
+    parser.add_argument("--iterations", nargs="+", type=int, default=[DEFAULT_ITERATIONS],
+                        help="alignment / depth alternations to try (>= 1)")
+    args = parser.parse_args(argv)
+    if any(w < 0 for w in args.weights) or any(k < 0 for k in args.modes) or any(i < 1 for i in args.iterations):
+        parser.error("--weights and --modes must be >= 0 and --iterations >= 1")
+    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
+        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
+    if args.count < 1 or args.fit_views <= max(args.modes):
+        parser.error("--count must be at least 1 and --fit-views more than the largest --modes")
+    lifter = load_lifter(args.weights_file, device="cpu") if args.weights_file else load_lifter(device="cpu")
+    print(f"| category ({args.views} views) | reading | strict |")
+    print("|---|---|---|")
+    for category in args.categories:
+        fit = training_views(args.data, category, args.fit_views, DEFAULT_SEED)
+        test = (training_views(args.data, category, args.count, args.seed) if args.views == "train"
+                else load_test_set(args.data, category, args.views))
+        if fit is None or test is None:
+            print(f"| {category} | (no {category} files in {args.data}) | |")
+            continue
+        if args.hide:
+            test.visible = hide_landmarks(test.present, args.hide, np.random.default_rng(args.seed))
+            test.points2d = np.where(test.visible[..., None], test.points2d, np.nan)
+        lifts = lifter.lift(fit.points2d, category, fit.visible, shape_basis=False)
+        bases = {k: fit_basis(lifts, k) for k in args.modes}
+        for reading, error in basis_rows(lifter, test, bases, args.weights, args.iterations):
+            print(f"| {category} ({len(test.points2d)}) | {reading} | {error:.2f} {METRIC_UNITS[category]} |",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""The test-time shape-basis refinement (:mod:`lifter.shape_basis`) against closed forms, its file, and its place
+in the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_files import load_script, write_face_data
+from lifter import load_lifter
+from lifter.api import WeightsError
+from lifter.geometry import aligned_errors, rotation_x, rotation_y
+from lifter.shape_basis import (DEFAULT_BASES, ShapeBasis, closest_shape, fit_basis, load_bases,
+                                refine_with_basis, save_bases)
+
+N = 30
+
+
+def true_basis(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A random mean ``(N, 3)`` and two orthonormal modes ``(2, N, 3)``."""
+    mean = rng.normal(size=(N, 3))
+    q, _ = np.linalg.qr(rng.normal(size=(3 * N, 2)))
+    return mean, q.T.reshape(2, N, 3)
+
+
+def posed(rng: np.random.Generator, mean: np.ndarray, modes: np.ndarray, frames: int, spread: float = 0.05
+          ) -> np.ndarray:
+    """``frames`` shapes in the span of the basis, each rotated, scaled and moved at random: ``(F, N, 3)``."""
+    coef = rng.normal(scale=spread, size=(frames, len(modes)))
+    shapes = mean + np.einsum("fk,kni->fni", coef, modes)
+    R = rotation_y(rng.uniform(0, 2 * np.pi, frames)) @ rotation_x(rng.uniform(-0.5, 0.5, frames))
+    scale = rng.uniform(0.5, 2.0, frames)[:, None, None]
+    return scale * np.einsum("fij,fnj->fni", R, shapes) + rng.normal(size=(frames, 1, 3))
+
+
+def test_a_fitted_basis_spans_the_shapes_it_was_fitted_to() -> None:
+    rng = np.random.default_rng(0)
+    mean, modes = true_basis(rng)
+    # posed copies of one shape: the mean is that shape (up to a similarity), and it is closest to every copy
+    rigid = fit_basis(posed(rng, mean, modes, 50, spread=0.0), 0)
+    copies = posed(rng, mean, modes, 10, spread=0.0)
+    vis = np.ones(copies.shape[:2], bool)
+    assert aligned_errors(np.broadcast_to(rigid.mean, copies.shape), copies, vis).max() < 1e-9
+    assert aligned_errors(closest_shape(copies, vis, rigid), copies, vis).max() < 1e-9
+    # shapes that vary along two modes: two fitted modes capture them up to the curvature of the similarity
+    # normalisation (second order in the spread), one mode leaves a first-order residual
+    basis = fit_basis(posed(rng, mean, modes, 200, spread=0.05), 2)
+    assert basis.mean.shape == (N, 3) and basis.modes.shape == (2, N, 3) and basis.spread.shape == (2,)
+    np.testing.assert_allclose(np.einsum("kni,lni->kl", basis.modes, basis.modes), np.eye(2), atol=1e-9)
+    np.testing.assert_allclose(np.sqrt((basis.mean ** 2).sum(-1).mean()), 1.0)       # unit RMS radius
+    new = posed(rng, mean, modes, 20, spread=0.05)                                      # unseen shapes, same span
+    vis = np.ones(new.shape[:2], bool)
+    err2 = aligned_errors(closest_shape(new, vis, basis), new, vis).mean()
+    err1 = aligned_errors(closest_shape(new, vis, fit_basis(posed(rng, mean, modes, 200, spread=0.05), 1)),
+                          new, vis).mean()
+    err0 = aligned_errors(closest_shape(new, vis, rigid), new, vis).mean()
+    assert err2 < 0.05 * err1 < 0.05 * err0, (err2, err1, err0)
+
+
+def test_hidden_landmarks_are_the_basis_shapes_points() -> None:
+    rng = np.random.default_rng(1)
+    mean, modes = true_basis(rng)
+    basis = fit_basis(posed(rng, mean, modes, 50, spread=0.0), 0)                       # one rigid shape
+    shape = posed(rng, mean, modes, 8, spread=0.0)
+    vis = rng.random(shape.shape[:2]) > 0.3
+    vis[:, :3] = True
+    noisy = np.where(vis[..., None], shape, rng.normal(scale=5.0, size=shape.shape))   # hidden: garbage
+    out = refine_with_basis(noisy, vis, basis, weight=0.0)
+    np.testing.assert_allclose(out, shape, atol=1e-5 * np.abs(shape).max())
+
+
+def test_orthographic_refinement_moves_only_depths_towards_the_truth() -> None:
+    rng = np.random.default_rng(2)
+    mean, modes = true_basis(rng)
+    basis = fit_basis(posed(rng, mean, modes, 200), 2)
+    shape = posed(rng, mean, modes, 30)
+    vis = np.ones(shape.shape[:2], bool)
+    lift = shape.copy()
+    lift[..., 2] += rng.normal(scale=0.3, size=lift.shape[:2]) * np.abs(shape).max() / 10    # noisy depths
+    for weight in (0.0, 0.1):
+        out = refine_with_basis(lift, vis, basis, weight=weight)
+        np.testing.assert_array_equal(out[..., :2], lift[..., :2].astype(np.float32))         # x, y kept
+        before = np.abs(lift[..., 2] - shape[..., 2]).mean()
+        after = np.abs(out[..., 2] - shape[..., 2]).mean()
+        assert after < 0.25 * before, (weight, before, after)
+
+
+def test_camera_refinement_keeps_points_on_their_rays() -> None:
+    rng = np.random.default_rng(3)
+    mean, modes = true_basis(rng)
+    basis = fit_basis(posed(rng, mean, modes, 200), 2)
+    shape = posed(rng, mean, modes, 30) + np.array([0.0, 0.0, 12.0])                    # in front of the camera
+    slopes = shape[..., :2] / shape[..., 2:]
+    vis = np.ones(shape.shape[:2], bool)
+    z = shape[..., 2] * (1 + rng.normal(scale=0.02, size=shape.shape[:2]))             # depth noise on the rays
+    lift = np.concatenate([slopes * z[..., None], z[..., None]], -1)
+    out = refine_with_basis(lift, vis, basis, slopes=slopes)
+    np.testing.assert_allclose(out[..., :2] / out[..., 2:], slopes, atol=1e-5)          # still on the rays
+    assert np.abs(out[..., 2] - shape[..., 2]).mean() < 0.25 * np.abs(z - shape[..., 2]).mean()
+
+
+def test_bad_settings_raise_and_sparse_frames_pass_through() -> None:
+    rng = np.random.default_rng(4)
+    mean, modes = true_basis(rng)
+    basis = ShapeBasis(mean, modes, np.ones(2))
+    lift = posed(rng, mean, modes, 2)
+    vis = np.ones((2, N), bool)
+    vis[1, 2:] = False                                                                  # two visible: unchanged
+    out = refine_with_basis(lift, vis, basis)
+    np.testing.assert_array_equal(out[1], lift[1].astype(np.float32))
+    with pytest.raises(ValueError, match="weight"):
+        refine_with_basis(lift, vis, basis, weight=-1)
+    with pytest.raises(ValueError, match="iterations"):
+        refine_with_basis(lift, vis, basis, iterations=0)
+    with pytest.raises(ValueError, match="landmarks"):
+        refine_with_basis(lift[:, :10], vis[:, :10], basis)
+    with pytest.raises(ValueError, match="finite"):
+        fit_basis(np.full((5, N, 3), np.nan), 2)
+    with pytest.raises(ValueError, match="more than 2 lifts"):
+        fit_basis(lift, 2)
+
+
+def test_the_file_round_trips_and_a_corrupted_one_is_named(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    mean, modes = true_basis(rng)
+    path = tmp_path / "bases.safetensors"
+    save_bases(path, {"thing": ShapeBasis(mean, modes, np.array([2.0, 1.0]))}, {"command": "test"})
+    back = load_bases(path)["thing"]
+    np.testing.assert_allclose(back.mean, mean, rtol=1e-6)
+    np.testing.assert_allclose(back.modes, modes, rtol=1e-6)
+    path.write_bytes(path.read_bytes()[:-4] + b"oops")
+    with pytest.raises(WeightsError, match=r"bases.safetensors is corrupted"):
+        load_bases(path)
+    path.with_suffix(".json").unlink()
+    with pytest.raises(WeightsError, match=r"bases.json is missing"):
+        load_bases(path)
+
+
+def test_load_lifter_names_a_missing_bases_file(tmp_path: Path) -> None:
+    with pytest.raises(WeightsError, match="nowhere.safetensors is missing"):
+        load_lifter(device="cpu", shape_bases=tmp_path / "nowhere.safetensors")
+
+
+def face_input(frames: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Perspective views of the bundled face basis's mean shape (a face, 468 landmarks): ``(points2d (F, N, 2),
+    camera-frame points (F, N, 3), focal, principal (2,))``."""
+    rng = np.random.default_rng(seed)
+    face = load_bases(DEFAULT_BASES)["face468"].mean * np.array([1.0, -1.0, -1.0])      # y down, facing the camera
+    R = rotation_y(rng.uniform(-0.6, 0.6, frames)) @ rotation_x(rng.uniform(-0.3, 0.3, frames))
+    cam = np.einsum("fij,nj->fni", R, face) + np.array([0.0, 0.0, 6.0])
+    focal, principal = 1200.0, np.array([500.0, 500.0])
+    return focal * cam[..., :2] / cam[..., 2:] + principal, cam, focal, principal
+
+
+def test_the_api_refines_faces_only_and_keeps_its_contracts() -> None:
+    lifter = load_lifter(device="cpu")
+    assert set(lifter.bases) == {"face468"}
+    pts, _, focal, principal = face_input()
+    vis = np.ones(pts.shape[:2], bool)
+    vis[:, ::5] = False
+    lift = lifter.lift(pts, "face468", vis)
+    plain = lifter.lift(pts, "face468", vis, shape_basis=False)
+    assert np.abs(lift - plain).max() > 1e-3                                            # it does something
+    centred = pts - np.array([pts[f][vis[f]].mean(0) for f in range(len(pts))])[:, None]
+    np.testing.assert_allclose(lift[vis][:, :2], centred[vis], atol=1e-3)                # visible x, y kept
+    camera = lifter.lift_with_camera(pts, "face468", focal, principal, vis)
+    np.testing.assert_allclose(camera, lifter.read_with_camera(lift, pts, "face468", focal, principal, vis),
+                               atol=1e-4)
+    projected = focal * camera[..., :2] / camera[..., 2:] + principal
+    np.testing.assert_allclose(projected[vis], pts[vis], atol=1e-2)                      # on the pixels' rays
+    # another category is untouched by the option
+    body = np.random.default_rng(0).normal(size=(2, 17, 2)) * 50 + 300
+    np.testing.assert_array_equal(lifter.lift(body, "human17"), lifter.lift(body, "human17", shape_basis=False))
+
+
+def test_the_refined_camera_reading_of_a_face_is_closer_to_it() -> None:
+    lifter = load_lifter(device="cpu")
+    pts, cam, focal, principal = face_input(4, seed=1)
+    vis = np.ones(pts.shape[:2], bool)
+    with_basis = lifter.lift_with_camera(pts, "face468", focal, principal, vis)
+    without = lifter.lift_with_camera(pts, "face468", focal, principal, vis, shape_basis=False)
+    assert aligned_errors(with_basis, cam, vis).mean() < aligned_errors(without, cam, vis).mean()
+
+
+@pytest.fixture(scope="module")
+def face_data(tmp_path_factory) -> Path:
+    return write_face_data(tmp_path_factory.mktemp("faces"), train=30, test=4)
+
+
+def test_the_command_writes_bases_the_api_loads(tmp_path: Path, face_data: Path) -> None:
+    from lifter.shape_basis import main
+
+    out = tmp_path / "bases.safetensors"
+    assert main(["--data", str(face_data), "--out", str(out), "--views", "30", "--modes", "1"]) == 0
+    basis = load_bases(out)["face468"]
+    assert basis.modes.shape == (1, 468, 3)
+    lifter = load_lifter(device="cpu", shape_bases=out)
+    assert "face468" in lifter.bases
+    with pytest.raises(SystemExit):
+        main(["--data", str(tmp_path / "empty"), "--out", str(out)])
+
+
+def test_the_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
+    from lifter.evaluate import load_test_set, score
+
+    data = face_data
+    sc = load_script("shape_basis_check")
+    lifter = load_lifter(device="cpu")
+    test = load_test_set(data, "face468", "occluded")
+    rows = dict(sc.basis_rows(lifter, test, {2: lifter.bases["face468"]}, [0.1], [5]))
+    lift = lifter.lift(test.points2d, "face468", test.visible)
+    camera = lifter.lift_with_camera(test.points2d, "face468", test.focal, test.principal, test.visible)
+    plain = lifter.lift(test.points2d, "face468", test.visible, shape_basis=False)
+    assert rows["lift(), 2 modes, weight 0.1, 5 iterations"] == pytest.approx(score(lift, test)["strict"], abs=1e-4)
+    assert rows["lift_with_camera, 2 modes, weight 0.1, 5 iterations"] == pytest.approx(
+        score(camera, test)["strict"], abs=1e-4)
+    assert rows["lift(), no refinement"] == pytest.approx(score(plain, test)["strict"], abs=1e-9)
+    assert sc.main(["--data", str(data), "--views", "clean", "--fit-views", "20", "--modes", "0", "1"]) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| face468 (4)")]
+    assert len(lines) == 6 and all(x.rstrip().endswith("% |") for x in lines)
+    with pytest.raises(SystemExit):
+        sc.main(["--data", str(data), "--weights", "-1"])
+    with pytest.raises(SystemExit):
+        sc.main(["--data", str(data), "--views", "clean", "--hide", "0.2"])
