@@ -146,7 +146,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         main = load_lifter(weights, device=device)
         base_cfg = LifterConfig(**{**main.model.cfg.to_dict(), "identity": "input_only"})
         torch.manual_seed(0)
-        baseline = LoadedLifter(Lifter(base_cfg).to(device), {}, torch.device(device))
+        baseline = LoadedLifter(Lifter(base_cfg).to(device), {}, torch.device(device), bases=main.bases)
         models = {"lifter": main, "lifter without mirror averaging": _Options(main, mirror_average=False),
                   NO_SYMMETRY: _Options(main, symmetrize=False), NO_BASIS: _Options(main, shape_basis=False),
                   BASELINE: baseline}

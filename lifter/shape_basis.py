@@ -92,7 +92,6 @@ def closest_shape(points: np.ndarray, visible: np.ndarray, basis: ShapeBasis) ->
     by least squares on those landmarks, the shape ``mean + sum c_k mode_k`` aligned back. Returns ``(F, N, 3)``
     float64 (every landmark).
     """
-    F = len(points)
     mean = np.broadcast_to(basis.mean, points.shape)
     aligned = similarity_procrustes(points, mean, visible)                   # (F, N, 3) in the mean's frame
     shape = mean.copy()
@@ -104,7 +103,7 @@ def closest_shape(points: np.ndarray, visible: np.ndarray, basis: ShapeBasis) ->
         rhs = np.einsum("fkni,fni->fk", m, aligned - mean)                    # (F, K)
         coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
         shape = shape + np.einsum("fk,kni->fni", coef, basis.modes)
-    return similarity_procrustes(shape, points, np.broadcast_to(visible, (F, points.shape[1])))
+    return similarity_procrustes(shape, points, visible)
 
 
 def refine_with_basis(lift: np.ndarray, visible: np.ndarray, basis: ShapeBasis, slopes: np.ndarray | None = None,

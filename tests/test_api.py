@@ -69,7 +69,8 @@ def test_large_batches_are_lifted_in_bounded_chunks(lifter) -> None:
     from lifter.api import LoadedLifter
 
     assert lifter.chunk_size(17) == lifter.batch and 1 <= lifter.chunk_size(468) < 100
-    small = LoadedLifter(lifter.model, lifter.record, lifter.device, attention_budget=3 * 468 * 468)
+    small = LoadedLifter(lifter.model, lifter.record, lifter.device, attention_budget=3 * 468 * 468,
+                         bases=lifter.bases)
     assert small.chunk_size(468) == 3
     rng = np.random.default_rng(5)
     pts = rng.normal(size=(7, 468, 2)) * 80 + 500
