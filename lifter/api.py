@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 
 from lifter.geometry import perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
-from lifter.skeletons import categories
 from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis
+from lifter.skeletons import categories
 from lifter.symmetry import refine_lift
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "lifter.safetensors"
