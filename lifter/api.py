@@ -39,6 +39,29 @@ def record_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 
 
+def checked_record(path: Path, what: str, remedy: str, kind: str) -> dict:
+    """The JSON record beside the safetensors file ``path`` (:func:`record_path`), once both exist and ``path``'s
+    SHA-256 matches the recorded one.
+
+    Raises :class:`WeightsError` naming the file: ``"{what} not found: {file} is missing ({remedy})"``, ``"{record}
+    is not a valid {kind} record (...)"`` or ``"{path} is corrupted: SHA-256 ..."``.
+    """
+    record_file = record_path(path)
+    for f in (path, record_file):
+        if not f.is_file():
+            raise WeightsError(f"{what} not found: {f} is missing ({remedy})")
+    try:
+        record = json.loads(record_file.read_text())
+        expected = record["sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise WeightsError(f"{record_file} is not a valid {kind} record ({e})") from None
+    actual = sha256_file(path)
+    if actual != expected:
+        raise WeightsError(f"{path} is corrupted: SHA-256 {actual} differs from {expected} recorded in "
+                           f"{record_file.name}")
+    return record
+
+
 def _checked_camera(focal_length: float | np.ndarray, principal_point: np.ndarray, F: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The checks of :meth:`LoadedLifter.lift_with_camera` on the intrinsics of ``F`` frames: ``(focal (F,),
@@ -318,22 +341,12 @@ def load_lifter(path: str | Path | None = None, device: str | torch.device | Non
     weights, the bases or their records are missing or corrupted (SHA-256 checked against the record).
     """
     weights = Path(path) if path is not None else DEFAULT_WEIGHTS
-    record_file = record_path(weights)
-    for f in (weights, record_file):
-        if not f.is_file():
-            raise WeightsError(f"lifter weights not found: {f} is missing (train them with `python -m "
-                               f"lifter.train` and export with `python -m lifter.export`, or restore the file "
-                               f"from git)")
+    record = checked_record(weights, "lifter weights", "train them with `python -m lifter.train` and export with "
+                            "`python -m lifter.export`, or restore the file from git", "weights")
     try:
-        record = json.loads(record_file.read_text())
-        expected = record["sha256"]
         cfg = LifterConfig(**record["model"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise WeightsError(f"{record_file} is not a valid weights record ({e})") from None
-    actual = sha256_file(weights)
-    if actual != expected:
-        raise WeightsError(f"{weights} is corrupted: SHA-256 {actual} differs from {expected} recorded in "
-                           f"{record_file.name}")
+    except (KeyError, TypeError) as e:
+        raise WeightsError(f"{record_path(weights)} is not a valid weights record ({e})") from None
     dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available()
                                                                          else "cpu")
     model = Lifter(cfg)

@@ -169,22 +169,11 @@ def load_bases(path: Path) -> dict[str, ShapeBasis]:
     """
     from safetensors.numpy import load_file
 
-    from lifter.api import WeightsError, record_path, sha256_file
+    from lifter.api import WeightsError, checked_record
 
     path = Path(path)
-    record_file = record_path(path)
-    for f in (path, record_file):
-        if not f.is_file():
-            raise WeightsError(f"shape bases not found: {f} is missing (make them with `python -m "
-                               f"lifter.shape_basis --data data/`, or restore the file from git)")
-    try:
-        expected = json.loads(record_file.read_text())["sha256"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise WeightsError(f"{record_file} is not a valid shape-basis record ({e})") from None
-    actual = sha256_file(path)
-    if actual != expected:
-        raise WeightsError(f"{path} is corrupted: SHA-256 {actual} differs from {expected} recorded in "
-                           f"{record_file.name}")
+    checked_record(path, "shape bases", "make them with `python -m lifter.shape_basis --data data/`, or restore "
+                   "the file from git", "shape-basis")
     try:
         tensors = load_file(str(path))
         names = {k.rsplit(".", 1)[0] for k in tensors}

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
     if args.count < 1 or args.fit_views <= max(args.modes):
         parser.error("--count must be at least 1 and --fit-views more than the largest --modes")
-    lifter = load_lifter(args.weights_file, device="cpu") if args.weights_file else load_lifter(device="cpu")
+    lifter = load_lifter(args.weights_file, device="cpu")                   # None: the bundled weights
     print(f"| category ({args.views} views) | reading | strict |")
     print("|---|---|---|")
     for category in args.categories:
