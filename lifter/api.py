@@ -14,6 +14,10 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, load_proportions
+from lifter.bone_lengths import DEFAULT_WEIGHTS as BONE_WEIGHTS
+from lifter.bone_lengths import refine_bone_lengths
+from lifter.bone_lengths import refine_lift as refine_lift_bones
 from lifter.geometry import perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
 from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis
@@ -62,6 +66,33 @@ def checked_record(path: Path, what: str, remedy: str, kind: str) -> dict:
     return record
 
 
+def write_checked_tensors(path: Path, tensors: dict[str, np.ndarray], record: dict) -> None:
+    """Write numpy ``tensors`` to the safetensors file ``path`` and ``record`` plus the file's SHA-256 to the JSON
+    beside it (:func:`record_path`), as :func:`read_checked_tensors` reads them back."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path))
+    record_path(path).write_text(json.dumps({"sha256": sha256_file(path), **record}, indent=1) + "\n")
+
+
+def read_checked_tensors(path: Path, what: str, remedy: str, kind: str) -> dict[str, np.ndarray]:
+    """The numpy tensors of the safetensors file ``path`` once :func:`checked_record` passes (same arguments).
+
+    Raises :class:`WeightsError` naming the file: :func:`checked_record`'s errors, or ``"{path} does not hold
+    {what} (...)"`` when the file cannot be read as safetensors.
+    """
+    from safetensors.numpy import load_file as load_numpy
+
+    path = Path(path)
+    checked_record(path, what, remedy, kind)
+    try:
+        return load_numpy(str(path))
+    except Exception as e:  # noqa: BLE001  (safetensors raises several kinds)
+        raise WeightsError(f"{path} does not hold {what} ({e})") from None
+
+
 def _checked_camera(focal_length: float | np.ndarray, principal_point: np.ndarray, F: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The checks of :meth:`LoadedLifter.lift_with_camera` on the intrinsics of ``F`` frames: ``(focal (F,),
@@ -80,17 +111,26 @@ def _checked_camera(focal_length: float | np.ndarray, principal_point: np.ndarra
 
 
 def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
-                    principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None) -> np.ndarray:
+                    principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None,
+                    proportions: BoneProportions | None) -> np.ndarray:
     """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
     centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
     ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`); with a
-    ``basis``, then pulled towards it along the pixels' rays (:func:`lifter.shape_basis.refine_with_basis`)."""
+    ``basis``, then pulled towards it along the pixels' rays (:func:`lifter.shape_basis.refine_with_basis`); with
+    ``proportions``, then moved towards them along those rays (:func:`lifter.bone_lengths.refine_bone_lengths`)."""
     centre = visible_centroid(pts, vis)
     if symmetrize:
         lift = refine_lift(lift, centre, vis, category, focal, principal)
     points = perspective_reading(lift, centre, vis, focal, principal)
     if basis is not None:
         points = refine_with_basis(points, vis, basis, slopes=points[..., :2] / points[..., 2:3])
+    if proportions is not None:
+        points = refine_bone_lengths(points, vis, proportions, points[..., :2] / points[..., 2:3],
+                                     BONE_WEIGHTS.get(category, 0.1))
+    if basis is not None or proportions is not None:
+        # the refinements move points along their rays: scaled back (along the rays too) so that the visible
+        # landmarks' mean depth is the focal length again, the units perspective_reading returns
+        points = points * (focal / visible_centroid(points[..., 2:3], vis)[:, 0])[:, None, None]
     return points.astype(np.float32)
 
 
@@ -98,13 +138,18 @@ class LoadedLifter:
     """A trained lifter ready to lift (see :meth:`lift`)."""
 
     def __init__(self, model: Lifter, record: dict, device: torch.device, batch: int = 8192,
-                 attention_budget: int = 2 ** 24, bases: dict[str, ShapeBasis] | None = None) -> None:
+                 attention_budget: int = 2 ** 24, bases: dict[str, ShapeBasis] | None = None,
+                 proportions: dict[str, BoneProportions] | None = None) -> None:
         self.model = model.eval()
         self.record = record
         self.device = device
         # shape bases of the test-time refinement (lifter.shape_basis), for the categories with one
         self.bases = {c: b for c, b in (bases or {}).items()
                       if model.cfg.categories.get(c) == len(b.mean)}
+        # bone proportions of the test-time bone-length refinement (lifter.bone_lengths), for the categories with
+        # them (and edges inside the category's landmarks)
+        self.proportions = {c: p for c, p in (proportions or {}).items()
+                            if c in model.cfg.categories and p.edges.max() < model.cfg.categories[c]}
         self.batch = batch                        # at most this many poses per forward pass
         self.attention_budget = attention_budget  # ... and at most this many poses x N^2 attention entries
 
@@ -120,7 +165,7 @@ class LoadedLifter:
 
     def lift(self, points2d: np.ndarray, category: str = "human17", visible: np.ndarray | None = None,
              mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True,
-             shape_basis: bool = True) -> np.ndarray:
+             shape_basis: bool = True, bone_lengths: bool = True) -> np.ndarray:
         """Lift 2D landmarks to 3D.
 
         Args:
@@ -146,6 +191,11 @@ class LoadedLifter:
                 landmarks' depths towards the closest shape of the basis and replace the hidden landmarks by its
                 points (:mod:`lifter.shape_basis`). Measured by ``lifter.evaluate`` (row "without the shape-basis
                 refinement"). Visible landmarks' x, y are unchanged.
+            bone_lengths: for categories with bone proportions (:attr:`proportions`: ``hand21``, ``human17``),
+                move the visible landmarks' depths by one damped Gauss-Newton step towards bone lengths in the
+                category's proportions, staying close to the network's depths (:mod:`lifter.bone_lengths`; the
+                camera is guessed from the landmarks' 2D extent). Measured by ``lifter.evaluate`` (row "without
+                the bone-length refinement"). Visible landmarks' x, y are unchanged.
         Returns:
             ``(F, N, 3)`` / ``(N, 3)`` float32 in the camera frame (x, y along the image axes, z away from the
             camera), in input pixel units, centred on the visible landmarks' 2D centroid; its ``(x, y)``
@@ -155,13 +205,14 @@ class LoadedLifter:
                 fewer than 3 visible landmarks in a frame.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis)
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
+                               bone_lengths)
         return out[0] if single else out
 
     def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray,
                          principal_point: np.ndarray, visible: np.ndarray | None = None,
                          mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True,
-                         shape_basis: bool = True) -> np.ndarray:
+                         shape_basis: bool = True, bone_lengths: bool = True) -> np.ndarray:
         """Lift 2D landmarks seen by a camera of known intrinsics to camera-frame 3D on their pixels' rays.
 
         :meth:`lift` reads the image orthographically (it keeps the pixels as x, y), which a close camera's
@@ -171,11 +222,12 @@ class LoadedLifter:
         ``lifter.evaluate`` (row "with the camera intrinsics"). It is :meth:`read_with_camera` of :meth:`lift`'s
         output: with ``symmetrize``, the symmetry refinement runs again with the known camera, and landmarks that
         are not visible but whose mirror partner is are replaced by the partner's reflection; with ``shape_basis``
-        (faces) the depths are then pulled towards the category's shape basis along the pixels' rays.
+        (faces) the depths are then pulled towards the category's shape basis along the pixels' rays; with
+        ``bone_lengths`` (hands, bodies) they are then moved towards the category's bone proportions along them.
 
         Args:
-            points2d, category, visible, mirror_average, complete_hidden, symmetrize, shape_basis: as for
-                :meth:`lift`.
+            points2d, category, visible, mirror_average, complete_hidden, symmetrize, shape_basis, bone_lengths:
+                as for :meth:`lift`.
             focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame.
             principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre).
         Returns:
@@ -190,22 +242,23 @@ class LoadedLifter:
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
-        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis)
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
+                               bone_lengths)
         points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize,
-                                 self.bases.get(category) if shape_basis else None)
+                                 *self._priors(category, shape_basis, bone_lengths))
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
                          focal_length: float | np.ndarray, principal_point: np.ndarray,
-                         visible: np.ndarray | None = None, symmetrize: bool = True, shape_basis: bool = True
-                         ) -> np.ndarray:
+                         visible: np.ndarray | None = None, symmetrize: bool = True, shape_basis: bool = True,
+                         bone_lengths: bool = True) -> np.ndarray:
         """:meth:`lift_with_camera`'s reading of a :meth:`lift` already computed for the same input, without running
         the network again (e.g. to report both readings of one lift).
 
         Args:
             lift3d: ``(F, N, 3)`` / ``(N, 3)``: ``lift(points2d, category, visible, ...)``.
-            points2d, category, focal_length, principal_point, visible, symmetrize, shape_basis: as for
-                :meth:`lift_with_camera` (they should match the ``lift()`` call that made ``lift3d``).
+            points2d, category, focal_length, principal_point, visible, symmetrize, shape_basis, bone_lengths: as
+                for :meth:`lift_with_camera` (they should match the ``lift()`` call that made ``lift3d``).
         Returns:
             what :meth:`lift_with_camera` returns for that input with the same ``lift()`` options.
         Raises:
@@ -219,8 +272,14 @@ class LoadedLifter:
                              f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
         points = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
-                                 self.bases.get(category) if shape_basis else None)
+                                 *self._priors(category, shape_basis, bone_lengths))
         return points[0] if single else points
+
+    def _priors(self, category: str, shape_basis: bool, bone_lengths: bool
+                ) -> tuple[ShapeBasis | None, BoneProportions | None]:
+        """The category's shape basis and bone proportions where asked for and present, else None."""
+        return (self.bases.get(category) if shape_basis else None,
+                self.proportions.get(category) if bone_lengths else None)
 
     def _checked_input(self, points2d: np.ndarray, category: str, visible: np.ndarray | None
                        ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -258,7 +317,7 @@ class LoadedLifter:
         return np.where(vis[..., None], pts, 0.0), vis, single
 
     def _lift_input(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,
-                    complete_hidden: bool, symmetrize: bool, shape_basis: bool) -> np.ndarray:
+                    complete_hidden: bool, symmetrize: bool, shape_basis: bool, bone_lengths: bool) -> np.ndarray:
         """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32."""
         perm = mirror_permutation(category) if mirror_average else None
         out = self._one_pass(pts, vis, category, perm)
@@ -267,8 +326,12 @@ class LoadedLifter:
             out[partial] = self._relift_completed(pts[partial], vis[partial], out[partial], category, perm)
         if symmetrize:
             out = refine_lift(out, visible_centroid(pts, vis), vis, category)
-        if shape_basis and category in self.bases:
-            out = refine_with_basis(out, vis, self.bases[category])
+        basis, proportions = self._priors(category, shape_basis, bone_lengths)
+        if basis is not None:
+            out = refine_with_basis(out, vis, basis)
+        if proportions is not None:
+            out = refine_lift_bones(out, visible_centroid(pts, vis), vis, proportions,
+                                    BONE_WEIGHTS.get(category, 0.1))
         return out
 
     def _one_pass(self, pts: np.ndarray, vis: np.ndarray, category: str, perm: np.ndarray | None
@@ -332,13 +395,16 @@ def mirror_permutation(category: str) -> np.ndarray | None:
 
 
 def load_lifter(path: str | Path | None = None, device: str | torch.device | None = None,
-                shape_bases: str | Path | None = DEFAULT_BASES) -> LoadedLifter:
+                shape_bases: str | Path | None = DEFAULT_BASES,
+                bone_proportions: str | Path | None = DEFAULT_PROPORTIONS) -> LoadedLifter:
     """Load a lifter: the bundled weights by default, else ``path`` (a ``.safetensors`` with its ``.json``).
 
     Runs on CUDA when available unless ``device`` says otherwise. ``shape_bases``: the file of the shape bases
     that :meth:`LoadedLifter.lift` refines with (:mod:`lifter.shape_basis`; default: the bundled ones, which every
-    lifter uses: they describe the category), None for none. Raises :class:`WeightsError` naming the file when the
-    weights, the bases or their records are missing or corrupted (SHA-256 checked against the record).
+    lifter uses: they describe the category), None for none; ``bone_proportions`` likewise, the file of the bone
+    proportions of the bone-length refinement (:mod:`lifter.bone_lengths`). Raises :class:`WeightsError` naming the
+    file when the weights, the bases, the proportions or their records are missing or corrupted (SHA-256 checked
+    against the record).
     """
     weights = Path(path) if path is not None else DEFAULT_WEIGHTS
     record = checked_record(weights, "lifter weights", "train them with `python -m lifter.train` and export with "
@@ -355,4 +421,5 @@ def load_lifter(path: str | Path | None = None, device: str | torch.device | Non
     except Exception as e:  # noqa: BLE001  (safetensors raises several kinds)
         raise WeightsError(f"{weights} does not hold weights for the recorded model config ({e})") from None
     bases = load_bases(Path(shape_bases)) if shape_bases is not None else None
-    return LoadedLifter(model.to(dev), record, dev, bases=bases)
+    proportions = load_proportions(Path(bone_proportions)) if bone_proportions is not None else None
+    return LoadedLifter(model.to(dev), record, dev, bases=bases, proportions=proportions)

@@ -13,8 +13,9 @@ Every figure is also measured, in the same process and on the same inputs, for a
 with the identity code at the input only (the ablation), so the ratio shows what re-injecting the identity at
 every layer costs; for the lifter without mirror averaging (``lift(..., mirror_average=False)``: one network
 pass per pose instead of two); for the categories it applies to (chairs, faces), without the symmetry
-refinement (``lift(..., symmetrize=False)``); and, for faces, without the shape-basis refinement
-(``lift(..., shape_basis=False)``).
+refinement (``lift(..., symmetrize=False)``); for faces, without the shape-basis refinement
+(``lift(..., shape_basis=False)``); and, for hands and bodies, without the bone-length refinement
+(``lift(..., bone_lengths=False)``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from lifter.symmetry import refines as symmetry_refines
 BASELINE = "baseline (identity at input only)"
 NO_SYMMETRY = "lifter without the symmetry refinement"
 NO_BASIS = "lifter without the shape-basis refinement"
+NO_BONES = "lifter without the bone-length refinement"
 
 
 def pose_source(category: str, data: Path | None) -> Path | None:
@@ -146,17 +148,19 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         main = load_lifter(weights, device=device)
         base_cfg = LifterConfig(**{**main.model.cfg.to_dict(), "identity": "input_only"})
         torch.manual_seed(0)
-        baseline = LoadedLifter(Lifter(base_cfg).to(device), {}, torch.device(device), bases=main.bases)
+        baseline = LoadedLifter(Lifter(base_cfg).to(device), {}, torch.device(device), bases=main.bases,
+                                proportions=main.proportions)
         models = {"lifter": main, "lifter without mirror averaging": _Options(main, mirror_average=False),
                   NO_SYMMETRY: _Options(main, symmetrize=False), NO_BASIS: _Options(main, shape_basis=False),
-                  BASELINE: baseline}
+                  NO_BONES: _Options(main, bone_lengths=False), BASELINE: baseline}
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
         for category, n in main.categories.items():
             poses = sample_inputs(category, n, batch, data)
             for label, model in models.items():
                 if ((label == NO_SYMMETRY and not symmetry_refines(category))
-                        or (label == NO_BASIS and category not in main.bases)):
+                        or (label == NO_BASIS and category not in main.bases)
+                        or (label == NO_BONES and category not in main.proportions)):
                     continue                                   # the same computation as "lifter"
                 reset_peak_rss()                               # peak memory per row, on either device
                 if device == "cuda":
@@ -171,7 +175,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
                 else:
                     row["peak_rss_mib"] = round(peak_rss_mib(), 1)
                 results.append(row)
-                print(f"{device:4} {category:8} {label:34} p50 {row['latency_p50_ms']:8.3f} ms  "
+                print(f"{device:4} {category:8} {label:38} p50 {row['latency_p50_ms']:8.3f} ms  "
                       f"p90 {row['latency_p90_ms']:8.3f} ms  {row['throughput_poses_s']:>11,.0f} poses/s")
     for row in results:
         base = next(r for r in results if r["device"] == row["device"] and r["category"] == row["category"]

@@ -19,8 +19,9 @@ against the depth noise with the first model's error as a reference line.
 Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bundled 2D-only lifter and the
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
 averaging, hidden-landmark completion and, for chairs and faces, the symmetry refinement on, for faces the
-shape-basis refinement too), the first of them also without each of the four and read through the test cameras' intrinsics (``lift_with_camera``;
-``--no-ablation-rows`` skips those rows), and four references that need no training:
+shape-basis refinement too, for hands and bodies the bone-length refinement), the first of them also without each
+of the five and read through the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips
+those rows), and four references that need no training:
 ``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
 pose), ``rigid template`` (one shape recovered from the training 2D alone by structure from motion, as the
 template prior of ``--template-weight`` uses it, aligned the same way, its depth sign taken from the mean shape;
@@ -105,6 +106,14 @@ class TestSet:
             return None if a is None else a[index]
         return TestSet(self.category, self.setting, self.points2d[index], self.visible[index], self.present[index],
                        self.points3d[index], pick(self.focal), pick(self.principal))
+
+    def hide(self, fraction: float, rng: np.random.Generator) -> None:
+        """Hide ``fraction`` of each view's present landmarks at random, drawn from ``rng``, as the occluded test
+        files do (:func:`lifter.data.cameras.hide_landmarks`): ``visible`` loses them, ``points2d`` holds NaN."""
+        from lifter.data.cameras import hide_landmarks
+
+        self.visible = hide_landmarks(self.present, fraction, rng)
+        self.points2d = np.where(self.visible[..., None], self.points2d, np.nan)
 
 
 def read_views(path: Path, category: str, setting: str, index: np.ndarray | None = None) -> TestSet:
@@ -255,15 +264,13 @@ def _input_key(test: TestSet) -> tuple[str, str]:
     return test.category, digest.hexdigest()
 
 
-def lifter_method(lifter: LoadedLifter, mirror_average: bool = True, complete_hidden: bool = True,
-                  memo: dict | None = None, symmetrize: bool = True, shape_basis: bool = True
+def lifter_method(lifter: LoadedLifter, memo: dict | None = None, **options: bool
                   ) -> Callable[[TestSet], np.ndarray]:
-    """``lifter.lift`` as a method; with ``memo``, each lift is also kept there by input (for
-    :func:`lifter_camera_method`)."""
+    """``lifter.lift`` with the keyword ``options`` (``mirror_average=False``, ...) as a method; with ``memo``, each
+    lift is also kept there by input (for :func:`lifter_camera_method`)."""
 
     def predict(test: TestSet) -> np.ndarray:
-        out = lifter.lift(test.points2d, test.category, test.visible, mirror_average=mirror_average,
-                          complete_hidden=complete_hidden, symmetrize=symmetrize, shape_basis=shape_basis)
+        out = lifter.lift(test.points2d, test.category, test.visible, **options)
         if memo is not None:
             memo[_input_key(test)] = out
         return out
@@ -311,6 +318,11 @@ def without_basis_label(label: str) -> str:
     return f"{label}, without the shape-basis refinement"
 
 
+def without_bones_label(label: str) -> str:
+    """The row label of a lifter evaluated with ``bone_lengths=False``."""
+    return f"{label}, without the bone-length refinement"
+
+
 def flat_method(test: TestSet) -> np.ndarray:
     """Zero depth: the centred input 2D (missing landmarks at the centroid)."""
     w = test.visible[..., None]
@@ -336,14 +348,14 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
              device: str | None = None, progress: bool = True, ablations: bool = True) -> dict:
     """Run every method on every test file; returns ``{"results": [row, ...], ...}``.
 
-    Lifters run as ``lift()`` does by default (mirror averaging, hidden-landmark completion, the symmetry and the
-    shape-basis refinements on); with ``ablations`` the first model is also run without each of the four (rows
-    :func:`without_mirror_label`, :func:`without_completion_label`, :func:`without_symmetry_label` and
-    :func:`without_basis_label`; where the option changes nothing, the row is the first model's row, copied:
-    completion on a test file with every landmark visible, the symmetry refinement on a category without a
-    symmetric shape, the shape-basis refinement on a category without a basis) and read through the test cameras'
-    intrinsics with ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the
-    cameras).
+    Lifters run as ``lift()`` does by default (mirror averaging, hidden-landmark completion, the symmetry, the
+    shape-basis and the bone-length refinements on); with ``ablations`` the first model is also run without each of
+    the five (rows :func:`without_mirror_label`, :func:`without_completion_label`, :func:`without_symmetry_label`,
+    :func:`without_basis_label` and :func:`without_bones_label`; where the option changes nothing, the row is the
+    first model's row, copied: completion on a test file with every landmark visible, the symmetry refinement on a
+    category without a symmetric shape, the shape-basis refinement on a category without a basis, the bone-length
+    refinement on a category without bone proportions) and read through the test cameras' intrinsics with
+    ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the cameras).
     """
     from lifter.api import load_lifter
 
@@ -366,6 +378,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             copied_when[without_symmetry_label(label)] = label, lambda t: not symmetry_refines(t.category)
             methods[without_basis_label(label)] = lifter_method(lifter, shape_basis=False)
             copied_when[without_basis_label(label)] = label, lambda t, b=set(lifter.bases): t.category not in b
+            methods[without_bones_label(label)] = lifter_method(lifter, bone_lengths=False)
+            copied_when[without_bones_label(label)] = label, lambda t, p=set(lifter.proportions): t.category not in p
             methods[with_intrinsics_label(label)] = lifter_camera_method(lifter, memo)
             needs_camera.add(with_intrinsics_label(label))
         else:

@@ -96,6 +96,22 @@ def visible_centroid(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
     return np.where(w, points, 0.0).sum(1) / w.sum(1)
 
 
+def guessed_pinhole(pixels: np.ndarray, visible: np.ndarray, span_over_focal: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """A stand-in for unknown intrinsics, from the landmarks alone: ``(point (F, 2), kappa (F,))``.
+
+    The principal point's stand-in is the visible landmarks' 2D bounding-box centre of ``pixels (F, N, 2)`` and
+    ``kappa`` (one over the focal length) is ``span_over_focal`` over the box's larger side: a subject spanning
+    that share of a focal length. A frame whose visible landmarks coincide gets ``kappa = 0`` (orthographic).
+    """
+    vis = np.asarray(visible, dtype=bool)[..., None]
+    lo = np.where(vis, pixels, np.inf).min(1)
+    hi = np.where(vis, pixels, -np.inf).max(1)
+    size = (hi - lo).max(-1)
+    kappa = np.where(size > 0, span_over_focal / np.where(size > 0, size, 1.0), 0.0)
+    return (lo + hi) / 2, kappa
+
+
 def perspective_reading(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, focal: np.ndarray,
                         principal: np.ndarray) -> np.ndarray:
     """Read an orthographic lift through a pinhole camera of known intrinsics.

@@ -149,17 +149,13 @@ def refine_with_basis(lift: np.ndarray, visible: np.ndarray, basis: ShapeBasis, 
 def save_bases(path: Path, bases: dict[str, ShapeBasis], record: dict) -> None:
     """Write ``bases`` to ``path`` (safetensors: ``<category>.mean``, ``.modes``, ``.spread``) and ``record`` plus
     the file's SHA-256 to the JSON beside it (same stem)."""
-    from safetensors.numpy import save_file
-
-    from lifter.api import record_path, sha256_file
+    from lifter.api import write_checked_tensors
 
     tensors = {}
     for category, b in bases.items():
         tensors |= {f"{category}.mean": b.mean.astype(np.float32), f"{category}.modes": b.modes.astype(np.float32),
                     f"{category}.spread": b.spread.astype(np.float32)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path))
-    record_path(path).write_text(json.dumps({"sha256": sha256_file(path), **record}, indent=1) + "\n")
+    write_checked_tensors(path, tensors, record)
 
 
 def load_bases(path: Path) -> dict[str, ShapeBasis]:
@@ -167,20 +163,17 @@ def load_bases(path: Path) -> dict[str, ShapeBasis]:
     Raises:
         lifter.api.WeightsError: a missing file or record, a corrupted file (naming it).
     """
-    from safetensors.numpy import load_file
-
-    from lifter.api import WeightsError, checked_record
+    from lifter.api import WeightsError, read_checked_tensors
 
     path = Path(path)
-    checked_record(path, "shape bases", "make them with `python -m lifter.shape_basis --data data/`, or restore "
-                   "the file from git", "shape-basis")
+    tensors = read_checked_tensors(path, "shape bases", "make them with `python -m lifter.shape_basis --data "
+                                   "data/`, or restore the file from git", "shape-basis")
     try:
-        tensors = load_file(str(path))
         names = {k.rsplit(".", 1)[0] for k in tensors}
         return {c: ShapeBasis(tensors[f"{c}.mean"].astype(np.float64), tensors[f"{c}.modes"].astype(np.float64),
                               tensors[f"{c}.spread"].astype(np.float64)) for c in sorted(names)}
-    except Exception as e:  # noqa: BLE001  (safetensors raises several kinds)
-        raise WeightsError(f"{path} does not hold shape bases ({e})") from None
+    except KeyError as e:
+        raise WeightsError(f"{path} does not hold shape bases (no tensor {e})") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lifter.geometry import visible_centroid
+from lifter.geometry import guessed_pinhole, visible_centroid
 from lifter.skeletons import categories
 
 #: Default ``kappa x (2D bounding-box size)`` when the focal length is not known (:meth:`lift`): a subject
@@ -189,11 +189,7 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
     centre = np.asarray(centre, dtype=np.float64)[:, None]                   # (F, 1, 2)
     pixels = lift[..., :2].astype(np.float64) + centre
     if focal is None or principal is None:
-        lo = np.where(vis[..., None], pixels, np.inf).min(1)
-        hi = np.where(vis[..., None], pixels, -np.inf).max(1)
-        point = (lo + hi) / 2                                                    # (F, 2)
-        size = (hi - lo).max(-1)
-        kappa = np.where(size > 0, span_over_focal / np.where(size > 0, size, 1.0), 0.0)   # a point: orthographic
+        point, kappa = guessed_pinhole(pixels, vis, span_over_focal)            # (F, 2), (F,)
     else:
         point = np.asarray(principal, dtype=np.float64)
         kappa = 1.0 / np.asarray(focal, dtype=np.float64)

@@ -22,7 +22,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.data.cameras import hide_landmarks  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, score, training_views  # noqa: E402
 from lifter.shape_basis import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHT,  # noqa: E402
                                 ShapeBasis, fit_basis, refine_with_basis)
@@ -92,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {category} | (no {category} files in {args.data}) | |")
             continue
         if args.hide:
-            test.visible = hide_landmarks(test.present, args.hide, np.random.default_rng(args.seed))
-            test.points2d = np.where(test.visible[..., None], test.points2d, np.nan)
+            test.hide(args.hide, np.random.default_rng(args.seed))
         lifts = lifter.lift(fit.points2d, category, fit.visible, shape_basis=False)
         bases = {k: fit_basis(lifts, k) for k in args.modes}
         for reading, error in basis_rows(lifter, test, bases, args.weights, args.iterations):

@@ -29,7 +29,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.data.cameras import hide_landmarks  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, parse_models, score, training_views  # noqa: E402
 from lifter.geometry import visible_centroid  # noqa: E402
 from lifter.symmetry import DEFAULT_ITERATIONS, DEFAULT_SPAN_OVER_FOCAL, refine_lift  # noqa: E402
@@ -110,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng(args.seed)
         for t in tests.values():
             if t is not None:
-                t.visible = hide_landmarks(t.present, args.hide, rng)
-                t.points2d = np.where(t.visible[..., None], t.points2d, np.nan)
+                t.hide(args.hide, rng)
     if all(t is None for t in tests.values()):
         parser.error(f"no {args.views} files for {', '.join(args.categories)} in {args.data}: run `python -m "
                      f"lifter.data build --source ../shared/data --out {args.data}` first")

@@ -58,11 +58,14 @@ def test_body_detection_and_mapping_is_sane(name: str) -> None:
     assert result["intrinsics"] == (fx, fy, cx, cy) and "assumed pinhole" in result["reading"]
     np.testing.assert_allclose(result["reprojected"][vis], p[vis], atol=1e-2)
     np.testing.assert_allclose(result["points3d"][vis, 2].mean(), fx, rtol=1e-4)   # mean visible depth = focal
-    # ... and it is the orthographic lift read through that pinhole, nothing else
+    # ... and it is the orthographic lift read through that pinhole, then moved along the rays by the bone-length
+    # refinement (lift_with_camera's reading): a few per cent of the depths at most
     ortho = pipeline.lift_points(p, "human17", vis)
     centre = p[vis].mean(0)
-    expect = perspective_reading(ortho[None], centre[None], vis[None], np.array([fx]), np.array([[cx, cy]]))[0]
+    read = perspective_reading(ortho[None], centre[None], vis[None], np.array([fx]), np.array([[cx, cy]]))[0]
+    expect = pipeline.get_lifter().read_with_camera(ortho, p, "human17", fx, (cx, cy), vis)
     np.testing.assert_allclose(result["points3d"], expect, rtol=1e-4, atol=1e-2)
+    assert 0 < np.abs(result["points3d"][:, 2] - read[:, 2]).max() < 0.1 * fx
 
 
 def test_astronaut_faces_the_camera() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lifter.api import DEFAULT_WEIGHTS
-from lifter.bench import BASELINE, NO_BASIS, NO_SYMMETRY, bench, to_markdown
+from lifter.bench import BASELINE, NO_BASIS, NO_BONES, NO_SYMMETRY, bench, to_markdown
 
 
 def test_bench_rows_and_ratios(tmp_path: Path) -> None:
@@ -14,7 +14,7 @@ def test_bench_rows_and_ratios(tmp_path: Path) -> None:
     models = {"lifter", "lifter without mirror averaging", BASELINE}
     expected = {(c, m) for c in ("human17", "hand21", "face468", "chair") for m in models}
     expected |= {("face468", NO_SYMMETRY), ("chair", NO_SYMMETRY)}          # where the refinements apply
-    expected |= {("face468", NO_BASIS)}
+    expected |= {("face468", NO_BASIS), ("hand21", NO_BONES), ("human17", NO_BONES)}
     assert {(r["category"], r["model"]) for r in rows} == expected
     for r in rows:
         assert r["latency_p50_ms"] > 0 and r["throughput_poses_s"] > 0 and r["peak_rss_mib"] > 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_files import write_chair_data, write_face_data, write_test_files
+from data_files import write_chair_data, write_face_data, write_hand_data, write_test_files
 
 from lifter import load_lifter
 from lifter.evaluate import (DEFAULT_MODELS, SHIPPED, WEIGHTS_DIR, TestSet, depth_only_floor, evaluate,
@@ -79,6 +79,8 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
     assert rows[("bundled, without the symmetry refinement", "clean")]["strict"] == lifter["strict"]
     # ... and without the shape-basis refinement, which hands (no basis) never run: a copy too.
     assert rows[("bundled, without the shape-basis refinement", "clean")]["strict"] == lifter["strict"]
+    # ... while the bone-length refinement runs on hands: that row is measured (the parametrised test below)
+    assert rows[("bundled, without the bone-length refinement", "clean")]["strict"] != lifter["strict"]
     md = to_markdown(report)
     assert "| hand21 | bundled |" in md and "floor of the output form" in md
 
@@ -86,14 +88,17 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
 @pytest.mark.parametrize("category, setting, option, row", [
     ("chair", "clean", "symmetrize", "without the symmetry refinement"),
     ("face468", "occluded", "shape_basis", "without the shape-basis refinement"),
+    ("hand21", "occluded", "bone_lengths", "without the bone-length refinement"),
 ])
 def test_refinement_rows_are_measured_where_they_apply(tmp_path: Path, category: str, setting: str, option: str,
                                                        row: str) -> None:
     """On chairs the row without the symmetry refinement is lift(symmetrize=False), on faces the row without the
-    shape-basis refinement lift(shape_basis=False): measured, not copied."""
+    shape-basis refinement lift(shape_basis=False), on hands the row without the bone-length refinement
+    lift(bone_lengths=False): measured, not copied."""
     from lifter.api import DEFAULT_WEIGHTS, load_lifter
 
-    data = write_chair_data(tmp_path) if category == "chair" else write_face_data(tmp_path, train=20, test=3)
+    data = {"chair": lambda: write_chair_data(tmp_path), "face468": lambda: write_face_data(tmp_path, 20, 3),
+            "hand21": lambda: write_hand_data(tmp_path, 20, 4)}[category]()
     report = evaluate(data, {"bundled": DEFAULT_WEIGHTS}, (category,), device="cpu", progress=False)
     rows = {(r["method"], r["setting"]): r for r in report["results"]}
     test = load_test_set(data, category, setting)

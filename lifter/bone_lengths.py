@@ -1,0 +1,291 @@
+"""Test-time bone-length refinement: a lift's depths nudged towards its category's bone proportions.
+
+A body or a hand is articulated, but its bones are rigid: whatever the pose, the ratio of a forearm to a thigh or
+of a fingertip's phalanx to the palm stays close to the category's proportions. Under a 2D view a bone's length
+fixes how far its ends are apart in depth (up to the sign), so known proportions pin depth where a 2D prior alone
+leaves it loose (Taylor, 2000). The lifter's network learns them only approximately. For the articulated
+categories (:data:`DEFAULT_WEIGHTS`), the *bone proportions* (each skeleton edge's length over the sum of the
+edges' lengths) are the medians over the lifter's own lifts of training 2D views (:func:`fit_proportions`; no 3D
+data), and at test time :func:`refine_bone_lengths` moves each visible landmark along its ray by a damped
+Gauss-Newton step on
+
+    sum over bones with both ends visible of (|X_i - X_j| - s d_ij)^2  +  weight * sum_i (z_i - z0_i)^2
+
+in the depths ``z`` and the lift's own scale ``s`` (started at the least-squares fit of the lift's lengths):
+``d`` the proportions, ``z0`` the network's depths. One step (:data:`DEFAULT_ITERATIONS`) was measured to be
+better than iterating to convergence: the proportions are a category's, not this subject's (a hand's bones vary
+by a few per cent from one hand to the next), and the step moves the depths most where the linearised residual
+is largest. Landmarks that are not visible keep the network's prediction.
+
+``lift()`` does not know the camera, so it reads its lift through the pinhole that
+:func:`lifter.geometry.guessed_pinhole` guesses (as the symmetry refinement does), moves the depths along those
+rays and keeps the input x, y; ``lift_with_camera`` refines again along the true pixels' rays, after its pinhole
+reading. The proportions are a file of their own (``assets/weights/bone_proportions.safetensors`` with its JSON
+record), written by ``python -m lifter.bone_lengths --data data/``. The weights and the number of steps were
+chosen on training views (docs/lifter-experiments.md, *Bone-length refinement at test time*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lifter.geometry import guessed_pinhole, visible_centroid
+from lifter.skeletons import get_category
+from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
+
+DEFAULT_PROPORTIONS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "bone_proportions.safetensors"
+#: Weight of the network's depths against the bone-length residual, per refined category (chosen on training
+#: views; chairs and faces have the symmetry and shape-basis refinements instead, their shapes vary as a whole).
+DEFAULT_WEIGHTS = {"hand21": 0.05, "human17": 0.1}
+#: Gauss-Newton steps of :func:`refine_bone_lengths`.
+DEFAULT_ITERATIONS = 1
+#: Training views whose lifts give the proportions, and the seed of their draw.
+DEFAULT_VIEWS = 2000
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class BoneProportions:
+    """A category's bone proportions: ``edges (P, 2)`` landmark index pairs, ``ratios (P,)`` each edge's length
+    over the sum of the ``P`` lengths (the median over the fitted lifts), ``spread (P,)`` the lifts' interquartile
+    range of that ratio over 1.349 (a robust standard deviation; reported, not used)."""
+    edges: np.ndarray
+    ratios: np.ndarray
+    spread: np.ndarray
+
+
+def category_edges(category: str) -> np.ndarray:
+    """The skeleton edges of ``category`` (:mod:`lifter.skeletons`) as ``(P, 2)`` sorted index pairs, each once."""
+    return np.array(sorted({tuple(sorted(e)) for e in get_category(category).edges}), dtype=np.int64)
+
+
+def edge_lengths(points: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Lengths ``(F, P)`` of the ``edges (P, 2)`` of ``points (F, N, 3)``."""
+    return np.linalg.norm(points[:, edges[:, 0]] - points[:, edges[:, 1]], axis=-1)
+
+
+def mirror_edges(edges: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """For each of the ``edges (P, 2)``, the index of its mirror image under the landmark permutation ``perm (N,)``
+    (a left/right reflection): ``(P,)``. Raises ValueError when an edge's image is not an edge."""
+    index = {tuple(e): k for k, e in enumerate(np.sort(edges, 1).tolist())}
+    try:
+        return np.array([index[tuple(sorted((int(perm[i]), int(perm[j]))))] for i, j in edges])
+    except KeyError as e:
+        raise ValueError(f"the mirror image of edge {e} is not an edge") from None
+
+
+def fit_proportions(lifts: np.ndarray, visible: np.ndarray, edges: np.ndarray, mirror: np.ndarray | None = None
+                    ) -> BoneProportions:
+    """The bone proportions of the lifts ``(F, N, 3)`` whose ``visible (F, N)`` landmarks include every edge's ends.
+
+    With ``mirror`` (the landmark permutation of a left/right reflection, :func:`lifter.api.mirror_permutation`),
+    an edge and its mirror image get the mean of their two medians: a left forearm is as long as a right one, and
+    the refinement stays exactly mirror-equivariant, as ``lift()`` is.
+    Raises:
+        ValueError: no such lift, no edges, a lift with non-finite points on the edges, a ``mirror`` that does
+            not map the edges onto themselves.
+    """
+    lifts = np.asarray(lifts, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.int64)
+    if not len(edges):
+        raise ValueError("a category without edges has no bone proportions")
+    vis = np.asarray(visible, dtype=bool)
+    whole = (vis[:, edges[:, 0]] & vis[:, edges[:, 1]]).all(1)                   # (F,)
+    if not whole.any():
+        raise ValueError(f"none of the {len(lifts)} lifts has every edge's ends visible")
+    lengths = edge_lengths(lifts[whole], edges)
+    if not np.isfinite(lengths).all():
+        raise ValueError("the lifts must be finite on the edges' landmarks")
+    ratios = lengths / np.maximum(lengths.sum(1, keepdims=True), 1e-12)
+    q25, median, q75 = np.percentile(ratios, [25, 50, 75], axis=0)
+    spread = (q75 - q25) / 1.349
+    if mirror is not None:
+        other = mirror_edges(edges, np.asarray(mirror))
+        median, spread = (median + median[other]) / 2, (spread + spread[other]) / 2
+    return BoneProportions(edges, median, spread)
+
+
+def refine_bone_lengths(points: np.ndarray, visible: np.ndarray, proportions: BoneProportions,
+                        rays: np.ndarray | None = None, weight: float = 0.1, iterations: int = DEFAULT_ITERATIONS
+                        ) -> np.ndarray:
+    """Visible landmarks moved along their rays towards the bone proportions (module docstring).
+
+    Args:
+        points: ``(F, N, 3)`` x, y, z in one frame (any offset and scale).
+        visible: ``(F, N)`` bool: landmarks that move; a bone takes part when both its ends are visible.
+        proportions: the category's :class:`BoneProportions` (edges into ``N`` landmarks).
+        rays: how a landmark's x, y change per unit of its depth, ``(F, N, 2)``: ``(x / z, y / z)`` for points
+            seen through a pinhole at the origin; None: orthographic (only z moves).
+        weight: weight of ``(z - z0)^2`` against the squared length residuals (> 0).
+        iterations: Gauss-Newton steps (>= 1).
+    Returns:
+        ``(F, N, 3)`` float32; frames without a bone whose two ends are visible are returned unchanged.
+    Raises:
+        ValueError: a weight that is not positive, fewer than one iteration, edges outside ``N``.
+    """
+    if weight <= 0 or iterations < 1:
+        raise ValueError(f"weight must be > 0 and iterations >= 1, got {weight} and {iterations}")
+    X0 = np.asarray(points, dtype=np.float64)
+    F, N, _ = X0.shape
+    a, b = proportions.edges[:, 0], proportions.edges[:, 1]
+    if proportions.edges.max() >= N:
+        raise ValueError(f"the proportions' edges reach landmark {int(proportions.edges.max())}, the points have {N}")
+    free = np.asarray(visible, dtype=bool) & np.isfinite(X0).all(-1)             # (F, N)
+    active = (free[:, a] & free[:, b]).astype(np.float64)                        # (F, P)
+    use = active.sum(1) > 0
+    if not use.any():
+        return X0.astype(np.float32)
+    X0, free, active = X0[use], free[use].astype(np.float64), active[use]
+    f = len(X0)
+    rays = np.zeros((f, N, 2)) if rays is None else np.asarray(rays, dtype=np.float64)[use]
+    dirs = np.concatenate([np.where(free[..., None] > 0, rays, 0.0), np.ones((f, N, 1))], -1)   # dX / dz
+    X0 = np.where(free[..., None] > 0, X0, 0.0)
+    d = proportions.ratios[None] * active                                        # (f, P)
+    u = np.zeros((f, N))                                                         # depth moves
+    scale = (edge_lengths(X0, proportions.edges) * d).sum(1) / (d * d).sum(1)    # (f,)
+    P = len(a)
+    rows = np.arange(P)
+    for _ in range(iterations):
+        X = X0 + u[..., None] * dirs
+        diff = X[:, a] - X[:, b]                                                 # (f, P, 3)
+        length = np.maximum(np.linalg.norm(diff, axis=-1), 1e-12)
+        residual = (length - scale[:, None] * proportions.ratios) * active       # (f, P)
+        J = np.zeros((f, P, N + 1))                                              # d residual / d (u, scale)
+        J[:, rows, a] = (diff * dirs[:, a]).sum(-1) / length * active * free[:, a]
+        J[:, rows, b] -= (diff * dirs[:, b]).sum(-1) / length * active * free[:, b]
+        J[:, :, N] = -d
+        H = np.einsum("fpi,fpj->fij", J, J)
+        g = np.einsum("fpi,fp->fi", J, residual)
+        H[:, np.arange(N), np.arange(N)] += np.where(free > 0, weight, 1.0)      # fixed landmarks: u stays 0
+        g[:, :N] += weight * free * u
+        step = np.linalg.solve(H, -g[..., None])[..., 0]
+        u = u + step[:, :N] * free
+        scale = scale + step[:, N]
+    out = np.asarray(points, dtype=np.float64).copy()
+    out[use] = np.where(free[..., None] > 0, X0 + u[..., None] * dirs, out[use])
+    return out.astype(np.float32)
+
+
+def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, proportions: BoneProportions,
+                weight: float, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
+                iterations: int = DEFAULT_ITERATIONS) -> np.ndarray:
+    """:func:`refine_bone_lengths` on a lift in ``lift()``'s form, read through :func:`guessed_pinhole`.
+
+    Args:
+        lift: ``(F, N, 3)`` x, y in pixels relative to ``centre``, z depth in the same units (any offset).
+        centre: ``(F, 2)`` pixel position of the lift's origin (the visible landmarks' 2D centroid).
+        visible: ``(F, N)`` bool.
+        proportions, weight, iterations: as for :func:`refine_bone_lengths`.
+        span_over_focal: the guessed ratio of the 2D extent to the focal length.
+    Returns:
+        ``(F, N, 3)`` float32 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
+    """
+    lift = np.asarray(lift, dtype=np.float64)
+    vis = np.asarray(visible, dtype=bool)
+    pixels = lift[..., :2] + np.asarray(centre, dtype=np.float64)[:, None]
+    point, kappa = guessed_pinhole(pixels, vis, span_over_focal)                 # (F, 2), (F,)
+    offsets = pixels - point[:, None]
+    z_ref = visible_centroid(lift[..., 2:3], vis)                                # (F, 1)
+    z = lift[..., 2] - z_ref                                                     # depth from the visible mean
+    seen = np.concatenate([offsets * (1 + kappa[:, None, None] * z[..., None]), z[..., None]], -1)
+    moved = refine_bone_lengths(seen, vis, proportions, kappa[:, None, None] * offsets, weight, iterations)
+    out = lift.copy()
+    out[..., 2] = np.where(vis, moved[..., 2] + z_ref, lift[..., 2])             # hidden: exactly as given
+    return out.astype(np.float32)
+
+
+def save_proportions(path: Path, proportions: dict[str, BoneProportions], record: dict) -> None:
+    """Write ``proportions`` to ``path`` (safetensors: ``<category>.edges``, ``.ratios``, ``.spread``) and
+    ``record`` plus the file's SHA-256 to the JSON beside it (same stem)."""
+    from lifter.api import write_checked_tensors
+
+    tensors = {}
+    for category, p in proportions.items():
+        tensors |= {f"{category}.edges": p.edges.astype(np.int64), f"{category}.ratios": p.ratios.astype(np.float32),
+                    f"{category}.spread": p.spread.astype(np.float32)}
+    write_checked_tensors(path, tensors, record)
+
+
+def load_proportions(path: Path) -> dict[str, BoneProportions]:
+    """The proportions in ``path`` (:func:`save_proportions`), checked against the SHA-256 in their record.
+    Raises:
+        lifter.api.WeightsError: a missing file or record, a corrupted file (naming it).
+    """
+    from lifter.api import WeightsError, read_checked_tensors
+
+    path = Path(path)
+    tensors = read_checked_tensors(path, "bone proportions", "make them with `python -m lifter.bone_lengths "
+                                   "--data data/`, or restore the file from git", "bone-proportions")
+    try:
+        names = {k.rsplit(".", 1)[0] for k in tensors}
+        return {c: BoneProportions(tensors[f"{c}.edges"].astype(np.int64), tensors[f"{c}.ratios"].astype(np.float64),
+                                   tensors[f"{c}.spread"].astype(np.float64)) for c in sorted(names)}
+    except KeyError as e:
+        raise WeightsError(f"{path} does not hold bone proportions (no tensor {e})") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lifter.bone_lengths --data data/``: fit the shipped proportions from the bundled lifter's lifts."""
+    parser = argparse.ArgumentParser(description="Fit the bone proportions of the test-time bone-length refinement "
+                                                 "from a lifter's lifts of training 2D views (no 3D data).")
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
+    parser.add_argument("--out", type=Path, default=DEFAULT_PROPORTIONS, help="safetensors file to write (+ .json)")
+    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
+    parser.add_argument("--categories", nargs="+", default=sorted(DEFAULT_WEIGHTS), help="categories to fit")
+    parser.add_argument("--views", type=int, default=DEFAULT_VIEWS, help="training views per category")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the views' draw")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
+    args = parser.parse_args(argv)
+    from tqdm import tqdm
+
+    from lifter.api import DEFAULT_WEIGHTS as DEFAULT_LIFTER
+    from lifter.api import load_lifter, mirror_permutation, sha256_file
+    from lifter.evaluate import training_views
+
+    if args.views < 1:
+        parser.error(f"--views must be at least 1, got {args.views}")
+    weights = args.weights or DEFAULT_LIFTER
+    lifter = load_lifter(weights, device=args.device, bone_proportions=None)
+    unknown = [c for c in args.categories if c not in lifter.categories]
+    if unknown:
+        parser.error(f"{weights} does not know {', '.join(unknown)}")
+    start = time.time()
+    fitted, sources = {}, {}
+    for category in tqdm(args.categories, desc="bone proportions", unit="category"):
+        views = training_views(args.data, category, args.views, args.seed)
+        if views is None:
+            parser.error(f"no {category}_train.npz in {args.data}: run `python -m lifter.data build --source "
+                         f"../shared/data --out {args.data}` first")
+        edges = category_edges(category)
+        if not len(edges):
+            parser.error(f"{category} has no skeleton edges")
+        # lift() as shipped but without this refinement (its own input); 2D and visibility only
+        lifts = lifter.lift(views.points2d, category, views.visible, bone_lengths=False)
+        try:
+            fitted[category] = fit_proportions(lifts, views.visible, edges, mirror_permutation(category))
+        except ValueError as e:
+            parser.error(f"{category}: {e}")
+        sources[category] = {"views": len(lifts), "edges": len(edges)}
+    record = {
+        "command": "python -m lifter.bone_lengths " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "lifter": str(weights.name), "lifter_sha256": sha256_file(weights),
+        "data": f"{args.data}/<category>_train.npz: points2d and visible of training views drawn with seed "
+                f"{args.seed} (lifter.evaluate.training_views); lifted by lift(..., bone_lengths=False)",
+        "categories": sources, "wall_s": round(time.time() - start, 1), "device": str(lifter.device),
+        "machine": platform.machine(),
+    }
+    save_proportions(args.out, fitted, record)
+    made = ", ".join(f"{c}: {s['edges']} bones from {s['views']} views" for c, s in sources.items())
+    print(f"wrote {args.out} ({made})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""What the test-time bone-length refinement (lifter/bone_lengths.py) does to a lifter's lifts, per setting.
+
+``PYTHONPATH=. python scripts/bone_length_check.py --data data --views train --weights 0.03 0.1 --iterations 1 3``
+fits the bone proportions from the lifter's ``lift(..., bone_lengths=False)`` of ``--fit-views`` training views
+(seed 0, as ``python -m lifter.bone_lengths`` does), lifts the checked views once without the refinement and prints
+the strict error of ``lift()`` and of ``lift_with_camera`` without it and with it at each weight and
+``--iterations`` value (``lift_with_camera`` as the API runs it: ``lift()``'s refinement through the guessed
+camera, the pinhole reading, the refinement again along the true rays, both at the same setting).
+
+``--views train`` draws other training views with ``--seed`` (default 1; ``--hide 0.2`` hides a fifth of their
+landmarks as the occluded test files do): the settings in ``lifter.bone_lengths`` were chosen on these, not on the
+test views. ``--views clean`` or ``occluded`` reads the test files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lifter.api import load_lifter, mirror_permutation  # noqa: E402
+from lifter.bone_lengths import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHTS,  # noqa: E402
+                                 BoneProportions, category_edges, fit_proportions, refine_bone_lengths, refine_lift)
+from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, score, training_views  # noqa: E402
+from lifter.geometry import visible_centroid  # noqa: E402
+
+
+def bone_rows(lifter, test: TestSet, proportions: BoneProportions, weights: list[float], iterations: list[int]
+              ) -> list[tuple[str, float]]:
+    """``[(reading, strict error)]`` for ``test``: lift() and lift_with_camera without the refinement and with it
+    for each weight and number of Gauss-Newton steps."""
+    raw = lifter.lift(test.points2d, test.category, test.visible, bone_lengths=False)
+    camera = test.focal is not None and test.principal is not None
+    rows = [("lift(), no refinement", score(raw, test)["strict"])]
+    if camera:
+        read = lifter.read_with_camera(raw, test.points2d, test.category, test.focal, test.principal, test.visible,
+                                       bone_lengths=False)
+        rows.append(("lift_with_camera, no refinement", score(read, test)["strict"]))
+    pts = np.where(test.visible[..., None], test.points2d, 0.0)
+    centre = visible_centroid(pts, test.visible)
+    for w in weights:
+        for it in iterations:
+            name = f"weight {w:g}, {it} step{'s' if it > 1 else ''}"
+            ortho = refine_lift(raw, centre, test.visible, proportions, w, iterations=it)
+            rows.append((f"lift(), {name}", score(ortho, test)["strict"]))
+            if camera:
+                points = lifter.read_with_camera(ortho, test.points2d, test.category, test.focal, test.principal,
+                                                 test.visible, bone_lengths=False)
+                points = refine_bone_lengths(points, test.visible, proportions, points[..., :2] / points[..., 2:3],
+                                             w, it)
+                rows.append((f"lift_with_camera, {name}", score(points, test)["strict"]))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
+    parser.add_argument("--weights-file", type=Path, default=None, help="lifter weights (default: the bundled ones)")
+    parser.add_argument("--categories", nargs="+", default=sorted(DEFAULT_WEIGHTS), choices=["human17", "hand21"])
+    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
+                        help="training views drawn with --seed, or a test file")
+    parser.add_argument("--count", type=int, default=500, help="checked training views per category (--views train)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the checked training views' draw")
+    parser.add_argument("--fit-views", type=int, default=DEFAULT_VIEWS, help="training views the proportions come from")
+    parser.add_argument("--hide", type=float, default=0.0,
+                        help="with --views train: hide this share of each view's landmarks at random (the test "
+                             "files' occlusion is 0.2), drawn with --seed")
+    parser.add_argument("--weights", nargs="+", type=float, default=None,
+                        help="weights of the lifter's depths to try (> 0; default: each category's shipped one)")
+    parser.add_argument("--iterations", nargs="+", type=int, default=[DEFAULT_ITERATIONS],
+                        help="Gauss-Newton steps to try (>= 1)")
+    args = parser.parse_args(argv)
+    if (args.weights and any(w <= 0 for w in args.weights)) or any(i < 1 for i in args.iterations):
+        parser.error("--weights must be > 0 and --iterations >= 1")
+    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
+        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
+    if args.count < 1 or args.fit_views < 1:
+        parser.error("--count and --fit-views must be at least 1")
+    lifter = load_lifter(args.weights_file, device="cpu")                   # None: the bundled weights
+    print(f"| category ({args.views} views) | reading | strict |")
+    print("|---|---|---|")
+    for category in args.categories:
+        fit = training_views(args.data, category, args.fit_views, DEFAULT_SEED)
+        test = (training_views(args.data, category, args.count, args.seed) if args.views == "train"
+                else load_test_set(args.data, category, args.views))
+        if fit is None or test is None:
+            print(f"| {category} | (no {category} files in {args.data}) | |")
+            continue
+        if args.hide:
+            test.hide(args.hide, np.random.default_rng(args.seed))
+        lifts = lifter.lift(fit.points2d, category, fit.visible, bone_lengths=False)
+        proportions = fit_proportions(lifts, fit.visible, category_edges(category), mirror_permutation(category))
+        weights = args.weights or [DEFAULT_WEIGHTS[category]]
+        for reading, error in bone_rows(lifter, test, proportions, weights, args.iterations):
+            print(f"| {category} ({len(test.points2d)}) | {reading} | {error:.2f} {METRIC_UNITS[category]} |",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
