@@ -73,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="weights of the lifter's depths to try (> 0; default: each category's shipped one)")
     parser.add_argument("--iterations", nargs="+", type=int, default=[DEFAULT_ITERATIONS],
                         help="Gauss-Newton steps to try (>= 1)")
+    parser.add_argument("--unpaired", action="store_true",
+                        help="fit each edge's proportion on its own, not averaged with its mirror edge's (the "
+                             "shipped fit averages them, which keeps lift() exactly mirror-equivariant)")
     args = parser.parse_args(argv)
     if (args.weights and any(w <= 0 for w in args.weights)) or any(i < 1 for i in args.iterations):
         parser.error("--weights must be > 0 and --iterations >= 1")
@@ -93,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.hide:
             test.hide(args.hide, np.random.default_rng(args.seed))
         lifts = lifter.lift(fit.points2d, category, fit.visible, bone_lengths=False)
-        proportions = fit_proportions(lifts, fit.visible, category_edges(category), mirror_permutation(category))
+        mirror = None if args.unpaired else mirror_permutation(category)
+        proportions = fit_proportions(lifts, fit.visible, category_edges(category), mirror)
         weights = args.weights or [DEFAULT_WEIGHTS[category]]
         for reading, error in bone_rows(lifter, test, proportions, weights, args.iterations):
             print(f"| {category} ({len(test.points2d)}) | {reading} | {error:.2f} {METRIC_UNITS[category]} |",

@@ -240,6 +240,10 @@ def test_the_check_scripts_rows_are_the_apis(hand_data: Path, capsys) -> None:
                     "--weights", "0.05", "0.1", "--iterations", "1", "2"]) == 0
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| hand21 (6)")]
     assert len(lines) == 10 and all(x.rstrip().endswith("mm |") for x in lines)
+    assert bc.main(["--data", str(hand_data), "--views", "clean", "--categories", "hand21", "--fit-views", "20",
+                    "--unpaired"]) == 0                                     # hands have no mirror edges: the same
+    again = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| hand21 (6)")]
+    assert again == [lines[0], lines[1], lines[2], lines[3]]
     with pytest.raises(SystemExit):
         bc.main(["--data", str(hand_data), "--weights", "0"])
     with pytest.raises(SystemExit):
