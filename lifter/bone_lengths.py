@@ -27,15 +27,12 @@ chosen on training views (docs/lifter-experiments.md, *Bone-length refinement at
 
 from __future__ import annotations
 
-import argparse
-import platform
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from lifter.fitted_priors import fit_command, load_fitted, save_fitted
 from lifter.geometry import guessed_pinhole, visible_centroid
 from lifter.skeletons import get_category
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
@@ -204,13 +201,7 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, propo
 def save_proportions(path: Path, proportions: dict[str, BoneProportions], record: dict) -> None:
     """Write ``proportions`` to ``path`` (safetensors: ``<category>.edges``, ``.ratios``, ``.spread``) and
     ``record`` plus the file's SHA-256 to the JSON beside it (same stem)."""
-    from lifter.api import write_checked_tensors
-
-    tensors = {}
-    for category, p in proportions.items():
-        tensors |= {f"{category}.edges": p.edges.astype(np.int64), f"{category}.ratios": p.ratios.astype(np.float32),
-                    f"{category}.spread": p.spread.astype(np.float32)}
-    write_checked_tensors(path, tensors, record)
+    save_fitted(path, proportions, record)
 
 
 def load_proportions(path: Path) -> dict[str, BoneProportions]:
@@ -218,73 +209,30 @@ def load_proportions(path: Path) -> dict[str, BoneProportions]:
     Raises:
         lifter.api.WeightsError: a missing file or record, a corrupted file (naming it).
     """
-    from lifter.api import WeightsError, read_checked_tensors
+    return load_fitted(path, BoneProportions, "bone proportions", "make them with `python -m lifter.bone_lengths "
+                       "--data data/`, or restore the file from git", "bone-proportions")
 
-    path = Path(path)
-    tensors = read_checked_tensors(path, "bone proportions", "make them with `python -m lifter.bone_lengths "
-                                   "--data data/`, or restore the file from git", "bone-proportions")
+
+def _fit_category(lifter, category: str, views, args, error) -> tuple[BoneProportions, dict]:
+    """One category's proportions for :func:`main` (:func:`lifter.fitted_priors.fit_command`'s ``fit``)."""
+    from lifter.api import mirror_permutation
+
+    edges = category_edges(category)
+    if not len(edges):
+        error("no skeleton edges")
+    lifts = lifter.lift(views.points2d, category, views.visible, bone_lengths=False)
     try:
-        names = {k.rsplit(".", 1)[0] for k in tensors}
-        return {c: BoneProportions(tensors[f"{c}.edges"].astype(np.int64), tensors[f"{c}.ratios"].astype(np.float64),
-                                   tensors[f"{c}.spread"].astype(np.float64)) for c in sorted(names)}
-    except KeyError as e:
-        raise WeightsError(f"{path} does not hold bone proportions (no tensor {e})") from None
+        fitted = fit_proportions(lifts, views.visible, edges, mirror_permutation(category))
+    except ValueError as e:
+        error(str(e))
+    return fitted, {"views": len(lifts), "edges": len(edges)}
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m lifter.bone_lengths --data data/``: fit the shipped proportions from the bundled lifter's lifts."""
-    parser = argparse.ArgumentParser(description="Fit the bone proportions of the test-time bone-length refinement "
-                                                 "from a lifter's lifts of training 2D views (no 3D data).")
-    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
-    parser.add_argument("--out", type=Path, default=DEFAULT_PROPORTIONS, help="safetensors file to write (+ .json)")
-    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
-    parser.add_argument("--categories", nargs="+", default=sorted(DEFAULT_WEIGHTS), help="categories to fit")
-    parser.add_argument("--views", type=int, default=DEFAULT_VIEWS, help="training views per category")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the views' draw")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
-    args = parser.parse_args(argv)
-    from tqdm import tqdm
-
-    from lifter.api import DEFAULT_WEIGHTS as DEFAULT_LIFTER
-    from lifter.api import load_lifter, mirror_permutation, sha256_file
-    from lifter.evaluate import training_views
-
-    if args.views < 1:
-        parser.error(f"--views must be at least 1, got {args.views}")
-    weights = args.weights or DEFAULT_LIFTER
-    lifter = load_lifter(weights, device=args.device, bone_proportions=None)
-    unknown = [c for c in args.categories if c not in lifter.categories]
-    if unknown:
-        parser.error(f"{weights} does not know {', '.join(unknown)}")
-    start = time.time()
-    fitted, sources = {}, {}
-    for category in tqdm(args.categories, desc="bone proportions", unit="category"):
-        views = training_views(args.data, category, args.views, args.seed)
-        if views is None:
-            parser.error(f"no {category}_train.npz in {args.data}: run `python -m lifter.data build --source "
-                         f"../shared/data --out {args.data}` first")
-        edges = category_edges(category)
-        if not len(edges):
-            parser.error(f"{category} has no skeleton edges")
-        # lift() as shipped but without this refinement (its own input); 2D and visibility only
-        lifts = lifter.lift(views.points2d, category, views.visible, bone_lengths=False)
-        try:
-            fitted[category] = fit_proportions(lifts, views.visible, edges, mirror_permutation(category))
-        except ValueError as e:
-            parser.error(f"{category}: {e}")
-        sources[category] = {"views": len(lifts), "edges": len(edges)}
-    record = {
-        "command": "python -m lifter.bone_lengths " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "lifter": str(weights.name), "lifter_sha256": sha256_file(weights),
-        "data": f"{args.data}/<category>_train.npz: points2d and visible of training views drawn with seed "
-                f"{args.seed} (lifter.evaluate.training_views); lifted by lift(..., bone_lengths=False)",
-        "categories": sources, "wall_s": round(time.time() - start, 1), "device": str(lifter.device),
-        "machine": platform.machine(),
-    }
-    save_proportions(args.out, fitted, record)
-    made = ", ".join(f"{c}: {s['edges']} bones from {s['views']} views" for c, s in sources.items())
-    print(f"wrote {args.out} ({made})")
-    return 0
+    return fit_command(argv, "bone_lengths", "bone proportions", DEFAULT_PROPORTIONS, sorted(DEFAULT_WEIGHTS),
+                       "bone_lengths", "bone_proportions", DEFAULT_VIEWS, DEFAULT_SEED, _fit_category,
+                       lambda s: f"{s['edges']} bones from {s['views']} views")
 
 
 if __name__ == "__main__":

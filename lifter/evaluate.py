@@ -142,6 +142,19 @@ def training_views(data: Path, category: str, views: int, seed: int) -> TestSet 
     return read_views(path, category, "clean", idx)
 
 
+def checked_views(data: Path, category: str, views: str, count: int, seed: int, hide: float = 0.0
+                  ) -> TestSet | None:
+    """The views a check script measures on: ``views == "train"``: ``count`` training views drawn with ``seed``,
+    with ``hide`` of each view's landmarks hidden at random (drawn with ``seed`` too, :meth:`TestSet.hide`);
+    ``"clean"`` or ``"occluded"``: that test file. None when the file is not there."""
+    if views != "train":
+        return load_test_set(data, category, views)
+    test = training_views(data, category, count, seed)
+    if test is not None and hide:
+        test.hide(hide, np.random.default_rng(seed))
+    return test
+
+
 def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:
     """The training set's mean 3D shape ``(N, 3)`` (ground truth: evaluation only).
 

@@ -22,16 +22,12 @@ number of modes, the weight and the alternations were chosen on training views (
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from lifter.fitted_priors import fit_command, load_fitted, save_fitted
 from lifter.geometry import similarity_procrustes
 
 DEFAULT_BASES = Path(__file__).resolve().parents[1] / "assets" / "weights" / "shape_bases.safetensors"
@@ -149,13 +145,7 @@ def refine_with_basis(lift: np.ndarray, visible: np.ndarray, basis: ShapeBasis, 
 def save_bases(path: Path, bases: dict[str, ShapeBasis], record: dict) -> None:
     """Write ``bases`` to ``path`` (safetensors: ``<category>.mean``, ``.modes``, ``.spread``) and ``record`` plus
     the file's SHA-256 to the JSON beside it (same stem)."""
-    from lifter.api import write_checked_tensors
-
-    tensors = {}
-    for category, b in bases.items():
-        tensors |= {f"{category}.mean": b.mean.astype(np.float32), f"{category}.modes": b.modes.astype(np.float32),
-                    f"{category}.spread": b.spread.astype(np.float32)}
-    write_checked_tensors(path, tensors, record)
+    save_fitted(path, bases, record)
 
 
 def load_bases(path: Path) -> dict[str, ShapeBasis]:
@@ -163,68 +153,25 @@ def load_bases(path: Path) -> dict[str, ShapeBasis]:
     Raises:
         lifter.api.WeightsError: a missing file or record, a corrupted file (naming it).
     """
-    from lifter.api import WeightsError, read_checked_tensors
+    return load_fitted(path, ShapeBasis, "shape bases", "make them with `python -m lifter.shape_basis --data "
+                       "data/`, or restore the file from git", "shape-basis")
 
-    path = Path(path)
-    tensors = read_checked_tensors(path, "shape bases", "make them with `python -m lifter.shape_basis --data "
-                                   "data/`, or restore the file from git", "shape-basis")
-    try:
-        names = {k.rsplit(".", 1)[0] for k in tensors}
-        return {c: ShapeBasis(tensors[f"{c}.mean"].astype(np.float64), tensors[f"{c}.modes"].astype(np.float64),
-                              tensors[f"{c}.spread"].astype(np.float64)) for c in sorted(names)}
-    except KeyError as e:
-        raise WeightsError(f"{path} does not hold shape bases (no tensor {e})") from None
+
+def _fit_category(lifter, category: str, views, args, error) -> tuple[ShapeBasis, dict]:
+    """One category's basis for :func:`main` (:func:`lifter.fitted_priors.fit_command`'s ``fit``)."""
+    lifts = lifter.lift(views.points2d, category, views.visible, shape_basis=False)
+    k = DEFAULT_MODES.get(category, 2) if args.modes is None else args.modes
+    return fit_basis(lifts, k), {"views": len(lifts), "modes": k}
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m lifter.shape_basis --data data/``: fit the shipped bases from the bundled lifter's lifts."""
-    parser = argparse.ArgumentParser(description="Fit the shape bases of the test-time shape-basis refinement "
-                                                 "from a lifter's lifts of training 2D views (no 3D data).")
-    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
-    parser.add_argument("--out", type=Path, default=DEFAULT_BASES, help="safetensors file to write (+ .json)")
-    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
-    parser.add_argument("--categories", nargs="+", default=sorted(DEFAULT_MODES), help="categories to fit")
-    parser.add_argument("--modes", type=int, default=None, help="modes per basis (default: DEFAULT_MODES)")
-    parser.add_argument("--views", type=int, default=DEFAULT_VIEWS, help="training views per category")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the views' draw")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
-    args = parser.parse_args(argv)
-    from tqdm import tqdm
+    def add_modes(parser) -> None:
+        parser.add_argument("--modes", type=int, default=None, help="modes per basis (default: DEFAULT_MODES)")
 
-    from lifter.api import DEFAULT_WEIGHTS, load_lifter, sha256_file
-    from lifter.evaluate import training_views
-
-    if args.views < 2:
-        parser.error(f"--views must be at least 2, got {args.views}")
-    weights = args.weights or DEFAULT_WEIGHTS
-    lifter = load_lifter(weights, device=args.device, shape_bases=None)
-    unknown = [c for c in args.categories if c not in lifter.categories]
-    if unknown:
-        parser.error(f"{weights} does not know {', '.join(unknown)}")
-    start = time.time()
-    bases, sources = {}, {}
-    for category in tqdm(args.categories, desc="shape bases", unit="category"):
-        views = training_views(args.data, category, args.views, args.seed)
-        if views is None:
-            parser.error(f"no {category}_train.npz in {args.data}: run `python -m lifter.data build --source "
-                         f"../shared/data --out {args.data}` first")
-        # lift() as shipped but without this refinement (its own input); 2D and visibility only
-        lifts = lifter.lift(views.points2d, category, views.visible, shape_basis=False)
-        k = DEFAULT_MODES.get(category, 2) if args.modes is None else args.modes
-        bases[category] = fit_basis(lifts, k)
-        sources[category] = {"views": len(lifts), "modes": k}
-    record = {
-        "command": "python -m lifter.shape_basis " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "lifter": str(weights.name), "lifter_sha256": sha256_file(weights),
-        "data": f"{args.data}/<category>_train.npz: points2d and visible of training views drawn with seed "
-                f"{args.seed} (lifter.evaluate.training_views); lifted by lift(..., shape_basis=False)",
-        "categories": sources, "wall_s": round(time.time() - start, 1), "device": str(lifter.device),
-        "machine": platform.machine(),
-    }
-    save_bases(args.out, bases, record)
-    made = ", ".join(f"{c}: {s['modes']} modes from {s['views']} views" for c, s in sources.items())
-    print(f"wrote {args.out} ({made})")
-    return 0
+    return fit_command(argv, "shape_basis", "shape bases", DEFAULT_BASES, sorted(DEFAULT_MODES), "shape_basis",
+                       "shape_bases", DEFAULT_VIEWS, DEFAULT_SEED, _fit_category,
+                       lambda s: f"{s['modes']} modes from {s['views']} views", min_views=2, add_arguments=add_modes)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lifter.api import load_lifter, mirror_permutation  # noqa: E402
 from lifter.bone_lengths import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHTS,  # noqa: E402
                                  BoneProportions, category_edges, fit_proportions, refine_bone_lengths, refine_lift)
-from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, score, training_views  # noqa: E402
+from lifter.evaluate import METRIC_UNITS, TestSet, checked_views, score, training_views  # noqa: E402
 from lifter.geometry import visible_centroid  # noqa: E402
 
 
@@ -88,13 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|")
     for category in args.categories:
         fit = training_views(args.data, category, args.fit_views, DEFAULT_SEED)
-        test = (training_views(args.data, category, args.count, args.seed) if args.views == "train"
-                else load_test_set(args.data, category, args.views))
+        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
         if fit is None or test is None:
             print(f"| {category} | (no {category} files in {args.data}) | |")
             continue
-        if args.hide:
-            test.hide(args.hide, np.random.default_rng(args.seed))
         lifts = lifter.lift(fit.points2d, category, fit.visible, bone_lengths=False)
         mirror = None if args.unpaired else mirror_permutation(category)
         proportions = fit_proportions(lifts, fit.visible, category_edges(category), mirror)

@@ -17,12 +17,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, score, training_views  # noqa: E402
+from lifter.evaluate import METRIC_UNITS, TestSet, checked_views, score, training_views  # noqa: E402
 from lifter.shape_basis import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHT,  # noqa: E402
                                 ShapeBasis, fit_basis, refine_with_basis)
 
@@ -85,13 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|")
     for category in args.categories:
         fit = training_views(args.data, category, args.fit_views, DEFAULT_SEED)
-        test = (training_views(args.data, category, args.count, args.seed) if args.views == "train"
-                else load_test_set(args.data, category, args.views))
+        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
         if fit is None or test is None:
             print(f"| {category} | (no {category} files in {args.data}) | |")
             continue
-        if args.hide:
-            test.hide(args.hide, np.random.default_rng(args.seed))
         lifts = lifter.lift(fit.points2d, category, fit.visible, shape_basis=False)
         bases = {k: fit_basis(lifts, k) for k in args.modes}
         for reading, error in basis_rows(lifter, test, bases, args.weights, args.iterations):
