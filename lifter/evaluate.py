@@ -20,15 +20,15 @@ Methods: the lifter weights given with ``--model LABEL=PATH`` (default: the bund
 reference models in ``assets/weights/reference/`` when present), run as ``lift()`` runs by default (mirror
 averaging, hidden-landmark completion and, for chairs and faces, the symmetry refinement on, for faces the
 shape-basis refinement too, for hands and bodies the bone-length refinement), the first of them also without each
-of the five and read through the test cameras' intrinsics (``lift_with_camera``; ``--no-ablation-rows`` skips
-those rows), and four references that need no training:
-``mean shape`` (the training set's mean 3D shape, aligned to each test view with the ground truth: an oracle
-pose), ``rigid template`` (one shape recovered from the training 2D alone by structure from motion, as the
-template prior of ``--template-weight`` uses it, aligned the same way, its depth sign taken from the mean shape;
-categories with fully visible training views), ``flat`` (the input 2D with zero depth) and ``true depth on the
-input x, y`` (the floor of the lifter's output form: the API keeps the input 2D as the visible landmarks' x, y,
-an orthographic reading of a perspective image, so even the true depth leaves this error; hidden landmarks get
-their true 3D).
+of the five, read through the test cameras' intrinsics (``lift_with_camera``) and read through a camera guessed
+from the landmarks alone (``lift_with_camera`` without intrinsics; ``--no-ablation-rows`` skips those rows), and
+four references that need no training: ``mean shape`` (the training set's mean 3D shape, aligned to each test view
+with the ground truth: an oracle pose), ``rigid template`` (one shape recovered from the training 2D alone by
+structure from motion, as the template prior of ``--template-weight`` uses it, aligned the same way, its depth sign
+taken from the mean shape; categories with fully visible training views), ``flat`` (the input 2D with zero depth)
+and ``true depth on the input x, y`` (the floor of the lifter's output form: the API keeps the input 2D as the
+visible landmarks' x, y, an orthographic reading of a perspective image, so even the true depth leaves this error;
+hidden landmarks get their true 3D).
 """
 
 from __future__ import annotations
@@ -290,8 +290,10 @@ def lifter_method(lifter: LoadedLifter, memo: dict | None = None, **options: boo
     return predict
 
 
-def lifter_camera_method(lifter: LoadedLifter, memo: dict | None = None) -> Callable[[TestSet], np.ndarray]:
-    """``lifter.lift_with_camera`` with the test views' own intrinsics as a method.
+def lifter_camera_method(lifter: LoadedLifter, memo: dict | None = None, guessed: bool = False
+                         ) -> Callable[[TestSet], np.ndarray]:
+    """``lifter.lift_with_camera`` as a method: with the test views' own intrinsics, or with ``guessed`` without
+    them (the camera guessed from the landmarks).
 
     With ``memo`` (filled by :func:`lifter_method` with the default ``lift()`` settings), an input already
     lifted is not lifted again: its lift is read through the pinhole by ``lifter.read_with_camera``, the reading
@@ -299,16 +301,23 @@ def lifter_camera_method(lifter: LoadedLifter, memo: dict | None = None) -> Call
     """
 
     def predict(test: TestSet) -> np.ndarray:
-        lift = memo.pop(_input_key(test), None) if memo is not None else None
+        focal, principal = (None, None) if guessed else (test.focal, test.principal)
+        lift = memo.get(_input_key(test)) if memo is not None else None
         if lift is None:
-            return lifter.lift_with_camera(test.points2d, test.category, test.focal, test.principal, test.visible)
-        return lifter.read_with_camera(lift, test.points2d, test.category, test.focal, test.principal, test.visible)
+            return lifter.lift_with_camera(test.points2d, test.category, focal, principal, test.visible)
+        return lifter.read_with_camera(lift, test.points2d, test.category, focal, principal, test.visible)
     return predict
 
 
 def with_intrinsics_label(label: str) -> str:
     """The row label of a lifter read through the test cameras' intrinsics (``lift_with_camera``)."""
     return f"{label}, with the camera intrinsics (lift_with_camera)"
+
+
+def with_guessed_camera_label(label: str) -> str:
+    """The row label of a lifter read through a camera guessed from the landmarks (``lift_with_camera`` without
+    intrinsics)."""
+    return f"{label}, through a camera guessed from the landmarks (lift_with_camera without intrinsics)"
 
 
 def without_mirror_label(label: str) -> str:
@@ -368,7 +377,9 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
     first model's row, copied: completion on a test file with every landmark visible, the symmetry refinement on a
     category without a symmetric shape, the shape-basis refinement on a category without a basis, the bone-length
     refinement on a category without bone proportions) and read through the test cameras' intrinsics with
-    ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the cameras).
+    ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the cameras) and through a
+    camera guessed from the landmarks (``lift_with_camera`` without intrinsics, row
+    :func:`with_guessed_camera_label`).
     """
     from lifter.api import load_lifter
 
@@ -395,6 +406,7 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             copied_when[without_bones_label(label)] = label, lambda t, p=set(lifter.proportions): t.category not in p
             methods[with_intrinsics_label(label)] = lifter_camera_method(lifter, memo)
             needs_camera.add(with_intrinsics_label(label))
+            methods[with_guessed_camera_label(label)] = lifter_camera_method(lifter, memo, guessed=True)
         else:
             methods[label] = lifter_method(lifter)
     for category in categories:

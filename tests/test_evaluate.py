@@ -75,6 +75,11 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
     # ... and read through the test cameras' intrinsics: a different reading of the same lift, with a cross-view.
     camera = rows[("bundled, with the camera intrinsics (lift_with_camera)", "clean")]
     assert camera["strict"] != pytest.approx(lifter["strict"], abs=1e-6) and camera["cross_view"] > 0
+    # ... and through a camera guessed from the landmarks: a third reading, with a cross-view too.
+    guessed = rows[("bundled, through a camera guessed from the landmarks (lift_with_camera without intrinsics)",
+                    "clean")]
+    assert guessed["cross_view"] > 0
+    assert len({guessed["strict"], camera["strict"], lifter["strict"]}) == 3
     # ... and without the symmetry refinement, which hands (no symmetric shape) never run: the row is a copy.
     assert rows[("bundled, without the symmetry refinement", "clean")]["strict"] == lifter["strict"]
     # ... and without the shape-basis refinement, which hands (no basis) never run: a copy too.
@@ -108,7 +113,7 @@ def test_refinement_rows_are_measured_where_they_apply(tmp_path: Path, category:
     assert without["strict"] != pytest.approx(rows[("bundled", setting)]["strict"], abs=1e-6)
 
 
-def test_intrinsics_row_reads_the_main_rows_lift_as_lift_with_camera_does(tiny_data: Path) -> None:
+def test_camera_rows_read_the_main_rows_lift_as_lift_with_camera_does(tiny_data: Path) -> None:
     from lifter.api import load_lifter
 
     lifter = load_lifter(device="cpu")
@@ -118,11 +123,16 @@ def test_intrinsics_row_reads_the_main_rows_lift_as_lift_with_camera_does(tiny_d
         lifter_method(lifter, memo=memo)(test)
         assert len(memo) == 1
         reread = lifter_camera_method(lifter, memo)(test)
-        assert not memo                                                # read once, then dropped
         direct = lifter.lift_with_camera(test.points2d, "hand21", test.focal, test.principal, test.visible)
         np.testing.assert_allclose(reread, direct, rtol=1e-5, atol=1e-3)
-        # Without the main row's lift it lifts for itself, to the same result.
+        # The guessed-camera row reads the same kept lift, as lift_with_camera does without intrinsics.
+        guessed = lifter_camera_method(lifter, memo, guessed=True)(test)
+        direct_guessed = lifter.lift_with_camera(test.points2d, "hand21", visible=test.visible)
+        np.testing.assert_allclose(guessed, direct_guessed, rtol=1e-5, atol=1e-3)
+        assert not np.allclose(guessed, direct, rtol=1e-3)
+        # Without the main row's lift they lift for themselves, to the same results.
         np.testing.assert_allclose(lifter_camera_method(lifter)(test), direct, rtol=0, atol=0)
+        np.testing.assert_allclose(lifter_camera_method(lifter, guessed=True)(test), direct_guessed, rtol=0, atol=0)
 
 
 def test_every_default_table_model_loads_and_matches_its_label() -> None:
