@@ -1,0 +1,115 @@
+"""How ``lift_with_camera`` does without intrinsics: the camera guessed from the landmarks, against the true one.
+
+``PYTHONPATH=. python scripts/guessed_camera_check.py --data data --views train --spans 0.3 0.45 0.6 --lens 1 2 4``
+lifts each checked view once (``lift()``, the API's defaults) and prints, per category and lens factor, the strict
+error (``lifter.evaluate.score``) of
+
+- ``lift()``: the orthographic reading (x, y are the input pixels);
+- ``lift_with_camera`` with the views' true intrinsics;
+- ``lift_with_camera`` through a guessed camera for each ``--spans`` value: principal point at the visible
+  landmarks' 2D bounding-box centre, focal length the box's larger side over the span
+  (:func:`lifter.geometry.guessed_pinhole`); the API guesses with ``lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL``
+  (0.45), so that column is ``lift_with_camera(points2d, category, visible=visible)``.
+
+``--lens k`` shows the same views from ``k`` times farther with a ``k`` times longer lens: each view's true
+camera-frame points move away along the optical axis by ``k - 1`` times their mean depth and are projected with ``k``
+times the focal length (the same principal point and 2D noise), so the subject keeps its size in the image and
+loses perspective; ``k = 1`` is the views as built (focal 1.0-1.5 x the 1,000 px width, the subject 40-80 % of
+it). The guess assumes a subject spanning 0.45 of a focal length, which a long lens breaks: this measures how much.
+
+``--views train`` (default) draws ``--count`` training views with ``--seed`` (default 1; ``--hide 0.2`` hides a
+fifth of their landmarks as the occluded test files do); ``--views clean`` or ``occluded`` reads the test files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lifter.api import load_lifter  # noqa: E402
+from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, TestSet, checked_views, score  # noqa: E402
+from lifter.geometry import guessed_pinhole, project_perspective  # noqa: E402
+from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
+
+
+def farther(test: TestSet, k: float) -> TestSet:
+    """``test``'s views seen from ``k`` times farther with a ``k`` times longer lens (module docstring): the same
+    principal points and 2D noise, the subject the same size in the image; ``points3d`` moved with the camera."""
+    if k == 1:
+        return test
+    pts3 = np.asarray(test.points3d, dtype=np.float64)
+    present = test.present & np.isfinite(pts3).all(-1)
+    mean = np.where(present[..., None], pts3, 0.0).sum(1) / present.sum(1)[:, None]        # (B, 3)
+    filled = np.where(present[..., None], pts3, mean[:, None])                               # absent: the mean
+    noise = test.points2d - project_perspective(filled, test.focal, test.principal)          # NaN where hidden
+    moved = filled + np.array([0.0, 0.0, 1.0]) * ((k - 1) * mean[:, 2])[:, None, None]      # along the axis
+    focal = k * np.asarray(test.focal, dtype=np.float64)
+    points2d = project_perspective(moved, focal, test.principal) + noise
+    return replace(test, points2d=np.where(test.visible[..., None], points2d, np.nan),
+                   points3d=np.where(present[..., None], moved, np.nan), focal=focal)
+
+
+def guess_rows(lifter, test: TestSet, spans: list[float]) -> list[tuple[str, float]]:
+    """``[(reading, strict error)]`` of ``test``: lift(), lift_with_camera with the true intrinsics and with the
+    camera guessed at each span (one lift, read by ``read_with_camera`` as ``lift_with_camera`` reads it)."""
+    lift = lifter.lift(test.points2d, test.category, test.visible)
+    rows = [("lift()", score(lift, test)["strict"])]
+    if test.focal is not None and test.principal is not None:
+        true = lifter.read_with_camera(lift, test.points2d, test.category, test.focal, test.principal, test.visible)
+        rows.append(("true intrinsics", score(true, test)["strict"]))
+    pts = np.where(test.visible[..., None], test.points2d, 0.0)
+    for span in spans:
+        point, kappa = guessed_pinhole(pts, test.visible, span)
+        guessed = lifter.read_with_camera(lift, test.points2d, test.category, 1 / kappa, point, test.visible)
+        rows.append((f"guessed, span {span:g}", score(guessed, test)["strict"]))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
+    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
+    parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
+    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
+                        help="training views drawn with --seed, or a test file")
+    parser.add_argument("--count", type=int, default=1000, help="checked training views per category (--views train)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the checked training views' draw")
+    parser.add_argument("--hide", type=float, default=0.0,
+                        help="with --views train: hide this share of each view's landmarks at random (the test "
+                             "files' occlusion is 0.2), drawn with --seed")
+    parser.add_argument("--spans", nargs="+", type=float, default=[DEFAULT_SPAN_OVER_FOCAL],
+                        help="guessed ratios of the landmarks' 2D extent to the focal length (> 0)")
+    parser.add_argument("--lens", nargs="+", type=float, default=[1.0],
+                        help="lens factors k >= 1: the views seen from k times farther with a k times longer lens")
+    args = parser.parse_args(argv)
+    if any(s <= 0 for s in args.spans) or any(k < 1 for k in args.lens):
+        parser.error("--spans must be > 0 and --lens >= 1")
+    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
+        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    lifter = load_lifter(args.weights, device="cpu")                        # None: the bundled weights
+    header = ["lift()", "true intrinsics"] + [f"guessed, span {s:g}" for s in args.spans]
+    print(f"| category ({args.views} views) | lens | " + " | ".join(header) + " |")
+    print("|---|---|" + "---|" * len(header))
+    for category in args.categories:
+        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
+        if test is None or test.focal is None or test.principal is None:
+            print(f"| {category} | (no {category} files with cameras in {args.data}) |")
+            continue
+        for k in args.lens:
+            rows = dict(guess_rows(lifter, farther(test, k), args.spans))
+            unit = METRIC_UNITS[category]
+            print(f"| {category} ({len(test.points2d)}) | {k:g} | "
+                  + " | ".join(f"{rows[h]:.2f} {unit}" for h in header) + " |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
