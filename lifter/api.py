@@ -247,7 +247,8 @@ class LoadedLifter:
         (row "through a camera guessed from the landmarks"): on every category of the benchmark it is more
         accurate than :meth:`lift` (whose orthographic form is the contract of DESIGN.md) and less than with the
         true intrinsics. Give the intrinsics when they are known: a subject far from the camera (a long lens)
-        is read with more perspective than it has.
+        is read with more perspective than it has (seen from twice the distance through twice the focal length,
+        bodies and chairs already read worse than with :meth:`lift`: ``scripts/guessed_camera_check.py --lens``).
 
         Args:
             points2d, category, visible, mirror_average, complete_hidden, symmetrize, shape_basis, bone_lengths:
