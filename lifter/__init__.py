@@ -6,6 +6,8 @@ Sub-modules (nothing is loaded at import time):
 - ``lifter.geometry``   projection, cameras and alignment (numpy)
 - ``lifter.data``       dataset readers (BVH, KeypointNet, OBJ), the synthetic hand model, view sampling,
                         and the ``python -m lifter.data build|download`` command
+- ``lifter.api``       ``load_lifter()`` and the lifter's readings (``lift``, ``lift_with_camera``)
+- ``lifter.lift``      the ``python -m lifter.lift INPUT --category C --out OUT.npz`` command (files of landmarks)
 - ``lifter.symmetry``, ``lifter.shape_basis``  test-time refinements of a lift (mirror symmetry; a low-rank
                         shape model of the category, ``python -m lifter.shape_basis`` fits it)
 """

@@ -1,0 +1,161 @@
+"""Lift a file of 2D landmarks from the command line: ``python -m lifter.lift INPUT --category C --out OUT.npz``.
+
+``INPUT`` is a ``.npz`` (the data files' layout: ``points2d (F, N, 2)`` or ``(N, 2)`` pixels, optionally
+``visible (F, N)`` bool and ``camera_focal (F,)`` / ``camera_principal (F, 2)``) or a ``.json`` object with the same
+keys as lists. Without ``visible``, the landmarks with finite coordinates are the visible ones (NaN: missing).
+``OUT`` is a ``.npz`` with ``points3d (F, N, 3)`` float32, the ``visible`` mask used, the
+``category``, the ``reading`` and a JSON ``record`` (input, weights and their SHA-256, the camera used).
+
+Readings (``--reading``):
+
+- ``lift`` (default): :meth:`lifter.api.LoadedLifter.lift`, DESIGN.md's orthographic form (x, y = the input
+  pixels, centred);
+- ``camera``: ``lift_with_camera`` with known intrinsics: ``--focal`` and ``--principal``, else the input file's
+  ``camera_focal`` and ``camera_principal``;
+- ``guessed``: ``lift_with_camera`` without intrinsics: the camera guessed from the landmarks (close cameras only;
+  README, *No intrinsics*).
+
+Frames are lifted in chunks of ``--chunk`` with a progress bar; the result is the same as one call. An existing
+``OUT`` is kept unless ``--force`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+READINGS = ("lift", "camera", "guessed")
+
+
+def read_landmarks(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a landmark file (``.npz`` or ``.json``, module docstring): ``points2d`` and, when present,
+    ``visible``, ``camera_focal``, ``camera_principal``. Raises ValueError for a missing file, another suffix, an
+    unreadable file or no ``points2d``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no such input file: {path}")
+    keys = ("points2d", "visible", "camera_focal", "camera_principal")
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as f:
+                raw = {k: f[k] for k in keys if k in f.files}
+        elif path.suffix == ".json":
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("the JSON must be an object with a 'points2d' key")
+            raw = {k: np.asarray(data[k], dtype=bool if k == "visible" else np.float64) for k in keys if k in data}
+        else:
+            raise ValueError(f"the input must be a .npz or .json file, got {path.suffix or 'no suffix'}")
+    except ValueError as e:
+        raise ValueError(f"cannot read {path}: {e}") from None
+    if "points2d" not in raw:
+        raise ValueError(f"{path} has no 'points2d' array (keys: {', '.join(sorted(raw)) or 'none'})")
+    return raw
+
+
+def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str = "lift",
+              focal: float | None = None, principal: tuple[float, float] | None = None, chunk: int = 4096,
+              progress: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Lift the landmarks ``arrays`` (:func:`read_landmarks`) with ``lifter`` -> ``(points3d (F, N, 3) float32,
+    visible (F, N) bool, camera record)``; one pose ``(N, 2)`` in gives ``(N, 3)`` / ``(N,)`` out.
+
+    Raises ValueError: an unknown reading; ``camera`` without intrinsics given or in the file; and the API's
+    errors (unknown category, wrong landmark count, too few visible landmarks, bad intrinsics, ...)."""
+    from tqdm import tqdm
+
+    if reading not in READINGS:
+        raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
+    pts = np.asarray(arrays["points2d"], dtype=np.float64)
+    single = pts.ndim == 2
+    pts = pts[None] if single else pts
+    if pts.ndim != 3 or pts.shape[-1] != 2:
+        raise ValueError(f"points2d must be (F, N, 2) or (N, 2), got shape {np.shape(arrays['points2d'])}")
+    F = len(pts)
+    vis = arrays.get("visible")
+    if vis is None:
+        vis = np.isfinite(pts).all(-1)                                   # no mask: the finite landmarks
+    else:
+        vis = np.asarray(vis, dtype=bool)
+        vis = vis[None] if single and vis.ndim == 1 else vis
+    if vis.shape != pts.shape[:2]:
+        raise ValueError(f"visible must have shape {pts.shape[:2]}, got {np.shape(arrays['visible'])}")
+    camera: dict = {"reading": reading}
+    f_all = p_all = None
+    if reading == "camera":
+        f_all = focal if focal is not None else arrays.get("camera_focal")
+        p_all = principal if principal is not None else arrays.get("camera_principal")
+        if f_all is None or p_all is None:
+            raise ValueError("--reading camera needs the intrinsics: --focal and --principal, or camera_focal and "
+                             "camera_principal in the input file (or use --reading guessed)")
+        f_all = np.broadcast_to(np.asarray(f_all, dtype=np.float64), (F,))
+        p_all = np.broadcast_to(np.asarray(p_all, dtype=np.float64).reshape(-1, 2), (F, 2))
+        camera.update(focal=f_all[0].item() if np.all(f_all == f_all[0]) else "per frame",
+                      principal=p_all[0].tolist() if np.all(p_all == p_all[0]) else "per frame")
+    elif reading == "guessed":
+        camera["camera"] = "guessed from the landmarks (lifter.geometry.guessed_pinhole)"
+    out = np.empty(pts.shape[:2] + (3,), dtype=np.float32)
+    starts = range(0, F, max(1, chunk))
+    for s in tqdm(starts, desc=f"lifting {F} frame{'s' * (F != 1)}", unit="chunk", disable=not progress):
+        p, v = pts[s:s + chunk], vis[s:s + chunk]
+        try:
+            if reading == "lift":
+                out[s:s + chunk] = lifter.lift(p, category, v)
+            elif reading == "guessed":
+                out[s:s + chunk] = lifter.lift_with_camera(p, category, visible=v)
+            else:
+                out[s:s + chunk] = lifter.lift_with_camera(p, category, f_all[s:s + chunk], p_all[s:s + chunk], v)
+        except ValueError as e:
+            raise ValueError(f"frames {s}-{s + len(p) - 1}: {e}") from None
+    return (out[0], vis[0], camera) if single else (out, vis, camera)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lifter.lift", description=__doc__.splitlines()[0])
+    parser.add_argument("input", type=Path, help="landmark file: .npz or .json with points2d (and visible)")
+    parser.add_argument("--category", required=True, help="landmark category (human17, hand21, face468, chair)")
+    parser.add_argument("--out", type=Path, required=True, help="output .npz")
+    parser.add_argument("--reading", choices=READINGS, default="lift",
+                        help="lift: orthographic (default); camera: known intrinsics; guessed: camera guessed")
+    parser.add_argument("--focal", type=float, default=None, help="focal length, pixels (--reading camera)")
+    parser.add_argument("--principal", type=float, nargs=2, default=None, metavar=("CX", "CY"),
+                        help="principal point, pixels (--reading camera)")
+    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
+    parser.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
+    parser.add_argument("--chunk", type=int, default=4096, help="frames per call (progress granularity)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    if args.out.suffix != ".npz":
+        parser.error(f"--out must end in .npz, got {args.out}")
+    if args.out.exists() and not args.force:
+        parser.error(f"{args.out} exists; give --force to overwrite it")
+    if args.chunk < 1:
+        parser.error("--chunk must be at least 1")
+    if (args.focal is not None or args.principal is not None) and args.reading != "camera":
+        parser.error("--focal and --principal go with --reading camera")
+    from lifter.api import DEFAULT_WEIGHTS, WeightsError, load_lifter
+
+    try:
+        arrays = read_landmarks(args.input)
+        lifter = load_lifter(args.weights, args.device)
+        points3d, visible, camera = lift_file(lifter, arrays, args.category, args.reading, args.focal,
+                                              tuple(args.principal) if args.principal else None, args.chunk,
+                                              progress=not args.quiet)
+    except (ValueError, WeightsError) as e:
+        parser.error(str(e))
+    record = {"command": "python -m lifter.lift " + " ".join(sys.argv[1:] if argv is None else argv),
+              "input": str(args.input), "category": args.category, **camera,
+              "weights": str(args.weights or DEFAULT_WEIGHTS), "weights_sha256": lifter.record.get("sha256")}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out, points3d=points3d, visible=visible, category=np.str_(args.category),
+             reading=np.str_(args.reading), record=np.str_(json.dumps(record)))
+    print(f"wrote {args.out}: points3d {points3d.shape}, {args.reading} reading of {args.category}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""``python -m lifter.lift``: a file of 2D landmarks lifted by the API's three readings, the same as the API's calls,
+with clear errors for bad input and nothing overwritten without ``--force``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifter import load_lifter
+from lifter.data.cameras import render_views
+from lifter.data.hand import sample_hands
+from lifter.lift import lift_file, main, read_landmarks
+
+
+@pytest.fixture(scope="module")
+def lifter():
+    return load_lifter(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def hand_file(tmp_path_factory) -> tuple[Path, object]:
+    rng = np.random.default_rng(7)
+    hands, _ = sample_hands(12, rng)
+    views = render_views(hands, None, rng, occlusion=0.2)
+    path = tmp_path_factory.mktemp("in") / "hands.npz"
+    np.savez(path, points2d=views.points2d, visible=views.visible, camera_focal=views.focal,
+             camera_principal=views.principal)
+    return path, views
+
+
+@pytest.mark.parametrize("reading", ["lift", "camera", "guessed"])
+def test_each_reading_is_the_apis_call_chunked_or_not(lifter, hand_file, tmp_path: Path, reading: str) -> None:
+    path, v = hand_file
+    out = tmp_path / "out.npz"
+    assert main([str(path), "--category", "hand21", "--out", str(out), "--reading", reading, "--chunk", "5",
+                 "--quiet", "--device", "cpu"]) == 0
+    expect = {"lift": lambda: lifter.lift(v.points2d, "hand21", v.visible),
+              "camera": lambda: lifter.lift_with_camera(v.points2d, "hand21", v.focal, v.principal, v.visible),
+              "guessed": lambda: lifter.lift_with_camera(v.points2d, "hand21", visible=v.visible)}[reading]()
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["points3d"], expect, rtol=1e-5, atol=1e-3)
+        np.testing.assert_array_equal(f["visible"], v.visible)
+        assert str(f["category"]) == "hand21" and str(f["reading"]) == reading
+        record = json.loads(str(f["record"]))
+    assert record["weights_sha256"] == lifter.record["sha256"] and record["input"] == str(path)
+    # the file's own intrinsics were used for --reading camera; --focal/--principal override them
+    if reading == "camera":
+        assert record["focal"] == "per frame"
+        pts, vis, cam = lift_file(lifter, read_landmarks(path), "hand21", "camera", 1300.0, (480.0, 520.0),
+                                  progress=False)
+        np.testing.assert_allclose(pts, lifter.lift_with_camera(v.points2d, "hand21", 1300.0, (480.0, 520.0),
+                                                                v.visible), rtol=1e-5, atol=1e-3)
+        assert cam["focal"] == 1300.0 and cam["principal"] == [480.0, 520.0]
+
+
+def test_json_input_one_pose_and_nan_as_missing(lifter, hand_file, tmp_path: Path) -> None:
+    _, v = hand_file
+    pose = np.where(v.visible[0][:, None], v.points2d[0], np.nan)
+    path = tmp_path / "pose.json"
+    path.write_text(json.dumps({"points2d": [[None if np.isnan(c) else float(c) for c in p] for p in pose]}))
+    arrays = read_landmarks(path)
+    pts, vis, _ = lift_file(lifter, arrays, "hand21", progress=False)
+    assert pts.shape == (21, 3) and vis.shape == (21,)
+    np.testing.assert_array_equal(vis, v.visible[0])                     # NaN read as missing
+    np.testing.assert_allclose(pts, lifter.lift(pose, "hand21", v.visible[0]), rtol=1e-5, atol=1e-3)
+
+
+def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, capsys) -> None:
+    path, _ = hand_file
+    out = tmp_path / "out.npz"
+    out.write_bytes(b"keep me")
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("[1, 2]")
+    no_points = tmp_path / "none.npz"
+    np.savez(no_points, other=np.zeros(3))
+    no_camera = tmp_path / "nocam.npz"
+    np.savez(no_camera, points2d=np.random.default_rng(0).normal(size=(2, 21, 2)) * 100)
+    cases = [
+        ([str(path), "--category", "hand21", "--out", str(out)], "exists; give --force"),
+        ([str(tmp_path / "missing.npz"), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "no such input"),
+        ([str(bad_json), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "object with a 'points2d'"),
+        ([str(no_points), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "has no 'points2d'"),
+        ([str(path), "--category", "cat", "--out", str(tmp_path / "a.npz")], "unknown category 'cat'"),
+        ([str(path), "--category", "human17", "--out", str(tmp_path / "a.npz")], "human17 has 17 landmarks"),
+        ([str(no_camera), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera"],
+         "needs the intrinsics"),
+        ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--focal", "900"],
+         "go with --reading camera"),
+        ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.txt")], "must end in .npz"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit):
+            main(argv + ["--quiet"])
+        assert message in capsys.readouterr().err, message
+    assert out.read_bytes() == b"keep me"                                 # nothing overwritten
+    assert not (tmp_path / "a.npz").exists()
