@@ -4,7 +4,9 @@ benchmark samples."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -193,8 +195,12 @@ def test_benchmark_sample_has_finite_errors() -> None:
     s = samples.evaluate_sample(cat, "occluded", 2)
     assert np.isfinite(s.scores["lifter"]["strict"]) and s.scores["lifter"]["flip_best"] <= s.scores["lifter"]["strict"]
     image, fig, rows, bars, jpath, cpath = samples.sample_outputs(s)
-    assert image.ndim == 3 and rows[0][0] == "lifter" and rows[1][0] == "lifter+intrinsics"
+    assert image.ndim == 3 and [r[0] for r in rows[:3]] == ["lifter", "lifter+intrinsics", "lifter+guessed"]
     assert np.isfinite(s.scores["lifter+intrinsics"]["strict"])
+    from app.pipeline import get_lifter
+    guessed = get_lifter().lift_with_camera(s.points2d, cat, visible=s.visible)
+    np.testing.assert_allclose(s.predictions["lifter+guessed"], guessed, rtol=1e-6)
+    assert len(fig.layout.annotations) >= 3 and "lifter+guessed" in fig.layout.annotations[2].text
     record = json.loads(open(jpath).read())
     assert "errors" in record and len(record["points3d_lifter+intrinsics"]) == 21
 
@@ -237,3 +243,22 @@ def test_photo_depth_panel_with_and_without_a_depth_source(monkeypatch) -> None:
     assert np.allclose(p[v, 2], 3.0)
     f = 1.2 * 512
     np.testing.assert_allclose(p[v, 0], (s.points[v, 0] - 256) / f * 3.0, rtol=1e-4, atol=1e-4)
+
+
+def test_summary_rows_name_the_shipped_variants_apart(tmp_path: Path, monkeypatch) -> None:
+    """The whole split's summary shortens the shipped lifter's sentence-long label, so that its variants (without
+    mirror averaging, with the intrinsics, ...) read apart in a narrow table; the note gives the label in full."""
+    from lifter.evaluate import SHIPPED
+
+    rows = [{"method": SHIPPED + suffix, "category": "hand21", "setting": "clean", "strict": 6.0 + k,
+             "flip_best": 6.0 + k, "units": "mm", "mirrored_share": 0.0}
+            for k, suffix in enumerate(("", ", without mirror averaging", ", with the camera intrinsics"))]
+    rows.append({"method": "flat (zero depth)", "category": "hand21", "setting": "clean", "strict": 19.0,
+                 "flip_best": 19.0, "units": "mm"})
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "evaluate.json").write_text(json.dumps({"results": rows}))
+    monkeypatch.setattr(samples, "CONFIG", dataclasses.replace(CONFIG, results_dir=tmp_path / "results"))
+    table, png, note = samples.summary_for("hand21")
+    assert [r[0] for r in table] == ["lifter (shipped)", "lifter (shipped), without mirror averaging",
+                                     "lifter (shipped), with the camera intrinsics", "flat (zero depth)"]
+    assert png is None and SHIPPED in note
