@@ -149,13 +149,13 @@ def evaluate_sample(category: str, setting: str, index: int, absrel: float = 0.0
 
     s = load_sample(category, setting, index)
     s.absrel = absrel
-    preds = {"lifter": lift_points(s.points2d, category, s.visible),
+    lift = lift_points(s.points2d, category, s.visible)
+    read = get_lifter().read_with_camera        # lift_with_camera's readings of that lift, without lifting again
+    preds = {"lifter": lift,
              # the same lift read through the sample camera's known intrinsics (lift_with_camera)
-             "lifter+intrinsics": get_lifter().lift_with_camera(s.points2d, category, s.focal, s.principal,
-                                                                s.visible).astype(np.float64),
+             "lifter+intrinsics": read(lift, s.points2d, category, s.focal, s.principal, s.visible).astype(np.float64),
              # ... and through the camera lift_with_camera guesses from the landmarks when none is given
-             "lifter+guessed": get_lifter().lift_with_camera(s.points2d, category,
-                                                             visible=s.visible).astype(np.float64)}
+             "lifter+guessed": read(lift, s.points2d, category, visible=s.visible).astype(np.float64)}
     messages = []
     status = depth_baseline()
     if status.module is None:
