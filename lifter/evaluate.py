@@ -155,6 +155,24 @@ def checked_views(data: Path, category: str, views: str, count: int, seed: int, 
     return test
 
 
+def add_view_options(parser: argparse.ArgumentParser, count: int, seed: int) -> None:
+    """The options of :func:`checked_views` that the check scripts share: ``--views``, ``--count`` (default
+    ``count``), ``--seed`` (default ``seed``) and ``--hide``; :func:`check_view_options` checks them."""
+    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
+                        help="training views drawn with --seed, or a test file")
+    parser.add_argument("--count", type=int, default=count, help="checked training views per category (--views train)")
+    parser.add_argument("--seed", type=int, default=seed, help="seed of the checked training views' draw")
+    parser.add_argument("--hide", type=float, default=0.0,
+                        help="with --views train: hide this share of each view's landmarks at random (the test "
+                             "files' occlusion is 0.2), drawn with --seed")
+
+
+def check_view_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse (``parser.error``) a ``--hide`` outside [0, 1) or given without ``--views train``."""
+    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
+        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
+
+
 def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:
     """The training set's mean 3D shape ``(N, 3)`` (ground truth: evaluation only).
 

@@ -33,7 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, TestSet, checked_views, score  # noqa: E402
+from lifter.evaluate import (CATEGORY_ORDER, METRIC_UNITS, TestSet, add_view_options,  # noqa: E402
+                             check_view_options, checked_views, score)
 from lifter.geometry import guessed_pinhole, project_perspective  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 
@@ -76,13 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
     parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
     parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
-    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
-                        help="training views drawn with --seed, or a test file")
-    parser.add_argument("--count", type=int, default=1000, help="checked training views per category (--views train)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the checked training views' draw")
-    parser.add_argument("--hide", type=float, default=0.0,
-                        help="with --views train: hide this share of each view's landmarks at random (the test "
-                             "files' occlusion is 0.2), drawn with --seed")
+    add_view_options(parser, count=1000, seed=1)
     parser.add_argument("--spans", nargs="+", type=float, default=[DEFAULT_SPAN_OVER_FOCAL],
                         help="guessed ratios of the landmarks' 2D extent to the focal length (> 0)")
     parser.add_argument("--lens", nargs="+", type=float, default=[1.0],
@@ -90,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if any(s <= 0 for s in args.spans) or any(k < 1 for k in args.lens):
         parser.error("--spans must be > 0 and --lens >= 1")
-    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
-        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
+    check_view_options(parser, args)
     if args.count < 1:
         parser.error("--count must be at least 1")
     lifter = load_lifter(args.weights, device="cpu")                        # None: the bundled weights

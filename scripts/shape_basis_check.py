@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import METRIC_UNITS, TestSet, checked_views, score, training_views  # noqa: E402
+from lifter.evaluate import (METRIC_UNITS, TestSet, add_view_options, check_view_options, checked_views,  # noqa: E402
+                             score, training_views)
 from lifter.shape_basis import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHT,  # noqa: E402
                                 ShapeBasis, fit_basis, refine_with_basis)
 
@@ -59,14 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights-file", type=Path, default=None, help="lifter weights (default: the bundled ones)")
     parser.add_argument("--categories", nargs="+", default=["face468"],
                         choices=["human17", "hand21", "face468", "chair"])
-    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
-                        help="training views drawn with --seed, or a test file")
-    parser.add_argument("--count", type=int, default=500, help="checked training views per category (--views train)")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the checked training views' draw")
+    add_view_options(parser, count=500, seed=1)
     parser.add_argument("--fit-views", type=int, default=DEFAULT_VIEWS, help="training views each basis is fitted to")
-    parser.add_argument("--hide", type=float, default=0.0,
-                        help="with --views train: hide this share of each view's landmarks at random (the test "
-                             "files' occlusion is 0.2), drawn with --seed")
     parser.add_argument("--modes", nargs="+", type=int, default=[2], help="modes of the bases to try (>= 0)")
     parser.add_argument("--weights", nargs="+", type=float, default=[DEFAULT_WEIGHT],
                         help="weights of the lifter's depths to try (>= 0)")
@@ -75,8 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if any(w < 0 for w in args.weights) or any(k < 0 for k in args.modes) or any(i < 1 for i in args.iterations):
         parser.error("--weights and --modes must be >= 0 and --iterations >= 1")
-    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
-        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
+    check_view_options(parser, args)
     if args.count < 1 or args.fit_views <= max(args.modes):
         parser.error("--count must be at least 1 and --fit-views more than the largest --modes")
     lifter = load_lifter(args.weights_file, device="cpu")                   # None: the bundled weights

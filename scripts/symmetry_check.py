@@ -29,7 +29,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import METRIC_UNITS, TestSet, load_test_set, parse_models, score, training_views  # noqa: E402
+from lifter.evaluate import (METRIC_UNITS, TestSet, add_view_options, check_view_options,  # noqa: E402
+                             load_test_set, parse_models, score, training_views)
 from lifter.geometry import visible_centroid  # noqa: E402
 from lifter.symmetry import DEFAULT_ITERATIONS, DEFAULT_SPAN_OVER_FOCAL, refine_lift  # noqa: E402
 
@@ -75,13 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", metavar="LABEL=PATH",
                         help="lifter weights to check (repeatable; default: the bundled ones)")
     parser.add_argument("--categories", nargs="+", default=["chair", "face468"], choices=["chair", "face468"])
-    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
-                        help="training views drawn with --seed, or a test file")
-    parser.add_argument("--count", type=int, default=2000, help="training views per category (--views train)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the training views' draw")
-    parser.add_argument("--hide", type=float, default=0.0,
-                        help="with --views train: hide this share of each view's landmarks at random (the test "
-                             "files' occlusion is 0.2), drawn with --seed")
+    add_view_options(parser, count=2000, seed=0)
     parser.add_argument("--weights", nargs="+", type=float, default=[0.1, 0.3, 1.0],
                         help="weights of the network's depths to try (> 0)")
     parser.add_argument("--span", type=float, default=DEFAULT_SPAN_OVER_FOCAL,
@@ -91,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if any(w <= 0 for w in args.weights):
         parser.error(f"--weights must be positive, got {args.weights}")
-    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
-        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
+    check_view_options(parser, args)
     if args.iterations < 1:
         parser.error(f"--iterations must be at least 1, got {args.iterations}")
     if args.count < 1:
