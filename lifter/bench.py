@@ -15,7 +15,9 @@ every layer costs; for the lifter without mirror averaging (``lift(..., mirror_a
 pass per pose instead of two); for the categories it applies to (chairs, faces), without the symmetry
 refinement (``lift(..., symmetrize=False)``); for faces, without the shape-basis refinement
 (``lift(..., shape_basis=False)``); and, for hands and bodies, without the bone-length refinement
-(``lift(..., bone_lengths=False)``).
+(``lift(..., bone_lengths=False)``). A last row per category times ``lift_with_camera(points2d, category)``
+without intrinsics (the camera guessed from the landmarks: ``lift()``, a pinhole reading and the refinements run
+again along its rays), what the README recommends for close cameras when the intrinsics are unknown.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ BASELINE = "baseline (identity at input only)"
 NO_SYMMETRY = "lifter without the symmetry refinement"
 NO_BASIS = "lifter without the shape-basis refinement"
 NO_BONES = "lifter without the bone-length refinement"
+GUESSED = "lift_with_camera, camera guessed (no intrinsics)"
 
 
 def pose_source(category: str, data: Path | None) -> Path | None:
@@ -131,6 +134,16 @@ class _Options:
         return self.lifter.lift(*a, **self.options, **k)
 
 
+class _GuessedCamera:
+    """``lift_with_camera`` without intrinsics behind ``lift``'s signature: the camera guessed from the landmarks."""
+
+    def __init__(self, lifter: LoadedLifter) -> None:
+        self.lifter, self.device = lifter, lifter.device
+
+    def lift(self, points2d: np.ndarray, category: str) -> np.ndarray:
+        return self.lifter.lift_with_camera(points2d, category)
+
+
 class _Autocast:
     """bf16 autocast around ``lift`` on CUDA."""
 
@@ -152,7 +165,8 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
                                 proportions=main.proportions)
         models = {"lifter": main, "lifter without mirror averaging": _Options(main, mirror_average=False),
                   NO_SYMMETRY: _Options(main, symmetrize=False), NO_BASIS: _Options(main, shape_basis=False),
-                  NO_BONES: _Options(main, bone_lengths=False), BASELINE: baseline}
+                  NO_BONES: _Options(main, bone_lengths=False), BASELINE: baseline,
+                  GUESSED: _GuessedCamera(main)}
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
         for category, n in main.categories.items():

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
 from lifter.geometry import guessed_pinhole, visible_centroid
@@ -162,7 +163,10 @@ def refine_bone_lengths(points: np.ndarray, visible: np.ndarray, proportions: Bo
         g = np.einsum("fpi,fp->fi", J, residual)
         H[:, np.arange(N), np.arange(N)] += np.where(free > 0, weight, 1.0)      # fixed landmarks: u stays 0
         g[:, :N] += weight * free * u
-        step = np.linalg.solve(H, -g[..., None])[..., 0]
+        # torch's solver, not numpy's: numpy's OpenBLAS wakes its own threads for this small solve, and right
+        # after a network pass they wait for torch's spinning OpenMP threads to yield the cores (measured: one
+        # body's lift() p90 8.0 ms against 5.4 ms with torch's solver, the p50 unchanged).
+        step = torch.linalg.solve(torch.from_numpy(H), torch.from_numpy(-g[..., None]))[..., 0].numpy()
         u = u + step[:, :N] * free
         scale = scale + step[:, N]
     out = np.asarray(points, dtype=np.float64).copy()

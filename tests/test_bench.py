@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from lifter.api import DEFAULT_WEIGHTS
-from lifter.bench import BASELINE, NO_BASIS, NO_BONES, NO_SYMMETRY, bench, to_markdown
+from lifter.bench import BASELINE, GUESSED, NO_BASIS, NO_BONES, NO_SYMMETRY, bench, to_markdown
 
 
 def test_bench_rows_and_ratios(tmp_path: Path) -> None:
     report = bench(DEFAULT_WEIGHTS, None, batch=4, repeats=3, devices=["cpu"])
     rows = report["results"]
-    models = {"lifter", "lifter without mirror averaging", BASELINE}
+    models = {"lifter", "lifter without mirror averaging", BASELINE, GUESSED}
     expected = {(c, m) for c in ("human17", "hand21", "face468", "chair") for m in models}
     expected |= {("face468", NO_SYMMETRY), ("chair", NO_SYMMETRY)}          # where the refinements apply
     expected |= {("face468", NO_BASIS), ("hand21", NO_BONES), ("human17", NO_BONES)}
@@ -41,3 +41,16 @@ def test_bench_times_built_test_poses_and_refuses_a_missing_folder(tmp_path: Pat
     with pytest.raises(SystemExit):
         main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
     assert "--data" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_guessed_camera_row_times_lift_with_camera_without_intrinsics() -> None:
+    import numpy as np
+
+    from lifter.api import load_lifter
+    from lifter.bench import _GuessedCamera
+
+    lifter = load_lifter(device="cpu")
+    pose = np.random.default_rng(1).normal(size=(17, 2)).astype(np.float32) * 80 + 400
+    np.testing.assert_array_equal(_GuessedCamera(lifter).lift(pose, "human17"),
+                                  lifter.lift_with_camera(pose, "human17"))
+    assert not np.allclose(lifter.lift(pose, "human17"), lifter.lift_with_camera(pose, "human17"))
