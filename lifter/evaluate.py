@@ -529,8 +529,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-depth-baseline", dest="depth_baseline", action="store_false",
                         help="skip the depth-based rows and the error-vs-depth-noise plot")
     parser.add_argument("--no-ablation-rows", "--no-mirror-ablation", dest="ablations", action="store_false",
-                        help="skip the first model's rows without mirror averaging, without hidden-landmark "
-                             "completion and with the camera intrinsics")
+                        help="skip the first model's variant rows: without mirror averaging, hidden-landmark "
+                             "completion, the symmetry, shape-basis or bone-length refinement, and read with "
+                             "the camera intrinsics or through the guessed camera")
     args = parser.parse_args(argv)
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "
