@@ -4,33 +4,11 @@ Detectors are created lazily, once per process, behind a lock each (a MediaPipe 
 reused by every user. All coordinates returned are in the ORIGINAL image's pixels (MediaPipe's normalised
 coordinates times the original width / height), x right, y down.
 
-MediaPipe Pose (33 landmarks) -> ``human17`` (DESIGN.md order), with the joint definitions of the CMU rig
-(``lifter/data/cmu.py``). ``mid(a, b)`` is the midpoint. A derived joint is visible only when every landmark
-it is made of is visible (Pose visibility >= ``min_visibility`` and inside the image).
-
-| human17     | from MediaPipe Pose                                 | note                                      |
-|-------------|-----------------------------------------------------|-------------------------------------------|
-| pelvis      | mid(23 left_hip, 24 right_hip)                      | CMU ``Hips``                              |
-| r_hip       | 24 right_hip                                        |                                           |
-| r_knee      | 26 right_knee                                       |                                           |
-| r_ankle     | 28 right_ankle                                      |                                           |
-| l_hip       | 23 left_hip                                         |                                           |
-| l_knee      | 25 left_knee                                        |                                           |
-| l_ankle     | 27 left_ankle                                       |                                           |
-| spine       | mid(pelvis, thorax)                                 | derived: mid-torso (CMU ``Spine``)        |
-| thorax      | mid(11 left_shoulder, 12 right_shoulder)            | derived (CMU ``Spine1``, approx.)         |
-| neck        | mid(thorax, mid(7 left_ear, 8 right_ear))           | derived: upper neck (CMU ``Neck1``)       |
-| head        | mid_ears + 0.6 * (mid_ears - thorax)                | derived: top of the head (CMU ``Head`` end)|
-| l_shoulder  | 11 left_shoulder                                    |                                           |
-| l_elbow     | 13 left_elbow                                       |                                           |
-| l_wrist     | 15 left_wrist                                       |                                           |
-| r_shoulder  | 12 right_shoulder                                   |                                           |
-| r_elbow     | 14 right_elbow                                      |                                           |
-| r_wrist     | 16 right_wrist                                      |                                           |
-
-Left/right are the PERSON's (MediaPipe's convention too). The same map applied to ``pose_world_landmarks``
-(metres, origin between the hips, x right, y down, z away from the camera) gives MediaPipe's own 3D estimate
-in ``human17`` order, the reference view of the app.
+MediaPipe Pose (33 landmarks) -> ``human17`` (DESIGN.md order): :func:`lifter.keypoint_formats.pose33_to_human17`
+(its docstring has the table: which joints are taken as they are and how pelvis, spine, thorax, neck and head are
+derived). Left/right are the PERSON's (MediaPipe's convention too). The same map applied to ``pose_world_landmarks``
+(metres, origin between the hips, x right, y down, z away from the camera) gives MediaPipe's own 3D estimate in
+``human17`` order, the reference view of the app.
 
 Hands: MediaPipe's handedness label assumes a MIRRORED (selfie) image (MediaPipe Hands documentation:
 "handedness is determined assuming the input image is mirrored, i.e., taken with a front-facing/selfie camera
@@ -51,12 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.config import CONFIG, AppConfig
-
-# human17 index -> MediaPipe Pose index, for the joints with a direct counterpart.
-POSE_DIRECT: dict[int, int] = {1: 24, 2: 26, 3: 28, 4: 23, 5: 25, 6: 27,
-                               11: 11, 12: 13, 13: 15, 14: 12, 15: 14, 16: 16}
-HEAD_EXTENSION = 0.6   # head top = mid-ears + HEAD_EXTENSION * (mid-ears - thorax)
-
+from lifter.keypoint_formats import pose33_to_human17
 
 @dataclass
 class Detection:
@@ -81,38 +54,6 @@ class Detection:
     hand_side: str | None = None
     score: float | None = None
     extra: dict = field(default_factory=dict)
-
-
-def pose_to_human17(points: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Map MediaPipe Pose landmarks to ``human17`` (table in the module docstring).
-
-    Args:
-        points: ``(33, D)`` (D = 2 image pixels or 3 world metres).
-        visible: ``(33,)`` bool.
-    Returns:
-        ``(17, D)`` float64 (NaN where not visible) and ``(17,)`` bool.
-    """
-    p = np.asarray(points, dtype=np.float64)
-    v = np.asarray(visible, dtype=bool)
-    out = np.full((17, p.shape[1]), np.nan)
-    vis = np.zeros(17, dtype=bool)
-    for j, k in POSE_DIRECT.items():
-        out[j], vis[j] = p[k], v[k]
-
-    def mid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return (a + b) / 2
-
-    pelvis, v_pelvis = mid(p[23], p[24]), v[23] & v[24]
-    thorax, v_thorax = mid(p[11], p[12]), v[11] & v[12]
-    ears, v_ears = mid(p[7], p[8]), v[7] & v[8]
-    derived = {0: (pelvis, v_pelvis), 8: (thorax, v_thorax),
-               7: (mid(pelvis, thorax), v_pelvis & v_thorax),
-               9: (mid(thorax, ears), v_thorax & v_ears),
-               10: (ears + HEAD_EXTENSION * (ears - thorax), v_thorax & v_ears)}
-    for j, (value, ok) in derived.items():
-        out[j], vis[j] = value, ok
-    out[~vis] = np.nan
-    return out, vis
 
 
 class Detectors:
@@ -174,11 +115,11 @@ class Detectors:
         xy = np.array([[p.x, p.y] for p in lm]) * size
         vis = np.array([p.visibility for p in lm]) >= self.config.min_visibility
         vis &= _inside(xy, size)
-        pts, v = pose_to_human17(xy, vis)
+        pts, v = pose33_to_human17(xy, vis)
         ref = None
         if result.pose_world_landmarks is not None:
             world = np.array([[p.x, p.y, p.z] for p in result.pose_world_landmarks.landmark])
-            ref, _ = pose_to_human17(world, np.ones(33, dtype=bool))
+            ref, _ = pose33_to_human17(world, np.ones(33, dtype=bool))
         return [Detection("human17", pts, v, ref, "MediaPipe Pose world landmarks (m)",
                           score=float(np.mean([p.visibility for p in lm])))]
 

@@ -15,6 +15,13 @@ Readings (``--reading``):
 - ``guessed``: ``lift_with_camera`` without intrinsics: the camera guessed from the landmarks (close cameras only;
   README, *No intrinsics*).
 
+Body keypoints of another detector's format (``--from coco17``, ``body25`` or ``mediapipe33``: COCO's 17
+keypoints, OpenPose BODY_25, MediaPipe Pose's 33) are mapped to ``human17`` first
+(:func:`lifter.keypoint_formats.to_human17`: the derived pelvis, spine, thorax, neck and head), so ``points2d`` is
+then ``(F, K, 2)`` in that order, or ``(F, K, 3)`` with a score or COCO visibility flag as the third column (a
+landmark counts as visible when it is > 0 and its coordinates are finite, unless ``visible`` is given); the output
+then also holds the mapped ``points2d_human17`` and its ``visible``.
+
 Frames are lifted in chunks of ``--chunk`` with a progress bar; the result is the same as one call. An existing
 ``OUT`` is kept unless ``--force`` is given.
 """
@@ -27,6 +34,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from lifter.keypoint_formats import FORMATS, to_human17
 
 READINGS = ("lift", "camera", "guessed")
 
@@ -55,6 +64,26 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
     if "points2d" not in raw:
         raise ValueError(f"{path} has no 'points2d' array (keys: {', '.join(sorted(raw)) or 'none'})")
     return raw
+
+
+def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+    """``arrays`` (:func:`read_landmarks`) whose ``points2d`` holds body keypoints in ``source``'s order
+    (:data:`lifter.keypoint_formats.FORMATS`), ``(F, K, 2)``, ``(K, 2)`` or with a score column ``(..., K, 3)``,
+    with ``points2d`` and ``visible`` mapped to ``human17`` (the other arrays kept). Visible: the file's
+    ``visible`` if given, else finite coordinates with a score > 0 (when there is a score column). Raises
+    ValueError: an unknown format, a wrong count or shape."""
+    pts = np.asarray(arrays["points2d"], dtype=np.float64)
+    if pts.ndim not in (2, 3) or pts.shape[-1] not in (2, 3):
+        raise ValueError(f"--from {source}: points2d must be (F, K, 2) or (F, K, 3) with a score column (or one "
+                         f"pose, (K, 2) / (K, 3)), got shape {pts.shape}")
+    xy = pts[..., :2]
+    vis = np.isfinite(xy).all(-1)
+    if pts.shape[-1] == 3:
+        vis &= np.nan_to_num(pts[..., 2], nan=0.0) > 0
+    if arrays.get("visible") is not None:
+        vis = np.asarray(arrays["visible"], dtype=bool)
+    out, out_vis = to_human17(np.where(np.isfinite(xy), xy, np.nan), vis, source)
+    return {**arrays, "points2d": out, "visible": out_vis}
 
 
 def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str = "lift",
@@ -123,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--focal", type=float, default=None, help="focal length, pixels (--reading camera)")
     parser.add_argument("--principal", type=float, nargs=2, default=None, metavar=("CX", "CY"),
                         help="principal point, pixels (--reading camera)")
+    parser.add_argument("--from", dest="source", choices=sorted(FORMATS), default=None,
+                        help="the input holds body keypoints in this detector's order (COCO 17, OpenPose BODY_25, "
+                             "MediaPipe Pose 33): mapped to human17 first (needs --category human17)")
     parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
     parser.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
     parser.add_argument("--chunk", type=int, default=4096, help="frames per call (progress granularity)")
@@ -137,10 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--chunk must be at least 1")
     if (args.focal is not None or args.principal is not None) and args.reading != "camera":
         parser.error("--focal and --principal go with --reading camera")
+    if args.source and args.category != "human17":
+        parser.error(f"--from {args.source} maps body keypoints to human17: give --category human17, "
+                     f"not {args.category}")
     from lifter.api import DEFAULT_WEIGHTS, WeightsError, load_lifter
 
     try:
         arrays = read_landmarks(args.input)
+        if args.source:
+            arrays = mapped_keypoints(arrays, args.source)
         lifter = load_lifter(args.weights, args.device)
         points3d, visible, camera = lift_file(lifter, arrays, args.category, args.reading, args.focal,
                                               tuple(args.principal) if args.principal else None, args.chunk,
@@ -148,11 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, WeightsError) as e:
         parser.error(str(e))
     record = {"command": "python -m lifter.lift " + " ".join(sys.argv[1:] if argv is None else argv),
-              "input": str(args.input), "category": args.category, **camera,
+              "input": str(args.input), "category": args.category, "keypoints_from": args.source, **camera,
               "weights": str(args.weights or DEFAULT_WEIGHTS), "weights_sha256": lifter.record.get("sha256")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    mapped = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
     np.savez(args.out, points3d=points3d, visible=visible, category=np.str_(args.category),
-             reading=np.str_(args.reading), record=np.str_(json.dumps(record)))
+             reading=np.str_(args.reading), record=np.str_(json.dumps(record)), **mapped)
     print(f"wrote {args.out}: points3d {points3d.shape}, {args.reading} reading of {args.category}")
     return 0
 

@@ -13,7 +13,7 @@ import pytest
 
 from app import pipeline, samples
 from app.config import CONFIG
-from app.detect import get_detectors, pose_to_human17
+from app.detect import get_detectors
 from app.io import load_image, write_exports
 from app.state import Session
 from lifter.geometry import perspective_reading
@@ -91,21 +91,6 @@ def test_no_hand_found_offers_manual() -> None:
     s = _session("cameraman.png")
     with pytest.raises(pipeline.NotFound, match="Manual"):
         pipeline.detect_session(s, "Hand")
-
-
-def test_pose_map_derived_joints() -> None:
-    rng = np.random.default_rng(0)
-    pts = rng.normal(size=(33, 2)) * 100
-    vis = np.ones(33, bool)
-    out, v = pose_to_human17(pts, vis)
-    assert v.all()
-    np.testing.assert_allclose(out[0], (pts[23] + pts[24]) / 2)             # pelvis
-    np.testing.assert_allclose(out[7], (out[0] + out[8]) / 2)               # spine
-    np.testing.assert_allclose(out[16], pts[16])                            # r_wrist
-    np.testing.assert_allclose(out[4], pts[23])                             # l_hip = MediaPipe left_hip
-    vis[7] = False                                                          # left ear hidden: neck, head missing
-    out, v = pose_to_human17(pts, vis)
-    assert not v[9] and not v[10] and np.isnan(out[10]).all() and v[8]
 
 
 def test_left_hand_is_mirrored_before_and_after_lifting() -> None:

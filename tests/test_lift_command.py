@@ -97,3 +97,30 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
         assert message in capsys.readouterr().err, message
     assert out.read_bytes() == b"keep me"                                 # nothing overwritten
     assert not (tmp_path / "a.npz").exists()
+
+
+def test_coco_keypoints_with_scores_are_mapped_to_human17_first(lifter, tmp_path: Path, capsys) -> None:
+    from lifter.keypoint_formats import to_human17
+
+    rng = np.random.default_rng(11)
+    xy = rng.normal(size=(6, 17, 2)) * 60 + 400
+    score = rng.uniform(0.2, 1.0, size=(6, 17))
+    score[0, 15] = 0.0                                        # left ankle undetected in frame 0
+    path = tmp_path / "coco.json"
+    path.write_text(json.dumps({"points2d": np.concatenate([xy, score[..., None]], -1).tolist()}))
+    out = tmp_path / "out.npz"
+    assert main([str(path), "--category", "human17", "--from", "coco17", "--out", str(out), "--quiet",
+                 "--device", "cpu"]) == 0
+    mapped, vis = to_human17(xy, score > 0, "coco17")
+    assert not vis[0, 6] and vis[1, 6]                        # human17 l_ankle follows the score
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["points3d"], lifter.lift(mapped, "human17", vis), rtol=1e-5, atol=1e-3)
+        np.testing.assert_array_equal(f["visible"], vis)
+        np.testing.assert_allclose(f["points2d_human17"], np.where(vis[..., None], mapped, np.nan), rtol=1e-6)
+        assert json.loads(str(f["record"]))["keypoints_from"] == "coco17"
+    for args, message in ((["--category", "hand21", "--from", "coco17"], "give --category human17"),
+                          (["--category", "human17", "--from", "body25"], "body25 has 25 keypoints a frame"),
+                          (["--category", "human17", "--from", "h36m"], "invalid choice")):
+        with pytest.raises(SystemExit):
+            main([str(path), "--out", str(tmp_path / "x.npz"), "--quiet", *args])
+        assert message in capsys.readouterr().err
