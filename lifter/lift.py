@@ -15,6 +15,11 @@ Readings (``--reading``):
 - ``guessed``: ``lift_with_camera`` without intrinsics: the camera guessed from the landmarks (close cameras only;
   README, *No intrinsics*).
 
+A ``.json`` may also be a detector's own output: a list of COCO results or a COCO file (``keypoints``:
+``[x1, y1, v1, ...]`` per person) or an OpenPose file (``people``, ``pose_keypoints_2d``): each person entry is
+one row (frame) of ``points2d``, ``(P, K, 3)`` with the score as its third column, in file order (entries
+without keypoints skipped; use ``--from``).
+
 Body keypoints of another detector's format (``--from coco17``, ``body25`` or ``mediapipe33``: COCO's 17
 keypoints, OpenPose BODY_25, MediaPipe Pose's 33) are mapped to ``human17`` first
 (:func:`lifter.keypoint_formats.to_human17`: the derived pelvis, spine, thorax, neck and head), so ``points2d`` is
@@ -54,9 +59,15 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
                 raw = {k: f[k] for k in keys if k in f.files}
         elif path.suffix == ".json":
             data = json.loads(path.read_text())
-            if not isinstance(data, dict):
-                raise ValueError("the JSON must be an object with a 'points2d' key")
-            raw = {k: np.asarray(data[k], dtype=bool if k == "visible" else np.float64) for k in keys if k in data}
+            rows = detector_rows(data)
+            if rows is not None:
+                raw = {"points2d": rows}
+            elif not isinstance(data, dict):
+                raise ValueError("the JSON must be an object with a 'points2d' key, a list of COCO results "
+                                 "('keypoints'), a COCO file ('annotations') or an OpenPose file ('people')")
+            else:
+                raw = {k: np.asarray(data[k], dtype=bool if k == "visible" else np.float64)
+                       for k in keys if k in data}
         else:
             raise ValueError(f"the input must be a .npz or .json file, got {path.suffix or 'no suffix'}")
     except ValueError as e:
@@ -64,6 +75,29 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
     if "points2d" not in raw:
         raise ValueError(f"{path} has no 'points2d' array (keys: {', '.join(sorted(raw)) or 'none'})")
     return raw
+
+
+def detector_rows(data) -> np.ndarray | None:
+    """Keypoints of a detector's JSON as ``(P, K, 3)`` rows (x, y, score or COCO visibility flag), one per person
+    entry in file order, or None when ``data`` is not one of these layouts: a list of COCO results or annotations
+    (objects with ``keypoints``: ``[x1, y1, v1, ...]``), a COCO file (an object with such ``annotations``), an
+    OpenPose file (an object with ``people``, each with ``pose_keypoints_2d``). Raises ValueError: entries of
+    different lengths or a length that is not a multiple of 3, or no entries."""
+    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
+        entries, key = data["annotations"], "keypoints"
+    elif isinstance(data, dict) and isinstance(data.get("people"), list):
+        entries, key = data["people"], "pose_keypoints_2d"
+    elif isinstance(data, list) and data and all(isinstance(e, dict) and "keypoints" in e for e in data):
+        entries, key = data, "keypoints"
+    else:
+        return None
+    flat = [e.get(key) for e in entries if isinstance(e, dict) and e.get(key)]
+    if not flat:
+        raise ValueError(f"no person has '{key}'")
+    if len({len(f) for f in flat}) != 1 or len(flat[0]) % 3:
+        raise ValueError(f"every '{key}' must be the same length, a multiple of 3 (x, y, score per keypoint); "
+                         f"got lengths {sorted({len(f) for f in flat})}")
+    return np.asarray(flat, dtype=np.float64).reshape(len(flat), -1, 3)
 
 
 def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
@@ -102,7 +136,8 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     single = pts.ndim == 2
     pts = pts[None] if single else pts
     if pts.ndim != 3 or pts.shape[-1] != 2:
-        raise ValueError(f"points2d must be (F, N, 2) or (N, 2), got shape {np.shape(arrays['points2d'])}")
+        hint = " (keypoints with a score column: give --from FORMAT)" if pts.shape[-1] == 3 else ""
+        raise ValueError(f"points2d must be (F, N, 2) or (N, 2), got shape {np.shape(arrays['points2d'])}{hint}")
     F = len(pts)
     vis = arrays.get("visible")
     if vis is None:

@@ -124,3 +124,35 @@ def test_coco_keypoints_with_scores_are_mapped_to_human17_first(lifter, tmp_path
         with pytest.raises(SystemExit):
             main([str(path), "--out", str(tmp_path / "x.npz"), "--quiet", *args])
         assert message in capsys.readouterr().err
+
+
+def test_detector_json_files_are_read_person_by_person(lifter, tmp_path: Path, capsys) -> None:
+    from lifter.keypoint_formats import to_human17
+    from lifter.lift import detector_rows
+
+    rng = np.random.default_rng(12)
+    coco = np.concatenate([rng.normal(size=(3, 17, 2)) * 60 + 400, np.full((3, 17, 1), 2.0)], -1)
+    body25 = np.concatenate([rng.normal(size=(2, 25, 2)) * 60 + 400, rng.uniform(0.3, 1, (2, 25, 1))], -1)
+    results = [{"image_id": 1, "category_id": 1, "keypoints": k.ravel().tolist(), "score": 0.9} for k in coco]
+    layouts = {"results.json": (results, coco),
+               "annotations.json": ({"images": [], "annotations": results[:2] + [{"id": 9}]}, coco[:2]),
+               "openpose.json": ({"version": 1.3, "people": [{"pose_keypoints_2d": k.ravel().tolist()}
+                                                             for k in body25]}, body25)}
+    for name, (data, expect) in layouts.items():
+        (tmp_path / name).write_text(json.dumps(data))
+        np.testing.assert_allclose(read_landmarks(tmp_path / name)["points2d"], expect)
+    assert detector_rows({"points2d": [[0, 0]]}) is None and detector_rows([[1, 2]]) is None
+    out = tmp_path / "out.npz"
+    assert main([str(tmp_path / "openpose.json"), "--category", "human17", "--from", "body25", "--out", str(out),
+                 "--quiet", "--device", "cpu"]) == 0
+    mapped, vis = to_human17(body25[..., :2], body25[..., 2] > 0, "body25")
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["points3d"], lifter.lift(mapped, "human17", vis), rtol=1e-5, atol=1e-3)
+    for data, message in (([{"keypoints": [1, 2, 3, 4]}], "a multiple of 3"),
+                          ({"people": [{"pose_keypoints_2d": []}]}, "no person has 'pose_keypoints_2d'")):
+        (tmp_path / "bad.json").write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=message):
+            read_landmarks(tmp_path / "bad.json")
+    with pytest.raises(SystemExit):                          # a score column without --from
+        main([str(tmp_path / "results.json"), "--category", "human17", "--out", str(tmp_path / "x.npz"), "--quiet"])
+    assert "give --from FORMAT" in capsys.readouterr().err
