@@ -17,7 +17,10 @@ refinement (``lift(..., symmetrize=False)``); for faces, without the shape-basis
 (``lift(..., shape_basis=False)``); and, for hands and bodies, without the bone-length refinement
 (``lift(..., bone_lengths=False)``). A last row per category times ``lift_with_camera(points2d, category)``
 without intrinsics (the camera guessed from the landmarks: ``lift()``, a pinhole reading and the refinements run
-again along its rays), what the README recommends for close cameras when the intrinsics are unknown.
+again along its rays), what the README recommends for close cameras when the intrinsics are unknown; and
+one times the network alone (``lift()`` with mirror averaging, hidden-landmark completion and every refinement
+off: one network pass per pose, validation and copies included), which shows what the refinements, run with
+numpy on the CPU, cost against the network: on a GPU they, not the network, bound the batched throughput.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ NO_SYMMETRY = "lifter without the symmetry refinement"
 NO_BASIS = "lifter without the shape-basis refinement"
 NO_BONES = "lifter without the bone-length refinement"
 GUESSED = "lift_with_camera, camera guessed (no intrinsics)"
+NETWORK_ONLY = "network only (no mirror averaging, completion or refinement)"
 
 
 def pose_source(category: str, data: Path | None) -> Path | None:
@@ -166,7 +170,9 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         models = {"lifter": main, "lifter without mirror averaging": _Options(main, mirror_average=False),
                   NO_SYMMETRY: _Options(main, symmetrize=False), NO_BASIS: _Options(main, shape_basis=False),
                   NO_BONES: _Options(main, bone_lengths=False), BASELINE: baseline,
-                  GUESSED: _GuessedCamera(main)}
+                  GUESSED: _GuessedCamera(main),
+                  NETWORK_ONLY: _Options(main, mirror_average=False, complete_hidden=False, symmetrize=False,
+                                         shape_basis=False, bone_lengths=False)}
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
         for category, n in main.categories.items():

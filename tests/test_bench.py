@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from lifter.api import DEFAULT_WEIGHTS
-from lifter.bench import BASELINE, GUESSED, NO_BASIS, NO_BONES, NO_SYMMETRY, bench, to_markdown
+from lifter.bench import BASELINE, GUESSED, NETWORK_ONLY, NO_BASIS, NO_BONES, NO_SYMMETRY, bench, to_markdown
 
 
 def test_bench_rows_and_ratios(tmp_path: Path) -> None:
     report = bench(DEFAULT_WEIGHTS, None, batch=4, repeats=3, devices=["cpu"])
     rows = report["results"]
-    models = {"lifter", "lifter without mirror averaging", BASELINE, GUESSED}
+    models = {"lifter", "lifter without mirror averaging", BASELINE, GUESSED, NETWORK_ONLY}
     expected = {(c, m) for c in ("human17", "hand21", "face468", "chair") for m in models}
     expected |= {("face468", NO_SYMMETRY), ("chair", NO_SYMMETRY)}          # where the refinements apply
     expected |= {("face468", NO_BASIS), ("hand21", NO_BONES), ("human17", NO_BONES)}
