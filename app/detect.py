@@ -6,7 +6,9 @@ coordinates times the original width / height), x right, y down.
 
 MediaPipe Pose (33 landmarks) -> ``human17`` (DESIGN.md order): :func:`lifter.keypoint_formats.pose33_to_human17`
 (its docstring has the table: which joints are taken as they are and how pelvis, spine, thorax, neck and head are
-derived). Left/right are the PERSON's (MediaPipe's convention too). The same map applied to ``pose_world_landmarks``
+derived; a derived joint is visible only when every landmark it is made of is). A Pose landmark counts as visible
+when its visibility is >= ``min_visibility`` and it lies inside the image. Left/right are the PERSON's
+(MediaPipe's convention too). The same map applied to ``pose_world_landmarks``
 (metres, origin between the hips, x right, y down, z away from the camera) gives MediaPipe's own 3D estimate in
 ``human17`` order, the reference view of the app.
 
@@ -30,6 +32,7 @@ import numpy as np
 
 from app.config import CONFIG, AppConfig
 from lifter.keypoint_formats import pose33_to_human17
+
 
 @dataclass
 class Detection:

@@ -20,7 +20,8 @@ without intrinsics (the camera guessed from the landmarks: ``lift()``, a pinhole
 again along its rays), what the README recommends for close cameras when the intrinsics are unknown; and
 one times the network alone (``lift()`` with mirror averaging, hidden-landmark completion and every refinement
 off: one network pass per pose, validation and copies included), which shows what the refinements, run with
-numpy on the CPU, cost against the network: on a GPU they, not the network, bound the batched throughput.
+numpy on the CPU, cost against the network (on a GPU, where the network is far faster, they would bound the
+batched throughput: README, *Speed*).
 """
 
 from __future__ import annotations
