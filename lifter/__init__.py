@@ -8,6 +8,7 @@ Sub-modules (nothing is loaded at import time):
                         and the ``python -m lifter.data build|download`` command
 - ``lifter.api``       ``load_lifter()`` and the lifter's readings (``lift``, ``lift_with_camera``)
 - ``lifter.lift``      the ``python -m lifter.lift INPUT --category C --out OUT.npz`` command (files of landmarks)
+- ``lifter.keypoint_formats``  body keypoints of COCO, OpenPose BODY_25 and MediaPipe Pose mapped to ``human17``
 - ``lifter.symmetry``, ``lifter.shape_basis``  test-time refinements of a lift (mirror symmetry; a low-rank
                         shape model of the category, ``python -m lifter.shape_basis`` fits it)
 """

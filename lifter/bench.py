@@ -129,24 +129,15 @@ def cold_start_seconds(weights: Path) -> float:
 
 
 class _Options:
-    """``lift`` with some of its options set, e.g. ``mirror_average=False`` (one network pass per pose instead of
-    two) or ``symmetrize=False`` (no symmetry refinement)."""
+    """A reading of the lifter behind ``lift``'s signature: ``method`` (``lift``, or ``lift_with_camera``, which
+    without intrinsics reads through the camera guessed from the landmarks) with some options set, e.g.
+    ``mirror_average=False`` (one network pass per pose instead of two) or ``symmetrize=False``."""
 
-    def __init__(self, lifter: LoadedLifter, **options) -> None:
-        self.lifter, self.device, self.options = lifter, lifter.device, options
+    def __init__(self, lifter: LoadedLifter, method: str = "lift", **options) -> None:
+        self.read, self.device, self.options = getattr(lifter, method), lifter.device, options
 
     def lift(self, *a, **k):
-        return self.lifter.lift(*a, **self.options, **k)
-
-
-class _GuessedCamera:
-    """``lift_with_camera`` without intrinsics behind ``lift``'s signature: the camera guessed from the landmarks."""
-
-    def __init__(self, lifter: LoadedLifter) -> None:
-        self.lifter, self.device = lifter, lifter.device
-
-    def lift(self, points2d: np.ndarray, category: str) -> np.ndarray:
-        return self.lifter.lift_with_camera(points2d, category)
+        return self.read(*a, **self.options, **k)
 
 
 class _Autocast:
@@ -171,7 +162,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         models = {"lifter": main, "lifter without mirror averaging": _Options(main, mirror_average=False),
                   NO_SYMMETRY: _Options(main, symmetrize=False), NO_BASIS: _Options(main, shape_basis=False),
                   NO_BONES: _Options(main, bone_lengths=False), BASELINE: baseline,
-                  GUESSED: _GuessedCamera(main),
+                  GUESSED: _Options(main, "lift_with_camera"),
                   NETWORK_ONLY: _Options(main, mirror_average=False, complete_hidden=False, symmetrize=False,
                                          shape_basis=False, bone_lengths=False)}
         if device == "cuda":

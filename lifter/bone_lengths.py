@@ -164,8 +164,8 @@ def refine_bone_lengths(points: np.ndarray, visible: np.ndarray, proportions: Bo
         H[:, np.arange(N), np.arange(N)] += np.where(free > 0, weight, 1.0)      # fixed landmarks: u stays 0
         g[:, :N] += weight * free * u
         # torch's solver, not numpy's: numpy's OpenBLAS wakes its own threads for this small solve, and right
-        # after a network pass they wait for torch's spinning OpenMP threads to yield the cores (measured: one
-        # body's lift() p90 8.0 ms against 5.4 ms with torch's solver, the p50 unchanged).
+        # after a network pass they wait for torch's spinning OpenMP threads to yield the cores, a slow tail of
+        # single-pose latencies (README, *Speed*: the p90s of python -m lifter.bench before and after).
         step = torch.linalg.solve(torch.from_numpy(H), torch.from_numpy(-g[..., None]))[..., 0].numpy()
         u = u + step[:, :N] * free
         scale = scale + step[:, N]

@@ -47,10 +47,10 @@ def test_guessed_camera_row_times_lift_with_camera_without_intrinsics() -> None:
     import numpy as np
 
     from lifter.api import load_lifter
-    from lifter.bench import _GuessedCamera
+    from lifter.bench import _Options
 
     lifter = load_lifter(device="cpu")
     pose = np.random.default_rng(1).normal(size=(17, 2)).astype(np.float32) * 80 + 400
-    np.testing.assert_array_equal(_GuessedCamera(lifter).lift(pose, "human17"),
+    np.testing.assert_array_equal(_Options(lifter, "lift_with_camera").lift(pose, "human17"),
                                   lifter.lift_with_camera(pose, "human17"))
     assert not np.allclose(lifter.lift(pose, "human17"), lifter.lift_with_camera(pose, "human17"))
