@@ -17,12 +17,13 @@ from safetensors.torch import load_file
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, load_proportions
 from lifter.bone_lengths import DEFAULT_WEIGHTS as BONE_WEIGHTS
 from lifter.bone_lengths import refine_bone_lengths
-from lifter.bone_lengths import refine_lift as refine_lift_bones
-from lifter.geometry import guessed_pinhole, perspective_reading, visible_centroid
+from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
+from lifter.geometry import guessed_pinhole, masked_mean, perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
 from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis
 from lifter.skeletons import categories
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift
+from lifter.symmetry import refines as refines_symmetry
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "lifter.safetensors"
 
@@ -345,24 +346,51 @@ class LoadedLifter:
 
     def _lift_input(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,
                     complete_hidden: bool, symmetrize: bool, shape_basis: bool, bone_lengths: bool) -> np.ndarray:
-        """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32."""
+        """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32.
+
+        Runs in chunks of :meth:`chunk_size` poses (half that with mirror averaging, which lifts each pose twice),
+        each on :attr:`device` from the network to the bone-length refinement: on a GPU a body's or a hand's lift
+        never leaves it. The symmetry and shape-basis refinements (chairs, faces) are numpy, on the host."""
         perm = mirror_permutation(category) if mirror_average else None
-        out = self._one_pass(pts, vis, category, perm)
-        partial = ~vis.all(1)
-        if complete_hidden and partial.any():
-            out[partial] = self._relift_completed(pts[partial], vis[partial], out[partial], category, perm)
-        if symmetrize:
-            out = refine_lift(out, visible_centroid(pts, vis), vis, category)
+        perm_t = None if perm is None else torch.as_tensor(perm, device=self.device)
         basis, proportions = self._priors(category, shape_basis, bone_lengths)
-        if basis is not None:
-            out = refine_with_basis(out, vis, basis)
-        if proportions is not None:
-            out = refine_lift_bones(out, visible_centroid(pts, vis), vis, proportions,
-                                    BONE_WEIGHTS.get(category, 0.1))
+        on_host = (symmetrize and refines_symmetry(category)) or basis is not None
+        F, N = vis.shape
+        out = np.empty((F, N, 3), dtype=np.float32)
+        step = max(1, self.chunk_size(N) // (1 if perm is None else 2))
+        with torch.inference_mode():
+            for s in range(0, F, step):
+                p = torch.as_tensor(pts[s:s + step], dtype=torch.float64, device=self.device)
+                v = torch.as_tensor(vis[s:s + step], device=self.device)
+                lift = self._one_pass(p, v, category, perm_t)
+                if complete_hidden:
+                    partial = (~v.all(1)).nonzero()[:, 0]
+                    if len(partial):
+                        lift[partial] = self._relift_completed(p[partial], v[partial], lift[partial], category,
+                                                               perm_t)
+                centre = masked_mean(p, v)                                          # (f, 2)
+                if on_host:
+                    lift = torch.as_tensor(self._refine_on_host(lift.cpu().numpy(), pts[s:s + step],
+                                                                vis[s:s + step], category, symmetrize, basis),
+                                           device=self.device)
+                if proportions is not None:
+                    lift = refine_lift_bones(lift, centre, v, proportions, BONE_WEIGHTS.get(category, 0.1))
+                out[s:s + step] = lift.cpu().numpy()
         return out
 
-    def _one_pass(self, pts: np.ndarray, vis: np.ndarray, category: str, perm: np.ndarray | None
-                      ) -> np.ndarray:
+    @staticmethod
+    def _refine_on_host(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, symmetrize: bool,
+                        basis: ShapeBasis | None) -> np.ndarray:
+        """:meth:`lift`'s numpy refinements of ``lift (F, N, 3)`` of the checked input ``pts (F, N, 2)``,
+        ``vis (F, N)``: the symmetry refinement (:mod:`lifter.symmetry`), then the shape basis's."""
+        if symmetrize:
+            lift = refine_lift(lift, visible_centroid(pts, vis), vis, category)
+        if basis is not None:
+            lift = refine_with_basis(lift, vis, basis)
+        return lift
+
+    def _one_pass(self, pts: torch.Tensor, vis: torch.Tensor, category: str, perm: torch.Tensor | None
+                  ) -> torch.Tensor:
         """One lift of checked input ``pts (F, N, 2)`` (zero where not visible), ``vis (F, N)`` ->
         ``(F, N, 3)`` float32, averaged with the mirrored input's lift when ``perm`` (the mirror permutation)
         is given."""
@@ -371,44 +399,44 @@ class LoadedLifter:
         # Mirror x (any reflection will do: the model is translation invariant), swap left and right, lift
         # both in one pass, then undo the swap and the reflection. perm is an involution: its own inverse.
         F = len(pts)
-        both = self._lift_valid(np.concatenate([pts, mirror_image(pts, perm)]),
-                                np.concatenate([vis, vis[:, perm]]), category)
+        both = self._lift_valid(torch.cat([pts, mirror_image(pts, perm)]), torch.cat([vis, vis[:, perm]]), category)
         return 0.5 * (both[:F] + mirror_back(both[F:], perm))
 
-    def _relift_completed(self, pts: np.ndarray, vis: np.ndarray, first: np.ndarray, category: str,
-                          perm: np.ndarray | None) -> np.ndarray:
+    def _relift_completed(self, pts: torch.Tensor, vis: torch.Tensor, first: torch.Tensor, category: str,
+                          perm: torch.Tensor | None) -> torch.Tensor:
         """The second pass of ``complete_hidden``: ``pts (F, N, 2)`` pixels, ``vis (F, N)`` with some False,
         ``first (F, N, 3)`` the first lift (centred on the visible centroid) -> ``(F, N, 3)``, same frame."""
-        centre = visible_centroid(pts, vis)[:, None]                                 # (F, 1, 2)
-        completed = np.where(vis[..., None], pts, first[..., :2] + centre)          # hidden: predicted 2D
-        second = self._one_pass(completed, np.ones_like(vis), category, perm)   # centred on all landmarks
-        shift = (completed.mean(1, keepdims=True) - centre).astype(np.float32)       # (F, 1, 2)
-        return np.concatenate([second[..., :2] + shift, second[..., 2:]], -1)
+        centre = masked_mean(pts, vis)[:, None]                                      # (F, 1, 2)
+        completed = torch.where(vis[..., None], pts, first[..., :2] + centre)       # hidden: predicted 2D
+        second = self._one_pass(completed, torch.ones_like(vis), category, perm)    # centred on all landmarks
+        shift = (completed.mean(1, keepdim=True) - centre).to(torch.float32)        # (F, 1, 2)
+        return torch.cat([second[..., :2] + shift, second[..., 2:]], -1)
 
-    def _lift_valid(self, pts: np.ndarray, vis: np.ndarray, category: str) -> np.ndarray:
-        """Lift checked input ``pts (F, N, 2)`` (zero where not visible), ``vis (F, N)`` -> ``(F, N, 3)`` float32,
-        in chunks of :meth:`chunk_size` poses."""
-        out = np.empty(pts.shape[:2] + (3,), dtype=np.float32)
-        step = self.chunk_size(pts.shape[1])
-        with torch.inference_mode():
-            for s in range(0, len(pts), step):
-                p = torch.as_tensor(pts[s:s + step], dtype=torch.float32, device=self.device)
-                v = torch.as_tensor(vis[s:s + step], device=self.device)
-                shape, _, scale = self.model(p, v, category)
-                out[s:s + step] = (shape * scale[:, None, None]).float().cpu().numpy()
-        return out
+    def _lift_valid(self, pts: torch.Tensor, vis: torch.Tensor, category: str) -> torch.Tensor:
+        """The network's lift of checked input ``pts (F, N, 2)`` (zero where not visible), ``vis (F, N)`` on
+        :attr:`device` -> ``(F, N, 3)`` float32, in pixels."""
+        shape, _, scale = self.model(pts.to(torch.float32), vis, category)
+        return (shape * scale[:, None, None]).float()
 
 
-def mirror_image(points2d: np.ndarray, perm: np.ndarray) -> np.ndarray:
-    """The left/right mirror image of ``points2d (F, N, 2)``: x negated, landmarks relabelled by ``perm``
-    (:func:`mirror_permutation`); any reflection will do, the model is translation invariant."""
-    return points2d[:, perm] * np.array([-1.0, 1.0])
+def mirror_image(points2d: np.ndarray | torch.Tensor, perm: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """The left/right mirror image of ``points2d (F, N, 2)`` (numpy or torch): x negated, landmarks relabelled by
+    ``perm`` (:func:`mirror_permutation`); any reflection will do, the model is translation invariant."""
+    return _flip_x(points2d[:, perm])
 
 
-def mirror_back(lift3d: np.ndarray, perm: np.ndarray) -> np.ndarray:
-    """A lift ``(F, N, 3)`` of :func:`mirror_image`'s 2D, mirrored back into the original's frame and landmark
-    order (``perm`` is an involution: its own inverse)."""
-    return lift3d[:, perm] * np.array([-1.0, 1.0, 1.0], dtype=np.float32)
+def mirror_back(lift3d: np.ndarray | torch.Tensor, perm: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """A lift ``(F, N, 3)`` (numpy or torch) of :func:`mirror_image`'s 2D, mirrored back into the original's frame
+    and landmark order (``perm`` is an involution: its own inverse)."""
+    return _flip_x(lift3d[:, perm])
+
+
+def _flip_x(points: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """``points (..., D)`` with x (the first coordinate) negated, in their own type and dtype."""
+    sign = [-1.0] + [1.0] * (points.shape[-1] - 1)
+    if isinstance(points, torch.Tensor):
+        return points * points.new_tensor(sign)
+    return points * np.array(sign, dtype=points.dtype)
 
 
 def mirror_permutation(category: str) -> np.ndarray | None:

@@ -19,9 +19,9 @@ refinement (``lift(..., symmetrize=False)``); for faces, without the shape-basis
 without intrinsics (the camera guessed from the landmarks: ``lift()``, a pinhole reading and the refinements run
 again along its rays), what the README recommends for close cameras when the intrinsics are unknown; and
 one times the network alone (``lift()`` with mirror averaging, hidden-landmark completion and every refinement
-off: one network pass per pose, validation and copies included), which shows what the refinements, run with
-numpy on the CPU, cost against the network (on a GPU, where the network is far faster, they would bound the
-batched throughput: README, *Speed*).
+off: one network pass per pose, validation and copies included), which shows what mirror averaging and the
+refinements cost against the network. The bone-length refinement (hands, bodies) runs in torch on the lifter's
+device, with the network; the symmetry and shape-basis refinements (chairs, faces) run with numpy on the host.
 """
 
 from __future__ import annotations

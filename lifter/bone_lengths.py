@@ -20,9 +20,12 @@ is largest. Landmarks that are not visible keep the network's prediction.
 ``lift()`` does not know the camera, so it reads its lift through the pinhole that
 :func:`lifter.geometry.guessed_pinhole` guesses (as the symmetry refinement does), moves the depths along those
 rays and keeps the input x, y; ``lift_with_camera`` refines again along the true pixels' rays, after its pinhole
-reading. The proportions are a file of their own (``assets/weights/bone_proportions.safetensors`` with its JSON
-record), written by ``python -m lifter.bone_lengths --data data/``. The weights and the number of steps were
-chosen on training views (docs/lifter-experiments.md, *Bone-length refinement at test time*).
+reading. The step is written in torch (:func:`refine_bone_lengths_torch`, :func:`refine_lift_torch`) and runs on
+the lifter's device, every frame at once, so that on a GPU a body's or a hand's lift never leaves it; the numpy
+functions of the same names without ``_torch`` are its face for numpy callers. The proportions are a file of
+their own (``assets/weights/bone_proportions.safetensors`` with its JSON record), written by
+``python -m lifter.bone_lengths --data data/``. The weights and the number of steps were chosen on training views
+(docs/lifter-experiments.md, *Bone-length refinement at test time*).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import numpy as np
 import torch
 
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
-from lifter.geometry import guessed_pinhole, visible_centroid
+from lifter.geometry import guessed_pinhole_torch, masked_mean
 from lifter.skeletons import get_category
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
@@ -113,10 +116,27 @@ def fit_proportions(lifts: np.ndarray, visible: np.ndarray, edges: np.ndarray, m
 def refine_bone_lengths(points: np.ndarray, visible: np.ndarray, proportions: BoneProportions,
                         rays: np.ndarray | None = None, weight: float = 0.1, iterations: int = DEFAULT_ITERATIONS
                         ) -> np.ndarray:
-    """Visible landmarks moved along their rays towards the bone proportions (module docstring).
+    """Visible landmarks moved along their rays towards the bone proportions (module docstring): the numpy face
+    of :func:`refine_bone_lengths_torch` (same arguments as numpy arrays), computed in float64.
+
+    Returns:
+        ``(F, N, 3)`` float32; frames without a bone whose two ends are visible are returned unchanged.
+    """
+    moved = refine_bone_lengths_torch(torch.as_tensor(np.asarray(points, dtype=np.float64)),
+                                      torch.as_tensor(np.asarray(visible, dtype=bool)), proportions,
+                                      None if rays is None else torch.as_tensor(np.asarray(rays, dtype=np.float64)),
+                                      weight, iterations)
+    return moved.numpy().astype(np.float32)
+
+
+def refine_bone_lengths_torch(points: torch.Tensor, visible: torch.Tensor, proportions: BoneProportions,
+                              rays: torch.Tensor | None = None, weight: float = 0.1,
+                              iterations: int = DEFAULT_ITERATIONS) -> torch.Tensor:
+    """Visible landmarks moved along their rays towards the bone proportions (module docstring), on the tensors'
+    device (every frame at once, no host round trip: the form ``lift()`` runs on a GPU).
 
     Args:
-        points: ``(F, N, 3)`` x, y, z in one frame (any offset and scale).
+        points: ``(F, N, 3)`` x, y, z in one frame (any offset and scale), floating point (float64 advised).
         visible: ``(F, N)`` bool: landmarks that move; a bone takes part when both its ends are visible.
         proportions: the category's :class:`BoneProportions` (edges into ``N`` landmarks).
         rays: how a landmark's x, y change per unit of its depth, ``(F, N, 2)``: ``(x / z, y / z)`` for points
@@ -124,82 +144,99 @@ def refine_bone_lengths(points: np.ndarray, visible: np.ndarray, proportions: Bo
         weight: weight of ``(z - z0)^2`` against the squared length residuals (> 0).
         iterations: Gauss-Newton steps (>= 1).
     Returns:
-        ``(F, N, 3)`` float32; frames without a bone whose two ends are visible are returned unchanged.
+        ``(F, N, 3)`` in ``points``' dtype; frames without a bone whose two ends are visible, and landmarks that
+        are not visible (or not finite), are returned unchanged.
     Raises:
         ValueError: a weight that is not positive, fewer than one iteration, edges outside ``N``.
     """
     if weight <= 0 or iterations < 1:
         raise ValueError(f"weight must be > 0 and iterations >= 1, got {weight} and {iterations}")
-    X0 = np.asarray(points, dtype=np.float64)
-    F, N, _ = X0.shape
-    a, b = proportions.edges[:, 0], proportions.edges[:, 1]
+    F, N, _ = points.shape
     if proportions.edges.max() >= N:
         raise ValueError(f"the proportions' edges reach landmark {int(proportions.edges.max())}, the points have {N}")
-    free = np.asarray(visible, dtype=bool) & np.isfinite(X0).all(-1)             # (F, N)
-    active = (free[:, a] & free[:, b]).astype(np.float64)                        # (F, P)
-    use = active.sum(1) > 0
-    if not use.any():
-        return X0.astype(np.float32)
-    X0, free, active = X0[use], free[use].astype(np.float64), active[use]
-    f = len(X0)
-    rays = np.zeros((f, N, 2)) if rays is None else np.asarray(rays, dtype=np.float64)[use]
-    dirs = np.concatenate([np.where(free[..., None] > 0, rays, 0.0), np.ones((f, N, 1))], -1)   # dX / dz
-    X0 = np.where(free[..., None] > 0, X0, 0.0)
-    d = proportions.ratios[None] * active                                        # (f, P)
-    u = np.zeros((f, N))                                                         # depth moves
-    scale = (edge_lengths(X0, proportions.edges) * d).sum(1) / (d * d).sum(1)    # (f,)
-    P = len(a)
-    rows = np.arange(P)
+    dtype, device = points.dtype, points.device
+    edges = torch.as_tensor(proportions.edges, device=device)                         # (P, 2)
+    ratios = torch.as_tensor(proportions.ratios, dtype=dtype, device=device)          # (P,)
+    free = visible & torch.isfinite(points).all(-1)                                   # (F, N)
+    freef = free.to(dtype)
+    ends_free = freef[:, edges]                                                       # (F, P, 2)
+    active = ends_free.prod(-1)                                                       # (F, P): both ends free
+    use = active.sum(1) > 0                                                           # (F,)
+    hidden = ~free[..., None]
+    ray = torch.zeros(F, N, 2, dtype=dtype, device=device) if rays is None else rays.to(dtype).masked_fill(hidden, 0)
+    dirs = torch.cat([ray, torch.ones(F, N, 1, dtype=dtype, device=device)], -1)     # dX / dz
+    ends_dirs = dirs[:, edges]                                                        # (F, P, 2, 3)
+    X0 = points.masked_fill(hidden, 0)
+    d = ratios * active                                                               # (F, P)
+    ends = X0[:, edges]
+    lengths0 = (ends[:, :, 0] - ends[:, :, 1]).norm(dim=-1)
+    scale = (lengths0 * d).sum(1) / ((d * d).sum(1) + ~use)             # (F,)
+    # d residual / d u as (F, P, 2) derivatives at the edges' two ends, spread over the N landmarks by the edges'
+    # incidence (P, 2, N): +1 at the first end, -1 at the second
+    incidence = torch.nn.functional.one_hot(edges, N).to(dtype) * ratios.new_tensor([1.0, -1.0])[:, None]
+    # fixed landmarks' u stays 0; a frame without bones keeps its scale too (its system would be singular)
+    damping = torch.diag_embed(torch.cat([weight * freef + (1 - freef), (~use).to(dtype)[:, None]], -1))
+    u = torch.zeros(F, N, dtype=dtype, device=device)                                 # depth moves
     for _ in range(iterations):
-        X = X0 + u[..., None] * dirs
-        diff = X[:, a] - X[:, b]                                                 # (f, P, 3)
-        length = np.maximum(np.linalg.norm(diff, axis=-1), 1e-12)
-        residual = (length - scale[:, None] * proportions.ratios) * active       # (f, P)
-        J = np.zeros((f, P, N + 1))                                              # d residual / d (u, scale)
-        J[:, rows, a] = (diff * dirs[:, a]).sum(-1) / length * active * free[:, a]
-        J[:, rows, b] -= (diff * dirs[:, b]).sum(-1) / length * active * free[:, b]
-        J[:, :, N] = -d
-        H = np.einsum("fpi,fpj->fij", J, J)
-        g = np.einsum("fpi,fp->fi", J, residual)
-        H[:, np.arange(N), np.arange(N)] += np.where(free > 0, weight, 1.0)      # fixed landmarks: u stays 0
-        g[:, :N] += weight * free * u
+        ends = X0[:, edges] + u[:, edges, None] * ends_dirs                           # (F, P, 2, 3)
+        diff = ends[:, :, 0] - ends[:, :, 1]                                          # (F, P, 3)
+        length = diff.norm(dim=-1).clamp_min(1e-12)
+        residual = (length - scale[:, None] * ratios) * active                        # (F, P)
+        j = (diff[:, :, None] * ends_dirs).sum(-1) * (active / length)[..., None] * ends_free   # (F, P, 2)
+        J = torch.cat([(j[..., None] * incidence).sum(2), -d[..., None]], -1)         # (F, P, N + 1)
+        H = J.transpose(1, 2) @ J + damping
+        g = J.transpose(1, 2) @ residual[..., None]                                   # (F, N + 1, 1)
+        g[:, :N, 0] += weight * freef * u
         # torch's solver, not numpy's: numpy's OpenBLAS wakes its own threads for this small solve, and right
         # after a network pass they wait for torch's spinning OpenMP threads to yield the cores, a slow tail of
         # single-pose latencies (README, *Speed*: the p90s of python -m lifter.bench before and after).
-        step = torch.linalg.solve(torch.from_numpy(H), torch.from_numpy(-g[..., None]))[..., 0].numpy()
-        u = u + step[:, :N] * free
+        step = torch.linalg.solve(H, -g)[..., 0]                                      # (F, N + 1)
+        u = u + step[:, :N] * freef
         scale = scale + step[:, N]
-    out = np.asarray(points, dtype=np.float64).copy()
-    out[use] = np.where(free[..., None] > 0, X0 + u[..., None] * dirs, out[use])
-    return out.astype(np.float32)
+    return torch.where((free & use[:, None])[..., None], X0 + u[..., None] * dirs, points)
 
 
 def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, proportions: BoneProportions,
                 weight: float, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
                 iterations: int = DEFAULT_ITERATIONS) -> np.ndarray:
-    """:func:`refine_bone_lengths` on a lift in ``lift()``'s form, read through :func:`guessed_pinhole`.
+    """:func:`refine_bone_lengths` on a lift in ``lift()``'s form, read through :func:`guessed_pinhole`: the numpy
+    face of :func:`refine_lift_torch` (same arguments as numpy arrays), computed in float64.
+
+    Returns:
+        ``(F, N, 3)`` float32 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
+    """
+    out = refine_lift_torch(torch.as_tensor(np.asarray(lift, dtype=np.float64)),
+                            torch.as_tensor(np.asarray(centre, dtype=np.float64)),
+                            torch.as_tensor(np.asarray(visible, dtype=bool)), proportions, weight, span_over_focal,
+                            iterations)
+    return out.numpy().astype(np.float32)
+
+
+def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.Tensor, proportions: BoneProportions,
+                      weight: float, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
+                      iterations: int = DEFAULT_ITERATIONS) -> torch.Tensor:
+    """:func:`refine_bone_lengths_torch` on a lift in ``lift()``'s form, read through
+    :func:`lifter.geometry.guessed_pinhole_torch`, on the tensors' device.
 
     Args:
         lift: ``(F, N, 3)`` x, y in pixels relative to ``centre``, z depth in the same units (any offset).
         centre: ``(F, 2)`` pixel position of the lift's origin (the visible landmarks' 2D centroid).
         visible: ``(F, N)`` bool.
-        proportions, weight, iterations: as for :func:`refine_bone_lengths`.
+        proportions, weight, iterations: as for :func:`refine_bone_lengths_torch`.
         span_over_focal: the guessed ratio of the 2D extent to the focal length.
     Returns:
-        ``(F, N, 3)`` float32 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
+        ``(F, N, 3)`` float64 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
     """
-    lift = np.asarray(lift, dtype=np.float64)
-    vis = np.asarray(visible, dtype=bool)
-    pixels = lift[..., :2] + np.asarray(centre, dtype=np.float64)[:, None]
-    point, kappa = guessed_pinhole(pixels, vis, span_over_focal)                 # (F, 2), (F,)
+    lift = lift.to(torch.float64)
+    pixels = lift[..., :2] + centre.to(torch.float64)[:, None]
+    point, kappa = guessed_pinhole_torch(pixels, visible, span_over_focal)       # (F, 2), (F,)
     offsets = pixels - point[:, None]
-    z_ref = visible_centroid(lift[..., 2:3], vis)                                # (F, 1)
+    z_ref = masked_mean(lift[..., 2:3], visible)                                 # (F, 1)
     z = lift[..., 2] - z_ref                                                     # depth from the visible mean
-    seen = np.concatenate([offsets * (1 + kappa[:, None, None] * z[..., None]), z[..., None]], -1)
-    moved = refine_bone_lengths(seen, vis, proportions, kappa[:, None, None] * offsets, weight, iterations)
-    out = lift.copy()
-    out[..., 2] = np.where(vis, moved[..., 2] + z_ref, lift[..., 2])             # hidden: exactly as given
-    return out.astype(np.float32)
+    seen = torch.cat([offsets * (1 + kappa[:, None, None] * z[..., None]), z[..., None]], -1)
+    moved = refine_bone_lengths_torch(seen, visible, proportions, kappa[:, None, None] * offsets, weight, iterations)
+    depth = torch.where(visible, moved[..., 2] + z_ref, lift[..., 2])            # hidden: exactly as given
+    return torch.cat([lift[..., :2], depth[..., None]], -1)
 
 
 def save_proportions(path: Path, proportions: dict[str, BoneProportions], record: dict) -> None:

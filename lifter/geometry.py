@@ -1,8 +1,9 @@
-"""Camera geometry in numpy: rotations, pinhole projection and its inverse.
+"""Camera geometry: rotations, pinhole projection and its inverse, closed-form cameras and alignment.
 
-Functions taking ``np.ndarray`` are numpy (data making, evaluation); those taking ``torch.Tensor`` are
-differentiable (training). Conventions (OpenCV camera frame): x right, y down, z forward (away from the camera). Pixels: x right, y down,
-origin at the top-left corner of the image. A world point ``X`` maps to the camera frame as ``R @ X + t``.
+Functions taking ``np.ndarray`` are numpy (data making, evaluation); those taking ``torch.Tensor`` run on the
+tensors' device and are differentiable (training, and ``lift()``'s steps after the network). Conventions (OpenCV
+camera frame): x right, y down, z forward (away from the camera). Pixels: x right, y down, origin at the top-left
+corner of the image. A world point ``X`` maps to the camera frame as ``R @ X + t``.
 """
 
 from __future__ import annotations
@@ -98,18 +99,16 @@ def visible_centroid(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
 
 def guessed_pinhole(pixels: np.ndarray, visible: np.ndarray, span_over_focal: float
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """A stand-in for unknown intrinsics, from the landmarks alone: ``(point (F, 2), kappa (F,))``.
+    """A stand-in for unknown intrinsics, from the landmarks alone: ``(point (F, 2), kappa (F,))`` float64.
 
     The principal point's stand-in is the visible landmarks' 2D bounding-box centre of ``pixels (F, N, 2)`` and
     ``kappa`` (one over the focal length) is ``span_over_focal`` over the box's larger side: a subject spanning
     that share of a focal length. A frame whose visible landmarks coincide gets ``kappa = 0`` (orthographic).
+    The numpy face of :func:`guessed_pinhole_torch`.
     """
-    vis = np.asarray(visible, dtype=bool)[..., None]
-    lo = np.where(vis, pixels, np.inf).min(1)
-    hi = np.where(vis, pixels, -np.inf).max(1)
-    size = (hi - lo).max(-1)
-    kappa = np.where(size > 0, span_over_focal / np.where(size > 0, size, 1.0), 0.0)
-    return (lo + hi) / 2, kappa
+    point, kappa = guessed_pinhole_torch(torch.as_tensor(np.asarray(pixels, dtype=np.float64)),
+                                         torch.as_tensor(np.asarray(visible, dtype=bool)), span_over_focal)
+    return point.numpy(), kappa.numpy()
 
 
 def perspective_reading(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, focal: np.ndarray,
@@ -278,10 +277,28 @@ def normalise_2d(points: torch.Tensor, visible: torch.Tensor, eps: float = 1e-6
     return xc / scale[:, None, None], centre, scale
 
 
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean ``(B, D)`` of the masked rows ``mask (B, N)`` of ``x (B, N, D)`` (0 for a row-less batch entry);
+    values outside the mask are ignored (may be NaN)."""
+    w = mask[..., None]
+    return x.masked_fill(~w, 0).sum(1) / w.sum(1).clamp_min(1).to(x.dtype)
+
+
 def masked_centre(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``x (B, N, D)`` minus the mean of its masked rows ``mask (B, N)``."""
     w = mask.to(x.dtype)[..., None]
     return x - (x * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1.0)
+
+
+def guessed_pinhole_torch(pixels: torch.Tensor, visible: torch.Tensor, span_over_focal: float
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`guessed_pinhole` on tensors (any device): ``pixels (F, N, 2)``, ``visible (F, N)`` bool ->
+    ``(point (F, 2), kappa (F,))`` in ``pixels``' dtype."""
+    hidden = ~visible[..., None]
+    lo = pixels.masked_fill(hidden, math.inf).amin(1)
+    hi = pixels.masked_fill(hidden, -math.inf).amax(1)
+    size = (hi - lo).amax(-1)
+    return (lo + hi) / 2, (span_over_focal / size).masked_fill(~(size > 0), 0)
 
 
 def random_rotations(n: int, generator: torch.Generator | None = None, max_tilt_deg: float = 10.0,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from lifter import load_lifter
 from lifter.api import DEFAULT_WEIGHTS, WeightsError, record_path
@@ -75,6 +76,36 @@ def test_large_batches_are_lifted_in_bounded_chunks(lifter) -> None:
     rng = np.random.default_rng(5)
     pts = rng.normal(size=(7, 468, 2)) * 80 + 500
     np.testing.assert_allclose(small.lift(pts, "face468"), lifter.lift(pts, "face468"), atol=1e-3)
+
+
+def test_chunking_does_not_change_bodies_or_hands(lifter) -> None:
+    """Bodies (mirror averaging: half as many poses per chunk) and hands, with hidden landmarks (the completion
+    pass) and the bone-length refinement, give the same lift whether the chunks hold 1-2 poses or all of them."""
+    from lifter.api import LoadedLifter
+
+    tiny = LoadedLifter(lifter.model, lifter.record, lifter.device, batch=2, bases=lifter.bases,
+                        proportions=lifter.proportions)
+    rng = np.random.default_rng(11)
+    for category, n in (("human17", 17), ("hand21", 21)):
+        pts = rng.normal(size=(5, n, 2)) * 60 + 300
+        vis = rng.random((5, n)) > 0.25
+        vis[:, :4] = True
+        vis[0] = True
+        np.testing.assert_allclose(tiny.lift(pts, category, vis), lifter.lift(pts, category, vis), atol=1e-3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_lift_matches_cpu(lifter) -> None:
+    """On a GPU the whole body / hand path (network, mirror averaging, completion, bone lengths) runs on the
+    device; it gives the CPU's lift up to float32 rounding in the network."""
+    gpu = load_lifter(device="cuda")
+    rng = np.random.default_rng(12)
+    for category, n in (("human17", 17), ("hand21", 21)):
+        pts = rng.normal(size=(64, n, 2)) * 60 + 300
+        vis = rng.random((64, n)) > 0.2
+        vis[:, :4] = True
+        cpu_lift = lifter.lift(pts, category, vis)
+        np.testing.assert_allclose(gpu.lift(pts, category, vis), cpu_lift, atol=1e-2 * np.abs(cpu_lift).max())
 
 
 def test_lift_beats_a_flat_guess_on_real_shapes(lifter, hand_views) -> None:

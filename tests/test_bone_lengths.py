@@ -152,8 +152,12 @@ def test_bad_settings_raise_and_frames_without_bones_pass_through() -> None:
     vis[1] = False
     vis[1, [0, 10, 20]] = True                                                          # no edge between them
     views[1, 2] += 1.0
+    views[0, :, 2] += rng.normal(scale=0.2, size=N)                                    # off its proportions
     out = refine_bone_lengths(views, vis, proportions_of(shape))
     np.testing.assert_array_equal(out[1], views[1].astype(np.float32))
+    # the frame with bones is refined as it would be alone: frames do not leak into each other
+    np.testing.assert_allclose(out[0], refine_bone_lengths(views[:1], vis[:1], proportions_of(shape))[0], atol=1e-5)
+    assert not np.allclose(out[0], views[0], atol=1e-3)
     with pytest.raises(ValueError, match="weight"):
         refine_bone_lengths(views, vis, proportions_of(shape), weight=0)
     with pytest.raises(ValueError, match="iterations"):
