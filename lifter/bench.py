@@ -41,6 +41,7 @@ import torch
 
 from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, load_lifter
 from lifter.model import Lifter, LifterConfig
+from lifter.skeletons import categories as registered_categories
 from lifter.symmetry import refines as symmetry_refines
 
 BASELINE = "baseline (identity at input only)"
@@ -151,7 +152,10 @@ class _Autocast:
             return self.lifter.lift(*a, **k)
 
 
-def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: list[str]) -> dict:
+def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: list[str],
+          categories: list[str] | None = None) -> dict:
+    """The bench's rows (module docstring) on each of ``devices`` for ``categories`` (None: every category of the
+    lifter) -> the report :func:`to_markdown` formats."""
     results = []
     for device in devices:
         main = load_lifter(weights, device=device)
@@ -168,6 +172,8 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
         for category, n in main.categories.items():
+            if categories is not None and category not in categories:
+                continue
             poses = sample_inputs(category, n, batch, data)
             for label, model in models.items():
                 if ((label == NO_SYMMETRY and not symmetry_refines(category))
@@ -194,7 +200,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
                     and r["model"] == BASELINE)
         row["latency_ratio_vs_baseline"] = round(row["latency_p50_ms"] / base["latency_p50_ms"], 3)
         row["throughput_ratio_vs_baseline"] = round(row["throughput_poses_s"] / base["throughput_poses_s"], 3)
-    sources = {c: pose_source(c, data) for c in main.categories}
+    sources = {c: pose_source(c, data) for c in main.categories if categories is None or c in categories}
     return {"weights": str(weights), "threads": torch.get_num_threads(), "torch": torch.__version__,
             "poses": {c: str(p) if p else "random" for c, p in sources.items()},
             "cpu": platform.processor() or platform.machine(),
@@ -227,15 +233,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=200, help="single-pose timings per model and category")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     parser.add_argument("--out", type=Path, default=Path("results"), help="where bench.json/.md go")
+    parser.add_argument("--devices", nargs="+", choices=["cpu", "cuda"], default=None,
+                        help="devices to time (default: cpu, and cuda when present); e.g. --devices cuda --batch "
+                             "65536 for a GPU's throughput alone")
+    parser.add_argument("--categories", nargs="+", default=None, metavar="CATEGORY",
+                        help="categories to time (default: all of the lifter's)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if "cuda" in devices and not torch.cuda.is_available():
+        parser.error("--devices cuda: torch sees no CUDA device here (a CPU build of torch, or no GPU)")
+    known = sorted(registered_categories())
+    unknown = sorted(set(args.categories or []) - set(known))
+    if unknown:
+        parser.error(f"--categories: unknown {', '.join(unknown)} (known: {', '.join(known)})")
     if args.data is not None and not args.data.is_dir():
         parser.error(f"--data {args.data}: no such folder (build it with python -m lifter.data build --source "
                      f"../shared/data --out {args.data}, or leave --data out to time random poses)")
     data = args.data if args.data is not None else (Path("data") if Path("data").is_dir() else None)
-    report = bench(args.weights, data, args.batch, args.repeats, devices)
+    report = bench(args.weights, data, args.batch, args.repeats, devices, args.categories)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=1) + "\n")
     md = to_markdown(report)

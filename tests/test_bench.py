@@ -54,3 +54,23 @@ def test_guessed_camera_row_times_lift_with_camera_without_intrinsics() -> None:
     np.testing.assert_array_equal(_Options(lifter, "lift_with_camera").lift(pose, "human17"),
                                   lifter.lift_with_camera(pose, "human17"))
     assert not np.allclose(lifter.lift(pose, "human17"), lifter.lift_with_camera(pose, "human17"))
+
+
+def test_bench_on_chosen_categories_and_devices(tmp_path: Path, capsys) -> None:
+    import pytest
+    import torch
+
+    from lifter.bench import main
+
+    report = bench(DEFAULT_WEIGHTS, None, batch=2, repeats=2, devices=["cpu"], categories=["human17"])
+    assert {r["category"] for r in report["results"]} == {"human17"} and set(report["poses"]) == {"human17"}
+    assert {r["model"] for r in report["results"]} == {"lifter", "lifter without mirror averaging", BASELINE,
+                                                        GUESSED, NETWORK_ONLY, NO_BONES}
+    with pytest.raises(SystemExit):
+        main(["--categories", "human17", "dragon", "--out", str(tmp_path / "out")])
+    assert "unknown dragon" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit):
+            main(["--devices", "cuda", "--out", str(tmp_path / "out")])
+        assert "no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
