@@ -28,6 +28,12 @@ from lifter.symmetry import refines as refines_symmetry
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "lifter.safetensors"
 
 
+#: Tokens (poses x landmarks) per forward pass on a CPU. The network's element-wise steps (GELU, residual adds,
+#: copies) are bound by memory bandwidth there: a pass whose activations fit the caches runs 1.5-1.7x faster than
+#: one of 2,048 bodies at once (measured on this project's 2-core machine: README, *Speed*).
+CPU_TOKENS = 3072
+
+
 class WeightsError(RuntimeError):
     """The weights file or its record is missing, corrupted or inconsistent (the message names the file)."""
 
@@ -153,7 +159,7 @@ class LoadedLifter:
 
     def __init__(self, model: Lifter, record: dict, device: torch.device, batch: int = 8192,
                  attention_budget: int = 2 ** 24, bases: dict[str, ShapeBasis] | None = None,
-                 proportions: dict[str, BoneProportions] | None = None) -> None:
+                 proportions: dict[str, BoneProportions] | None = None, token_budget: int | None = None) -> None:
         self.model = model.eval()
         self.record = record
         self.device = device
@@ -166,11 +172,19 @@ class LoadedLifter:
                             if c in model.cfg.categories and p.edges.max() < model.cfg.categories[c]}
         self.batch = batch                        # at most this many poses per forward pass
         self.attention_budget = attention_budget  # ... and at most this many poses x N^2 attention entries
+        # ... in network passes of at most this many tokens (poses x N); on a CPU by default (:data:`CPU_TOKENS`)
+        self.token_budget = token_budget if token_budget is not None else (
+            CPU_TOKENS if torch.device(device).type == "cpu" else None)
 
     def chunk_size(self, n: int) -> int:
         """Poses per forward pass for ``n`` landmarks: bounded so that the attention maps stay small
         (``attention_budget`` x heads x 4 bytes: 256 MiB with 4 heads, e.g. 76 faces of 468 landmarks)."""
         return max(1, min(self.batch, self.attention_budget // (n * n)))
+
+    def pass_size(self, n: int) -> int:
+        """Poses per network pass for ``n`` landmarks within a chunk (:meth:`chunk_size`): at most
+        :attr:`token_budget` tokens (poses x ``n``) where it is set (on a CPU by default), else the whole chunk."""
+        return max(1, self.token_budget // n) if self.token_budget else self.batch
 
     @property
     def categories(self) -> dict[str, int]:
@@ -414,9 +428,13 @@ class LoadedLifter:
 
     def _lift_valid(self, pts: torch.Tensor, vis: torch.Tensor, category: str) -> torch.Tensor:
         """The network's lift of checked input ``pts (F, N, 2)`` (zero where not visible), ``vis (F, N)`` on
-        :attr:`device` -> ``(F, N, 3)`` float32, in pixels."""
-        shape, _, scale = self.model(pts.to(torch.float32), vis, category)
-        return (shape * scale[:, None, None]).float()
+        :attr:`device` -> ``(F, N, 3)`` float32, in pixels, in passes of :meth:`pass_size` poses."""
+        step = self.pass_size(pts.shape[1])
+        out = []
+        for s in range(0, len(pts), step):
+            shape, _, scale = self.model(pts[s:s + step].to(torch.float32), vis[s:s + step], category)
+            out.append((shape * scale[:, None, None]).float())
+        return out[0] if len(out) == 1 else torch.cat(out)
 
 
 def mirror_image(points2d: np.ndarray | torch.Tensor, perm: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:

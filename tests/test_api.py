@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lifter import load_lifter
-from lifter.api import DEFAULT_WEIGHTS, WeightsError, record_path
+from lifter.api import CPU_TOKENS, DEFAULT_WEIGHTS, WeightsError, record_path
 from lifter.data.cameras import render_views
 from lifter.data.hand import sample_hands
 from lifter.geometry import aligned_errors, perspective_reading, project_perspective
@@ -70,6 +70,9 @@ def test_large_batches_are_lifted_in_bounded_chunks(lifter) -> None:
     from lifter.api import LoadedLifter
 
     assert lifter.chunk_size(17) == lifter.batch and 1 <= lifter.chunk_size(468) < 100
+    # on a CPU the network passes inside a chunk hold at most CPU_TOKENS tokens; elsewhere the whole chunk
+    expected = CPU_TOKENS // 17 if lifter.device.type == "cpu" else lifter.batch
+    assert lifter.pass_size(17) == expected
     small = LoadedLifter(lifter.model, lifter.record, lifter.device, attention_budget=3 * 468 * 468,
                          bases=lifter.bases)
     assert small.chunk_size(468) == 3
@@ -85,13 +88,19 @@ def test_chunking_does_not_change_bodies_or_hands(lifter) -> None:
 
     tiny = LoadedLifter(lifter.model, lifter.record, lifter.device, batch=2, bases=lifter.bases,
                         proportions=lifter.proportions)
+    # whole chunks, each lifted in network passes of at most 2 poses (42 tokens)
+    passes = LoadedLifter(lifter.model, lifter.record, lifter.device, bases=lifter.bases,
+                          proportions=lifter.proportions, token_budget=42)
+    assert passes.pass_size(21) == 2 and passes.pass_size(17) == 2 and passes.pass_size(468) == 1
     rng = np.random.default_rng(11)
     for category, n in (("human17", 17), ("hand21", 21)):
         pts = rng.normal(size=(5, n, 2)) * 60 + 300
         vis = rng.random((5, n)) > 0.25
         vis[:, :4] = True
         vis[0] = True
-        np.testing.assert_allclose(tiny.lift(pts, category, vis), lifter.lift(pts, category, vis), atol=1e-3)
+        whole = lifter.lift(pts, category, vis)
+        np.testing.assert_allclose(tiny.lift(pts, category, vis), whole, atol=1e-3)
+        np.testing.assert_allclose(passes.lift(pts, category, vis), whole, atol=1e-3)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
