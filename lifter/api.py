@@ -172,7 +172,8 @@ class LoadedLifter:
                             if c in model.cfg.categories and p.edges.max() < model.cfg.categories[c]}
         self.batch = batch                        # at most this many poses per forward pass
         self.attention_budget = attention_budget  # ... and at most this many poses x N^2 attention entries
-        # ... in network passes of at most this many tokens (poses x N); on a CPU by default (:data:`CPU_TOKENS`)
+        # ... in network passes of at most this many tokens (poses x N): None, CPU_TOKENS on a CPU and no bound
+        # elsewhere; 0, no bound
         self.token_budget = token_budget if token_budget is not None else (
             CPU_TOKENS if torch.device(device).type == "cpu" else None)
 

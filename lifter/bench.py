@@ -20,7 +20,8 @@ without intrinsics (the camera guessed from the landmarks: ``lift()``, a pinhole
 again along its rays), what the README recommends for close cameras when the intrinsics are unknown; and
 one times the network alone (``lift()`` with mirror averaging, hidden-landmark completion and every refinement
 off: one network pass per pose, validation and copies included), which shows what mirror averaging and the
-refinements cost against the network. The bone-length refinement (hands, bodies) runs in torch on the lifter's
+refinements cost against the network; and, where the lifter splits its network passes by a token budget (on a
+CPU: :data:`lifter.api.CPU_TOKENS`), the lifter with whole chunks per pass instead. The bone-length refinement (hands, bodies) runs in torch on the lifter's
 device, with the network; the symmetry and shape-basis refinements (chairs, faces) run with numpy on the host.
 """
 
@@ -50,6 +51,7 @@ NO_BASIS = "lifter without the shape-basis refinement"
 NO_BONES = "lifter without the bone-length refinement"
 GUESSED = "lift_with_camera, camera guessed (no intrinsics)"
 NETWORK_ONLY = "network only (no mirror averaging, completion or refinement)"
+WHOLE_PASSES = "lifter, whole chunks per network pass (no token budget)"
 
 
 def pose_source(category: str, data: Path | None) -> Path | None:
@@ -169,6 +171,9 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
                   GUESSED: _Options(main, "lift_with_camera"),
                   NETWORK_ONLY: _Options(main, mirror_average=False, complete_hidden=False, symmetrize=False,
                                          shape_basis=False, bone_lengths=False)}
+        if main.token_budget:                           # the CPU's cache-sized passes against whole chunks
+            models[WHOLE_PASSES] = LoadedLifter(main.model, main.record, main.device, bases=main.bases,
+                                                proportions=main.proportions, token_budget=0)
         if device == "cuda":
             models = {k: _Autocast(v) for k, v in models.items()}
         for category, n in main.categories.items():

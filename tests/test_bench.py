@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from lifter.api import DEFAULT_WEIGHTS
-from lifter.bench import BASELINE, GUESSED, NETWORK_ONLY, NO_BASIS, NO_BONES, NO_SYMMETRY, bench, to_markdown
+from lifter.bench import (BASELINE, GUESSED, NETWORK_ONLY, NO_BASIS, NO_BONES, NO_SYMMETRY, WHOLE_PASSES, bench,
+                          to_markdown)
 
 
 def test_bench_rows_and_ratios(tmp_path: Path) -> None:
     report = bench(DEFAULT_WEIGHTS, None, batch=4, repeats=3, devices=["cpu"])
     rows = report["results"]
-    models = {"lifter", "lifter without mirror averaging", BASELINE, GUESSED, NETWORK_ONLY}
+    models = {"lifter", "lifter without mirror averaging", BASELINE, GUESSED, NETWORK_ONLY, WHOLE_PASSES}
     expected = {(c, m) for c in ("human17", "hand21", "face468", "chair") for m in models}
     expected |= {("face468", NO_SYMMETRY), ("chair", NO_SYMMETRY)}          # where the refinements apply
     expected |= {("face468", NO_BASIS), ("hand21", NO_BONES), ("human17", NO_BONES)}
@@ -65,7 +66,7 @@ def test_bench_on_chosen_categories_and_devices(tmp_path: Path, capsys) -> None:
     report = bench(DEFAULT_WEIGHTS, None, batch=2, repeats=2, devices=["cpu"], categories=["human17"])
     assert {r["category"] for r in report["results"]} == {"human17"} and set(report["poses"]) == {"human17"}
     assert {r["model"] for r in report["results"]} == {"lifter", "lifter without mirror averaging", BASELINE,
-                                                        GUESSED, NETWORK_ONLY, NO_BONES}
+                                                        GUESSED, NETWORK_ONLY, NO_BONES, WHOLE_PASSES}
     with pytest.raises(SystemExit):
         main(["--categories", "human17", "dragon", "--out", str(tmp_path / "out")])
     assert "unknown dragon" in capsys.readouterr().err
