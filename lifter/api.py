@@ -383,9 +383,10 @@ class LoadedLifter:
                     if len(partial):
                         lift[partial] = self._relift_completed(p[partial], v[partial], lift[partial], category,
                                                                perm_t)
-                centre = masked_mean(p, v)                                          # (f, 2)
+                if on_host or proportions is not None:
+                    centre = masked_mean(p, v)                                      # (f, 2)
                 if on_host:
-                    lift = torch.as_tensor(self._refine_on_host(lift.cpu().numpy(), pts[s:s + step],
+                    lift = torch.as_tensor(self._refine_on_host(lift.cpu().numpy(), centre.cpu().numpy(),
                                                                 vis[s:s + step], category, symmetrize, basis),
                                            device=self.device)
                 if proportions is not None:
@@ -394,12 +395,13 @@ class LoadedLifter:
         return out
 
     @staticmethod
-    def _refine_on_host(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, symmetrize: bool,
+    def _refine_on_host(lift: np.ndarray, centre: np.ndarray, vis: np.ndarray, category: str, symmetrize: bool,
                         basis: ShapeBasis | None) -> np.ndarray:
-        """:meth:`lift`'s numpy refinements of ``lift (F, N, 3)`` of the checked input ``pts (F, N, 2)``,
-        ``vis (F, N)``: the symmetry refinement (:mod:`lifter.symmetry`), then the shape basis's."""
+        """:meth:`lift`'s numpy refinements of ``lift (F, N, 3)`` of checked input whose visible landmarks
+        ``vis (F, N)`` have their 2D centroid at ``centre (F, 2)``: the symmetry refinement (:mod:`lifter.symmetry`),
+        then the shape basis's."""
         if symmetrize:
-            lift = refine_lift(lift, visible_centroid(pts, vis), vis, category)
+            lift = refine_lift(lift, centre, vis, category)
         if basis is not None:
             lift = refine_with_basis(lift, vis, basis)
         return lift

@@ -285,9 +285,8 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def masked_centre(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``x (B, N, D)`` minus the mean of its masked rows ``mask (B, N)``."""
-    w = mask.to(x.dtype)[..., None]
-    return x - (x * w).sum(1, keepdim=True) / w.sum(1, keepdim=True).clamp_min(1.0)
+    """``x (B, N, D)`` minus the mean of its masked rows ``mask (B, N)`` (:func:`masked_mean`)."""
+    return x - masked_mean(x, mask)[:, None]
 
 
 def guessed_pinhole_torch(pixels: torch.Tensor, visible: torch.Tensor, span_over_focal: float
