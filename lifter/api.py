@@ -100,6 +100,19 @@ def read_checked_tensors(path: Path, what: str, remedy: str, kind: str) -> dict[
         raise WeightsError(f"{path} does not hold {what} ({e})") from None
 
 
+def _checked_visible(visible: np.ndarray) -> np.ndarray:
+    """``visible`` as a bool array: bools, or numbers that are all 0 or 1. Anything else (a detector's confidence
+    scores, say) raises a ValueError saying how to make a mask of it, rather than counting every nonzero score
+    as visible."""
+    vis = np.asarray(visible)
+    if vis.dtype == bool:
+        return vis
+    if vis.dtype.kind not in "biuf" or not np.isin(vis, (0, 1)).all():
+        raise ValueError("visible must be bool (or 0 / 1): True where a landmark is seen; for confidence scores "
+                         "pass a thresholded mask such as scores > 0.5")
+    return vis.astype(bool)
+
+
 def _checked_camera(focal_length: float | np.ndarray | None, principal_point: np.ndarray | None,
                     pts: np.ndarray, vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The checks of :meth:`LoadedLifter.lift_with_camera` on the intrinsics of the checked input ``pts (F, N, 2)``,
@@ -200,7 +213,8 @@ class LoadedLifter:
         Args:
             points2d: ``(F, N, 2)`` or ``(N, 2)`` image pixels (x right, y down), any translation and scale.
             category: a key of :attr:`categories`.
-            visible: bool ``(F, N)`` / ``(N,)`` or None (all visible). False: missing or occluded; the 2D value
+            visible: bool ``(F, N)`` / ``(N,)`` or None (all visible); ``(N,)`` with ``(F, N, 2)`` points is one
+                mask for every frame; 0 / 1 numbers are accepted as bools. False: missing or occluded; the 2D value
                 is then ignored (may be NaN) and the landmark is still predicted in 3D.
             mirror_average: for categories with left/right mirror pairs (``human17``, ``face468``, ``chair``),
                 also lift the left/right mirrored input (x negated, mirror pairs swapped), mirror that lift back
@@ -230,8 +244,9 @@ class LoadedLifter:
             camera), in input pixel units, centred on the visible landmarks' 2D centroid; its ``(x, y)``
             reproduce the centred input for visible landmarks.
         Raises:
-            ValueError: unknown category, wrong landmark count or array shape, non-finite visible coordinates,
-                fewer than 3 visible landmarks in a frame.
+            ValueError: unknown category, wrong landmark count or array shape, points that are not real numbers,
+                non-finite visible coordinates, a ``visible`` that is not a mask (e.g. confidence scores), fewer
+                than 3 visible landmarks in a frame.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
@@ -331,7 +346,14 @@ class LoadedLifter:
         cats = self.categories
         if category not in cats:
             raise ValueError(f"unknown category {category!r}; this lifter knows {', '.join(cats)}")
-        pts = np.asarray(points2d, dtype=np.float64)
+        try:                                  # an object array's None (a missing landmark) becomes NaN
+            pts = np.asarray(points2d)
+            if pts.dtype.kind == "c":
+                raise TypeError("got complex numbers")
+            pts = pts.astype(np.float64)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"points2d must be an (F, N, 2) or (N, 2) array of real numbers (pixels); "
+                             f"{e}") from None
         single = pts.ndim == 2
         if single:
             pts = pts[None]
@@ -343,11 +365,11 @@ class LoadedLifter:
         if visible is None:
             vis = np.ones(pts.shape[:2], dtype=bool)
         else:
-            vis = np.asarray(visible, dtype=bool)
-            vis = vis[None] if single and vis.ndim == 1 else vis
+            vis = _checked_visible(visible)
+            vis = np.repeat(vis[None], len(pts), 0) if vis.shape == (n,) else vis   # one mask, every frame
             if vis.shape != pts.shape[:2]:
-                raise ValueError(f"visible must have shape {pts.shape[:2] if not single else (n,)}, "
-                                 f"got {np.shape(visible)}")
+                raise ValueError(f"visible must have shape {pts.shape[:2] if not single else (n,)}"
+                                 f"{'' if single else f' or ({n},)'}, got {np.shape(visible)}")
         bad = vis & ~np.isfinite(pts).all(-1)
         if bad.any():
             f, i = np.argwhere(bad)[0]

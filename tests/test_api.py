@@ -285,6 +285,26 @@ def test_too_few_visible_and_bad_visibility(lifter) -> None:
         lifter.lift(pts, "human17", vis)
     with pytest.raises(ValueError, match="visible must have shape"):
         lifter.lift(pts, "human17", np.ones((3, 17), dtype=bool))
+    with pytest.raises(ValueError, match="visible must be bool"):              # confidence scores, not a mask
+        lifter.lift(pts, "human17", np.full((2, 17), 0.9))
+    with pytest.raises(ValueError, match="real numbers"):
+        lifter.lift(pts.astype(complex), "human17")
+    with pytest.raises(ValueError, match="real numbers"):
+        lifter.lift(np.full((17, 2), "one"), "human17")
+    missing = pts[0].tolist()
+    missing[0] = [None, None]                                                   # a missing landmark as None
+    np.testing.assert_array_equal(lifter.lift(missing, "human17", np.arange(17) > 0),
+                                  lifter.lift(pts[0], "human17", np.arange(17) > 0))
+
+
+def test_one_visibility_mask_serves_every_frame(lifter) -> None:
+    """``visible (N,)`` with ``(F, N, 2)`` points is that mask for each frame; 0 / 1 numbers are bools."""
+    pts = np.random.default_rng(0).normal(size=(3, 17, 2)) * 100
+    mask = np.arange(17) % 4 != 1
+    expected = lifter.lift(pts, "human17", np.repeat(mask[None], 3, 0))
+    np.testing.assert_array_equal(lifter.lift(pts, "human17", mask), expected)
+    np.testing.assert_array_equal(lifter.lift(pts, "human17", mask.astype(np.int64)), expected)
+    np.testing.assert_array_equal(lifter.lift(pts[0], "human17", mask.astype(np.float32)), expected[0])
 
 
 def test_corrupted_or_missing_bundled_weights(tmp_path: Path) -> None:
