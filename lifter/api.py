@@ -20,9 +20,10 @@ from lifter.bone_lengths import refine_bone_lengths
 from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
 from lifter.geometry import guessed_pinhole, masked_mean, perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
-from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis
+from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis, refine_with_basis_torch
 from lifter.skeletons import categories
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift
+from lifter.symmetry import refine_lift_torch as refine_lift_symmetry
 from lifter.symmetry import refines as refines_symmetry
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "lifter.safetensors"
@@ -386,12 +387,11 @@ class LoadedLifter:
         """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32.
 
         Runs in chunks of :meth:`chunk_size` poses (half that with mirror averaging, which lifts each pose twice),
-        each on :attr:`device` from the network to the bone-length refinement: on a GPU a body's or a hand's lift
-        never leaves it. The symmetry and shape-basis refinements (chairs, faces) are numpy, on the host."""
+        each on :attr:`device` from the network to the last refinement: on a GPU a lift never leaves it."""
         perm = mirror_permutation(category) if mirror_average else None
         perm_t = None if perm is None else torch.as_tensor(perm, device=self.device)
         basis, proportions = self._priors(category, shape_basis, bone_lengths)
-        on_host = (symmetrize and refines_symmetry(category)) or basis is not None
+        symmetrize = symmetrize and refines_symmetry(category)
         F, N = vis.shape
         out = np.empty((F, N, 3), dtype=np.float32)
         step = max(1, self.chunk_size(N) // (1 if perm is None else 2))
@@ -405,28 +405,17 @@ class LoadedLifter:
                     if len(partial):
                         lift[partial] = self._relift_completed(p[partial], v[partial], lift[partial], category,
                                                                perm_t)
-                if on_host or proportions is not None:
+                if symmetrize or proportions is not None:
                     centre = masked_mean(p, v)                                      # (f, 2)
-                if on_host:
-                    lift = torch.as_tensor(self._refine_on_host(lift.cpu().numpy(), centre.cpu().numpy(),
-                                                                vis[s:s + step], category, symmetrize, basis),
-                                           device=self.device)
+                # each refinement's float64 result rounded to float32, the network's precision
+                if symmetrize:
+                    lift = refine_lift_symmetry(lift, centre, v, category).float()
+                if basis is not None:
+                    lift = refine_with_basis_torch(lift, v, basis).float()
                 if proportions is not None:
                     lift = refine_lift_bones(lift, centre, v, proportions, BONE_WEIGHTS.get(category, 0.1))
                 out[s:s + step] = lift.cpu().numpy()
         return out
-
-    @staticmethod
-    def _refine_on_host(lift: np.ndarray, centre: np.ndarray, vis: np.ndarray, category: str, symmetrize: bool,
-                        basis: ShapeBasis | None) -> np.ndarray:
-        """:meth:`lift`'s numpy refinements of ``lift (F, N, 3)`` of checked input whose visible landmarks
-        ``vis (F, N)`` have their 2D centroid at ``centre (F, 2)``: the symmetry refinement (:mod:`lifter.symmetry`),
-        then the shape basis's."""
-        if symmetrize:
-            lift = refine_lift(lift, centre, vis, category)
-        if basis is not None:
-            lift = refine_with_basis(lift, vis, basis)
-        return lift
 
     def _one_pass(self, pts: torch.Tensor, vis: torch.Tensor, category: str, perm: torch.Tensor | None
                   ) -> torch.Tensor:

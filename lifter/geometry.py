@@ -156,7 +156,8 @@ def project_orthographic(points_cam: np.ndarray, scale: np.ndarray | float = 1.0
 
 
 def similarity_procrustes(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Align ``pred`` to ``gt`` by the best similarity transform (rotation with det = +1, scale, translation).
+    """Align ``pred`` to ``gt`` by the best similarity transform (rotation with det = +1, scale, translation): the
+    numpy face of :func:`similarity_procrustes_torch`, computed in float64.
 
     Args:
         pred: ``(B, N, 3)`` predictions; gt: ``(B, N, 3)`` ground truth; mask: ``(B, N)`` bool, the landmarks
@@ -168,21 +169,8 @@ def similarity_procrustes(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | N
     gt = np.asarray(gt, dtype=np.float64)
     if mask is None:
         mask = np.isfinite(pred).all(-1) & np.isfinite(gt).all(-1)
-    w = mask.astype(np.float64)[..., None]                                   # (B, N, 1)
-    count = np.maximum(w.sum(1, keepdims=True), 1.0)
-    p = np.where(mask[..., None], pred, 0.0)
-    g = np.where(mask[..., None], gt, 0.0)
-    mu_p, mu_g = (p * w).sum(1, keepdims=True) / count, (g * w).sum(1, keepdims=True) / count
-    pc, gc = (p - mu_p) * w, (g - mu_g) * w
-    cov = np.einsum("bni,bnj->bij", gc, pc)                                  # (B, 3, 3) sum g p^T
-    U, S, Vt = np.linalg.svd(cov)
-    d = np.sign(np.linalg.det(U @ Vt))                                       # -1 where a reflection is best
-    D = np.ones_like(S)
-    D[:, -1] = d
-    R = U @ (D[..., None] * Vt)                                              # (B, 3, 3) rotation, det +1
-    var_p = (pc ** 2).sum((1, 2))
-    scale = (S * D).sum(-1) / np.maximum(var_p, 1e-12)                       # (B,)
-    return scale[:, None, None] * np.einsum("bij,bnj->bni", R, pred - mu_p) + mu_g
+    return similarity_procrustes_torch(torch.tensor(pred), torch.tensor(gt),           # copies: inputs may be views
+                                       torch.tensor(np.asarray(mask, dtype=bool))).numpy()
 
 
 def aligned_errors(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -287,6 +275,29 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def masked_centre(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``x (B, N, D)`` minus the mean of its masked rows ``mask (B, N)`` (:func:`masked_mean`)."""
     return x - masked_mean(x, mask)[:, None]
+
+
+def similarity_procrustes_torch(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """:func:`similarity_procrustes` on tensors (any device): ``pred (B, N, 3)`` aligned to ``gt (B, N, 3)`` on the
+    landmarks of ``mask (B, N)`` (at least 3 per row; values outside it are ignored for the fit) by a rotation
+    with det = +1, a scale and a translation -> ``s R pred + t (B, N, 3)`` in float64, every landmark
+    transformed."""
+    pred, gt = pred.to(torch.float64), gt.to(torch.float64)
+    w = mask.to(torch.float64)[..., None]                                    # (B, N, 1)
+    count = w.sum(1, keepdim=True).clamp_min(1.0)
+    p = pred.masked_fill(~mask[..., None], 0.0)
+    g = gt.masked_fill(~mask[..., None], 0.0)
+    mu_p, mu_g = (p * w).sum(1, keepdim=True) / count, (g * w).sum(1, keepdim=True) / count
+    pc, gc = (p - mu_p) * w, (g - mu_g) * w
+    cov = gc.transpose(1, 2) @ pc                                            # (B, 3, 3) sum g p^T
+    U, S, Vt = torch.linalg.svd(cov)
+    M = U @ Vt                                                               # orthogonal: det = m0 . (m1 x m2) = +-1
+    d = torch.sign((M[:, 0] * torch.linalg.cross(M[:, 1], M[:, 2])).sum(-1))  # -1 where a reflection is best
+    D = torch.cat([torch.ones_like(S[:, :2]), d[:, None]], -1)
+    R = U @ (D[..., None] * Vt)                                              # (B, 3, 3) rotation, det +1
+    var_p = (pc ** 2).sum((1, 2))
+    scale = (S * D).sum(-1) / var_p.clamp_min(1e-12)                         # (B,)
+    return scale[:, None, None] * ((pred - mu_p) @ R.transpose(1, 2)) + mu_g
 
 
 def guessed_pinhole_torch(pixels: torch.Tensor, visible: torch.Tensor, span_over_focal: float

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
-from lifter.geometry import similarity_procrustes
+from lifter.geometry import similarity_procrustes, similarity_procrustes_torch
 
 DEFAULT_BASES = Path(__file__).resolve().parents[1] / "assets" / "weights" / "shape_bases.safetensors"
 #: Modes of the basis per category, for the categories that are refined (chosen on training views; chairs, bodies
@@ -82,29 +83,66 @@ def fit_basis(lifts: np.ndarray, modes: int, alignments: int = 4) -> ShapeBasis:
 
 
 def closest_shape(points: np.ndarray, visible: np.ndarray, basis: ShapeBasis) -> np.ndarray:
-    """The basis shape closest to ``points (F, N, 3)`` on its ``visible (F, N)`` landmarks, in ``points``' frame.
+    """The basis shape closest to ``points (F, N, 3)`` on its ``visible (F, N)`` landmarks, in ``points``' frame:
+    the numpy face of :func:`closest_shape_torch`. Returns ``(F, N, 3)`` float64 (every landmark)."""
+    return closest_shape_torch(torch.tensor(np.asarray(points, dtype=np.float64)),
+                               torch.tensor(np.asarray(visible, dtype=bool)), basis).numpy()
+
+
+def closest_shape_torch(points: torch.Tensor, visible: torch.Tensor, basis: ShapeBasis) -> torch.Tensor:
+    """The basis shape closest to ``points (F, N, 3)`` on its ``visible (F, N)`` landmarks, in ``points``' frame,
+    on the tensors' device.
 
     ``points`` aligned to the mean (rotation, scale, translation on the visible landmarks), the mode coefficients
     by least squares on those landmarks, the shape ``mean + sum c_k mode_k`` aligned back. Returns ``(F, N, 3)``
     float64 (every landmark).
     """
-    mean = np.broadcast_to(basis.mean, points.shape)
-    aligned = similarity_procrustes(points, mean, visible)                   # (F, N, 3) in the mean's frame
-    shape = mean.copy()
-    K = len(basis.modes)
+    return _closest_shape(points.to(torch.float64), visible, *_basis_tensors(basis, points.device))
+
+
+def _basis_tensors(basis: ShapeBasis, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mean (N, 3), modes (K, 3N))`` of ``basis`` as float64 tensors on ``device``."""
+    mean = torch.as_tensor(basis.mean, dtype=torch.float64, device=device)
+    modes = torch.as_tensor(basis.modes, dtype=torch.float64, device=device)
+    return mean, modes.reshape(len(modes), mean.numel())                       # K may be 0
+
+
+def _closest_shape(points: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, modes: torch.Tensor
+                   ) -> torch.Tensor:
+    """:func:`closest_shape_torch` of float64 ``points (F, N, 3)`` with the basis as tensors (:func:`_basis_tensors`)."""
+    F, N, _ = points.shape
+    mean = mean.expand(points.shape)
+    aligned = similarity_procrustes_torch(points, mean, visible)                 # (F, N, 3) in the mean's frame
+    shape = mean
+    K = len(modes)
     if K:
-        w = visible.astype(np.float64)[:, None, :, None]                      # (F, 1, N, 1)
-        m = basis.modes[None] * w                                             # (F, K, N, 3)
-        gram = np.einsum("fkni,flni->fkl", m, m) + 1e-9 * np.eye(K)           # (F, K, K)
-        rhs = np.einsum("fkni,fni->fk", m, aligned - mean)                    # (F, K)
-        coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
-        shape = shape + np.einsum("fk,kni->fni", coef, basis.modes)
-    return similarity_procrustes(shape, points, visible)
+        m = (modes.view(K, N, 3) * visible.to(points.dtype)[:, None, :, None]).reshape(F, K, 3 * N)   # (F, K, 3N)
+        gram = m @ m.transpose(1, 2) + 1e-9 * torch.eye(K, dtype=points.dtype, device=points.device)  # (F, K, K)
+        rhs = m @ (aligned - mean).reshape(F, 3 * N, 1)                          # (F, K, 1)
+        coef = torch.linalg.solve(gram, rhs)[..., 0]                              # (F, K)
+        shape = shape + (coef @ modes).view(F, N, 3)
+    return similarity_procrustes_torch(shape, points, visible)
 
 
 def refine_with_basis(lift: np.ndarray, visible: np.ndarray, basis: ShapeBasis, slopes: np.ndarray | None = None,
                       weight: float = DEFAULT_WEIGHT, iterations: int = DEFAULT_ITERATIONS) -> np.ndarray:
-    """A lift's depths pulled towards the closest basis shape (module docstring).
+    """A lift's depths pulled towards the closest basis shape (module docstring): the numpy face of
+    :func:`refine_with_basis_torch` (same arguments as numpy arrays), computed in float64.
+
+    Returns:
+        ``(F, N, 3)`` float32: visible landmarks moved along their rays, the others the basis shape's points.
+    """
+    as64 = (lambda x: None if x is None else torch.tensor(np.asarray(x, dtype=np.float64)))
+    out = refine_with_basis_torch(as64(lift), torch.tensor(np.asarray(visible, dtype=bool)), basis, as64(slopes),
+                                  weight, iterations)
+    return out.numpy().astype(np.float32)
+
+
+def refine_with_basis_torch(lift: torch.Tensor, visible: torch.Tensor, basis: ShapeBasis,
+                            slopes: torch.Tensor | None = None, weight: float = DEFAULT_WEIGHT,
+                            iterations: int = DEFAULT_ITERATIONS) -> torch.Tensor:
+    """A lift's depths pulled towards the closest basis shape (module docstring), on the tensors' device (every
+    frame at once, no host round trip: the form ``lift()`` runs on a GPU).
 
     Args:
         lift: ``(F, N, 3)`` x, y, z in one frame (any offset and scale).
@@ -116,30 +154,33 @@ def refine_with_basis(lift: np.ndarray, visible: np.ndarray, basis: ShapeBasis, 
         weight: weight of the lift's own depth against the basis shape's (>= 0).
         iterations: alignment / depth alternations (>= 1).
     Returns:
-        ``(F, N, 3)`` float32: visible landmarks moved along their rays, the others the basis shape's points.
+        ``(F, N, 3)`` float64: visible landmarks moved along their rays, the others the basis shape's points.
     Raises:
         ValueError: a negative weight, fewer than one iteration, a basis of another landmark count.
     """
     if weight < 0 or iterations < 1:
         raise ValueError(f"weight must be >= 0 and iterations >= 1, got {weight} and {iterations}")
-    lift = np.asarray(lift, dtype=np.float64)
-    vis = np.asarray(visible, dtype=bool)
+    lift = lift.to(torch.float64)
     if lift.shape[1] != len(basis.mean):
         raise ValueError(f"the basis has {len(basis.mean)} landmarks, the lift {lift.shape[1]}")
-    use = vis.sum(1) >= 3                                                        # (F,)
-    if not use.any():
-        return lift.astype(np.float32)
-    L, v = lift[use], vis[use]
+    use = visible.sum(1) >= 3                                                    # (F,)
+    every = bool(use.all())                     # lift() checks its input, so it never needs the indexing below
+    L, v = (lift, visible) if every else (lift[use], visible[use])
+    if not len(L):
+        return lift
     z0 = L[..., 2]
     current = L
+    tensors = _basis_tensors(basis, lift.device)
     for _ in range(iterations):
-        shape = closest_shape(current, v, basis)
+        shape = _closest_shape(current, v, *tensors)
         z = (weight * z0 + shape[..., 2]) / (1 + weight)                         # (F', N)
-        xy = L[..., :2] if slopes is None else np.asarray(slopes, dtype=np.float64)[use] * z[..., None]
-        current = np.where(v[..., None], np.concatenate([xy, z[..., None]], -1), shape)
-    out = lift.copy()
+        xy = L[..., :2] if slopes is None else (slopes if every else slopes[use]).to(torch.float64) * z[..., None]
+        current = torch.where(v[..., None], torch.cat([xy, z[..., None]], -1), shape)
+    if every:
+        return current
+    out = lift.clone()
     out[use] = current
-    return out.astype(np.float32)
+    return out
 
 
 def save_bases(path: Path, bases: dict[str, ShapeBasis], record: dict) -> None:

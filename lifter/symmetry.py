@@ -31,8 +31,9 @@ docs/lifter-experiments.md (*Symmetry refinement at test time*).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from lifter.geometry import guessed_pinhole, visible_centroid
+from lifter.geometry import guessed_pinhole_torch, masked_mean
 from lifter.skeletons import categories
 
 #: Default ``kappa x (2D bounding-box size)`` when the focal length is not known (:meth:`lift`): a subject
@@ -55,32 +56,53 @@ def _unordered_pairs(perm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return idx[first], perm[first], idx[perm == idx]
 
 
-def _plane(X: np.ndarray, wp: np.ndarray, ws: np.ndarray, pi: np.ndarray, pj: np.ndarray, on_plane: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The symmetry plane of points ``X (F, N, 3)`` from the pairs ``(pi, pj)`` weighted ``wp (F, P)`` and the
-    on-plane landmarks weighted ``ws (F, S)``: ``(n (F, 3) unit normal, d (F,) offset, H (F, 3, 3) reflection
-    matrix I - 2 n n^T)``."""
-    diff = (X[:, pi] - X[:, pj]) * wp[..., None]                              # (F, P, 3)
-    _, vecs = np.linalg.eigh(np.einsum("fpi,fpj->fij", diff, diff) + 1e-12 * np.eye(3))
+def _plane(Xi: torch.Tensor, Xj: torch.Tensor, Xs: torch.Tensor, wp: torch.Tensor, w_all: torch.Tensor,
+           w_sum: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The symmetry plane of the pairs' points ``Xi, Xj (F, P, 3)`` (one side, the other) weighted ``wp (F, P)``
+    and of the on-plane landmarks' ``Xs (F, S, 3)``, the pairs' midpoints and those landmarks weighted ``w_all
+    (F, P + S)`` (wp, then ws) with ``w_sum (F,)`` the larger of their sum and 1: ``(n (F, 3) unit normal, d (F,)
+    offset, H (F, 3, 3) reflection matrix I - 2 n n^T)``. (The sign of ``n`` is arbitrary; ``H`` and ``d n`` do
+    not depend on it.)"""
+    eye = torch.eye(3, dtype=Xi.dtype, device=Xi.device)
+    diff = (Xi - Xj) * wp[..., None]                                           # (F, P, 3)
+    _, vecs = torch.linalg.eigh(diff.transpose(1, 2) @ diff + 1e-12 * eye)
     n = vecs[..., -1]                                                          # (F, 3) dominant direction
-    mids = np.concatenate([0.5 * (X[:, pi] + X[:, pj]), X[:, on_plane]], 1) @ n[..., None]  # (F, P+S, 1)
-    w_all = np.concatenate([wp, ws], 1)
-    d = (mids[..., 0] * w_all).sum(1) / np.maximum(w_all.sum(1), 1)            # (F,)
-    return n, d, np.eye(3) - 2 * n[:, :, None] * n[:, None, :]
+    mids = torch.cat([0.5 * (Xi + Xj), Xs], 1) @ n[..., None]                  # (F, P+S, 1)
+    d = (mids[..., 0] * w_all).sum(1) / w_sum                                  # (F,)
+    return n, d, eye - 2 * n[:, :, None] * n[:, None, :]
 
 
 def symmetrize(offsets: np.ndarray, depths: np.ndarray, use: np.ndarray, perm: np.ndarray, kappa: np.ndarray,
                weight: float = 1.0, iterations: int = DEFAULT_ITERATIONS, fill: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-    """A lift made mirror-symmetric: its depths moved along the rays, close to the given ones (module docstring).
+    """A lift made mirror-symmetric (module docstring): the numpy face of :func:`symmetrize_torch` (same
+    arguments as numpy arrays; ``kappa`` ``(F,)`` or a number), computed in float64.
+
+    Returns:
+        ``(offsets (F, N, 2), depths (F, N))`` float64 numpy arrays.
+    """
+    F = np.shape(depths)[0]
+    kappa = np.broadcast_to(np.asarray(kappa, dtype=np.float64), (F,))
+    a, z = symmetrize_torch(torch.tensor(np.asarray(offsets, dtype=np.float64)),      # copies: inputs may be views
+                            torch.tensor(np.asarray(depths, dtype=np.float64)),
+                            torch.tensor(np.asarray(use, dtype=bool)), np.asarray(perm), torch.tensor(kappa),
+                            weight, iterations, None if fill is None else torch.tensor(np.asarray(fill, dtype=bool)))
+    return a.numpy(), z.numpy()
+
+
+def symmetrize_torch(offsets: torch.Tensor, depths: torch.Tensor, use: torch.Tensor, perm: np.ndarray,
+                     kappa: torch.Tensor, weight: float = 1.0, iterations: int = DEFAULT_ITERATIONS,
+                     fill: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A lift made mirror-symmetric: its depths moved along the rays, close to the given ones (module docstring),
+    on the tensors' device (every frame at once, no host round trip: the form ``lift()`` runs on a GPU).
 
     Args:
         offsets: ``(F, N, 2)`` pixel offsets ``a`` of the landmarks from the principal point (or its stand-in).
         depths: ``(F, N)`` the lift's depths ``z0``, in pixel units, relative to the visible landmarks' mean.
         use: ``(F, N)`` bool, landmarks that may take part (visible, and not left out of the symmetry); a pair
             takes part only when both its landmarks do.
-        perm: ``(N,)`` the mirror permutation (an involution: ``perm[perm] == arange(N)``).
-        kappa: ``(F,)`` or a number: one over the focal length in pixels (0: orthographic reading).
+        perm: ``(N,)`` numpy, the mirror permutation (an involution: ``perm[perm] == arange(N)``).
+        kappa: ``(F,)`` one over the focal length in pixels (0: orthographic reading).
         weight: weight of ``(z - z0)^2`` against the squared symmetry residual (> 0).
         iterations: plane / depth alternations.
         fill: ``(F, N)`` bool or None: landmarks (not taking part, e.g. hidden) to be replaced by the reflection
@@ -91,60 +113,65 @@ def symmetrize(offsets: np.ndarray, depths: np.ndarray, use: np.ndarray, perm: n
     Raises:
         ValueError: a weight that is not positive.
     """
-    a = np.asarray(offsets, dtype=np.float64)
-    z0 = np.asarray(depths, dtype=np.float64)
-    perm = np.asarray(perm)
     if weight <= 0:
         raise ValueError(f"weight must be positive, got {weight}")
+    f64, device = torch.float64, offsets.device
+    a0, z0 = offsets.to(f64), depths.to(f64)
     F, N = z0.shape
-    kappa = np.broadcast_to(np.asarray(kappa, dtype=np.float64), (F,))
-    pi, pj, on_plane = _unordered_pairs(perm)
-    ok = np.asarray(use, dtype=bool) & np.isfinite(a).all(-1) & np.isfinite(z0)
+    kappa = kappa.to(f64)
+    pi, pj, on_plane = (torch.as_tensor(i, device=device) for i in _unordered_pairs(np.asarray(perm)))
+    ok = use & torch.isfinite(a0).all(-1) & torch.isfinite(z0)
     pair_ok = ok[:, pi] & ok[:, pj]                                            # (F, P)
     self_ok = ok[:, on_plane]                                                  # (F, S)
     frame_ok = pair_ok.sum(1) >= MIN_PAIRS                                     # (F,)
     pair_ok &= frame_ok[:, None]
     self_ok &= frame_ok[:, None]
-    a = np.where(ok[..., None], a, 0.0)
-    z0 = np.where(ok, z0, 0.0)
-    z = z0.copy()
-    base = np.concatenate([a, np.zeros((F, N, 1))], -1)                        # (F, N, 3): X at z = 0
-    ray = np.concatenate([kappa[:, None, None] * a, np.ones((F, N, 1))], -1)  # (F, N, 3): dX / dz
-    wp, ws = pair_ok.astype(np.float64), self_ok.astype(np.float64)
+    a = a0.masked_fill(~ok[..., None], 0.0)
+    z0 = z0.masked_fill(~ok, 0.0)
+    base = torch.cat([a, a.new_zeros(F, N, 1)], -1)                            # (F, N, 3): X at z = 0
+    ray = torch.cat([kappa[:, None, None] * a, a.new_ones(F, N, 1)], -1)      # (F, N, 3): dX / dz
+    wp = pair_ok.to(f64)
+    w_all = torch.cat([wp, self_ok.to(f64)], 1)
+    w_sum = w_all.sum(1).clamp_min(1)
+    # the iterations work on the pairs' first landmarks (i), their second ones (j) and the on-plane ones (s):
+    # points at z = 0, rays and the network's depths do not change, only the depths z
+    base_i, base_j, base_s = base[:, pi], base[:, pj], base[:, on_plane]
+    ray_i, g, ray_s = ray[:, pi], ray[:, pj], ray[:, on_plane]
+    gg = (g * g).sum(-1)
+    z0i, z0j, z0s = weight * z0[:, pi], weight * z0[:, pj], weight * z0[:, on_plane]
+    zi, zj, zs = z0[:, pi], z0[:, pj], z0[:, on_plane]
     for _ in range(iterations):
-        n, d, H = _plane(base + z[..., None] * ray, wp, ws, pi, pj, on_plane)
+        n, d, H = _plane(base_i + zi[..., None] * ray_i, base_j + zj[..., None] * g, base_s + zs[..., None] * ray_s,
+                         wp, w_all, w_sum)
         # A pair (i, j): r = c + z_j g_j - z_i h_i, c = a_j - H a_i - 2 d n (points at z = 0), h_i = H g_i;
         # its residual counts twice in the sum (from i and from j: |r_j| = |r_i|).
-        Hb = np.einsum("fkl,fpl->fpk", H, base[:, pi])
-        c = base[:, pj] - Hb - 2 * d[:, None, None] * n[:, None]               # (F, P, 3)
-        h = np.einsum("fkl,fpl->fpk", H, ray[:, pi])
-        g = ray[:, pj]
-        hh, gg, hg = (h * h).sum(-1), (g * g).sum(-1), (h * g).sum(-1)
+        c = base_j - base_i @ H - 2 * d[:, None, None] * n[:, None]          # (F, P, 3); H is symmetric
+        h = ray_i @ H
+        hh, hg = (h * h).sum(-1), (h * g).sum(-1)
         hc, gc = (h * c).sum(-1), (g * c).sum(-1)
         # Normal equations of 2|r|^2 + weight((z_i - z0_i)^2 + (z_j - z0_j)^2) in (z_i, z_j).
         m11, m12, m22 = 2 * hh + weight, -2 * hg, 2 * gg + weight
-        b1, b2 = 2 * hc + weight * z0[:, pi], -2 * gc + weight * z0[:, pj]
+        b1, b2 = 2 * hc + z0i, -2 * gc + z0j
         det = m11 * m22 - m12 * m12
-        zi, zj = (m22 * b1 - m12 * b2) / det, (m11 * b2 - m12 * b1) / det
+        zi = torch.where(pair_ok, (m22 * b1 - m12 * b2) / det, zi)
+        zj = torch.where(pair_ok, (m11 * b2 - m12 * b1) / det, zj)
         # A landmark on the plane: r = 2 (n . X_i - d) n, |r|^2 = 4 (e + z m)^2, once in the sum.
-        e = base[:, on_plane] @ n[..., None]
-        m = ray[:, on_plane] @ n[..., None]
-        e, m = e[..., 0] - d[:, None], m[..., 0]
-        zs = (-4 * e * m + weight * z0[:, on_plane]) / (4 * m * m + weight)
-        z[:, pi] = np.where(pair_ok, zi, z[:, pi])
-        z[:, pj] = np.where(pair_ok, zj, z[:, pj])
-        z[:, on_plane] = np.where(self_ok, zs, z[:, on_plane])
-    out_a = np.asarray(offsets, dtype=np.float64).copy()
-    out_z = np.where(ok, z, np.asarray(depths, dtype=np.float64))
+        e = (base_s @ n[..., None])[..., 0] - d[:, None]
+        m = (ray_s @ n[..., None])[..., 0]
+        zs = torch.where(self_ok, (-4 * e * m + z0s) / (4 * m * m + weight), zs)
+    z = torch.cat([zi, zj, zs], 1)[:, torch.argsort(torch.cat([pi, pj, on_plane]))]   # back in landmark order
+    out_a = a0.clone()
+    out_z = torch.where(ok, z, depths.to(f64))
     if fill is not None:
         X = base + z[..., None] * ray
-        n, d, H = _plane(X, wp, ws, pi, pj, on_plane)
-        mirrored = np.einsum("fkl,fnl->fnk", H, X[:, perm]) + 2 * d[:, None, None] * n[:, None]   # (F, N, 3)
-        take = np.asarray(fill, dtype=bool) & ~ok & ok[:, perm] & frame_ok[:, None]
+        n, d, H = _plane(X[:, pi], X[:, pj], X[:, on_plane], wp, w_all, w_sum)
+        perm_t = torch.as_tensor(np.asarray(perm), device=device)
+        mirrored = torch.einsum("fkl,fnl->fnk", H, X[:, perm_t]) + 2 * d[:, None, None] * n[:, None]   # (F, N, 3)
+        take = fill & ~ok & ok[:, perm_t] & frame_ok[:, None]
         zt = mirrored[..., 2]
         at = mirrored[..., :2] / (1 + kappa[:, None, None] * zt[..., None])   # back onto the image plane
-        out_a = np.where(take[..., None], at, out_a)
-        out_z = np.where(take, zt, out_z)
+        out_a = torch.where(take[..., None], at, out_a)
+        out_z = torch.where(take, zt, out_z)
     return out_a, out_z
 
 
@@ -159,7 +186,27 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
                 focal: np.ndarray | None = None, principal: np.ndarray | None = None, weight: float | None = None,
                 span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL, fill_hidden: bool | None = None,
                 iterations: int = DEFAULT_ITERATIONS) -> np.ndarray:
-    """:func:`symmetrize` applied to a lift in ``lift()``'s form, for a category with a symmetric shape.
+    """:func:`symmetrize` applied to a lift in ``lift()``'s form: the numpy face of :func:`refine_lift_torch`
+    (same arguments as numpy arrays), computed in float64.
+
+    Returns:
+        ``(F, N, 3)`` float32 in ``lift``'s frame: visible landmarks keep their x, y exactly.
+    """
+    lift = np.asarray(lift, dtype=np.float32)
+    if not refines(category):
+        return lift
+    as64 = (lambda x: None if x is None else torch.tensor(np.asarray(x, dtype=np.float64)))
+    out = refine_lift_torch(torch.tensor(lift), as64(centre), torch.tensor(np.asarray(visible, dtype=bool)),
+                            category, as64(focal), as64(principal), weight, span_over_focal, fill_hidden, iterations)
+    return out.numpy().astype(np.float32)
+
+
+def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.Tensor, category: str,
+                      focal: torch.Tensor | None = None, principal: torch.Tensor | None = None,
+                      weight: float | None = None, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
+                      fill_hidden: bool | None = None, iterations: int = DEFAULT_ITERATIONS) -> torch.Tensor:
+    """:func:`symmetrize_torch` applied to a lift in ``lift()``'s form, for a category with a symmetric shape, on
+    the tensors' device.
 
     Without the camera (``lift()``) the principal point's stand-in is the visible landmarks' 2D bounding-box centre
     and the focal length is the box's larger side over ``span_over_focal``; the landmarks that are not
@@ -173,33 +220,30 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
         visible: ``(F, N)`` bool.
         category: the landmarks' category; others than :func:`refines` names are returned unchanged.
         focal: ``(F,)`` focal lengths in pixels, or None; principal: ``(F, 2)`` pixels, or None.
-        weight: :func:`symmetrize`'s weight; None: the category's in :data:`DEFAULT_WEIGHTS` (else 1).
+        weight: :func:`symmetrize_torch`'s weight; None: the category's in :data:`DEFAULT_WEIGHTS` (else 1).
         span_over_focal: without the camera, the guessed ratio of the 2D extent to the focal length.
         fill_hidden: replace hidden landmarks by their partners' reflections; None: only with the camera.
-        iterations: :func:`symmetrize`'s plane / depth alternations.
+        iterations: :func:`symmetrize_torch`'s plane / depth alternations.
     Returns:
-        ``(F, N, 3)`` float32 in ``lift``'s frame: visible landmarks keep their x, y exactly.
+        ``(F, N, 3)`` float64 in ``lift``'s frame: visible landmarks keep their x, y exactly.
     """
-    lift = np.asarray(lift, dtype=np.float32)
+    lift = lift.to(torch.float64)
     if not refines(category):
         return lift
     cat = categories()[category]
     perm = np.asarray(cat.mirror_permutation())
-    vis = np.asarray(visible, dtype=bool)
-    centre = np.asarray(centre, dtype=np.float64)[:, None]                   # (F, 1, 2)
-    pixels = lift[..., :2].astype(np.float64) + centre
+    centre = centre.to(torch.float64)[:, None]                                   # (F, 1, 2)
+    pixels = lift[..., :2] + centre
     if focal is None or principal is None:
-        point, kappa = guessed_pinhole(pixels, vis, span_over_focal)            # (F, 2), (F,)
+        point, kappa = guessed_pinhole_torch(pixels, visible, span_over_focal)      # (F, 2), (F,)
     else:
-        point = np.asarray(principal, dtype=np.float64)
-        kappa = 1.0 / np.asarray(focal, dtype=np.float64)
+        point, kappa = principal.to(torch.float64), 1.0 / focal.to(torch.float64)
     if fill_hidden is None:
         fill_hidden = focal is not None and principal is not None
-    z = lift[..., 2].astype(np.float64)
-    z = z - visible_centroid(z[..., None], vis)                                  # relative to the visible mean
-    symmetric = ~np.isin(np.arange(len(perm)), cat.off_symmetry)                 # (N,)
-    offsets, depths = symmetrize(pixels - point[:, None], z, vis & symmetric, perm, kappa,
-                                 weight=DEFAULT_WEIGHTS.get(category, 1.0) if weight is None else weight,
-                                 iterations=iterations, fill=~vis & symmetric if fill_hidden else None)
-    xy = np.where(vis[..., None], lift[..., :2], offsets + point[:, None] - centre)
-    return np.concatenate([xy, depths[..., None]], -1).astype(np.float32)
+    z = lift[..., 2] - masked_mean(lift[..., 2:3], visible)                       # relative to the visible mean
+    symmetric = torch.as_tensor(~np.isin(np.arange(len(perm)), cat.off_symmetry), device=lift.device)   # (N,)
+    offsets, depths = symmetrize_torch(pixels - point[:, None], z, visible & symmetric, perm, kappa,
+                                       weight=DEFAULT_WEIGHTS.get(category, 1.0) if weight is None else weight,
+                                       iterations=iterations, fill=~visible & symmetric if fill_hidden else None)
+    xy = torch.where(visible[..., None], lift[..., :2], offsets + point[:, None] - centre)
+    return torch.cat([xy, depths[..., None]], -1)

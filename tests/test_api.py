@@ -81,9 +81,10 @@ def test_large_batches_are_lifted_in_bounded_chunks(lifter) -> None:
     np.testing.assert_allclose(small.lift(pts, "face468"), lifter.lift(pts, "face468"), atol=1e-3)
 
 
-def test_chunking_does_not_change_bodies_or_hands(lifter) -> None:
-    """Bodies (mirror averaging: half as many poses per chunk) and hands, with hidden landmarks (the completion
-    pass) and the bone-length refinement, give the same lift whether the chunks hold 1-2 poses or all of them."""
+def test_chunking_does_not_change_lifts(lifter) -> None:
+    """Every category, with hidden landmarks (the completion pass) and its refinements (bone lengths for bodies and
+    hands, symmetry for chairs and faces, the shape basis for faces), gives the same lift whether the chunks hold
+    1-2 poses or all of them (bodies, chairs and faces mirror-average: half as many poses per chunk)."""
     from lifter.api import LoadedLifter
 
     tiny = LoadedLifter(lifter.model, lifter.record, lifter.device, batch=2, bases=lifter.bases,
@@ -93,7 +94,7 @@ def test_chunking_does_not_change_bodies_or_hands(lifter) -> None:
                           proportions=lifter.proportions, token_budget=42)
     assert passes.pass_size(21) == 2 and passes.pass_size(17) == 2 and passes.pass_size(468) == 1
     rng = np.random.default_rng(11)
-    for category, n in (("human17", 17), ("hand21", 21)):
+    for category, n in (("human17", 17), ("hand21", 21), ("chair", 21), ("face468", 468)):
         pts = rng.normal(size=(5, n, 2)) * 60 + 300
         vis = rng.random((5, n)) > 0.25
         vis[:, :4] = True
@@ -105,11 +106,11 @@ def test_chunking_does_not_change_bodies_or_hands(lifter) -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_lift_matches_cpu(lifter) -> None:
-    """On a GPU the whole body / hand path (network, mirror averaging, completion, bone lengths) runs on the
-    device; it gives the CPU's lift up to float32 rounding in the network."""
+    """On a GPU the whole of lift() (network, mirror averaging, completion, the bone-length, symmetry and
+    shape-basis refinements) runs on the device; it gives the CPU's lift up to float32 rounding in the network."""
     gpu = load_lifter(device="cuda")
     rng = np.random.default_rng(12)
-    for category, n in (("human17", 17), ("hand21", 21)):
+    for category, n in (("human17", 17), ("hand21", 21), ("chair", 21), ("face468", 468)):
         pts = rng.normal(size=(64, n, 2)) * 60 + 300
         vis = rng.random((64, n)) > 0.2
         vis[:, :4] = True
