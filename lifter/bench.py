@@ -21,9 +21,8 @@ again along its rays), what the README recommends for close cameras when the int
 one times the network alone (``lift()`` with mirror averaging, hidden-landmark completion and every refinement
 off: one network pass per pose, validation and copies included), which shows what mirror averaging and the
 refinements cost against the network; and, where the lifter splits its network passes by a token budget (on a
-CPU: :data:`lifter.api.CPU_TOKENS`), the lifter with whole chunks per pass instead. The bone-length refinement
-(hands, bodies) runs in torch on the lifter's device, with the network; the symmetry and shape-basis refinements
-(chairs, faces) run with numpy on the host.
+CPU: :data:`lifter.api.CPU_TOKENS`), the lifter with whole chunks per pass instead. Every refinement runs in
+torch on the lifter's device, with the network.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The prepared device check for a CUDA machine (for the project's lent H200: its python3 holds torch, numpy,
 # safetensors and pytest, which is all the lifter needs; no data/ is needed, the bench then times random poses):
-#   1. lift() on CUDA against the CPU (bodies and hands: network, mirror averaging, completion, bone lengths) and
-#      lift()'s independence of its chunking, from tests/test_api.py;
+#   1. lift() on CUDA against the CPU (every category: network, mirror averaging, completion, and the bone-length,
+#      symmetry and shape-basis refinements) and lift()'s independence of its chunking, from tests/test_api.py;
 #   2. python -m lifter.bench on CUDA alone for bodies and hands at 65,536 poses per call (bf16 autocast; the
 #      H200 target is >= 200,000 poses/s), written to $OUT (default results/gpu) as bench.json / bench.md.
 # Run from the repository root: sh scripts/gpu_check.sh   (a few minutes on an H200).
