@@ -109,7 +109,7 @@ def _basis_tensors(basis: ShapeBasis, device: torch.device) -> tuple[torch.Tenso
 
 def _closest_shape(points: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, modes: torch.Tensor
                    ) -> torch.Tensor:
-    """:func:`closest_shape_torch` of float64 ``points (F, N, 3)`` with the basis as tensors (:func:`_basis_tensors`)."""
+    """:func:`closest_shape_torch` of float64 ``points (F, N, 3)``, the basis as tensors (:func:`_basis_tensors`)."""
     F, N, _ = points.shape
     mean = mean.expand(points.shape)
     aligned = similarity_procrustes_torch(points, mean, visible)                 # (F, N, 3) in the mean's frame
