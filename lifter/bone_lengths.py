@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
-from lifter.geometry import guessed_pinhole_torch, masked_mean
+from lifter.geometry import guessed_pinhole_torch, host_tensor, masked_mean
 from lifter.skeletons import get_category
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
@@ -122,10 +122,8 @@ def refine_bone_lengths(points: np.ndarray, visible: np.ndarray, proportions: Bo
     Returns:
         ``(F, N, 3)`` float32; frames without a bone whose two ends are visible are returned unchanged.
     """
-    moved = refine_bone_lengths_torch(torch.as_tensor(np.asarray(points, dtype=np.float64)),
-                                      torch.as_tensor(np.asarray(visible, dtype=bool)), proportions,
-                                      None if rays is None else torch.as_tensor(np.asarray(rays, dtype=np.float64)),
-                                      weight, iterations)
+    moved = refine_bone_lengths_torch(host_tensor(points), host_tensor(visible, bool), proportions,
+                                      host_tensor(rays), weight, iterations)
     return moved.numpy().astype(np.float32)
 
 
@@ -205,9 +203,8 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, propo
     Returns:
         ``(F, N, 3)`` float32 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
     """
-    out = refine_lift_torch(torch.as_tensor(np.asarray(lift, dtype=np.float64)),
-                            torch.as_tensor(np.asarray(centre, dtype=np.float64)),
-                            torch.as_tensor(np.asarray(visible, dtype=bool)), proportions, weight, span_over_focal,
+    out = refine_lift_torch(host_tensor(lift), host_tensor(centre), host_tensor(visible, bool), proportions,
+                            weight, span_over_focal,
                             iterations)
     return out.numpy().astype(np.float32)
 

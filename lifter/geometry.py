@@ -90,6 +90,12 @@ def unproject_perspective(pixels: np.ndarray, depth: np.ndarray, focal: np.ndarr
     return np.concatenate([xy, depth[..., None]], axis=-1)
 
 
+def host_tensor(x: np.ndarray | None, dtype: type = np.float64) -> torch.Tensor | None:
+    """``x`` as a CPU tensor of ``dtype`` (a copy of its own: the numpy faces of the torch functions take arrays
+    that may be read-only views); None stays None."""
+    return None if x is None else torch.from_numpy(np.array(x, dtype=dtype))
+
+
 def visible_centroid(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
     """Centroid ``(F, D)`` of the visible landmarks of ``points (F, N, D)`` (e.g. 2D pixels, or depths ``(F, N, 1)``;
     ``visible (F, N)`` bool, at least one per frame); values where not visible are ignored (may be NaN)."""
@@ -106,8 +112,7 @@ def guessed_pinhole(pixels: np.ndarray, visible: np.ndarray, span_over_focal: fl
     that share of a focal length. A frame whose visible landmarks coincide gets ``kappa = 0`` (orthographic).
     The numpy face of :func:`guessed_pinhole_torch`.
     """
-    point, kappa = guessed_pinhole_torch(torch.as_tensor(np.asarray(pixels, dtype=np.float64)),
-                                         torch.as_tensor(np.asarray(visible, dtype=bool)), span_over_focal)
+    point, kappa = guessed_pinhole_torch(host_tensor(pixels), host_tensor(visible, bool), span_over_focal)
     return point.numpy(), kappa.numpy()
 
 
@@ -169,8 +174,7 @@ def similarity_procrustes(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray | N
     gt = np.asarray(gt, dtype=np.float64)
     if mask is None:
         mask = np.isfinite(pred).all(-1) & np.isfinite(gt).all(-1)
-    return similarity_procrustes_torch(torch.tensor(pred), torch.tensor(gt),           # copies: inputs may be views
-                                       torch.tensor(np.asarray(mask, dtype=bool))).numpy()
+    return similarity_procrustes_torch(host_tensor(pred), host_tensor(gt), host_tensor(mask, bool)).numpy()
 
 
 def aligned_errors(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> np.ndarray:

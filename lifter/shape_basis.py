@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
-from lifter.geometry import similarity_procrustes, similarity_procrustes_torch
+from lifter.geometry import host_tensor, similarity_procrustes, similarity_procrustes_torch
 
 DEFAULT_BASES = Path(__file__).resolve().parents[1] / "assets" / "weights" / "shape_bases.safetensors"
 #: Modes of the basis per category, for the categories that are refined (chosen on training views; chairs, bodies
@@ -85,8 +85,7 @@ def fit_basis(lifts: np.ndarray, modes: int, alignments: int = 4) -> ShapeBasis:
 def closest_shape(points: np.ndarray, visible: np.ndarray, basis: ShapeBasis) -> np.ndarray:
     """The basis shape closest to ``points (F, N, 3)`` on its ``visible (F, N)`` landmarks, in ``points``' frame:
     the numpy face of :func:`closest_shape_torch`. Returns ``(F, N, 3)`` float64 (every landmark)."""
-    return closest_shape_torch(torch.tensor(np.asarray(points, dtype=np.float64)),
-                               torch.tensor(np.asarray(visible, dtype=bool)), basis).numpy()
+    return closest_shape_torch(host_tensor(points), host_tensor(visible, bool), basis).numpy()
 
 
 def closest_shape_torch(points: torch.Tensor, visible: torch.Tensor, basis: ShapeBasis) -> torch.Tensor:
@@ -132,9 +131,8 @@ def refine_with_basis(lift: np.ndarray, visible: np.ndarray, basis: ShapeBasis, 
     Returns:
         ``(F, N, 3)`` float32: visible landmarks moved along their rays, the others the basis shape's points.
     """
-    as64 = (lambda x: None if x is None else torch.tensor(np.asarray(x, dtype=np.float64)))
-    out = refine_with_basis_torch(as64(lift), torch.tensor(np.asarray(visible, dtype=bool)), basis, as64(slopes),
-                                  weight, iterations)
+    out = refine_with_basis_torch(host_tensor(lift), host_tensor(visible, bool), basis, host_tensor(slopes), weight,
+                                  iterations)
     return out.numpy().astype(np.float32)
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lifter.geometry import guessed_pinhole_torch, masked_mean
+from lifter.geometry import guessed_pinhole_torch, host_tensor, masked_mean
 from lifter.skeletons import categories
 
 #: Default ``kappa x (2D bounding-box size)`` when the focal length is not known (:meth:`lift`): a subject
@@ -83,10 +83,8 @@ def symmetrize(offsets: np.ndarray, depths: np.ndarray, use: np.ndarray, perm: n
     """
     F = np.shape(depths)[0]
     kappa = np.broadcast_to(np.asarray(kappa, dtype=np.float64), (F,))
-    a, z = symmetrize_torch(torch.tensor(np.asarray(offsets, dtype=np.float64)),      # copies: inputs may be views
-                            torch.tensor(np.asarray(depths, dtype=np.float64)),
-                            torch.tensor(np.asarray(use, dtype=bool)), np.asarray(perm), torch.tensor(kappa),
-                            weight, iterations, None if fill is None else torch.tensor(np.asarray(fill, dtype=bool)))
+    a, z = symmetrize_torch(host_tensor(offsets), host_tensor(depths), host_tensor(use, bool), np.asarray(perm),
+                            host_tensor(kappa), weight, iterations, host_tensor(fill, bool))
     return a.numpy(), z.numpy()
 
 
@@ -195,9 +193,9 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, categ
     lift = np.asarray(lift, dtype=np.float32)
     if not refines(category):
         return lift
-    as64 = (lambda x: None if x is None else torch.tensor(np.asarray(x, dtype=np.float64)))
-    out = refine_lift_torch(torch.tensor(lift), as64(centre), torch.tensor(np.asarray(visible, dtype=bool)),
-                            category, as64(focal), as64(principal), weight, span_over_focal, fill_hidden, iterations)
+    out = refine_lift_torch(host_tensor(lift), host_tensor(centre), host_tensor(visible, bool), category,
+                            host_tensor(focal), host_tensor(principal), weight, span_over_focal, fill_hidden,
+                            iterations)
     return out.numpy().astype(np.float32)
 
 
