@@ -114,34 +114,47 @@ def _checked_visible(visible: np.ndarray) -> np.ndarray:
     return vis.astype(bool)
 
 
-def _checked_camera(focal_length: float | np.ndarray | None, principal_point: np.ndarray | None,
-                    pts: np.ndarray, vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The checks of :meth:`LoadedLifter.lift_with_camera` on the intrinsics of the checked input ``pts (F, N, 2)``,
-    ``vis (F, N)``: ``(focal (F,), principal (F, 2))`` float64; where one is None, the camera guessed from the
-    visible landmarks (:func:`lifter.geometry.guessed_pinhole` at :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL`,
-    the guess :meth:`LoadedLifter.lift`'s refinements read through). Raises the ValueErrors it documents."""
-    F = len(pts)
-    if focal_length is None or principal_point is None:
-        point, kappa = guessed_pinhole(pts, vis, DEFAULT_SPAN_OVER_FOCAL)
-        if focal_length is None:
-            if not (kappa > 0).all():
-                f = int(np.argmax(~(kappa > 0)))
-                raise ValueError(f"frame {f}'s visible landmarks all coincide: no focal length can be guessed "
-                                 f"from their extent; give focal_length")
-            focal_length = 1.0 / kappa
-        if principal_point is None:
-            principal_point = point
-    focal = np.asarray(focal_length, dtype=np.float64)
-    focal = np.broadcast_to(focal, (F,)) if focal.ndim == 0 else focal
-    if focal.shape != (F,) or not (np.isfinite(focal) & (focal > 0)).all():
-        raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, ({F},)), "
-                         f"got {focal_length!r}")
-    principal = np.asarray(principal_point, dtype=np.float64)
-    principal = np.broadcast_to(principal, (F, 2)) if principal.shape == (2,) else principal
-    if principal.shape != (F, 2) or not np.isfinite(principal).all():
-        raise ValueError(f"principal_point must be finite pixels, (2,) or ({F}, 2), got shape "
-                         f"{np.shape(principal_point)}")
+def _checked_camera(focal_length: float | np.ndarray | None, principal_point: np.ndarray | None, frames: int
+                    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The checks of :meth:`LoadedLifter.lift_with_camera` on the intrinsics given for ``frames`` poses:
+    ``(focal (F,) or None, principal (F, 2) or None)`` float64, None where not given (:func:`_guessed_camera`
+    then guesses it from the lift). Raises the ValueErrors it documents."""
+    focal = principal = None
+    if focal_length is not None:
+        focal = np.asarray(focal_length, dtype=np.float64)
+        focal = np.broadcast_to(focal, (frames,)) if focal.ndim == 0 else focal
+        if focal.shape != (frames,) or not (np.isfinite(focal) & (focal > 0)).all():
+            raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, "
+                             f"({frames},)), got {focal_length!r}")
+    if principal_point is not None:
+        principal = np.asarray(principal_point, dtype=np.float64)
+        principal = np.broadcast_to(principal, (frames, 2)) if principal.shape == (2,) else principal
+        if principal.shape != (frames, 2) or not np.isfinite(principal).all():
+            raise ValueError(f"principal_point must be finite pixels, (2,) or ({frames}, 2), got shape "
+                             f"{np.shape(principal_point)}")
     return focal, principal
+
+
+def _guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift: np.ndarray, pts: np.ndarray,
+                    vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_checked_camera`'s intrinsics with the missing ones guessed from the lift ``(F, N, 3)`` of the
+    checked input ``pts (F, N, 2)``, ``vis (F, N)``: ``(focal (F,), principal (F, 2))`` float64.
+
+    The guess is :func:`lifter.geometry.guessed_pinhole` at :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL` over
+    every landmark where the lift puts it in the image (visible ones at their pixels, hidden ones at their
+    predicted pixels): the whole subject's extent, as :meth:`LoadedLifter.lift`'s refinements guess it. Raises
+    a ValueError when no focal length can be guessed (every landmark at one pixel)."""
+    if focal is not None and principal is not None:
+        return focal, principal
+    pixels = lift[..., :2].astype(np.float64) + visible_centroid(pts, vis)[:, None]
+    point, kappa = guessed_pinhole(pixels, None, DEFAULT_SPAN_OVER_FOCAL)
+    if focal is None:
+        if not (kappa > 0).all():
+            f = int(np.argmax(~(kappa > 0)))
+            raise ValueError(f"frame {f}'s landmarks all coincide: no focal length can be guessed from their "
+                             f"extent; give focal_length")
+        focal = 1.0 / kappa
+    return focal, point if principal is None else principal
 
 
 def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
@@ -272,14 +285,16 @@ class LoadedLifter:
         ``bone_lengths`` (hands, bodies) they are then moved towards the category's bone proportions along them.
 
         Without intrinsics (``focal_length`` or ``principal_point`` None) the missing one is guessed from the
-        visible landmarks alone, as :meth:`lift`'s refinements guess it (:func:`lifter.geometry.guessed_pinhole`):
-        the principal point at their 2D bounding-box centre, the focal length the box's larger side over
-        :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL` (0.45: a subject spanning 45 % of a focal length, the middle
-        of the benchmark's cameras and about a phone camera's at arm's length). Measured by ``lifter.evaluate``
-        (row "through a camera guessed from the landmarks"): on every category of the benchmark it is more
-        accurate than :meth:`lift` (whose orthographic form is the contract of DESIGN.md) and less than with the
-        true intrinsics. Give the intrinsics when they are known: a subject far from the camera (a long lens)
-        is read with more perspective than it has (seen from twice the distance through twice the focal length,
+        landmarks alone, as :meth:`lift`'s refinements guess it (:func:`lifter.geometry.guessed_pinhole`) from the
+        whole subject's extent in the image (visible landmarks at their pixels, hidden ones where the lift puts
+        them, so a partly hidden subject is not read as a smaller one seen closer; measured by
+        ``scripts/partial_view_check.py``): the principal point at that 2D bounding-box centre, the focal length the
+        box's larger side over :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL` (0.45: a subject spanning 45 % of a
+        focal length, the middle of the benchmark's cameras and about a phone camera's at arm's length). Measured by
+        ``lifter.evaluate`` (row "through a camera guessed from the landmarks"): on every category of the benchmark
+        it is more accurate than :meth:`lift` (whose orthographic form is the contract of DESIGN.md) and less than
+        with the true intrinsics. Give the intrinsics when they are known: a subject far from the camera (a long
+        lens) is read with more perspective than it has (seen from twice the distance through twice the focal length,
         bodies and chairs already read worse than with :meth:`lift`: ``scripts/guessed_camera_check.py --lens``).
 
         Args:
@@ -296,13 +311,14 @@ class LoadedLifter:
         Raises:
             ValueError: as :meth:`lift`; a focal length that is not a positive finite number per frame; a
                 principal point that is not finite ``(2,)`` or ``(F, 2)``; a focal length shorter than the lifted
-                depth range (a landmark behind the camera); no focal length given and a frame whose visible
-                landmarks all coincide (nothing to guess it from).
+                depth range (a landmark behind the camera); no focal length given and a frame whose landmarks all
+                coincide (nothing to guess it from).
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        focal, principal = _checked_camera(focal_length, principal_point, pts, vis)
+        focal, principal = _checked_camera(focal_length, principal_point, len(pts))
         out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
                                bone_lengths)
+        focal, principal = _guessed_camera(focal, principal, out, pts, vis)
         points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize,
                                  *self._priors(category, shape_basis, bone_lengths))
         return points[0] if single else points
@@ -329,7 +345,7 @@ class LoadedLifter:
         if lift.shape != pts.shape[:2] + (3,):
             raise ValueError(f"lift3d must be lift()'s output for points2d, shape {pts.shape[:2] + (3,)}"
                              f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
-        focal, principal = _checked_camera(focal_length, principal_point, pts, vis)
+        focal, principal = _guessed_camera(*_checked_camera(focal_length, principal_point, len(pts)), lift, pts, vis)
         points = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
                                  *self._priors(category, shape_basis, bone_lengths))
         return points[0] if single else points

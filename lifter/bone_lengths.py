@@ -18,13 +18,14 @@ by a few per cent from one hand to the next), and the step moves the depths most
 is largest. Landmarks that are not visible keep the network's prediction.
 
 ``lift()`` does not know the camera, so it reads its lift through the pinhole that
-:func:`lifter.geometry.guessed_pinhole` guesses (as the symmetry refinement does), moves the depths along those
-rays and keeps the input x, y; ``lift_with_camera`` refines again along the true pixels' rays, after its pinhole
-reading. The step is written in torch (:func:`refine_bone_lengths_torch`, :func:`refine_lift_torch`) and runs on
-the lifter's device, every frame at once, so that on a GPU a body's or a hand's lift never leaves it; the numpy
-functions of the same names without ``_torch`` are its face for numpy callers. The proportions are a file of
-their own (``assets/weights/bone_proportions.safetensors`` with its JSON record), written by
-``python -m lifter.bone_lengths --data data/``. The weights and the number of steps were chosen on training views
+:func:`lifter.geometry.guessed_pinhole` guesses from the whole lifted subject's 2D extent (hidden landmarks where
+the lift puts them; as the symmetry refinement does), moves the depths along those rays and keeps the input x, y;
+``lift_with_camera`` refines again along the true pixels' rays, after its pinhole reading. The step is written in
+torch (:func:`refine_bone_lengths_torch`, :func:`refine_lift_torch`) and runs on the lifter's device, every frame at
+once, so that on a GPU a body's or a hand's lift never leaves it; the numpy functions of the same names without
+``_torch`` are its face for numpy callers. The proportions are a file of their own
+(``assets/weights/bone_proportions.safetensors`` with its JSON record), written by ``python -m lifter.bone_lengths
+--data data/``. The weights and the number of steps were chosen on training views
 (docs/lifter-experiments.md, *Bone-length refinement at test time*).
 """
 
@@ -196,7 +197,8 @@ def refine_bone_lengths_torch(points: torch.Tensor, visible: torch.Tensor, propo
 
 def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, proportions: BoneProportions,
                 weight: float, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
-                iterations: int = DEFAULT_ITERATIONS) -> np.ndarray:
+                iterations: int = DEFAULT_ITERATIONS, focal: np.ndarray | None = None,
+                principal: np.ndarray | None = None) -> np.ndarray:
     """:func:`refine_bone_lengths` on a lift in ``lift()``'s form, read through :func:`guessed_pinhole`: the numpy
     face of :func:`refine_lift_torch` (same arguments as numpy arrays), computed in float64.
 
@@ -204,16 +206,17 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, propo
         ``(F, N, 3)`` float32 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
     """
     out = refine_lift_torch(host_tensor(lift), host_tensor(centre), host_tensor(visible, bool), proportions,
-                            weight, span_over_focal,
-                            iterations)
+                            weight, span_over_focal, iterations, host_tensor(focal), host_tensor(principal))
     return out.numpy().astype(np.float32)
 
 
 def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.Tensor, proportions: BoneProportions,
                       weight: float, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
-                      iterations: int = DEFAULT_ITERATIONS) -> torch.Tensor:
-    """:func:`refine_bone_lengths_torch` on a lift in ``lift()``'s form, read through
-    :func:`lifter.geometry.guessed_pinhole_torch`, on the tensors' device.
+                      iterations: int = DEFAULT_ITERATIONS, focal: torch.Tensor | None = None,
+                      principal: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`refine_bone_lengths_torch` on a lift in ``lift()``'s form, read through a pinhole camera: by default
+    the one :func:`lifter.geometry.guessed_pinhole_torch` guesses from every landmark where the lift puts it in
+    the image (hidden ones at their predicted pixels), on the tensors' device.
 
     Args:
         lift: ``(F, N, 3)`` x, y in pixels relative to ``centre``, z depth in the same units (any offset).
@@ -221,12 +224,17 @@ def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.T
         visible: ``(F, N)`` bool.
         proportions, weight, iterations: as for :func:`refine_bone_lengths_torch`.
         span_over_focal: the guessed ratio of the 2D extent to the focal length.
+        focal: ``(F,)`` focal lengths in pixels, principal: ``(F, 2)`` pixels: a camera to read through instead
+            of the guess (both or neither).
     Returns:
         ``(F, N, 3)`` float64 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
     """
     lift = lift.to(torch.float64)
     pixels = lift[..., :2] + centre.to(torch.float64)[:, None]
-    point, kappa = guessed_pinhole_torch(pixels, visible, span_over_focal)       # (F, 2), (F,)
+    if focal is None or principal is None:
+        point, kappa = guessed_pinhole_torch(pixels, None, span_over_focal)      # every landmark
+    else:
+        point, kappa = principal.to(torch.float64), 1.0 / focal.to(torch.float64)
     offsets = pixels - point[:, None]
     z_ref = masked_mean(lift[..., 2:3], visible)                                 # (F, 1)
     z = lift[..., 2] - z_ref                                                     # depth from the visible mean

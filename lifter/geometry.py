@@ -103,14 +103,15 @@ def visible_centroid(points: np.ndarray, visible: np.ndarray) -> np.ndarray:
     return np.where(w, points, 0.0).sum(1) / w.sum(1)
 
 
-def guessed_pinhole(pixels: np.ndarray, visible: np.ndarray, span_over_focal: float
+def guessed_pinhole(pixels: np.ndarray, visible: np.ndarray | None, span_over_focal: float
                     ) -> tuple[np.ndarray, np.ndarray]:
     """A stand-in for unknown intrinsics, from the landmarks alone: ``(point (F, 2), kappa (F,))`` float64.
 
-    The principal point's stand-in is the visible landmarks' 2D bounding-box centre of ``pixels (F, N, 2)`` and
-    ``kappa`` (one over the focal length) is ``span_over_focal`` over the box's larger side: a subject spanning
-    that share of a focal length. A frame whose visible landmarks coincide gets ``kappa = 0`` (orthographic).
-    The numpy face of :func:`guessed_pinhole_torch`.
+    The principal point's stand-in is the 2D bounding-box centre of ``pixels (F, N, 2)`` where ``visible (F, N)``
+    (None: every landmark; the lifter passes every landmark where its lift puts it, the subject's whole extent)
+    and ``kappa`` (one over the focal length) is ``span_over_focal`` over the box's larger side: a subject
+    spanning that share of a focal length. A frame whose boxed landmarks coincide gets ``kappa = 0``
+    (orthographic). The numpy face of :func:`guessed_pinhole_torch`.
     """
     point, kappa = guessed_pinhole_torch(host_tensor(pixels), host_tensor(visible, bool), span_over_focal)
     return point.numpy(), kappa.numpy()
@@ -304,13 +305,16 @@ def similarity_procrustes_torch(pred: torch.Tensor, gt: torch.Tensor, mask: torc
     return scale[:, None, None] * ((pred - mu_p) @ R.transpose(1, 2)) + mu_g
 
 
-def guessed_pinhole_torch(pixels: torch.Tensor, visible: torch.Tensor, span_over_focal: float
+def guessed_pinhole_torch(pixels: torch.Tensor, visible: torch.Tensor | None, span_over_focal: float
                           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`guessed_pinhole` on tensors (any device): ``pixels (F, N, 2)``, ``visible (F, N)`` bool ->
-    ``(point (F, 2), kappa (F,))`` in ``pixels``' dtype."""
-    hidden = ~visible[..., None]
-    lo = pixels.masked_fill(hidden, math.inf).amin(1)
-    hi = pixels.masked_fill(hidden, -math.inf).amax(1)
+    """:func:`guessed_pinhole` on tensors (any device): ``pixels (F, N, 2)``, ``visible (F, N)`` bool or None
+    (every landmark) -> ``(point (F, 2), kappa (F,))`` in ``pixels``' dtype."""
+    if visible is None:
+        lo, hi = pixels.amin(1), pixels.amax(1)
+    else:
+        hidden = ~visible[..., None]
+        lo = pixels.masked_fill(hidden, math.inf).amin(1)
+        hi = pixels.masked_fill(hidden, -math.inf).amax(1)
     size = (hi - lo).amax(-1)
     return (lo + hi) / 2, (span_over_focal / size).masked_fill(~(size > 0), 0)
 

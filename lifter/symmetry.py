@@ -36,9 +36,10 @@ import torch
 from lifter.geometry import guessed_pinhole_torch, host_tensor, masked_mean
 from lifter.skeletons import categories
 
-#: Default ``kappa x (2D bounding-box size)`` when the focal length is not known (:meth:`lift`): a subject
-#: spanning about 45 % of a focal length, the middle of the benchmark's cameras (focal 1.0-1.5 x the image
-#: width, subject 40-80 % of it) and of a phone camera's (focal about 0.8 x the long side) at arm's length.
+#: Default ``kappa x (2D bounding-box size of the lifted subject)`` when the focal length is not known
+#: (:meth:`lift`; :func:`lifter.geometry.guessed_pinhole`): a subject spanning about 45 % of a focal length, the
+#: middle of the benchmark's cameras (focal 1.0-1.5 x the image width, subject 40-80 % of it) and of a phone
+#: camera's (focal about 0.8 x the long side) at arm's length.
 DEFAULT_SPAN_OVER_FOCAL = 0.45
 #: Weight of the network's depths against the symmetry residual, per category: chosen on training views
 #: (``scripts/symmetry_check.py``; docs/lifter-experiments.md, *Symmetry refinement at test time*).
@@ -206,11 +207,12 @@ def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.T
     """:func:`symmetrize_torch` applied to a lift in ``lift()``'s form, for a category with a symmetric shape, on
     the tensors' device.
 
-    Without the camera (``lift()``) the principal point's stand-in is the visible landmarks' 2D bounding-box centre
-    and the focal length is the box's larger side over ``span_over_focal``; the landmarks that are not
-    visible keep the network's prediction (reflecting their partner through that guessed camera was measured to be
-    worse). With the camera (``focal``, ``principal``: ``lift_with_camera``), the landmarks that are not visible
-    and whose partner is are replaced by the partner's reflection.
+    Without the camera (``lift()``) the principal point's stand-in is the 2D bounding-box centre of every landmark
+    where the lift puts it (hidden ones at their predicted pixels: the whole subject, not just what is in view;
+    ``scripts/partial_view_check.py``) and the focal length is the box's larger side over ``span_over_focal``; the
+    landmarks that are not visible keep the network's prediction (reflecting their partner through that guessed
+    camera was measured to be worse). With the camera (``focal``, ``principal``: ``lift_with_camera``), the
+    landmarks that are not visible and whose partner is are replaced by the partner's reflection.
 
     Args:
         lift: ``(F, N, 3)`` x, y in pixels relative to ``centre``, z depth in the same units (any offset).
@@ -233,7 +235,7 @@ def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.T
     centre = centre.to(torch.float64)[:, None]                                   # (F, 1, 2)
     pixels = lift[..., :2] + centre
     if focal is None or principal is None:
-        point, kappa = guessed_pinhole_torch(pixels, visible, span_over_focal)      # (F, 2), (F,)
+        point, kappa = guessed_pinhole_torch(pixels, None, span_over_focal)         # every landmark
     else:
         point, kappa = principal.to(torch.float64), 1.0 / focal.to(torch.float64)
     if fill_hidden is None:

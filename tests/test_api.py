@@ -227,23 +227,29 @@ def test_lift_with_camera_puts_landmarks_on_their_rays(lifter, hand_views) -> No
 
 
 def test_lift_with_camera_guesses_missing_intrinsics_from_the_landmarks(lifter, hand_views) -> None:
-    """Without intrinsics lift_with_camera reads through geometry.guessed_pinhole of the visible landmarks (the
-    camera lift()'s refinements assume); either half may be given; its projection through that camera is the
-    input; and on the protocol's close cameras it is closer to the truth than lift()'s orthographic reading."""
-    from lifter.geometry import guessed_pinhole
+    """Without intrinsics lift_with_camera reads through geometry.guessed_pinhole of every landmark where lift()
+    puts it in the image, hidden ones at their predicted pixels (the camera lift()'s refinements assume); either
+    half may be given; its projection through that camera is the input; and on the protocol's close cameras it is
+    closer to the truth than lift()'s orthographic reading."""
+    from lifter.geometry import guessed_pinhole, visible_centroid
     from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
     pts = hand_views.points2d[:200]
     vis = np.random.default_rng(6).random(pts.shape[:2]) > 0.2
+    vis[:20, 5:] = False                                   # a hand with four fingers out of view: the box grows
     shown = np.where(vis[..., None], pts, np.nan)
-    point, kappa = guessed_pinhole(np.where(vis[..., None], pts, 0.0), vis, DEFAULT_SPAN_OVER_FOCAL)
+    flat = lifter.lift(shown, "hand21", vis)
+    pixels = flat[..., :2] + visible_centroid(np.where(vis[..., None], pts, 0.0), vis)[:, None]
+    point, kappa = guessed_pinhole(pixels, None, DEFAULT_SPAN_OVER_FOCAL)
+    _, kappa_seen = guessed_pinhole(np.where(vis[..., None], pts, 0.0), vis, DEFAULT_SPAN_OVER_FOCAL)
+    assert (kappa <= kappa_seen * (1 + 1e-6)).all()       # the whole hand is no smaller than its visible part
+    assert (kappa[:20] < kappa_seen[:20]).mean() > 0.5     # and mostly larger with four fingers hidden
     out = lifter.lift_with_camera(shown, "hand21", visible=vis)
     for focal, principal in ((1 / kappa, point), (1 / kappa, None), (None, point)):
         np.testing.assert_allclose(out, lifter.lift_with_camera(shown, "hand21", focal, principal, vis), rtol=1e-5,
                                    atol=1e-3)
     np.testing.assert_allclose(project_perspective(out.astype(np.float64), 1 / kappa, point)[vis], pts[vis],
                                atol=0.05)
-    flat = lifter.lift(shown, "hand21", vis)
     np.testing.assert_array_equal(lifter.read_with_camera(flat, shown, "hand21", visible=vis), out)
     gt, present = hand_views.points3d[:200], hand_views.present[:200]
     assert np.nanmean(aligned_errors(out, gt, present)) < np.nanmean(aligned_errors(flat, gt, present))
