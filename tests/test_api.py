@@ -258,6 +258,11 @@ def test_lift_with_camera_guesses_missing_intrinsics_from_the_landmarks(lifter, 
         lifter.lift_with_camera(np.zeros((21, 2)), "hand21")
     # ... unless it is given
     assert np.isfinite(lifter.lift_with_camera(np.zeros((21, 2)), "hand21", 1000.0)).all()
+    # three of a face's 468 landmarks in view: the focal length is guessed from the whole lifted face, not from
+    # the three (whose box, a fraction of the face, gave a focal length shorter than the face's depth range)
+    face = np.random.default_rng(0).normal(size=(468, 2)) * 100
+    three = np.arange(468) < 3
+    assert np.isfinite(lifter.lift_with_camera(face, "face468", visible=three)).all()
 
 
 @pytest.mark.parametrize("focal, principal, message", [
