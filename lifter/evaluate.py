@@ -167,6 +167,18 @@ def add_view_options(parser: argparse.ArgumentParser, count: int, seed: int) -> 
                              "files' occlusion is 0.2), drawn with --seed")
 
 
+def check_parser(description: str, count: int, seed: int) -> argparse.ArgumentParser:
+    """The argument parser the camera-reading check scripts start from: ``--data`` (the built data folder),
+    ``--weights`` (a lifter's weights; default the bundled ones), ``--categories`` (default every one) and
+    :func:`add_view_options` with ``count`` and ``seed``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
+    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
+    parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
+    add_view_options(parser, count, seed)
+    return parser
+
+
 def check_view_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse (``parser.error``) a ``--hide`` outside [0, 1) or given without ``--views train``."""
     if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):

@@ -24,7 +24,6 @@ fifth of their landmarks as the occluded test files do); ``--views clean`` or ``
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -34,8 +33,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import (CATEGORY_ORDER, METRIC_UNITS, TestSet, add_view_options,  # noqa: E402
-                             check_view_options, checked_views, score)
+from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
+                             checked_views, score)
 from lifter.geometry import guessed_pinhole, project_perspective, visible_centroid  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 
@@ -75,11 +74,7 @@ def guess_rows(lifter, test: TestSet, spans: list[float]) -> list[tuple[str, flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
-    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
-    parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
-    add_view_options(parser, count=1000, seed=1)
+    parser = check_parser(__doc__.splitlines()[0], count=1000, seed=1)
     parser.add_argument("--spans", nargs="+", type=float, default=[DEFAULT_SPAN_OVER_FOCAL],
                         help="guessed ratios of the landmarks' 2D extent to the focal length (> 0)")
     parser.add_argument("--lens", nargs="+", type=float, default=[1.0],

@@ -23,7 +23,6 @@ landmarks are dropped (the count is printed). The 3D ground truth is read to mea
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lifter.api as api  # noqa: E402
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import (CATEGORY_ORDER, METRIC_UNITS, TestSet, add_view_options,  # noqa: E402
-                             check_view_options, checked_views, score)
+from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
+                             checked_views, score)
 from lifter.geometry import guessed_pinhole, guessed_pinhole_torch, visible_centroid  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 
@@ -119,11 +118,7 @@ def partial_rows(lifter, test: TestSet) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
-    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
-    parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
-    add_view_options(parser, count=600, seed=1)
+    parser = check_parser(__doc__.splitlines()[0], count=600, seed=1)
     parser.add_argument("--patterns", nargs="+", default=["as-given", "bottom", "left"], choices=PATTERNS,
                         help="occlusion patterns (module docstring)")
     parser.add_argument("--share", type=float, default=0.4,
