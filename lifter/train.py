@@ -82,6 +82,10 @@ class TrainConfig:
                                      # (ElePose; needs model.elevation_head; geometry.random_perspective_view)
     hide_prob: float = 0.5           # chance that a training pose gets extra landmarks hidden
     hide_max: float = 0.3            # ... up to this fraction of its visible ones
+    block_prob: float = 0.0          # chance that a training pose gets a block hidden instead: the visible
+                                     # landmarks on one side of a random 2D direction (a limb or a side out of
+                                     # view, not a scattered few); 0: never, and the random draws of runs before
+    block_max: float = 0.5           # ... up to this fraction of its visible ones
     mirror_prob: float = 0.5         # chance of a left/right mirrored copy (categories with mirror pairs)
     max_tokens: int = 128            # larger landmark sets train on a random subset of this many per batch
     batch_on_subset: bool = False    # size batches on the tokens a pose actually uses, min(N, max_tokens)
@@ -229,7 +233,9 @@ def batch_size(cfg: TrainConfig, n: int) -> int:
 
 def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: TrainConfig,
             gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mirror at random and hide extra landmarks.
+    """Mirror at random and hide extra landmarks: scattered at random (``cfg.hide_prob``, up to ``cfg.hide_max``)
+    or, with ``cfg.block_prob``, a block (up to ``cfg.block_max`` of the visible landmarks, those furthest along a
+    random 2D direction).
 
     Returns ``points (B, N, 2)``, the data's visibility ``full (B, N)``, and the input visibility
     ``shown (B, N)`` (``full`` minus the landmarks hidden on purpose, at least 3 kept).
@@ -245,6 +251,13 @@ def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: Tra
     hide = torch.rand(B, generator=gen) < cfg.hide_prob
     frac = torch.rand(B, generator=gen) * cfg.hide_max
     keys = torch.rand(B, N, generator=gen).masked_fill(~visible, 2.0)
+    if cfg.block_prob > 0:                   # drawn only then: runs without blocks keep their random stream
+        block = torch.rand(B, generator=gen) < cfg.block_prob
+        angle = torch.rand(B, generator=gen) * 2 * math.pi
+        along = -(points * torch.stack([angle.cos(), angle.sin()], -1)[:, None]).sum(-1)   # (B, N): far side first
+        keys = torch.where(block[:, None], along.masked_fill(~visible, math.inf), keys)
+        frac = torch.where(block, torch.rand(B, generator=gen) * cfg.block_max, frac)
+        hide = hide | block
     rank = keys.argsort(1).argsort(1)
     n_vis = visible.sum(1)
     n_hide = torch.minimum((frac * n_vis).floor().long(), (n_vis - 3).clamp_min(0)) * hide
@@ -789,8 +802,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ema", nargs="+", type=float, default=[], metavar="DECAY",
                         help="also keep exponential moving averages of the weights at these decays, e.g. 0.998 "
                              "(saved in the checkpoints; export one with python -m lifter.export --ema DECAY)")
+    parser.add_argument("--block-hide", type=float, default=TrainConfig.block_prob, metavar="PROB",
+                        help="chance that a training pose gets a block of landmarks hidden (those furthest along a "
+                             "random 2D direction, up to half its visible ones) instead of scattered ones")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if not 0 <= args.block_hide <= 1:
+        parser.error(f"--block-hide is a probability in [0, 1], got {args.block_hide}")
     if args.threads:
         torch.set_num_threads(args.threads)
     weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
@@ -835,7 +853,7 @@ def main(argv: list[str] | None = None) -> int:
                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
                       template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
                       learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
-                      checkpoint_every=args.checkpoint_every,
+                      checkpoint_every=args.checkpoint_every, block_prob=args.block_hide,
                       finetune=FinetuneConfig(learned_elevation=args.finetune_elevation),
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,

@@ -579,3 +579,37 @@ def test_symmetry_prior_only_on_the_chosen_categories(hand_data: Path, tmp_path:
     assert config_from_dict(record).symmetry_categories == ("chair",)
     del record["symmetry_categories"]                                  # recorded before the field existed
     assert config_from_dict(record).symmetry_categories == ()
+
+
+def test_block_hiding_hides_one_side_and_leaves_the_scattered_draws_alone() -> None:
+    """``block_prob``: the hidden landmarks of a pose all lie further along one 2D direction than every landmark
+    kept, at least 3 are kept and the data's missing ones stay missing; at 0 (the default) augment draws exactly
+    what it drew before the option existed (the shipped recipe's random stream)."""
+    from lifter.train import augment
+
+    rng = np.random.default_rng(0)
+    points = torch.as_tensor(rng.normal(size=(64, 21, 2)) * 50, dtype=torch.float32)
+    visible = torch.as_tensor(rng.random((64, 21)) > 0.1)
+    cfg = replace(TrainConfig(), block_prob=1.0, block_max=0.5, mirror_prob=0.0)
+    _, full, shown = augment(points, visible, "hand21", cfg, torch.Generator().manual_seed(1))
+    assert torch.equal(full, visible) and not (shown & ~visible).any() and (shown.sum(1) >= 3).all()
+    hidden = visible & ~shown
+    assert hidden.any(1).float().mean() > 0.7                  # most poses lose a block (the fraction may round to 0)
+    for b in np.flatnonzero(hidden.any(1).numpy()):
+        p, h, k = points[b].double(), hidden[b], shown[b]
+        # a direction separating hidden from kept exists: the best of many directions, checked by a margin
+        angles = torch.linspace(0, 2 * np.pi, 3601, dtype=torch.float64)[:-1]
+        proj = p @ torch.stack([angles.cos(), angles.sin()])                 # (N, 3600)
+        margin = proj[h].min(0).values - proj[k].max(0).values
+        assert margin.max() > -1e-3
+    # block_prob 0: the scattered hiding of before, draw for draw
+    plain = replace(TrainConfig(), mirror_prob=0.0)
+    a = augment(points, visible, "hand21", plain, torch.Generator().manual_seed(1))
+    gen = torch.Generator().manual_seed(1)
+    B, N = visible.shape
+    hide = torch.rand(B, generator=gen) < plain.hide_prob
+    frac = torch.rand(B, generator=gen) * plain.hide_max
+    rank = torch.rand(B, N, generator=gen).masked_fill(~visible, 2.0).argsort(1).argsort(1)
+    n_vis = visible.sum(1)
+    n_hide = torch.minimum((frac * n_vis).floor().long(), (n_vis - 3).clamp_min(0)) * hide
+    assert torch.equal(a[2], visible & (rank >= n_hide[:, None]))
