@@ -18,7 +18,7 @@ from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, load_propo
 from lifter.bone_lengths import DEFAULT_WEIGHTS as BONE_WEIGHTS
 from lifter.bone_lengths import refine_bone_lengths
 from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
-from lifter.geometry import guessed_pinhole, masked_mean, perspective_reading, visible_centroid
+from lifter.geometry import guessed_pinhole_of_lift, masked_mean, perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
 from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis, refine_with_basis_torch
 from lifter.skeletons import categories
@@ -140,14 +140,13 @@ def _guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift
     """:func:`_checked_camera`'s intrinsics with the missing ones guessed from the lift ``(F, N, 3)`` of the
     checked input ``pts (F, N, 2)``, ``vis (F, N)``: ``(focal (F,), principal (F, 2))`` float64.
 
-    The guess is :func:`lifter.geometry.guessed_pinhole` at :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL` over
+    The guess is :func:`lifter.geometry.guessed_pinhole_of_lift` at :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL`:
     every landmark where the lift puts it in the image (visible ones at their pixels, hidden ones at their
     predicted pixels): the whole subject's extent, as :meth:`LoadedLifter.lift`'s refinements guess it. Raises
     a ValueError when no focal length can be guessed (every landmark at one pixel)."""
     if focal is not None and principal is not None:
         return focal, principal
-    pixels = lift[..., :2].astype(np.float64) + visible_centroid(pts, vis)[:, None]
-    point, kappa = guessed_pinhole(pixels, None, DEFAULT_SPAN_OVER_FOCAL)
+    point, kappa = guessed_pinhole_of_lift(lift, pts, vis, DEFAULT_SPAN_OVER_FOCAL)
     if focal is None:
         if not (kappa > 0).all():
             f = int(np.argmax(~(kappa > 0)))

@@ -117,6 +117,17 @@ def guessed_pinhole(pixels: np.ndarray, visible: np.ndarray | None, span_over_fo
     return point.numpy(), kappa.numpy()
 
 
+def guessed_pinhole_of_lift(lift: np.ndarray, points2d: np.ndarray, visible: np.ndarray, span_over_focal: float
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`guessed_pinhole` of the whole lifted subject: ``(point (F, 2), kappa (F,))`` float64 from the box of
+    every landmark where the lift ``(F, N, 3)`` (``lift()``'s form: x, y relative to the visible landmarks' 2D
+    centroid) puts it in the image of ``points2d (F, N, 2)`` pixels (``visible (F, N)``; values where not visible
+    are ignored and may be NaN): visible landmarks at their pixels, hidden ones at their predicted pixels. The
+    guess ``lift_with_camera`` reads through when no intrinsics are given."""
+    centre = visible_centroid(np.where(visible[..., None], points2d, 0.0), visible)
+    return guessed_pinhole(np.asarray(lift[..., :2], dtype=np.float64) + centre[:, None], None, span_over_focal)
+
+
 def perspective_reading(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, focal: np.ndarray,
                         principal: np.ndarray) -> np.ndarray:
     """Read an orthographic lift through a pinhole camera of known intrinsics.

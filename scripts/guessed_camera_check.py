@@ -9,7 +9,7 @@ error (``lifter.evaluate.score``) of
 - ``lift_with_camera`` through a guessed camera for each ``--spans`` value: principal point at the 2D
   bounding-box centre of every landmark where ``lift()`` puts it (hidden ones at their predicted pixels), focal
   length the box's larger side over the span
-  (:func:`lifter.geometry.guessed_pinhole`); the API guesses with ``lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL``
+  (:func:`lifter.geometry.guessed_pinhole_of_lift`); the API guesses with ``lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL``
   (0.45), so that column is ``lift_with_camera(points2d, category, visible=visible)``.
 
 ``--lens k`` shows the same views from ``k`` times farther with a ``k`` times longer lens: each view's true
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lifter.api import load_lifter  # noqa: E402
 from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
                              checked_views, score)
-from lifter.geometry import guessed_pinhole, project_perspective, visible_centroid  # noqa: E402
+from lifter.geometry import guessed_pinhole_of_lift, project_perspective  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 
 
@@ -64,10 +64,8 @@ def guess_rows(lifter, test: TestSet, spans: list[float]) -> list[tuple[str, flo
     if test.focal is not None and test.principal is not None:
         true = lifter.read_with_camera(lift, test.points2d, test.category, test.focal, test.principal, test.visible)
         rows.append(("true intrinsics", score(true, test)["strict"]))
-    pixels = lift[..., :2] + visible_centroid(np.where(test.visible[..., None], test.points2d, 0.0),
-                                              test.visible)[:, None]                # every landmark, as lifted
     for span in spans:
-        point, kappa = guessed_pinhole(pixels, None, span)
+        point, kappa = guessed_pinhole_of_lift(lift, test.points2d, test.visible, span)
         guessed = lifter.read_with_camera(lift, test.points2d, test.category, 1 / kappa, point, test.visible)
         rows.append((f"guessed, span {span:g}", score(guessed, test)["strict"]))
     return rows

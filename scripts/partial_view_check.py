@@ -38,7 +38,7 @@ import lifter.api as api  # noqa: E402
 from lifter.api import load_lifter  # noqa: E402
 from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
                              checked_views, score)
-from lifter.geometry import guessed_pinhole, guessed_pinhole_torch, visible_centroid  # noqa: E402
+from lifter.geometry import guessed_pinhole, guessed_pinhole_of_lift, guessed_pinhole_torch  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 
 PATTERNS = ("as-given", "bottom", "top", "left", "right")
@@ -97,8 +97,8 @@ def visible_box_guess() -> Iterator[None]:
 
 def partial_rows(lifter, test: TestSet) -> dict[str, float]:
     """``{column of COLUMNS: strict error}`` on ``test`` (module docstring)."""
-    def guessed_reading(lift: np.ndarray, pixels: np.ndarray, visible: np.ndarray | None) -> float:
-        point, kappa = guessed_pinhole(pixels, visible, DEFAULT_SPAN_OVER_FOCAL)
+    def guessed_reading(lift: np.ndarray, camera: tuple[np.ndarray, np.ndarray]) -> float:
+        point, kappa = camera
         return score(lifter.read_with_camera(lift, test.points2d, test.category, 1 / kappa, point, test.visible),
                      test)["strict"]
 
@@ -107,9 +107,9 @@ def partial_rows(lifter, test: TestSet) -> dict[str, float]:
     with visible_box_guess():
         seen = lifter.lift(test.points2d, test.category, test.visible)
     rows = {COLUMNS[0]: score(whole, test)["strict"], COLUMNS[1]: score(seen, test)["strict"],
-            COLUMNS[2]: guessed_reading(whole, whole[..., :2] + visible_centroid(shown, test.visible)[:, None],
-                                        None),
-            COLUMNS[3]: guessed_reading(seen, shown, test.visible)}
+            COLUMNS[2]: guessed_reading(whole, guessed_pinhole_of_lift(whole, test.points2d, test.visible,
+                                                                       DEFAULT_SPAN_OVER_FOCAL)),
+            COLUMNS[3]: guessed_reading(seen, guessed_pinhole(shown, test.visible, DEFAULT_SPAN_OVER_FOCAL))}
     if test.focal is not None and test.principal is not None:
         true = lifter.read_with_camera(whole, test.points2d, test.category, test.focal, test.principal,
                                        test.visible)
