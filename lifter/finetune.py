@@ -15,6 +15,11 @@ the 2D model on the renderings. Here, with no ground-truth 3D anywhere:
    - ``render``: each view's lift, un-projected with its known perspective camera, must equal the rendered 3D;
    - ``cross_view``: the views' un-projected lifts, rotated back, must agree with each other;
 
+   with ``block_prob`` (``--render-block-hide``) a rendered view may show the student only part of the shape (a
+   block of up to ``block_max`` of its landmarks hidden, as :func:`lifter.masking.hide_blocks` draws it; the view
+   normalised again on what is shown, as ``lift()`` would see it), while both losses still cover every landmark:
+   the teacher's whole lift supervises the completion of the hidden block in 3D;
+
    both in the normalised 2D units of the training pose (no perspective residual, no unit-3D normalisation),
 
    added to the ordinary 2D-only losses on the real training 2D (hidden landmarks, cycle, critic), which keep
@@ -27,8 +32,9 @@ from dataclasses import dataclass
 
 import torch
 
-from lifter.geometry import masked_centre, random_perspective_view, unproject_lift
+from lifter.geometry import masked_centre, normalise_2d, random_perspective_view, unproject_lift
 from lifter.losses import cross_view_loss, masked_mse
+from lifter.masking import hide_blocks
 from lifter.model import Lifter
 
 
@@ -43,6 +49,8 @@ class FinetuneConfig:
     cross_view_weight: float = 1.0
     anchor_weight: float = 1.0        # weight of the ordinary 2D-only losses on the real training 2D
     learned_elevation: bool = False   # render about the vertical of the teacher's predicted camera elevation
+    block_prob: float = 0.0           # chance that a rendered view shows the student a block hidden
+    block_max: float = 0.5            # ... up to this fraction of its landmarks
 
 
 def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt_deg: float,
@@ -66,6 +74,17 @@ def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt
     return tuple(torch.stack(x) for x in zip(*rendered))
 
 
+def lift_part(model: Lifter, p: torch.Tensor, mask: torch.Tensor, shown: torch.Tensor, category: str,
+              index: torch.Tensor | None) -> torch.Tensor:
+    """Lift normalised 2D ``p (B, N, 2)`` of landmarks ``mask (B, N)`` showing the model only ``shown (B, N)``
+    (a subset of ``mask``): the 2D is normalised again on the shown landmarks (centroid 0, RMS radius 1, what
+    ``lift()`` gives the network) and the lift ``(B, N, 3)`` mapped back to ``p``'s units: hidden landmarks at
+    their predicted x, y."""
+    q, centre, scale = normalise_2d(p, shown)
+    lift = model.lift_normalised(q, shown, category, index)
+    return lift * scale[:, None, None] + torch.cat([centre, centre.new_zeros(len(p), 1)], -1)[:, None]
+
+
 def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: torch.Tensor, category: str,
                     index: torch.Tensor | None, cfg: FinetuneConfig, distance_range: tuple[float, float],
                     gen: torch.Generator) -> dict[str, torch.Tensor]:
@@ -79,7 +98,12 @@ def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: tor
     R, rotated, p2d, centre, scale, dist = render_views_torch(shape, mask, cfg.views, cfg.tilt_deg,
                                                               distance_range, cfg.noise, gen, elevation)
     V, B, N, _ = p2d.shape
-    lifts = student.lift_normalised(p2d.reshape(V * B, N, 2), mask.repeat(V, 1), category, index)
+    flat, full = p2d.reshape(V * B, N, 2), mask.repeat(V, 1)
+    if cfg.block_prob > 0:                  # drawn only then: runs without blocks keep their random stream
+        lifts = lift_part(student, flat, full, hide_blocks(flat, full, cfg.block_prob, cfg.block_max, gen),
+                          category, index)
+    else:
+        lifts = student.lift_normalised(flat, full, category, index)
     # Each view's lift back in 3D (perspective undone with the known camera), then in the shape's own frame.
     seen = unproject_lift(lifts, centre.reshape(V * B, 2), scale.reshape(V * B), dist.reshape(V * B),
                           mask.repeat(V, 1)).reshape(V, B, N, 3)

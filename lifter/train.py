@@ -35,6 +35,7 @@ from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow
 from lifter.geometry import normalise_2d, random_perspective_view, rigid_factorisation, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss, flow_loss,
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss, template_loss)
+from lifter.masking import block_keys, hide_first
 from lifter.model import IDENTITY_CODES, IDENTITY_PLACES, Lifter, LifterConfig
 from lifter.skeletons import get_category
 
@@ -253,16 +254,10 @@ def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: Tra
     keys = torch.rand(B, N, generator=gen).masked_fill(~visible, 2.0)
     if cfg.block_prob > 0:                   # drawn only then: runs without blocks keep their random stream
         block = torch.rand(B, generator=gen) < cfg.block_prob
-        angle = torch.rand(B, generator=gen) * 2 * math.pi
-        along = -(points * torch.stack([angle.cos(), angle.sin()], -1)[:, None]).sum(-1)   # (B, N): far side first
-        keys = torch.where(block[:, None], along.masked_fill(~visible, math.inf), keys)
+        keys = torch.where(block[:, None], block_keys(points, visible, gen), keys)
         frac = torch.where(block, torch.rand(B, generator=gen) * cfg.block_max, frac)
         hide = hide | block
-    rank = keys.argsort(1).argsort(1)
-    n_vis = visible.sum(1)
-    n_hide = torch.minimum((frac * n_vis).floor().long(), (n_vis - 3).clamp_min(0)) * hide
-    shown = visible & (rank >= n_hide[:, None])
-    return points, visible, shown
+    return points, visible, hide_first(keys, visible, frac, hide)
 
 
 def novel_view(lift: torch.Tensor, mask: torch.Tensor, cfg: TrainConfig, gen: torch.Generator,
@@ -805,10 +800,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block-hide", type=float, default=TrainConfig.block_prob, metavar="PROB",
                         help="chance that a training pose gets a block of landmarks hidden (those furthest along a "
                              "random 2D direction, up to half its visible ones) instead of scattered ones")
+    parser.add_argument("--render-block-hide", type=float, default=FinetuneConfig.block_prob, metavar="PROB",
+                        help="3D-aware stage: chance that a rendered view shows the model a block of landmarks "
+                             "hidden (up to half), the teacher's whole lift still its target")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    if not 0 <= args.block_hide <= 1:
-        parser.error(f"--block-hide is a probability in [0, 1], got {args.block_hide}")
+    for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
+        if not 0 <= value <= 1:
+            parser.error(f"{flag} is a probability in [0, 1], got {value}")
+    if args.render_block_hide and not args.finetune_3d_aware:
+        parser.error("--render-block-hide is a setting of the 3D-aware stage: add --finetune-3d-aware")
     if args.threads:
         torch.set_num_threads(args.threads)
     weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
@@ -854,7 +855,8 @@ def main(argv: list[str] | None = None) -> int:
                       template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
                       learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
                       checkpoint_every=args.checkpoint_every, block_prob=args.block_hide,
-                      finetune=FinetuneConfig(learned_elevation=args.finetune_elevation),
+                      finetune=FinetuneConfig(learned_elevation=args.finetune_elevation,
+                                              block_prob=args.render_block_hide),
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity, identity_code=args.identity_code,
