@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lifter.geometry import masked_centre, normalise_2d, random_perspective_view, unproject_lift
+from lifter.geometry import masked_centre, random_perspective_view, unproject_lift
 from lifter.losses import cross_view_loss, masked_mse
 from lifter.masking import hide_blocks
 from lifter.model import Lifter
@@ -80,8 +80,7 @@ def lift_part(model: Lifter, p: torch.Tensor, mask: torch.Tensor, shown: torch.T
     (a subset of ``mask``): the 2D is normalised again on the shown landmarks (centroid 0, RMS radius 1, what
     ``lift()`` gives the network) and the lift ``(B, N, 3)`` mapped back to ``p``'s units: hidden landmarks at
     their predicted x, y."""
-    q, centre, scale = normalise_2d(p, shown)
-    lift = model.lift_normalised(q, shown, category, index)
+    lift, centre, scale = model(p, shown, category, index)
     return lift * scale[:, None, None] + torch.cat([centre, centre.new_zeros(len(p), 1)], -1)[:, None]
 
 
@@ -106,7 +105,7 @@ def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: tor
         lifts = student.lift_normalised(flat, full, category, index)
     # Each view's lift back in 3D (perspective undone with the known camera), then in the shape's own frame.
     seen = unproject_lift(lifts, centre.reshape(V * B, 2), scale.reshape(V * B), dist.reshape(V * B),
-                          mask.repeat(V, 1)).reshape(V, B, N, 3)
+                          full).reshape(V, B, N, 3)
     render = sum(masked_mse(seen[v], rotated[v], mask) for v in range(V)) / V
     back = torch.stack([masked_centre(seen[v], mask) @ R[v] for v in range(V)])   # rotate back: x R = (R^T x^T)^T
     return {"render": render, "cross_view": cross_view_loss(back, mask)}

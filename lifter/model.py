@@ -211,20 +211,22 @@ class Lifter(nn.Module):
         pooled = (feat * vis).sum(1) / vis.sum(1).clamp_min(1.0)    # (B, D)
         return lift, 0.5 * math.pi * torch.tanh(self.elevation(pooled)[:, 0])
 
-    def forward(self, points2d: torch.Tensor, visible: torch.Tensor, category: str) -> tuple[torch.Tensor, ...]:
+    def forward(self, points2d: torch.Tensor, visible: torch.Tensor, category: str,
+                index: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """Lift pixel landmarks.
 
         Args:
             points2d: ``(B, N, 2)`` pixels (any translation and scale; values where not visible are ignored).
             visible: ``(B, N)`` bool, at least 3 True per row.
-            category: a registered category name with N landmarks.
+            category: a registered category name with N landmarks (or the ``index (N,)`` subset of its
+                landmarks, as :meth:`lift_normalised` takes it).
         Returns:
             ``shape (B, N, 3)`` in normalised units (RMS radius of the visible 2D = 1), and the normalisation
             ``centre (B, 2)`` and ``scale (B,)``: ``shape * scale`` is the lift in pixel units, centred on the
             visible landmarks' 2D centroid.
         """
         p, centre, scale = normalise_2d(points2d, visible)
-        return self.lift_normalised(p, visible, category), centre, scale
+        return self.lift_normalised(p, visible, category, index), centre, scale
 
 
 def count_parameters(model: nn.Module) -> int:
