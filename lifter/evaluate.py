@@ -56,16 +56,18 @@ METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
 SHIPPED = ("lifter (shipped: learned elevation in both stages and their rendered views, Laplacian + Fourier identity "
            "code; 2D-only 6,000 steps at half-size batches + 3D-aware 1,800 steps with the symmetry prior, the face "
-           "template at weight 100 and faces drawn twice as often)")
+           "template at weight 100, faces drawn twice as often and a block of landmarks hidden in half the rendered "
+           "views)")
 TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
 # The shipped lineage and its references. Earlier references (assets/weights/reference/) were measured by the
 # same command at commit ce23670 (its results/evaluate.md), the recipe without learned elevation
 # (face_template100_1800_recipe) last at commit 09f8bd6, the recipe without its rendered views' elevation
-# (elevation_recipe) last at commit ba6acac; --model LABEL=PATH evaluates any of them again.
+# (elevation_recipe) last at commit ba6acac, the 2D-only stage at full-size batches (face_steps_recipe) last at
+# commit 5b09b39; --model LABEL=PATH evaluates any of them again.
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    "lifter with the 2D-only stage at full-size batches, 3,000 steps (shipped before)":
-        WEIGHTS_DIR / "reference" / "face_steps_recipe.safetensors",
+    "lifter without block hiding in the rendered views (shipped before)":
+        WEIGHTS_DIR / "reference" / "b2k_recipe.safetensors",
     "lifter before fine-tuning (2D-only 6,000 steps at half-size batches)":
         WEIGHTS_DIR / "reference" / "before_finetune_half_batches.safetensors",
     "ablation: identity at input only (2D-only 6,000 steps at half-size batches)":

@@ -6,7 +6,7 @@ member lifter alone and with ensembles of them, and prints the strict error of `
 of the RMS radius. An ensemble averages its members' network lifts (each pass of ``lift()``: the mirrored and the
 completed inputs too) and then runs ``lift()``'s refinements once, with the first member's shape bases and bone
 proportions (the bundled ones are fitted to the bundled lifter's lifts). Members are ``--model LABEL=PATH``
-(default: the bundled lifter, the 2D-only stage it was fine-tuned from, and the recipe shipped before it, whose
+(default: the bundled lifter, the 2D-only stage it was fine-tuned from, and the recipe shipped two before it, whose
 2D-only stage is a different run); the ensembles are every set of two or more of the first three members, or
 ``--ensemble LABEL+LABEL ...``.
 
@@ -28,14 +28,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import LoadedLifter, load_lifter  # noqa: E402
-from lifter.evaluate import (CATEGORY_ORDER, DEFAULT_MODELS, METRIC_UNITS, SHIPPED, add_view_options,  # noqa: E402
-                             check_view_options, checked_views, parse_models, score)
+from lifter.evaluate import (CATEGORY_ORDER, DEFAULT_MODELS, METRIC_UNITS, SHIPPED, WEIGHTS_DIR,  # noqa: E402
+                             add_view_options, check_view_options, checked_views, parse_models, score)
 
 DEFAULT_MEMBERS = {
     "bundled": DEFAULT_MODELS[SHIPPED],
     "its 2D-only stage": DEFAULT_MODELS["lifter before fine-tuning (2D-only 6,000 steps at half-size batches)"],
-    "recipe shipped before": DEFAULT_MODELS["lifter with the 2D-only stage at full-size batches, 3,000 steps "
-                                            "(shipped before)"],
+    "recipe shipped two before": WEIGHTS_DIR / "reference" / "face_steps_recipe.safetensors",
 }
 
 
