@@ -74,12 +74,12 @@ def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt
     return tuple(torch.stack(x) for x in zip(*rendered))
 
 
-def lift_part(model: Lifter, p: torch.Tensor, mask: torch.Tensor, shown: torch.Tensor, category: str,
+def lift_part(model: Lifter, p: torch.Tensor, shown: torch.Tensor, category: str,
               index: torch.Tensor | None) -> torch.Tensor:
-    """Lift normalised 2D ``p (B, N, 2)`` of landmarks ``mask (B, N)`` showing the model only ``shown (B, N)``
-    (a subset of ``mask``): the 2D is normalised again on the shown landmarks (centroid 0, RMS radius 1, what
-    ``lift()`` gives the network) and the lift ``(B, N, 3)`` mapped back to ``p``'s units: hidden landmarks at
-    their predicted x, y."""
+    """Lift normalised 2D ``p (B, N, 2)`` showing the model only the landmarks ``shown (B, N)`` (a subset of the
+    pose's own): the 2D is normalised again on the shown landmarks (centroid 0, RMS radius 1, what ``lift()``
+    gives the network) and the lift ``(B, N, 3)`` mapped back to ``p``'s units: hidden landmarks at their
+    predicted x, y."""
     lift, centre, scale = model(p, shown, category, index)
     return lift * scale[:, None, None] + torch.cat([centre, centre.new_zeros(len(p), 1)], -1)[:, None]
 
@@ -99,8 +99,8 @@ def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: tor
     V, B, N, _ = p2d.shape
     flat, full = p2d.reshape(V * B, N, 2), mask.repeat(V, 1)
     if cfg.block_prob > 0:                  # drawn only then: runs without blocks keep their random stream
-        lifts = lift_part(student, flat, full, hide_blocks(flat, full, cfg.block_prob, cfg.block_max, gen),
-                          category, index)
+        lifts = lift_part(student, flat, hide_blocks(flat, full, cfg.block_prob, cfg.block_max, gen), category,
+                          index)
     else:
         lifts = student.lift_normalised(flat, full, category, index)
     # Each view's lift back in 3D (perspective undone with the known camera), then in the shape's own frame.

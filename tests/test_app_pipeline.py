@@ -62,8 +62,8 @@ def test_body_detection_and_mapping_is_sane(name: str) -> None:
     np.testing.assert_allclose(result["points3d"][vis, 2].mean(), fx, rtol=1e-4)   # mean visible depth = focal
     # ... and it is the orthographic lift read through that pinhole, then moved along the rays by the bone-length
     # refinement (lift_with_camera's reading): one damped step, so no landmark moves by more than about a bone's
-    # length (the cameraman's derived spine, kinked in front of pelvis and thorax by the network, moves furthest:
-    # 0.24 of the body's 2D extent with the bundled weights)
+    # length (the cameraman's derived spine, which the network lifts kinked in front of pelvis and thorax, moves
+    # furthest)
     ortho = pipeline.lift_points(p, "human17", vis)
     centre = p[vis].mean(0)
     read = perspective_reading(ortho[None], centre[None], vis[None], np.array([fx]), np.array([[cx, cy]]))[0]

@@ -49,16 +49,16 @@ def test_lift_part_sees_the_shown_landmarks_as_lift_would() -> None:
     p, _, _ = normalise_2d(torch.randn(5, 21, 2, generator=g), torch.ones(5, 21, dtype=torch.bool))
     mask = torch.ones(5, 21, dtype=torch.bool)
     with torch.no_grad():
-        torch.testing.assert_close(lift_part(model, p, mask, mask, "hand21", None),
+        torch.testing.assert_close(lift_part(model, p, mask, "hand21", None),
                                    model.lift_normalised(p, mask, "hand21"), atol=1e-5, rtol=1e-5)
         shown = mask.clone()
         shown[:, 10:] = False
-        base = lift_part(model, p, mask, shown, "hand21", None)
+        base = lift_part(model, p, shown, "hand21", None)
         torch.testing.assert_close(base[..., :2][shown], p[shown])          # shown landmarks keep their 2D
-        moved = lift_part(model, 3.0 * p + torch.tensor([0.5, -2.0]), mask, shown, "hand21", None)
+        moved = lift_part(model, 3.0 * p + torch.tensor([0.5, -2.0]), shown, "hand21", None)
         torch.testing.assert_close(moved, 3.0 * base + torch.tensor([0.5, -2.0, 0.0]), atol=1e-5, rtol=1e-5)
         garbage = torch.where(shown[..., None], p, torch.full_like(p, 1e3))
-        torch.testing.assert_close(lift_part(model, garbage, mask, shown, "hand21", None), base)
+        torch.testing.assert_close(lift_part(model, garbage, shown, "hand21", None), base)
         # the network is given 2D normalised on what it is shown, not on the whole view
         assert not torch.allclose(base, model.lift_normalised(torch.where(shown[..., None], p, 0.0), shown,
                                                                 "hand21"), atol=1e-3)
