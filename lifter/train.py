@@ -737,6 +737,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heads", type=int, default=LifterConfig.heads)
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens)
+    parser.add_argument("--max-batch", type=int, default=TrainConfig.max_batch, metavar="POSES",
+                        help=f"most poses a batch (default {TrainConfig.max_batch}); raise it with --batch-tokens "
+                             f"to grow the batches of the small categories, not only the faces'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
@@ -833,6 +836,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--init-ema chooses the weights of the --init run: give --init RUN_FOLDER")
     if args.flow_steps < 1:
         parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
+    if args.max_batch < TrainConfig.min_batch:
+        parser.error(f"--max-batch must be at least {TrainConfig.min_batch} (the smallest batch), got "
+                     f"{args.max_batch}")
     if args.checkpoint_every < 1:
         parser.error(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
     try:
@@ -846,7 +852,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and not held.exists():
         print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
-                      steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, seed=args.seed, warmup=args.warmup,
+                      steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, max_batch=args.max_batch,
+                      seed=args.seed, warmup=args.warmup,
                       init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,
                       cycle_weight=args.cycle_weight,

@@ -14,8 +14,8 @@ from data_files import load_script, write_hand_data
 from lifter.geometry import unproject_lift
 from lifter.losses import cycle_loss, masked_mse
 from lifter.model import LifterConfig
-from lifter.train import (TrainConfig, Trainer, check_ema_decays, config_from_dict, ema_factor, novel_view,
-                          step_schedule, train)
+from lifter.train import (TrainConfig, Trainer, batch_size, check_ema_decays, config_from_dict, ema_factor,
+                          novel_view, step_schedule, train)
 from lifter.train import main as train_main
 
 TINY = LifterConfig(dim=32, depth=2, heads=2, code_dim=16)
@@ -226,6 +226,18 @@ def test_train_cli_rejects_bad_category_weights(capsys) -> None:
         with pytest.raises(SystemExit):
             train_main(["--data", "unused", "--category-weights", bad])
         assert "--category-weights" in capsys.readouterr().err
+
+
+def test_max_batch_flag_lifts_the_cap_on_small_categories(hand_data: Path, tmp_path: Path, capsys) -> None:
+    assert batch_size(TrainConfig(batch_tokens=8192), 17) == 256               # the default cap
+    assert batch_size(TrainConfig(batch_tokens=8192, max_batch=1024), 17) == 8192 // 17
+    with pytest.raises(SystemExit):
+        train_main(["--data", str(hand_data), "--max-batch", "8"])
+    assert "--max-batch" in capsys.readouterr().err
+    out = tmp_path / "run"
+    train_main(["--data", str(hand_data), "--out", str(out), "--categories", "hand21", "--steps", "1", "--dim", "16",
+                "--depth", "1", "--heads", "2", "--batch-tokens", "8192", "--max-batch", "300", "--quiet"])
+    assert json.loads((out / "checkpoint.json").read_text())["config"]["max_batch"] == 300
 
 
 def test_trainer_steps_follow_the_weighted_schedule(hand_data: Path, tmp_path: Path) -> None:
