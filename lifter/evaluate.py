@@ -55,19 +55,22 @@ SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
 SHIPPED = ("lifter (shipped: learned elevation in both stages and their rendered views, Laplacian + Fourier identity "
-           "code; 2D-only 6,000 steps at half-size batches + 3D-aware 1,800 steps with the symmetry prior, the face "
+           "code; 2D-only 6,000 steps at four-times batches + 3D-aware 1,800 steps with the symmetry prior, the face "
            "template at weight 100, faces drawn twice as often and a block of landmarks hidden in half the rendered "
-           "views)")
+           "views; trained on an H200)")
 TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
 # The shipped lineage and its references. Earlier references (assets/weights/reference/) were measured by the
-# same command at commit ce23670 (its results/evaluate.md), the recipe without learned elevation
+# same command at commit ce23670 (its results/evaluate.md), the recipe shipped before the one bundled before
+# (b2k_recipe) last at commit 905d02f, the recipe without learned elevation
 # (face_template100_1800_recipe) last at commit 09f8bd6, the recipe without its rendered views' elevation
 # (elevation_recipe) last at commit ba6acac, the 2D-only stage at full-size batches (face_steps_recipe) last at
 # commit 5b09b39; --model LABEL=PATH evaluates any of them again.
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    "lifter without block hiding in the rendered views (shipped before)":
-        WEIGHTS_DIR / "reference" / "b2k_recipe.safetensors",
+    "lifter at half-size batches in the 2D-only stage, trained on the CPU (shipped before)":
+        WEIGHTS_DIR / "reference" / "block_hide_recipe.safetensors",
+    "lifter before fine-tuning (2D-only 6,000 steps at four-times batches)":
+        WEIGHTS_DIR / "reference" / "before_finetune_four_times_batches.safetensors",
     "lifter before fine-tuning (2D-only 6,000 steps at half-size batches)":
         WEIGHTS_DIR / "reference" / "before_finetune_half_batches.safetensors",
     "ablation: identity at input only (2D-only 6,000 steps at half-size batches)":
@@ -84,6 +87,8 @@ DEFAULT_MODELS = {
         WEIGHTS_DIR / "reference" / "supervised_3d_laplacian.safetensors",
     "3D-supervised (upper bound, 6,000 steps at half-size batches, Laplacian + Fourier code)":
         WEIGHTS_DIR / "reference" / "supervised_3d_half_batches.safetensors",
+    "3D-supervised (upper bound, 6,000 steps at four-times batches, Laplacian + Fourier code)":
+        WEIGHTS_DIR / "reference" / "supervised_3d_four_times_batches.safetensors",
 }
 
 

@@ -6,8 +6,8 @@ member lifter alone and with ensembles of them, and prints the strict error of `
 of the RMS radius. An ensemble averages its members' network lifts (each pass of ``lift()``: the mirrored and the
 completed inputs too) and then runs ``lift()``'s refinements once, with the first member's shape bases and bone
 proportions (the bundled ones are fitted to the bundled lifter's lifts). Members are ``--model LABEL=PATH``
-(default: the bundled lifter, the 2D-only stage it was fine-tuned from, and the recipe shipped two before it, whose
-2D-only stage is a different run); the ensembles are every set of two or more of the first three members, or
+(default: the bundled lifter, the 2D-only stage it was fine-tuned from, and the recipe shipped before it, whose
+2D-only stage is a different run, at half-size batches on the CPU); the ensembles are every set of two or more of the first three members, or
 ``--ensemble LABEL+LABEL ...``.
 
 ``--views train`` draws ``--count`` training views with ``--seed`` (default 500, seed 1, as the other check
@@ -33,8 +33,8 @@ from lifter.evaluate import (CATEGORY_ORDER, DEFAULT_MODELS, METRIC_UNITS, SHIPP
 
 DEFAULT_MEMBERS = {
     "bundled": DEFAULT_MODELS[SHIPPED],
-    "its 2D-only stage": DEFAULT_MODELS["lifter before fine-tuning (2D-only 6,000 steps at half-size batches)"],
-    "recipe shipped two before": WEIGHTS_DIR / "reference" / "face_steps_recipe.safetensors",
+    "its 2D-only stage": DEFAULT_MODELS["lifter before fine-tuning (2D-only 6,000 steps at four-times batches)"],
+    "recipe shipped before": WEIGHTS_DIR / "reference" / "block_hide_recipe.safetensors",
 }
 
 
