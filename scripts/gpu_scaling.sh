@@ -10,7 +10,7 @@
 #   b8k_d256_3d  the 3D-supervised twin at width 256
 # and exports each to $OUT/NAME.safetensors; records (export JSONs, run logs, wall times) go to $OUT/records.tar.gz.
 # A run still going after LIMIT seconds is stopped and its last checkpoint (every 500 steps) exported: its record
-# then says how many steps it made.
+# then says how many steps it made. A WORK folder that already holds runs is refused (nothing is overwritten).
 #   SRC=gpudata/shared_data.tar.xz OUT=results/gpu/scaling sh scripts/gpu_scaling.sh
 # SRC: an xz tar of ../shared/data (folder `data` inside), or DATA=folder of built files instead.
 # STEPS (default 6000), LIMIT (default 480 s), DEVICE (default cuda), PYTHON (default python3), WORK (/tmp/scaling).
@@ -23,6 +23,11 @@ work=${WORK:-/tmp/scaling}
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
 mkdir -p "$out" "$work/export" "$work/runs"
+out=$(cd "$out" && pwd)                      # the archive is written after a cd into $work
+if [ -n "$(ls -A "$work/runs")" ]; then
+    echo "$work/runs already holds runs: give another WORK (nothing was overwritten)" >&2
+    exit 2
+fi
 if [ "$dev" = cuda ]; then
     "$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA here'; print(torch.__version__, \
 torch.cuda.get_device_name())"
@@ -31,9 +36,13 @@ data=${DATA:-}
 if [ -z "$data" ]; then
     data="$work/data"
     mkdir -p "$work/src"
-    tar -C "$work/src" -xJf "$SRC"
+    tar -C "$work/src" -xJf "${SRC:?give SRC=an xz tar of ../shared/data, or DATA=a folder of built files}"
     start=$(date +%s)
-    "$PY" -m lifter.data build --source "$work/src/data" --out "$data" > "$work/build.log" 2>&1
+    if ! "$PY" -m lifter.data build --source "$work/src/data" --out "$data" > "$work/build.log" 2>&1; then
+        cp "$work/build.log" "$out/"
+        tail -n 20 "$work/build.log" >&2
+        exit 1
+    fi
     echo "data build: $(( $(date +%s) - start )) s" | tee -a "$work/times.txt"
 fi
 common="--data $data --steps $steps --seed 0 --identity-code laplacian+fourier --device $dev --threads 3 --quiet"
