@@ -14,8 +14,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, load_proportions
-from lifter.bone_lengths import DEFAULT_WEIGHTS as BONE_WEIGHTS
+from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, category_settings, load_proportions
 from lifter.bone_lengths import refine_bone_lengths
 from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
 from lifter.geometry import guessed_pinhole_of_lift, masked_mean, perspective_reading, visible_centroid
@@ -172,7 +171,7 @@ def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category
         points = refine_with_basis(points, vis, basis, slopes=points[..., :2] / points[..., 2:3])
     if proportions is not None:
         points = refine_bone_lengths(points, vis, proportions, points[..., :2] / points[..., 2:3],
-                                     BONE_WEIGHTS.get(category, 0.1))
+                                     **category_settings(category))
     if basis is not None or proportions is not None:
         # the refinements move points along their rays: scaled back (along the rays too) so that the visible
         # landmarks' mean depth is the focal length again, the units perspective_reading returns
@@ -248,8 +247,9 @@ class LoadedLifter:
                 points (:mod:`lifter.shape_basis`). Measured by ``lifter.evaluate`` (row "without the shape-basis
                 refinement"). Visible landmarks' x, y are unchanged.
             bone_lengths: for categories with bone proportions (:attr:`proportions`: ``hand21``, ``human17``),
-                move the visible landmarks' depths by one damped Gauss-Newton step towards bone lengths in the
-                category's proportions, staying close to the network's depths (:mod:`lifter.bone_lengths`; the
+                move the visible landmarks' depths by damped Gauss-Newton steps (one for bodies, two for hands)
+                towards bone lengths in the category's proportions and, for hands, fingers in their hinge planes
+                (:mod:`lifter.hinges`), staying close to the network's depths (:mod:`lifter.bone_lengths`; the
                 camera is guessed from the landmarks' 2D extent). Measured by ``lifter.evaluate`` (row "without
                 the bone-length refinement"). Visible landmarks' x, y are unchanged.
         Returns:
@@ -428,7 +428,7 @@ class LoadedLifter:
                 if basis is not None:
                     lift = refine_with_basis_torch(lift, v, basis).float()
                 if proportions is not None:
-                    lift = refine_lift_bones(lift, centre, v, proportions, BONE_WEIGHTS.get(category, 0.1))
+                    lift = refine_lift_bones(lift, centre, v, proportions, **category_settings(category))
                 out[s:s + step] = lift.cpu().numpy()
         return out
 

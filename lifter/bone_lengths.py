@@ -17,6 +17,11 @@ better than iterating to convergence: the proportions are a category's, not this
 by a few per cent from one hand to the next), and the step moves the depths most where the linearised residual
 is largest. Landmarks that are not visible keep the network's prediction.
 
+For hands the same steps also pull each finger into its hinge plane (:mod:`lifter.hinges`: the knuckle, the two
+finger joints and the tip in one plane through the palm's normal), the squared hinge residuals weighted by
+:data:`DEFAULT_HINGE_WEIGHTS` joining the bone-length ones; with them two steps (:data:`CATEGORY_ITERATIONS`) were
+measured to be better than one on training views. :func:`category_settings` gathers a category's shipped settings.
+
 ``lift()`` does not know the camera, so it reads its lift through the pinhole that
 :func:`lifter.geometry.guessed_pinhole` guesses from the whole lifted subject's 2D extent (hidden landmarks where
 the lift puts them; as the symmetry refinement does), moves the depths along those rays and keeps the input x, y;
@@ -31,6 +36,7 @@ once, so that on a GPU a body's or a hand's lift never leaves it; the numpy func
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +45,7 @@ import torch
 
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
 from lifter.geometry import guessed_pinhole_torch, host_tensor, masked_mean
+from lifter.hinges import Hinges, category_hinges, hinge_active, hinge_residuals
 from lifter.skeletons import get_category
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
@@ -46,8 +53,13 @@ DEFAULT_PROPORTIONS = Path(__file__).resolve().parents[1] / "assets" / "weights"
 #: Weight of the network's depths against the bone-length residual, per refined category (chosen on training
 #: views; chairs and faces have the symmetry and shape-basis refinements instead, their shapes vary as a whole).
 DEFAULT_WEIGHTS = {"hand21": 0.05, "human17": 0.1}
-#: Gauss-Newton steps of :func:`refine_bone_lengths`.
+#: Gauss-Newton steps of :func:`refine_bone_lengths` (the functions' default; :data:`CATEGORY_ITERATIONS` overrides).
 DEFAULT_ITERATIONS = 1
+#: Weight of the finger-hinge residuals (:mod:`lifter.hinges`) against the bone-length ones, per category with
+#: hinges, and the Gauss-Newton steps of the categories that take other than one (chosen on training views:
+#: docs/lifter-experiments.md, *Finger hinges in the bone-length refinement*).
+DEFAULT_HINGE_WEIGHTS = {"hand21": 0.3}
+CATEGORY_ITERATIONS = {"hand21": 2}
 #: Training views whose lifts give the proportions, and the seed of their draw.
 DEFAULT_VIEWS = 2000
 DEFAULT_SEED = 0
@@ -115,8 +127,8 @@ def fit_proportions(lifts: np.ndarray, visible: np.ndarray, edges: np.ndarray, m
 
 
 def refine_bone_lengths(points: np.ndarray, visible: np.ndarray, proportions: BoneProportions,
-                        rays: np.ndarray | None = None, weight: float = 0.1, iterations: int = DEFAULT_ITERATIONS
-                        ) -> np.ndarray:
+                        rays: np.ndarray | None = None, weight: float = 0.1, iterations: int = DEFAULT_ITERATIONS,
+                        hinges: Hinges | None = None, hinge_weight: float = 0.0) -> np.ndarray:
     """Visible landmarks moved along their rays towards the bone proportions (module docstring): the numpy face
     of :func:`refine_bone_lengths_torch` (same arguments as numpy arrays), computed in float64.
 
@@ -124,13 +136,14 @@ def refine_bone_lengths(points: np.ndarray, visible: np.ndarray, proportions: Bo
         ``(F, N, 3)`` float32; frames without a bone whose two ends are visible are returned unchanged.
     """
     moved = refine_bone_lengths_torch(host_tensor(points), host_tensor(visible, bool), proportions,
-                                      host_tensor(rays), weight, iterations)
+                                      host_tensor(rays), weight, iterations, hinges, hinge_weight)
     return moved.numpy().astype(np.float32)
 
 
 def refine_bone_lengths_torch(points: torch.Tensor, visible: torch.Tensor, proportions: BoneProportions,
                               rays: torch.Tensor | None = None, weight: float = 0.1,
-                              iterations: int = DEFAULT_ITERATIONS) -> torch.Tensor:
+                              iterations: int = DEFAULT_ITERATIONS, hinges: Hinges | None = None,
+                              hinge_weight: float = 0.0) -> torch.Tensor:
     """Visible landmarks moved along their rays towards the bone proportions (module docstring), on the tensors'
     device (every frame at once, no host round trip: the form ``lift()`` runs on a GPU).
 
@@ -142,14 +155,20 @@ def refine_bone_lengths_torch(points: torch.Tensor, visible: torch.Tensor, propo
             seen through a pinhole at the origin; None: orthographic (only z moves).
         weight: weight of ``(z - z0)^2`` against the squared length residuals (> 0).
         iterations: Gauss-Newton steps (>= 1).
+        hinges, hinge_weight: with ``hinges`` (:mod:`lifter.hinges`) and a ``hinge_weight`` > 0, the squared
+            hinge residuals of the residuals' landmarks that are all visible join the bone-length residuals,
+            times ``hinge_weight`` and the squared scale (their sines in length units); their derivatives by
+            central differences along the rays.
     Returns:
         ``(F, N, 3)`` in ``points``' dtype; frames without a bone whose two ends are visible, and landmarks that
         are not visible (or not finite), are returned unchanged.
     Raises:
-        ValueError: a weight that is not positive, fewer than one iteration, edges outside ``N``.
+        ValueError: a weight that is not positive, fewer than one iteration, a negative hinge weight, edges
+            outside ``N``.
     """
-    if weight <= 0 or iterations < 1:
-        raise ValueError(f"weight must be > 0 and iterations >= 1, got {weight} and {iterations}")
+    if weight <= 0 or iterations < 1 or hinge_weight < 0:
+        raise ValueError(f"weight must be > 0, iterations >= 1 and hinge_weight >= 0, got {weight}, {iterations} "
+                         f"and {hinge_weight}")
     F, N, _ = points.shape
     if proportions.edges.max() >= N:
         raise ValueError(f"the proportions' edges reach landmark {int(proportions.edges.max())}, the points have {N}")
@@ -175,6 +194,7 @@ def refine_bone_lengths_torch(points: torch.Tensor, visible: torch.Tensor, propo
     incidence = torch.nn.functional.one_hot(edges, N).to(dtype) * ratios.new_tensor([1.0, -1.0])[:, None]
     # fixed landmarks' u stays 0; a frame without bones keeps its scale too (its system would be singular)
     damping = torch.diag_embed(torch.cat([weight * freef + (1 - freef), (~use).to(dtype)[:, None]], -1))
+    hinge_rows = _hinge_rows(points, free, dirs, hinges, hinge_weight ** 0.5 * scale) if hinge_weight else None
     u = torch.zeros(F, N, dtype=dtype, device=device)                                 # depth moves
     for _ in range(iterations):
         ends = X0[:, edges] + u[:, edges, None] * ends_dirs                           # (F, P, 2, 3)
@@ -183,6 +203,9 @@ def refine_bone_lengths_torch(points: torch.Tensor, visible: torch.Tensor, propo
         residual = (length - scale[:, None] * ratios) * active                        # (F, P)
         j = (diff[:, :, None] * ends_dirs).sum(-1) * (active / length)[..., None] * ends_free   # (F, P, 2)
         J = torch.cat([(j[..., None] * incidence).sum(2), -d[..., None]], -1)         # (F, P, N + 1)
+        if hinge_rows is not None:
+            residual_h, J_h = hinge_rows(u)                                           # (F, R), (F, R, N + 1)
+            residual, J = torch.cat([residual, residual_h], 1), torch.cat([J, J_h], 1)
         H = J.transpose(1, 2) @ J + damping
         g = J.transpose(1, 2) @ residual[..., None]                                   # (F, N + 1, 1)
         g[:, :N, 0] += weight * freef * u
@@ -195,10 +218,48 @@ def refine_bone_lengths_torch(points: torch.Tensor, visible: torch.Tensor, propo
     return torch.where((free & use[:, None])[..., None], X0 + u[..., None] * dirs, points)
 
 
+def _hinge_rows(points: torch.Tensor, free: torch.Tensor, dirs: torch.Tensor, hinges: Hinges | None,
+                scale: torch.Tensor) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None:
+    """For :func:`refine_bone_lengths_torch`: a function of the depth moves ``u (F, N)`` giving the hinge
+    residuals ``(F, R)`` times ``scale (F,)`` where active (else 0) and their Jacobian ``(F, R, N + 1)`` (moves of
+    free landmarks only; the last column, the bones' scale, 0); None without hinges."""
+    if hinges is None:
+        return None
+    # landmarks that do not move enter at their given place (0 where not finite: their residuals are inactive)
+    base = torch.where(free[..., None], points, points.nan_to_num(0.0, 0.0, 0.0))
+    weight = torch.where(hinge_active(free, hinges), scale[:, None], 0)            # (F, R)
+
+    F, N, _ = points.shape
+    # central differences along each free landmark's ray: a step of 1e-6 of the scale (float64: truncation and
+    # rounding errors near 1e-10 of the residuals); the landmark-by-landmark moves as one (F, N, N, 3) batch
+    h = 1e-6 * scale.clamp_min(1e-12)                                              # (F,)
+    moves = torch.eye(N, dtype=points.dtype, device=points.device)[None, :, :, None] * dirs[:, None]
+    moves = moves * (h[:, None, None, None] * free[:, :, None, None])             # (F, N moved, N, 3)
+
+    def value_and_jacobian(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = base + u[..., None] * dirs
+        r = hinge_residuals(x, hinges) * weight
+        diff = hinge_residuals(x[:, None] + moves, hinges) - hinge_residuals(x[:, None] - moves, hinges)
+        J = (diff / (2 * h[:, None, None])).transpose(1, 2) * weight[..., None]      # (F, R, N)
+        return r, torch.cat([J, J.new_zeros(J.shape[:2] + (1,))], -1)
+    return value_and_jacobian
+
+
+def category_settings(category: str) -> dict:
+    """The shipped refinement settings of ``category`` as keyword arguments of :func:`refine_bone_lengths_torch`
+    and the functions built on it: ``weight``, ``iterations``, ``hinges`` (:func:`lifter.hinges.category_hinges`,
+    None without a hinge weight) and ``hinge_weight``."""
+    hinge_weight = DEFAULT_HINGE_WEIGHTS.get(category, 0.0)
+    return {"weight": DEFAULT_WEIGHTS.get(category, 0.1),
+            "iterations": CATEGORY_ITERATIONS.get(category, DEFAULT_ITERATIONS),
+            "hinges": category_hinges(category) if hinge_weight else None, "hinge_weight": hinge_weight}
+
+
 def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, proportions: BoneProportions,
                 weight: float, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
                 iterations: int = DEFAULT_ITERATIONS, focal: np.ndarray | None = None,
-                principal: np.ndarray | None = None) -> np.ndarray:
+                principal: np.ndarray | None = None, hinges: Hinges | None = None, hinge_weight: float = 0.0
+                ) -> np.ndarray:
     """:func:`refine_bone_lengths` on a lift in ``lift()``'s form, read through :func:`guessed_pinhole`: the numpy
     face of :func:`refine_lift_torch` (same arguments as numpy arrays), computed in float64.
 
@@ -206,14 +267,16 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, propo
         ``(F, N, 3)`` float32 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
     """
     out = refine_lift_torch(host_tensor(lift), host_tensor(centre), host_tensor(visible, bool), proportions,
-                            weight, span_over_focal, iterations, host_tensor(focal), host_tensor(principal))
+                            weight, span_over_focal, iterations, host_tensor(focal), host_tensor(principal), hinges,
+                            hinge_weight)
     return out.numpy().astype(np.float32)
 
 
 def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.Tensor, proportions: BoneProportions,
                       weight: float, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
                       iterations: int = DEFAULT_ITERATIONS, focal: torch.Tensor | None = None,
-                      principal: torch.Tensor | None = None) -> torch.Tensor:
+                      principal: torch.Tensor | None = None, hinges: Hinges | None = None,
+                      hinge_weight: float = 0.0) -> torch.Tensor:
     """:func:`refine_bone_lengths_torch` on a lift in ``lift()``'s form, read through a pinhole camera: by default
     the one :func:`lifter.geometry.guessed_pinhole_torch` guesses from every landmark where the lift puts it in
     the image (hidden ones at their predicted pixels), on the tensors' device.
@@ -222,7 +285,7 @@ def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.T
         lift: ``(F, N, 3)`` x, y in pixels relative to ``centre``, z depth in the same units (any offset).
         centre: ``(F, 2)`` pixel position of the lift's origin (the visible landmarks' 2D centroid).
         visible: ``(F, N)`` bool.
-        proportions, weight, iterations: as for :func:`refine_bone_lengths_torch`.
+        proportions, weight, iterations, hinges, hinge_weight: as for :func:`refine_bone_lengths_torch`.
         span_over_focal: the guessed ratio of the 2D extent to the focal length.
         focal: ``(F,)`` focal lengths in pixels, principal: ``(F, 2)`` pixels: a camera to read through instead
             of the guess (both or neither).
@@ -239,7 +302,8 @@ def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.T
     z_ref = masked_mean(lift[..., 2:3], visible)                                 # (F, 1)
     z = lift[..., 2] - z_ref                                                     # depth from the visible mean
     seen = torch.cat([offsets * (1 + kappa[:, None, None] * z[..., None]), z[..., None]], -1)
-    moved = refine_bone_lengths_torch(seen, visible, proportions, kappa[:, None, None] * offsets, weight, iterations)
+    moved = refine_bone_lengths_torch(seen, visible, proportions, kappa[:, None, None] * offsets, weight, iterations,
+                                      hinges, hinge_weight)
     depth = torch.where(visible, moved[..., 2] + z_ref, lift[..., 2])            # hidden: exactly as given
     return torch.cat([lift[..., :2], depth[..., None]], -1)
 

@@ -84,9 +84,9 @@ def visible_box_guess() -> Iterator[None]:
         return symmetry(lift, centre, visible, category, *_visible_box_camera(lift, centre, visible),
                         fill_hidden=False)
 
-    def bones_visible_box(lift, centre, visible, proportions, weight):
+    def bones_visible_box(lift, centre, visible, proportions, **settings):
         focal, principal = _visible_box_camera(lift, centre, visible)
-        return bones(lift, centre, visible, proportions, weight, focal=focal, principal=principal)
+        return bones(lift, centre, visible, proportions, focal=focal, principal=principal, **settings)
 
     api.refine_lift_symmetry, api.refine_lift_bones = symmetry_visible_box, bones_visible_box
     try:

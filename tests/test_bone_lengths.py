@@ -233,12 +233,13 @@ def test_the_check_scripts_rows_are_the_apis(hand_data: Path, capsys) -> None:
     bc = load_script("bone_length_check")
     lifter = load_lifter(device="cpu")
     test = load_test_set(hand_data, "hand21", "occluded")
-    rows = dict(bc.bone_rows(lifter, test, lifter.proportions["hand21"], [0.05], [1]))
+    rows = dict(bc.bone_rows(lifter, test, lifter.proportions["hand21"], [0.05], [2], [0.3]))
     lift = lifter.lift(test.points2d, "hand21", test.visible)
     camera = lifter.lift_with_camera(test.points2d, "hand21", test.focal, test.principal, test.visible)
     plain = lifter.lift(test.points2d, "hand21", test.visible, bone_lengths=False)
-    assert rows["lift(), weight 0.05, 1 step"] == pytest.approx(score(lift, test)["strict"], abs=1e-4)
-    assert rows["lift_with_camera, weight 0.05, 1 step"] == pytest.approx(score(camera, test)["strict"], abs=1e-4)
+    assert rows["lift(), weight 0.05, hinge 0.3, 2 steps"] == pytest.approx(score(lift, test)["strict"], abs=1e-4)
+    assert rows["lift_with_camera, weight 0.05, hinge 0.3, 2 steps"] == pytest.approx(score(camera, test)["strict"],
+                                                                                     abs=1e-4)
     assert rows["lift(), no refinement"] == pytest.approx(score(plain, test)["strict"], abs=1e-9)
     assert bc.main(["--data", str(hand_data), "--views", "clean", "--categories", "hand21", "--fit-views", "20",
                     "--weights", "0.05", "0.1", "--iterations", "1", "2"]) == 0
@@ -247,7 +248,7 @@ def test_the_check_scripts_rows_are_the_apis(hand_data: Path, capsys) -> None:
     assert bc.main(["--data", str(hand_data), "--views", "clean", "--categories", "hand21", "--fit-views", "20",
                     "--unpaired"]) == 0                                     # hands have no mirror edges: the same
     again = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| hand21 (6)")]
-    assert again == [lines[0], lines[1], lines[2], lines[3]]
+    assert again == [lines[0], lines[1], lines[4], lines[5]]                   # the shipped setting: 2 steps
     with pytest.raises(SystemExit):
         bc.main(["--data", str(hand_data), "--weights", "0"])
     with pytest.raises(SystemExit):
