@@ -18,10 +18,12 @@ HINGES = hand_hinges()
 
 def planar_hand(rng: np.random.Generator) -> np.ndarray:
     """A ``(21, 3)`` hand whose palm lies in the x-y plane and whose every finger bends at random in the plane
-    through its knuckle spanned by the palm's normal (z) and the finger's own direction in the palm: every hinge
-    residual is zero by construction. The thumb is anywhere (it has no residuals)."""
+    through its knuckle spanned by the palm's normal (z) and the finger's own direction in the palm, its thumb in a
+    random plane through its base: every hinge residual is zero by construction."""
     p = rng.normal(size=(21, 3))
     p[0] = 0.0
+    u, v = np.linalg.qr(rng.normal(size=(3, 2)))[0].T                  # the thumb's plane
+    p[2:5] = p[1] + rng.normal(size=(3, 1)) * u + rng.normal(size=(3, 1)) * v
     p[[5, 9, 13, 17]] = [[1.0, 4.0, 0.0], [0.0, 4.2, 0.0], [-1.0, 4.0, 0.0], [-1.8, 3.6, 0.0]]
     for m, a, b, c in HINGES.fingers:
         azimuth = rng.uniform(-0.3, 0.3)
@@ -41,7 +43,7 @@ def residuals(points: np.ndarray) -> np.ndarray:
 
 def test_the_hands_landmarks_and_the_categories_with_hinges() -> None:
     assert HINGES.palm == (0, 5, 17) and HINGES.fingers[0] == (5, 6, 7, 8) and HINGES.fingers[-1] == (17, 18, 19, 20)
-    assert HINGES.count == 8
+    assert HINGES.planar == ((1, 2, 3, 4),) and HINGES.count == 9
     assert category_hinges("hand21") == HINGES and category_hinges("human17") is None
     assert category_settings("hand21")["hinges"] == HINGES and category_settings("hand21")["hinge_weight"] > 0
     assert category_settings("human17")["hinges"] is None and category_settings("human17")["hinge_weight"] == 0
@@ -74,12 +76,25 @@ def test_a_joint_off_its_plane_reads_the_sine_of_its_angle() -> None:
         np.testing.assert_allclose(residuals((3.0 * off @ R.T)[None])[0], r, atol=1e-12)
 
 
+def test_a_thumb_off_its_plane_reads_the_volume_of_its_unit_vectors() -> None:
+    # base at the origin, joints at (1, 0, 0) and (1, 1, 0), tip at (0, 1, t): the unit vectors' volume is
+    # (1, 0, 0) . ((1, 1, 0) x (0, 1, t)) / (sqrt(2) sqrt(1 + t^2)) = t / (sqrt(2) sqrt(1 + t^2))
+    hand = planar_hand(np.random.default_rng(6))
+    for t in (-2.0, 0.0, 0.3):
+        off = hand.copy()
+        off[1:5] = np.array([[0.0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, t]]) + 5.0
+        r = residuals(off[None])[0]
+        np.testing.assert_allclose(r[8], t / (np.sqrt(2) * np.sqrt(1 + t * t)), atol=1e-12)
+        np.testing.assert_allclose(r[:8], 0.0, atol=1e-12)                       # the fingers: in their planes
+
+
 def test_the_hand_models_fingers_keep_to_their_planes() -> None:
     # lifter.data.hand's knuckles sit on an arch, which tilts the wrist-index-little-finger triangle's normal
     # from the palm's by a degree or two: small residuals, not zero
     points, _ = sample_hands(500, np.random.default_rng(2), left_fraction=0.5)
     r = residuals(points.astype(np.float64))
     assert np.sqrt((r ** 2).mean()) < 0.05 and np.abs(r).max() < 0.3
+    np.testing.assert_allclose(r[:, 8], 0.0, atol=1e-5)                         # the thumb: exactly planar
     rng = np.random.default_rng(3)
     shuffled = points[:, rng.permutation(21)].astype(np.float64)                 # any other landmarks: far off
     assert np.sqrt((residuals(shuffled) ** 2).mean()) > 5 * np.sqrt((r ** 2).mean())
@@ -90,10 +105,11 @@ def test_active_residuals_need_every_landmark_they_read() -> None:
     vis[1, 0] = False                                          # the wrist: the palm's normal, every residual
     vis[2, 8] = False                                          # the index tip: its residual only
     vis[3, 6] = False                                          # the index's first joint: both of the index's
+    vis[3, 2] = False                                          # the thumb's first joint: its residual
     active = hinge_active(vis, HINGES)
-    assert active[0].all() and not active[1].any()
-    assert active[2].tolist() == [True, False] + [True] * 6
-    assert active[3].tolist() == [False, False] + [True] * 6
+    assert active[0].all() and active[1].tolist() == [False] * 8 + [True]      # the thumb needs no palm
+    assert active[2].tolist() == [True, False] + [True] * 7
+    assert active[3].tolist() == [False, False] + [True] * 6 + [False]
 
 
 def test_the_jacobian_is_the_residuals_derivative_along_the_rays() -> None:
@@ -131,9 +147,9 @@ def test_the_refinement_puts_fingers_back_in_their_planes_along_the_rays() -> No
     vis[0, 12] = False
     z = cam[..., 2] + rng.normal(scale=0.15, size=vis.shape)                     # depth noise on the rays
     start = np.concatenate([rays * z[..., None], z[..., None]], -1)
-    plain = refine_bone_lengths(start, vis, proportions, rays, weight=0.05, iterations=2)
+    plain = refine_bone_lengths(start, vis, proportions, rays, weight=0.05, iterations=2)        # bones alone
     np.testing.assert_array_equal(refine_bone_lengths(start, vis, proportions, rays, 0.05, 2, HINGES, 0.0), plain)
-    out = refine_bone_lengths(start, vis, proportions, rays, 0.05, 2, HINGES, 3.0)
+    out = refine_bone_lengths(start, vis, proportions, rays, **category_settings("hand21"))     # the shipped step
     np.testing.assert_allclose(out[..., :2] / out[..., 2:], rays, atol=1e-5)     # still on the rays
     np.testing.assert_array_equal(out[~vis], start[~vis].astype(np.float32))       # hidden: unchanged
     active = hinge_active(torch.as_tensor(vis), HINGES).numpy()
