@@ -60,6 +60,9 @@ DEFAULT_ITERATIONS = 1
 #: docs/lifter-experiments.md, *Finger hinges in the bone-length refinement*).
 DEFAULT_HINGE_WEIGHTS = {"hand21": 0.3}
 CATEGORY_ITERATIONS = {"hand21": 2}
+#: The hinge residuals' differences run over blocks of frames of about this many numbers each (32 MiB in float64):
+#: their (frames, N, N, 3) batches stay small on a CPU, and a GPU still gets thousands of frames a call.
+HINGE_BLOCK_ELEMENTS = 2 ** 22
 #: Training views whose lifts give the proportions, and the seed of their draw.
 DEFAULT_VIEWS = 2000
 DEFAULT_SEED = 0
@@ -231,16 +234,22 @@ def _hinge_rows(points: torch.Tensor, free: torch.Tensor, dirs: torch.Tensor, hi
 
     F, N, _ = points.shape
     # central differences along each free landmark's ray: a step of 1e-6 of the scale (float64: truncation and
-    # rounding errors near 1e-10 of the residuals); the landmark-by-landmark moves as one (F, N, N, 3) batch
+    # rounding errors near 1e-10 of the residuals); the landmark-by-landmark moves of a block of frames as one
+    # (frames, N moved, N, 3) batch, the blocks bounded to about HINGE_BLOCK_ELEMENTS numbers each
     h = 1e-6 * scale.clamp_min(1e-12)                                              # (F,)
-    moves = torch.eye(N, dtype=points.dtype, device=points.device)[None, :, :, None] * dirs[:, None]
-    moves = moves * (h[:, None, None, None] * free[:, :, None, None])             # (F, N moved, N, 3)
+    ray = dirs * free[..., None] * h[:, None, None]                                # (F, N, 3): a step along each
+    eye = torch.eye(N, dtype=points.dtype, device=points.device)[None, :, :, None]
+    block = max(1, HINGE_BLOCK_ELEMENTS // (N * N * 3))
 
     def value_and_jacobian(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = base + u[..., None] * dirs
         r = hinge_residuals(x, hinges) * weight
-        diff = hinge_residuals(x[:, None] + moves, hinges) - hinge_residuals(x[:, None] - moves, hinges)
-        J = (diff / (2 * h[:, None, None])).transpose(1, 2) * weight[..., None]      # (F, R, N)
+        parts = []
+        for s in range(0, F, block):
+            xs, moves = x[s:s + block, None], eye * ray[s:s + block, None]        # (b, 1, N, 3), (b, N, N, 3)
+            diff = hinge_residuals(xs + moves, hinges) - hinge_residuals(xs - moves, hinges)   # (b, N, R)
+            parts.append(diff / (2 * h[s:s + block, None, None]))
+        J = torch.cat(parts).transpose(1, 2) * weight[..., None]                  # (F, R, N)
         return r, torch.cat([J, J.new_zeros(J.shape[:2] + (1,))], -1)
     return value_and_jacobian
 

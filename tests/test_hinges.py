@@ -133,6 +133,21 @@ def test_the_jacobian_is_the_residuals_derivative_along_the_rays() -> None:
         assert (J[f, :, 21] == 0).all()                                          # the bones' scale: no part
 
 
+def test_the_jacobian_is_the_same_in_blocks_of_frames(monkeypatch) -> None:
+    import lifter.bone_lengths as bl
+
+    rng = np.random.default_rng(7)
+    points = torch.as_tensor(np.stack([planar_hand(rng) for _ in range(5)]) + rng.normal(scale=0.1, size=(5, 21, 3)))
+    free = torch.ones(5, 21, dtype=torch.bool)
+    dirs = torch.cat([torch.zeros(5, 21, 2, dtype=torch.float64), torch.ones(5, 21, 1, dtype=torch.float64)], -1)
+    scale = torch.ones(5, dtype=torch.float64)
+    u = torch.as_tensor(rng.normal(scale=0.2, size=(5, 21)))
+    whole = bl._hinge_rows(points, free, dirs, HINGES, scale)(u)
+    monkeypatch.setattr(bl, "HINGE_BLOCK_ELEMENTS", 2 * 21 * 21 * 3)                # two frames a block
+    for a, b in zip(bl._hinge_rows(points, free, dirs, HINGES, scale)(u), whole):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_the_refinement_puts_fingers_back_in_their_planes_along_the_rays() -> None:
     # one hand seen from six directions, its depths jittered along the rays, refined with its exact proportions
     rng = np.random.default_rng(5)
