@@ -248,7 +248,7 @@ class LoadedLifter:
                 refinement"). Visible landmarks' x, y are unchanged.
             bone_lengths: for categories with bone proportions (:attr:`proportions`: ``hand21``, ``human17``),
                 move the visible landmarks' depths by damped Gauss-Newton steps (one for bodies, two for hands)
-                towards bone lengths in the category's proportions and, for hands, fingers in their hinge planes
+                towards bone lengths in the category's proportions and, for hands, digits in their hinge planes
                 (:mod:`lifter.hinges`), staying close to the network's depths (:mod:`lifter.bone_lengths`; the
                 camera is guessed from the landmarks' 2D extent). Measured by ``lifter.evaluate`` (row "without
                 the bone-length refinement"). Visible landmarks' x, y are unchanged.

@@ -17,10 +17,11 @@ better than iterating to convergence: the proportions are a category's, not this
 by a few per cent from one hand to the next), and the step moves the depths most where the linearised residual
 is largest. Landmarks that are not visible keep the network's prediction.
 
-For hands the same steps also pull each finger into its hinge plane (:mod:`lifter.hinges`: the knuckle, the two
-finger joints and the tip in one plane through the palm's normal), the squared hinge residuals weighted by
-:data:`DEFAULT_HINGE_WEIGHTS` joining the bone-length ones; with them two steps (:data:`CATEGORY_ITERATIONS`) were
-measured to be better than one on training views. :func:`category_settings` gathers a category's shipped settings.
+For hands the same steps also pull each finger into its hinge plane (:mod:`lifter.hinges`: the knuckle, the two finger
+joints and the tip in one plane through the palm's normal; the thumb's four landmarks in one plane), the squared hinge
+residuals weighted by :data:`DEFAULT_HINGE_WEIGHTS` joining the bone-length ones; with them two steps
+(:data:`CATEGORY_ITERATIONS`) were measured to be better than one on training views. :func:`category_settings` gathers a
+category's shipped settings.
 
 ``lift()`` does not know the camera, so it reads its lift through the pinhole that
 :func:`lifter.geometry.guessed_pinhole` guesses from the whole lifted subject's 2D extent (hidden landmarks where
