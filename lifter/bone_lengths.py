@@ -226,9 +226,12 @@ def _hinge_rows(points: torch.Tensor, free: torch.Tensor, dirs: torch.Tensor, hi
                 scale: torch.Tensor) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None:
     """For :func:`refine_bone_lengths_torch`: a function of the depth moves ``u (F, N)`` giving the hinge
     residuals ``(F, R)`` times ``scale (F,)`` where active (else 0) and their Jacobian ``(F, R, N + 1)`` (moves of
-    free landmarks only; the last column, the bones' scale, 0); None without hinges."""
+    free landmarks only; the last column, the bones' scale, 0), in ``points``' dtype; None without hinges. The
+    differences are taken in float64 whatever that dtype (a float32 step of 1e-6 would be rounding noise)."""
     if hinges is None:
         return None
+    dtype = points.dtype
+    points, dirs, scale = points.double(), dirs.double(), scale.double()
     # landmarks that do not move enter at their given place (0 where not finite: their residuals are inactive)
     base = torch.where(free[..., None], points, points.nan_to_num(0.0, 0.0, 0.0))
     weight = torch.where(hinge_active(free, hinges), scale[:, None], 0)            # (F, R)
@@ -243,15 +246,15 @@ def _hinge_rows(points: torch.Tensor, free: torch.Tensor, dirs: torch.Tensor, hi
     block = max(1, HINGE_BLOCK_ELEMENTS // (N * N * 3))
 
     def value_and_jacobian(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = base + u[..., None] * dirs
+        x = base + u.double()[..., None] * dirs
         r = hinge_residuals(x, hinges) * weight
-        parts = []
+        parts = [x.new_zeros(0, N, hinges.count)]                                  # (F = 0: no blocks)
         for s in range(0, F, block):
             xs, moves = x[s:s + block, None], eye * ray[s:s + block, None]        # (b, 1, N, 3), (b, N, N, 3)
             diff = hinge_residuals(xs + moves, hinges) - hinge_residuals(xs - moves, hinges)   # (b, N, R)
             parts.append(diff / (2 * h[s:s + block, None, None]))
         J = torch.cat(parts).transpose(1, 2) * weight[..., None]                  # (F, R, N)
-        return r, torch.cat([J, J.new_zeros(J.shape[:2] + (1,))], -1)
+        return r.to(dtype), torch.cat([J, J.new_zeros(J.shape[:2] + (1,))], -1).to(dtype)
     return value_and_jacobian
 
 

@@ -14,12 +14,15 @@ the triangle wrist, index knuckle, little-finger knuckle), the residuals are
 
     det(a - m, b - m, n) / (|a - m| |b - m|)     and     det(a - m, c - m, n) / (|a - m| |c - m|),
 
-the sines of the angles by which ``b`` and ``c`` leave the plane through ``m``, ``a`` and ``n`` (zero for a finger
-in its plane, whatever its flexion; unchanged by a rotation, a scale or a shift of the hand). For the thumb, with
-base ``m``, joints ``a``, ``b`` and tip ``c``, the one residual is the volume of the three unit vectors from its base,
-``det(u(a - m), u(b - m), u(c - m))`` with ``u(v) = v / |v|``: zero when the four lie in one plane. The bone-length
-refinement (:mod:`lifter.bone_lengths`) adds them, weighted, to its bone-length residuals for ``hand21``: a 2D view
-fixes each landmark's ray, and these residuals pin where along the rays the fingers' joints lie.
+the components of the unit vectors towards ``b`` and ``c`` along ``n x u(a - m)``, the normal of the plane through
+``m``, ``a`` and ``n`` (``u(v) = v / |v|``): the sine of the angle by which the joint leaves that plane, times the
+cosine of the first bone's elevation out of the palm, so that a knuckle flexed towards 90 degrees, whose plane the
+palm's normal no longer pins, pulls less. Each is zero for a finger in its plane, whatever its flexion, and unchanged by
+a rotation, a scale or a shift of the hand. For the thumb, with base ``m``, joints ``a``, ``b`` and tip ``c``, the one
+residual is the volume of the three unit vectors from its base, ``det(u(a - m), u(b - m), u(c - m))``: zero when the
+four lie in one plane. The bone-length refinement (:mod:`lifter.bone_lengths`) adds them, weighted, to its bone-length
+residuals for ``hand21``: a 2D view fixes each landmark's ray, and these residuals pin where along the rays the fingers'
+joints lie.
 """
 
 from __future__ import annotations

@@ -76,6 +76,21 @@ def test_a_joint_off_its_plane_reads_the_sine_of_its_angle() -> None:
         np.testing.assert_allclose(residuals((3.0 * off @ R.T)[None])[0], r, atol=1e-12)
 
 
+def test_a_raised_knuckle_pulls_by_the_cosine_of_its_elevation() -> None:
+    # the first bone raised out of the palm by e (in the plane of d and the palm's normal z), the second joint moved
+    # by t along the hinge axis z x d: the residual is the sine of its angle off the plane times cos e
+    hand = planar_hand(np.random.default_rng(8))
+    m, a, b, c = HINGES.fingers[2]
+    d, z, axis = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]), np.array([-1.0, 0.0, 0.0])
+    for e in (0.0, 0.7, 1.4):
+        off = hand.copy()
+        bone = np.cos(e) * d + np.sin(e) * z
+        off[a], off[b], off[c] = hand[m] + bone, hand[m] + 2 * bone + 0.3 * axis, hand[m] + 3 * bone
+        r = residuals(off[None])[0]
+        np.testing.assert_allclose(r[4], np.cos(e) * 0.3 / np.sqrt(4 + 0.09), atol=1e-12)
+        np.testing.assert_allclose(r[5], 0.0, atol=1e-12)                           # the tip: in the plane
+
+
 def test_a_thumb_off_its_plane_reads_the_volume_of_its_unit_vectors() -> None:
     # base at the origin, joints at (1, 0, 0) and (1, 1, 0), tip at (0, 1, t): the unit vectors' volume is
     # (1, 0, 0) . ((1, 1, 0) x (0, 1, t)) / (sqrt(2) sqrt(1 + t^2)) = t / (sqrt(2) sqrt(1 + t^2))
@@ -136,11 +151,13 @@ def test_the_jacobian_is_the_residuals_derivative_along_the_rays() -> None:
 def test_the_jacobian_is_the_same_in_blocks_of_frames(monkeypatch) -> None:
     import lifter.bone_lengths as bl
 
+    # frames with their own scales, rays and hidden landmarks: each block must take its own frames' steps
     rng = np.random.default_rng(7)
-    points = torch.as_tensor(np.stack([planar_hand(rng) for _ in range(5)]) + rng.normal(scale=0.1, size=(5, 21, 3)))
-    free = torch.ones(5, 21, dtype=torch.bool)
-    dirs = torch.cat([torch.zeros(5, 21, 2, dtype=torch.float64), torch.ones(5, 21, 1, dtype=torch.float64)], -1)
-    scale = torch.ones(5, dtype=torch.float64)
+    points = torch.as_tensor(np.stack([planar_hand(rng) for _ in range(5)]) + rng.normal(scale=0.1, size=(5, 21, 3))
+                             + np.array([0.0, 0.0, 20.0]))
+    free = torch.as_tensor(rng.random((5, 21)) > 0.15)
+    dirs = torch.cat([points[..., :2] / points[..., 2:], torch.ones(5, 21, 1, dtype=torch.float64)], -1)
+    scale = torch.as_tensor(rng.uniform(0.5, 3.0, 5))
     u = torch.as_tensor(rng.normal(scale=0.2, size=(5, 21)))
     whole = bl._hinge_rows(points, free, dirs, HINGES, scale)(u)
     monkeypatch.setattr(bl, "HINGE_BLOCK_ELEMENTS", 2 * 21 * 21 * 3)                # two frames a block
@@ -177,5 +194,16 @@ def test_the_refinement_puts_fingers_back_in_their_planes_along_the_rays() -> No
             return depth / np.nanmean(np.where(vis, depth, np.nan), 1, keepdims=True)
         return float(np.abs(rel(points[..., 2]) - rel(cam[..., 2]))[vis].mean())
     assert depth_error(out) < 0.8 * depth_error(plain)
+    # hidden landmarks may be NaN, a frame may have no bone with both ends visible, and there may be no frame
+    partial = start.copy()
+    partial[~vis] = np.nan
+    sparse = vis.copy()
+    sparse[1, 2:] = False                                                        # frame 1: landmarks 0, 1 only
+    partial[1, 2:] = np.nan
+    moved = refine_bone_lengths(partial, sparse, proportions, rays, **category_settings("hand21"))
+    assert np.isfinite(moved[sparse]).all()
+    np.testing.assert_array_equal(moved[1], partial[1].astype(np.float32))          # no bone: unchanged
+    empty = refine_bone_lengths(start[:0], vis[:0], proportions, rays[:0], **category_settings("hand21"))
+    assert empty.shape == (0, 21, 3)
     with pytest.raises(ValueError, match="hinge_weight"):
         refine_bone_lengths(start, vis, proportions, rays, 0.05, 2, HINGES, -1.0)
