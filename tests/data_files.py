@@ -7,6 +7,15 @@ from pathlib import Path
 import numpy as np
 
 
+def proportions_of(shape: np.ndarray):
+    """The exact bone proportions (:class:`lifter.bone_lengths.BoneProportions`) of one hand ``(21, 3)``."""
+    from lifter.bone_lengths import BoneProportions, category_edges, edge_lengths
+
+    edges = category_edges("hand21")
+    lengths = edge_lengths(shape[None], edges)[0]
+    return BoneProportions(edges, lengths / lengths.sum(), np.zeros(len(edges)))
+
+
 def write_test_files(out: Path, category: str, shapes: np.ndarray, present: np.ndarray, seed: int) -> None:
     from lifter.data.build import views_to_arrays
     from lifter.data.cameras import CameraProtocol, hide_landmarks, render_views

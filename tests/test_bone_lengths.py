@@ -8,21 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_files import load_script, write_hand_data
+from data_files import load_script, proportions_of, write_hand_data
 from lifter import load_lifter
 from lifter.api import WeightsError
-from lifter.bone_lengths import (BoneProportions, category_edges, edge_lengths, fit_proportions, load_proportions,
-                                 refine_bone_lengths, refine_lift, save_proportions)
+from lifter.bone_lengths import (category_edges, edge_lengths, fit_proportions, load_proportions, refine_bone_lengths,
+                                 refine_lift, save_proportions)
 from lifter.geometry import rotation_x, rotation_y
 
 EDGES = category_edges("hand21")          # 23 edges on 21 landmarks: a tree plus the palm's knuckle links
 N = 21
-
-
-def proportions_of(shape: np.ndarray) -> BoneProportions:
-    """The exact proportions of one shape ``(N, 3)``."""
-    lengths = edge_lengths(shape[None], EDGES)[0]
-    return BoneProportions(EDGES, lengths / lengths.sum(), np.zeros(len(EDGES)))
 
 
 def posed(rng: np.random.Generator, shape: np.ndarray, frames: int) -> np.ndarray:

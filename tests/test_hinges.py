@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from lifter.bone_lengths import (_hinge_rows, category_edges, category_settings, edge_lengths, refine_bone_lengths,
-                                 BoneProportions)
+from data_files import proportions_of
+from lifter.bone_lengths import _hinge_rows, category_settings, refine_bone_lengths
 from lifter.data.hand import sample_hands
 from lifter.geometry import rotation_x, rotation_y, rotation_z
 from lifter.hinges import category_hinges, hand_hinges, hinge_active, hinge_residuals
@@ -172,9 +172,7 @@ def test_the_refinement_puts_fingers_back_in_their_planes_along_the_rays() -> No
     R = rotation_y(rng.uniform(0, 6, 6)) @ rotation_x(rng.uniform(-0.8, 0.8, 6))
     cam = np.einsum("fij,nj->fni", R, hand) + np.array([0.0, 0.0, 25.0])
     rays = cam[..., :2] / cam[..., 2:]
-    edges = category_edges("hand21")
-    lengths = edge_lengths(cam, edges)
-    proportions = BoneProportions(edges, lengths[0] / lengths[0].sum(), np.zeros(len(edges)))
+    proportions = proportions_of(hand)
     vis = np.ones(cam.shape[:2], bool)
     vis[0, 12] = False
     z = cam[..., 2] + rng.normal(scale=0.15, size=vis.shape)                     # depth noise on the rays
