@@ -3,7 +3,17 @@
 FiT3D (ECCV 2024) lifts a 2D model's outputs into a 3D representation, renders it from new views and fine-tunes
 the 2D model on the renderings. Here, with no ground-truth 3D anywhere:
 
-1. a frozen copy of the starting model (the *teacher*) lifts each training 2D pose to 3D;
+1. a frozen copy of the starting model (the *teacher*) lifts each training 2D pose to 3D; with
+   ``teacher_bones`` (``--teacher-bones``) that lift is first refined as ``lift()`` refines it at test time, by
+   the bone-length step of :mod:`lifter.bone_lengths` (with the finger hinges for hands), for the categories the
+   proportions file holds (bodies and hands): proportions fitted to a lifter's own lifts of training 2D, so still
+   no 3D data; the student then learns the refined shapes. With ``teacher_reading = "perspective"``
+   (``--teacher-reading perspective``) the teacher's lift is read through the pinhole that ``lift()``'s
+   refinements guess from the 2D extent (as ``lift_with_camera`` without intrinsics reads it: x, y un-projected at
+   each landmark's depth) instead of orthographically (x, y = the 2D), and the bone-length step moves it along
+   that pinhole's rays. With ``distill_weight`` > 0 (``--teacher-distill W``) and the bone step, the student's
+   own lift of the real training 2D is also pulled, depth by depth, towards the teacher's refined lift of it
+   (loss ``distill``);
 2. that 3D is re-rendered under ``views`` new random cameras: a rotation (yaw over 360 deg about the image's
    vertical axis, tilt up to ``tilt_deg``) and a perspective camera at a random distance (the training recipe's
    ``distance_range``), with 2D noise (sigma up to ``noise`` in normalised units, about the protocol's 0-2 px).
@@ -32,10 +42,15 @@ from dataclasses import dataclass
 
 import torch
 
-from lifter.geometry import masked_centre, random_perspective_view, unproject_lift
+from lifter.bone_lengths import BoneProportions, category_settings, refine_bone_lengths_torch, refine_lift_torch
+from lifter.geometry import guessed_pinhole_torch, masked_centre, masked_mean, random_perspective_view, unproject_lift
 from lifter.losses import cross_view_loss, masked_mse
 from lifter.masking import hide_blocks
 from lifter.model import Lifter
+from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
+
+#: How the 3D-aware stage reads the teacher's lift as a 3D shape (:attr:`FinetuneConfig.teacher_reading`).
+TEACHER_READINGS = ("orthographic", "perspective")
 
 
 @dataclass
@@ -51,6 +66,9 @@ class FinetuneConfig:
     learned_elevation: bool = False   # render about the vertical of the teacher's predicted camera elevation
     block_prob: float = 0.0           # chance that a rendered view shows the student a block hidden
     block_max: float = 0.5            # ... up to this fraction of its landmarks
+    teacher_bones: str = ""           # bone proportions file refining the teacher's lifts ("": none)
+    teacher_reading: str = "orthographic"   # or "perspective": through the pinhole guessed from the 2D extent
+    distill_weight: float = 0.0       # weight of the student's depths on the real 2D against the refined teacher's
 
 
 def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt_deg: float,
@@ -84,16 +102,54 @@ def lift_part(model: Lifter, p: torch.Tensor, shown: torch.Tensor, category: str
     return lift * scale[:, None, None] + torch.cat([centre, centre.new_zeros(len(p), 1)], -1)[:, None]
 
 
+def refined_teacher_lift(shape: torch.Tensor, mask: torch.Tensor, category: str, proportions: BoneProportions
+                         ) -> torch.Tensor:
+    """The teacher's lift ``shape (B, N, 3)`` of normalised 2D (x, y the 2D of the landmarks in ``mask (B, N)``)
+    refined as ``lift()`` refines it: the bone-length step at ``category``'s shipped settings
+    (:func:`lifter.bone_lengths.category_settings`) along the rays of the camera guessed from the 2D extent; x, y
+    kept, depths of the ``mask`` landmarks moved -> ``(B, N, 3)`` in ``shape``'s dtype."""
+    centre = shape.new_zeros(len(shape), 2)                # the normalised 2D is centred: any origin will do
+    return refine_lift_torch(shape, centre, mask, proportions, **category_settings(category)).to(shape.dtype)
+
+
+def perspective_teacher_lift(shape: torch.Tensor, mask: torch.Tensor, category: str,
+                             proportions: BoneProportions | None = None) -> torch.Tensor:
+    """The teacher's lift ``shape (B, N, 3)`` of normalised 2D read through the pinhole guessed from the extent of
+    the ``mask (B, N)`` landmarks' 2D (:func:`lifter.geometry.guessed_pinhole_torch` at
+    :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL`, as ``lift()``'s refinements guess it): each landmark's depth
+    relative to the ``mask`` landmarks' mean is kept and its x, y un-projected at that depth (the offset from the
+    principal point times ``1 + depth / focal``, at least 0.1); with ``proportions``, then moved along that
+    pinhole's rays towards them (:func:`lifter.bone_lengths.refine_bone_lengths_torch`, ``category``'s shipped
+    settings) -> ``(B, N, 3)`` in ``shape``'s dtype and units (any offset: the renderer centres it)."""
+    x = shape.double()
+    point, kappa = guessed_pinhole_torch(x[..., :2], mask, DEFAULT_SPAN_OVER_FOCAL)         # (B, 2), (B,)
+    offsets = x[..., :2] - point[:, None]
+    z = x[..., 2] - masked_mean(x[..., 2:3], mask)                                          # (B, N)
+    seen = torch.cat([offsets * (1 + kappa[:, None, None] * z[..., None]).clamp_min(0.1), z[..., None]], -1)
+    if proportions is not None:
+        seen = refine_bone_lengths_torch(seen, mask, proportions, kappa[:, None, None] * offsets,
+                                         **category_settings(category))
+    return seen.to(shape.dtype)
+
+
 def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: torch.Tensor, category: str,
                     index: torch.Tensor | None, cfg: FinetuneConfig, distance_range: tuple[float, float],
-                    gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """The 3D-aware losses for normalised 2D ``p (B, N, 2)`` with landmarks ``mask (B, N)``."""
+                    gen: torch.Generator, proportions: BoneProportions | None = None) -> dict[str, torch.Tensor]:
+    """The 3D-aware losses for normalised 2D ``p (B, N, 2)`` with landmarks ``mask (B, N)``; with the category's
+    bone ``proportions`` (and every landmark of the category, ``index`` None), the teacher's lift is refined
+    towards them first (:func:`refined_teacher_lift`)."""
     elevation = None
     with torch.no_grad():
         if cfg.learned_elevation:                                           # (B, N, 3) the lifted 3D, (B,)
             shape, elevation = teacher.lift_normalised(p, mask, category, index, return_elevation=True)
         else:
             shape = teacher.lift_normalised(p, mask, category, index)
+        refines = proportions is not None and index is None
+        target = refined_teacher_lift(shape, mask, category, proportions) if refines and cfg.distill_weight else None
+        if cfg.teacher_reading == "perspective":
+            shape = perspective_teacher_lift(shape, mask, category, proportions if index is None else None)
+        elif proportions is not None and index is None:
+            shape = refined_teacher_lift(shape, mask, category, proportions)
     R, rotated, p2d, centre, scale, dist = render_views_torch(shape, mask, cfg.views, cfg.tilt_deg,
                                                               distance_range, cfg.noise, gen, elevation)
     V, B, N, _ = p2d.shape
@@ -108,4 +164,9 @@ def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: tor
                           full).reshape(V, B, N, 3)
     render = sum(masked_mse(seen[v], rotated[v], mask) for v in range(V)) / V
     back = torch.stack([masked_centre(seen[v], mask) @ R[v] for v in range(V)])   # rotate back: x R = (R^T x^T)^T
-    return {"render": render, "cross_view": cross_view_loss(back, mask)}
+    losses = {"render": render, "cross_view": cross_view_loss(back, mask)}
+    if target is not None:
+        # the student's own lift of the real 2D: its depths against the refined teacher's (x, y are the 2D in both)
+        own = student.lift_normalised(p, mask, category, index)
+        losses["distill"] = masked_mse(own[..., 2:], target[..., 2:], mask)
+    return losses

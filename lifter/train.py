@@ -30,7 +30,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from lifter.finetune import FinetuneConfig, finetune_losses
+from lifter.bone_lengths import DEFAULT_PROPORTIONS, load_proportions
+from lifter.finetune import TEACHER_READINGS, FinetuneConfig, finetune_losses
 from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow
 from lifter.geometry import normalise_2d, random_perspective_view, rigid_factorisation, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss, flow_loss,
@@ -381,6 +382,9 @@ class Trainer:
             if not cfg.init_from:
                 raise ValueError("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER")
             self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
+        # bone proportions refining the teacher's lifts (lifter.finetune.refined_teacher_lift), per category
+        self.teacher_bones = (load_proportions(Path(cfg.finetune.teacher_bones))
+                              if cfg.finetune_3d_aware and cfg.finetune.teacher_bones else {})
         check_ema_decays(cfg.ema_decays, cfg.ema_warmup)
         self.emas = {d: {k: v.detach().clone() for k, v in self.model.state_dict().items()}
                      for d in cfg.ema_decays}                      # decay -> averaged state dict
@@ -497,10 +501,12 @@ class Trainer:
                 total = total + dict(cfg.flow_weights)[category] * losses["flow"]
             if self.teacher is not None:
                 ft = finetune_losses(self.model, self.teacher, p_full, b["full"], category, index, cfg.finetune,
-                                     cfg.distance_range, self.gen)
+                                     cfg.distance_range, self.gen, self.teacher_bones.get(category))
                 losses.update(ft)
                 total = cfg.finetune.anchor_weight * total + cfg.finetune.render_weight * ft["render"] \
                     + cfg.finetune.cross_view_weight * ft["cross_view"]
+                if "distill" in ft:
+                    total = total + cfg.finetune.distill_weight * ft["distill"]
 
         for g in self.opt.param_groups:
             g["lr"] = cfg.lr * lr_factor(self.step_count, cfg)
@@ -806,13 +812,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render-block-hide", type=float, default=FinetuneConfig.block_prob, metavar="PROB",
                         help="3D-aware stage: chance that a rendered view shows the model a block of landmarks "
                              "hidden (up to half), the teacher's whole lift still its target")
+    parser.add_argument("--teacher-bones", nargs="?", const=str(DEFAULT_PROPORTIONS), default="", metavar="PATH",
+                        help="3D-aware stage: refine the teacher's lifts of bodies and hands by the bone-length step "
+                             "lift() runs at test time, with the bone proportions of PATH (default: the bundled "
+                             "assets/weights/bone_proportions.safetensors, fitted to a lifter's lifts of training "
+                             "2D) before rendering them (lifter.finetune)")
+    parser.add_argument("--teacher-reading", choices=TEACHER_READINGS, default=FinetuneConfig.teacher_reading,
+                        help="3D-aware stage: read the teacher's lift as 3D orthographically (x, y = its 2D; the "
+                             "default, as every recorded run) or through the pinhole lift()'s refinements guess "
+                             "from the 2D extent (lifter.finetune.perspective_teacher_lift)")
+    parser.add_argument("--teacher-distill", type=float, default=FinetuneConfig.distill_weight, metavar="W",
+                        help="3D-aware stage, with --teacher-bones: weight of a loss pulling the depths of the "
+                             "model's own lift of the real training 2D towards the teacher's lift refined by the "
+                             "bone-length step (lifter.finetune; default 0: off)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
         if not 0 <= value <= 1:
             parser.error(f"{flag} is a probability in [0, 1], got {value}")
-    if args.render_block_hide and not args.finetune_3d_aware:
-        parser.error("--render-block-hide is a setting of the 3D-aware stage: add --finetune-3d-aware")
+    for flag, on in (("--render-block-hide", args.render_block_hide), ("--teacher-bones", args.teacher_bones),
+                     ("--teacher-reading", args.teacher_reading != FinetuneConfig.teacher_reading),
+                     ("--teacher-distill", args.teacher_distill)):
+        if on and not args.finetune_3d_aware:
+            parser.error(f"{flag} is a setting of the 3D-aware stage: add --finetune-3d-aware")
+    if args.teacher_distill < 0 or (args.teacher_distill and not args.teacher_bones):
+        parser.error(f"--teacher-distill takes a weight >= 0 with --teacher-bones, got {args.teacher_distill}"
+                     f"{'' if args.teacher_bones else ' without it'}")
+    if args.teacher_bones:
+        try:
+            load_proportions(Path(args.teacher_bones))
+        except (FileNotFoundError, ValueError, RuntimeError) as e:
+            parser.error(f"--teacher-bones: {e}")
     if args.threads:
         torch.set_num_threads(args.threads)
     weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
@@ -863,7 +893,9 @@ def main(argv: list[str] | None = None) -> int:
                       learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
                       checkpoint_every=args.checkpoint_every, block_prob=args.block_hide,
                       finetune=FinetuneConfig(learned_elevation=args.finetune_elevation,
-                                              block_prob=args.render_block_hide),
+                                              block_prob=args.render_block_hide, teacher_bones=args.teacher_bones,
+                                              teacher_reading=args.teacher_reading,
+                                              distill_weight=args.teacher_distill),
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity, identity_code=args.identity_code,

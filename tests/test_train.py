@@ -625,3 +625,145 @@ def test_block_hiding_hides_one_side_and_leaves_the_scattered_draws_alone() -> N
     n_vis = visible.sum(1)
     n_hide = torch.minimum((frac * n_vis).floor().long(), (n_vis - 3).clamp_min(0)) * hide
     assert torch.equal(a[2], visible & (rank >= n_hide[:, None]))
+
+
+def test_refined_teacher_lifts_move_towards_the_bone_proportions() -> None:
+    """``--teacher-bones``: the teacher's lift of a hand (normalised 2D, depths squeezed and jittered) is refined
+    as ``lift()`` refines it: x, y kept, depths moved so that the bones come closer to the proportions."""
+    from data_files import proportions_of
+    from lifter.bone_lengths import category_edges, edge_lengths
+    from lifter.data.hand import sample_hands
+    from lifter.finetune import refined_teacher_lift
+    from lifter.geometry import normalise_2d, rotation_x, rotation_y
+
+    rng = np.random.default_rng(3)
+    hand = sample_hands(1, rng)[0][0].astype(np.float64)                           # (21, 3) mm
+    R = rotation_y(rng.uniform(0, 2 * np.pi, 16)) @ rotation_x(rng.uniform(-0.6, 0.6, 16))
+    views = torch.from_numpy(np.einsum("fij,nj->fni", R, hand))                      # (16, 21, 3)
+    mask = torch.ones(views.shape[:2], dtype=torch.bool)
+    mask[0, 5] = False                                                               # a hidden landmark stays put
+    p, _, scale = normalise_2d(views[..., :2], mask)
+    depth = (views[..., 2] - views[..., 2].mean(1, keepdim=True)) / scale[:, None]
+    start = torch.cat([p, (0.8 * depth + 0.05 * torch.randn(depth.shape, generator=torch.Generator().manual_seed(0))
+                           )[..., None]], -1).float()
+    proportions = proportions_of(hand)
+    out = refined_teacher_lift(start, mask, "hand21", proportions)
+    assert out.dtype == torch.float32 and out.shape == start.shape
+    torch.testing.assert_close(out[..., :2], start[..., :2], rtol=0, atol=0)         # only depths move
+    assert out[0, 5, 2] == start[0, 5, 2] and (out[..., 2] != start[..., 2]).sum() > 16 * 19
+
+    def ratio_error(x: torch.Tensor) -> float:
+        lengths = edge_lengths(x[1:].double().numpy(), category_edges("hand21"))     # frames with every landmark
+        return float(np.abs(lengths / lengths.sum(1, keepdims=True) - proportions.ratios).mean())
+
+    assert ratio_error(out) < 0.5 * ratio_error(start), (ratio_error(start), ratio_error(out))
+
+
+def test_teacher_bones_flag_is_checked_recorded_and_used(hand_data: Path, tmp_path: Path, capsys) -> None:
+    """``--teacher-bones PATH`` belongs to the 3D-aware stage, names a missing file, is recorded in the run's
+    config, and changes what the student is taught (same seed, other losses)."""
+    from data_files import proportions_of
+    from lifter.bone_lengths import save_proportions
+    from lifter.data.hand import sample_hands
+
+    tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
+            "--batch-tokens", str(16 * 21), "--quiet"]
+    train_main(tiny + ["--out", str(tmp_path / "base"), "--steps", "3"])
+    bones = tmp_path / "bones.safetensors"
+    save_proportions(bones, {"hand21": proportions_of(sample_hands(1, np.random.default_rng(0))[0][0])}, {})
+    with pytest.raises(SystemExit):
+        train_main(tiny + ["--out", str(tmp_path / "x"), "--steps", "2", "--teacher-bones", str(bones)])
+    assert "--teacher-bones is a setting of the 3D-aware stage" in capsys.readouterr().err
+    ft = tiny + ["--init", str(tmp_path / "base"), "--finetune-3d-aware", "--warmup", "1", "--steps", "2"]
+    with pytest.raises(SystemExit):
+        train_main(ft + ["--out", str(tmp_path / "y"), "--teacher-bones", str(tmp_path / "none.safetensors")])
+    assert "none.safetensors" in capsys.readouterr().err and not (tmp_path / "y").exists()
+    train_main(ft + ["--out", str(tmp_path / "plain")])
+    train_main(ft + ["--out", str(tmp_path / "refined"), "--teacher-bones", str(bones)])
+    record = json.loads((tmp_path / "refined" / "checkpoint.json").read_text())
+    assert record["config"]["finetune"]["teacher_bones"] == str(bones)
+    assert config_from_dict(record["config"]).finetune.teacher_bones == str(bones)
+
+    def first_render_loss(run: str) -> float:
+        return json.loads((tmp_path / run / "log.jsonl").read_text().splitlines()[0])["render"]
+
+    assert first_render_loss("plain") != first_render_loss("refined")
+    with pytest.raises(SystemExit):
+        train_main(ft + ["--out", str(tmp_path / "z"), "--teacher-distill", "1"])
+    assert "--teacher-distill takes a weight >= 0 with --teacher-bones" in capsys.readouterr().err
+    train_main(ft + ["--out", str(tmp_path / "distilled"), "--teacher-bones", str(bones), "--teacher-distill", "1",
+                     "--teacher-reading", "perspective"])
+    assert "distill" in json.loads((tmp_path / "distilled" / "log.jsonl").read_text().splitlines()[0])
+    assert "distill" not in json.loads((tmp_path / "refined" / "log.jsonl").read_text().splitlines()[0])
+
+
+def test_distill_loss_is_the_depth_gap_to_the_refined_teacher(hand_data: Path, tiny_run) -> None:
+    """``--teacher-distill``: the loss is the mean squared gap between the student's depths on the real 2D and
+    the refined teacher's (both centred); a student that is the teacher still has the refinement's gap."""
+    from data_files import proportions_of
+    from lifter.data.hand import sample_hands
+    from lifter.finetune import FinetuneConfig, finetune_losses, refined_teacher_lift
+    from lifter.geometry import normalise_2d
+    from lifter.losses import masked_mse
+
+    trainer = Trainer(replace(_cfg(), init_from=str(tiny_run[0]), finetune_3d_aware=True), hand_data,
+                      torch.device("cpu"))
+    with np.load(hand_data / "hand21_test.npz") as f:
+        pts = torch.from_numpy(f["points2d"][:50])
+    mask = torch.ones(pts.shape[:2], dtype=torch.bool)
+    p, _, _ = normalise_2d(pts, mask)
+    proportions = proportions_of(sample_hands(1, np.random.default_rng(0))[0][0])
+    cfg = FinetuneConfig(distill_weight=1.0, teacher_reading="perspective")
+    with torch.no_grad():
+        out = finetune_losses(trainer.teacher, trainer.teacher, p, mask, "hand21", None, cfg, (2.5, 12.0),
+                              torch.Generator().manual_seed(0), proportions)
+        lift = trainer.teacher.lift_normalised(p, mask, "hand21")
+        gap = masked_mse(lift[..., 2:], refined_teacher_lift(lift, mask, "hand21", proportions)[..., 2:], mask)
+        plain = finetune_losses(trainer.teacher, trainer.teacher, p, mask, "hand21", None, FinetuneConfig(),
+                                (2.5, 12.0), torch.Generator().manual_seed(0), proportions)
+    assert float(out["distill"]) == pytest.approx(float(gap), rel=1e-6) and float(gap) > 0
+    assert "distill" not in plain
+
+
+def test_perspective_teacher_reading_recovers_a_shape_seen_through_the_guessed_pinhole() -> None:
+    """``--teacher-reading perspective``: a lift in the orthographic form (x, y the 2D, z the true depth in 2D
+    units) of hands seen through exactly the pinhole guessed from their 2D extent reads back as the true 3D up to
+    scale, where the orthographic form does not; the bone step then moves the points along that pinhole's rays."""
+    from data_files import proportions_of
+    from lifter.data.hand import sample_hands
+    from lifter.bone_lengths import category_edges, edge_lengths
+    from lifter.finetune import perspective_teacher_lift
+    from lifter.geometry import rotation_x, rotation_y
+    from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
+
+    rng = np.random.default_rng(5)
+    hand = sample_hands(1, rng)[0][0].astype(np.float64)                            # (21, 3) mm
+    R = rotation_y(rng.uniform(0, 2 * np.pi, 8)) @ rotation_x(rng.uniform(-0.6, 0.6, 8))
+    shape = np.einsum("fij,nj->fni", R, hand)
+    distance = np.full((8, 1, 1), 300.0)
+    for _ in range(50):                        # each hand where its 2D box spans the guessed share of the focal
+        cam = shape + np.array([0.0, 0.0, 1.0]) * distance
+        slopes = cam[..., :2] / cam[..., 2:]
+        cam[..., :2] -= ((slopes.min(1) + slopes.max(1)) / 2)[:, None] * cam[..., 2:]   # box centred on the axis
+        slopes = cam[..., :2] / cam[..., 2:]
+        distance = distance * ((slopes.max(1) - slopes.min(1)).max(-1) / DEFAULT_SPAN_OVER_FOCAL)[:, None, None]
+    assert np.allclose((slopes.max(1) - slopes.min(1)).max(-1), DEFAULT_SPAN_OVER_FOCAL, rtol=1e-12)
+    focal = 2.5                                                                      # any 2D units will do
+    z_mean = cam[..., 2].mean(1, keepdims=True)
+    lift = torch.from_numpy(np.concatenate([focal * slopes, focal * (cam[..., 2:] / z_mean[..., None] - 1)], -1))
+    mask = torch.ones(lift.shape[:2], dtype=torch.bool)
+    truth = (cam - np.array([0.0, 0.0, 1.0]) * z_mean[..., None]) * (focal / z_mean[..., None])
+    read = perspective_teacher_lift(lift, mask, "hand21").numpy()
+    np.testing.assert_allclose(read, truth, atol=1e-9 * np.abs(truth).max())
+    assert np.abs(lift.numpy() - truth).max() > 1e-2 * np.abs(truth).max()           # the orthographic form is off
+    # the bone step (with the hands' shipped settings: their finger hinges too) moves points along those rays only
+    refined = perspective_teacher_lift(lift, mask, "hand21", proportions_of(hand)).numpy()
+    np.testing.assert_allclose(refined[..., :2] / (refined[..., 2:] + focal), slopes, atol=1e-9)
+    assert np.abs(refined - read).max() > 1e-6
+
+    def ratio_error(x: np.ndarray) -> float:
+        lengths = edge_lengths(x, category_edges("hand21"))
+        return float(np.abs(lengths / lengths.sum(1, keepdims=True) - proportions_of(hand).ratios).max())
+
+    # the hinges pull the knuckles' small arch a little, far less than the orthographic form distorts the bones
+    assert ratio_error(refined) < 0.5 * ratio_error(lift.numpy())
