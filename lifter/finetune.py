@@ -135,9 +135,11 @@ def perspective_teacher_lift(shape: torch.Tensor, mask: torch.Tensor, category: 
 def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: torch.Tensor, category: str,
                     index: torch.Tensor | None, cfg: FinetuneConfig, distance_range: tuple[float, float],
                     gen: torch.Generator, proportions: BoneProportions | None = None) -> dict[str, torch.Tensor]:
-    """The 3D-aware losses for normalised 2D ``p (B, N, 2)`` with landmarks ``mask (B, N)``; with the category's
-    bone ``proportions`` (and every landmark of the category, ``index`` None), the teacher's lift is refined
-    towards them first (:func:`refined_teacher_lift`)."""
+    """The 3D-aware losses for normalised 2D ``p (B, N, 2)`` with landmarks ``mask (B, N)``: ``render`` and
+    ``cross_view``, and ``distill`` with ``cfg.distill_weight`` and ``proportions``. The teacher's lift is read as
+    ``cfg.teacher_reading`` says (:func:`perspective_teacher_lift`); with the category's bone ``proportions`` (and
+    every landmark of the category, ``index`` None) it is refined towards them first (:func:`refined_teacher_lift`
+    in the orthographic reading)."""
     elevation = None
     with torch.no_grad():
         if cfg.learned_elevation:                                           # (B, N, 3) the lifted 3D, (B,)
@@ -147,8 +149,8 @@ def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: tor
         refines = proportions is not None and index is None
         target = refined_teacher_lift(shape, mask, category, proportions) if refines and cfg.distill_weight else None
         if cfg.teacher_reading == "perspective":
-            shape = perspective_teacher_lift(shape, mask, category, proportions if index is None else None)
-        elif proportions is not None and index is None:
+            shape = perspective_teacher_lift(shape, mask, category, proportions if refines else None)
+        elif refines:
             shape = refined_teacher_lift(shape, mask, category, proportions)
     R, rotated, p2d, centre, scale, dist = render_views_torch(shape, mask, cfg.views, cfg.tilt_deg,
                                                               distance_range, cfg.noise, gen, elevation)
