@@ -285,6 +285,40 @@ def refine_lift(lift: np.ndarray, centre: np.ndarray, visible: np.ndarray, propo
     return out.numpy().astype(np.float32)
 
 
+def pinhole_view_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.Tensor,
+                       span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL, focal: torch.Tensor | None = None,
+                       principal: torch.Tensor | None = None, extent: torch.Tensor | None = None,
+                       min_factor: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A lift in ``lift()``'s form read through a pinhole camera, the form :func:`refine_bone_lengths_torch` moves
+    along rays: by default the camera :func:`lifter.geometry.guessed_pinhole_torch` guesses from the 2D extent of
+    the landmarks in ``extent (F, N)`` (None: every landmark, hidden ones where the lift puts them).
+
+    Args:
+        lift: ``(F, N, 3)`` x, y in pixels relative to ``centre``, z depth in the same units (any offset).
+        centre: ``(F, 2)`` pixel position of the lift's origin; visible: ``(F, N)`` bool, the landmarks whose mean
+            depth is the reference.
+        span_over_focal, focal, principal: as for :func:`refine_lift_torch`.
+        min_factor: a floor on each landmark's un-projection factor ``1 + depth / focal`` (None: none).
+    Returns:
+        ``seen (F, N, 3)`` float64: each landmark's depth from the ``visible`` mean, and its x, y from the principal
+        point un-projected at that depth; ``rays (F, N, 2)``, how x, y change per unit of depth; ``z_ref (F, 1)``,
+        the ``visible`` landmarks' mean depth in ``lift``.
+    """
+    lift = lift.to(torch.float64)
+    pixels = lift[..., :2] + centre.to(torch.float64)[:, None]
+    if focal is None or principal is None:
+        point, kappa = guessed_pinhole_torch(pixels, extent, span_over_focal)
+    else:
+        point, kappa = principal.to(torch.float64), 1.0 / focal.to(torch.float64)
+    offsets = pixels - point[:, None]
+    z_ref = masked_mean(lift[..., 2:3], visible)                                 # (F, 1)
+    z = lift[..., 2] - z_ref                                                     # depth from the visible mean
+    factor = 1 + kappa[:, None, None] * z[..., None]
+    if min_factor is not None:
+        factor = factor.clamp_min(min_factor)
+    return torch.cat([offsets * factor, z[..., None]], -1), kappa[:, None, None] * offsets, z_ref
+
+
 def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.Tensor, proportions: BoneProportions,
                       weight: float, span_over_focal: float = DEFAULT_SPAN_OVER_FOCAL,
                       iterations: int = DEFAULT_ITERATIONS, focal: torch.Tensor | None = None,
@@ -306,17 +340,8 @@ def refine_lift_torch(lift: torch.Tensor, centre: torch.Tensor, visible: torch.T
         ``(F, N, 3)`` float64 in ``lift``'s frame: every landmark keeps its x, y; visible ones get new depths.
     """
     lift = lift.to(torch.float64)
-    pixels = lift[..., :2] + centre.to(torch.float64)[:, None]
-    if focal is None or principal is None:
-        point, kappa = guessed_pinhole_torch(pixels, None, span_over_focal)      # every landmark
-    else:
-        point, kappa = principal.to(torch.float64), 1.0 / focal.to(torch.float64)
-    offsets = pixels - point[:, None]
-    z_ref = masked_mean(lift[..., 2:3], visible)                                 # (F, 1)
-    z = lift[..., 2] - z_ref                                                     # depth from the visible mean
-    seen = torch.cat([offsets * (1 + kappa[:, None, None] * z[..., None]), z[..., None]], -1)
-    moved = refine_bone_lengths_torch(seen, visible, proportions, kappa[:, None, None] * offsets, weight, iterations,
-                                      hinges, hinge_weight)
+    seen, rays, z_ref = pinhole_view_torch(lift, centre, visible, span_over_focal, focal, principal)
+    moved = refine_bone_lengths_torch(seen, visible, proportions, rays, weight, iterations, hinges, hinge_weight)
     depth = torch.where(visible, moved[..., 2] + z_ref, lift[..., 2])            # hidden: exactly as given
     return torch.cat([lift[..., :2], depth[..., None]], -1)
 

@@ -42,8 +42,9 @@ from dataclasses import dataclass
 
 import torch
 
-from lifter.bone_lengths import BoneProportions, category_settings, refine_bone_lengths_torch, refine_lift_torch
-from lifter.geometry import guessed_pinhole_torch, masked_centre, masked_mean, random_perspective_view, unproject_lift
+from lifter.bone_lengths import (BoneProportions, category_settings, pinhole_view_torch, refine_bone_lengths_torch,
+                                 refine_lift_torch)
+from lifter.geometry import masked_centre, random_perspective_view, unproject_lift
 from lifter.losses import cross_view_loss, masked_mse
 from lifter.masking import hide_blocks
 from lifter.model import Lifter
@@ -115,20 +116,16 @@ def refined_teacher_lift(shape: torch.Tensor, mask: torch.Tensor, category: str,
 def perspective_teacher_lift(shape: torch.Tensor, mask: torch.Tensor, category: str,
                              proportions: BoneProportions | None = None) -> torch.Tensor:
     """The teacher's lift ``shape (B, N, 3)`` of normalised 2D read through the pinhole guessed from the extent of
-    the ``mask (B, N)`` landmarks' 2D (:func:`lifter.geometry.guessed_pinhole_torch` at
+    the ``mask (B, N)`` landmarks' 2D (:func:`lifter.bone_lengths.pinhole_view_torch` at
     :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL`, as ``lift()``'s refinements guess it): each landmark's depth
     relative to the ``mask`` landmarks' mean is kept and its x, y un-projected at that depth (the offset from the
     principal point times ``1 + depth / focal``, at least 0.1); with ``proportions``, then moved along that
     pinhole's rays towards them (:func:`lifter.bone_lengths.refine_bone_lengths_torch`, ``category``'s shipped
     settings) -> ``(B, N, 3)`` in ``shape``'s dtype and units (any offset: the renderer centres it)."""
-    x = shape.double()
-    point, kappa = guessed_pinhole_torch(x[..., :2], mask, DEFAULT_SPAN_OVER_FOCAL)         # (B, 2), (B,)
-    offsets = x[..., :2] - point[:, None]
-    z = x[..., 2] - masked_mean(x[..., 2:3], mask)                                          # (B, N)
-    seen = torch.cat([offsets * (1 + kappa[:, None, None] * z[..., None]).clamp_min(0.1), z[..., None]], -1)
+    seen, rays, _ = pinhole_view_torch(shape, shape.new_zeros(len(shape), 2), mask, DEFAULT_SPAN_OVER_FOCAL,
+                                       extent=mask, min_factor=0.1)
     if proportions is not None:
-        seen = refine_bone_lengths_torch(seen, mask, proportions, kappa[:, None, None] * offsets,
-                                         **category_settings(category))
+        seen = refine_bone_lengths_torch(seen, mask, proportions, rays, **category_settings(category))
     return seen.to(shape.dtype)
 
 

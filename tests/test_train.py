@@ -27,6 +27,12 @@ def hand_data(tmp_path_factory) -> Path:
     return write_hand_data(tmp_path_factory.mktemp("data"), 3000, 200)
 
 
+def tiny_cli(data: Path) -> list[str]:
+    """The options of ``python -m lifter.train`` for a tiny hands-only network on ``data``, quiet."""
+    return ["--data", str(data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
+            "--batch-tokens", str(16 * 21), "--quiet"]
+
+
 def _cfg(**kw) -> TrainConfig:
     base = TrainConfig(categories=("hand21",), steps=160, batch_tokens=64 * 21, warmup=10, lr=5e-3,
                        hide_prob=1.0, checkpoint_every=1000, model=TINY)
@@ -306,8 +312,7 @@ def test_cli_resumes_a_3d_aware_finetune_run_bit_for_bit(hand_data: Path, tmp_pa
     """``--resume`` of a ``--finetune-3d-aware`` run keeps its nested configs (a resumed run once crashed here)."""
     from safetensors.torch import load_file
 
-    tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
-            "--batch-tokens", str(16 * 21), "--quiet"]
+    tiny = tiny_cli(hand_data)
     train_main(tiny + ["--out", str(tmp_path / "base"), "--steps", "3"])
     ft = tiny + ["--init", str(tmp_path / "base"), "--finetune-3d-aware", "--warmup", "1"]
     train_main(ft + ["--out", str(tmp_path / "straight"), "--steps", "4"])
@@ -324,8 +329,7 @@ def test_cli_resumes_a_3d_aware_finetune_run_bit_for_bit(hand_data: Path, tmp_pa
 
 def test_cli_refuses_to_overwrite_a_run_and_names_missing_data(hand_data: Path, tmp_path: Path, capsys) -> None:
     """A finished run is never overwritten by a new command into its folder; missing data is a usage error."""
-    tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
-            "--batch-tokens", str(16 * 21), "--quiet", "--steps", "2"]
+    tiny = tiny_cli(hand_data) + ["--steps", "2"]
     run = tmp_path / "run"
     train_main(tiny + ["--out", str(run), "--checkpoint-every", "1"])
     assert json.loads((run / "checkpoint.json").read_text())["config"]["checkpoint_every"] == 1
@@ -365,8 +369,7 @@ def test_export_sums_the_wall_time_of_resumed_segments() -> None:
 def test_compare_checkpoints_script_finds_equal_and_different_runs(hand_data: Path, tmp_path: Path) -> None:
     """scripts/compare_checkpoints.py (the README's determinism figures): 0 for the same run twice, > 0 otherwise."""
     module = load_script("compare_checkpoints")
-    tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
-            "--batch-tokens", str(16 * 21), "--quiet", "--steps", "3"]
+    tiny = tiny_cli(hand_data) + ["--steps", "3"]
     for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
         train_main(tiny + ["--out", str(tmp_path / name), "--seed", seed])
     same = module.max_differences(tmp_path / "a", tmp_path / "b")
@@ -666,8 +669,7 @@ def test_teacher_bones_flag_is_checked_recorded_and_used(hand_data: Path, tmp_pa
     from lifter.bone_lengths import save_proportions
     from lifter.data.hand import sample_hands
 
-    tiny = ["--data", str(hand_data), "--categories", "hand21", "--dim", "32", "--depth", "2", "--heads", "2",
-            "--batch-tokens", str(16 * 21), "--quiet"]
+    tiny = tiny_cli(hand_data)
     train_main(tiny + ["--out", str(tmp_path / "base"), "--steps", "3"])
     bones = tmp_path / "bones.safetensors"
     save_proportions(bones, {"hand21": proportions_of(sample_hands(1, np.random.default_rng(0))[0][0])}, {})
