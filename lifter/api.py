@@ -134,6 +134,11 @@ def _checked_camera(focal_length: float | np.ndarray | None, principal_point: np
     return focal, principal
 
 
+#: A guessed focal length is at least this many times the lift's reach towards the camera from the visible
+#: landmarks' mean depth (2: no landmark nearer the camera than half that mean depth); see :func:`_guessed_camera`.
+GUESS_DEPTH_MARGIN = 2.0
+
+
 def _guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift: np.ndarray, pts: np.ndarray,
                     vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_checked_camera`'s intrinsics with the missing ones guessed from the lift ``(F, N, 3)`` of the
@@ -141,8 +146,11 @@ def _guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift
 
     The guess is :func:`lifter.geometry.guessed_pinhole_of_lift` at :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL`:
     every landmark where the lift puts it in the image (visible ones at their pixels, hidden ones at their
-    predicted pixels): the whole subject's extent, as :meth:`LoadedLifter.lift`'s refinements guess it. Raises
-    a ValueError when no focal length can be guessed (every landmark at one pixel)."""
+    predicted pixels): the whole subject's extent, as :meth:`LoadedLifter.lift`'s refinements guess it. A guessed
+    focal length is lengthened to :data:`GUESS_DEPTH_MARGIN` times the lift's farthest reach towards the camera
+    (from the visible landmarks' mean depth) where it is shorter, so that the guess never puts a landmark on or
+    behind the camera (only an implausible lift needs it, e.g. of random points; no benchmark view does). Raises a
+    ValueError when no focal length can be guessed (every landmark at one pixel)."""
     if focal is not None and principal is not None:
         return focal, principal
     point, kappa = guessed_pinhole_of_lift(lift, pts, vis, DEFAULT_SPAN_OVER_FOCAL)
@@ -151,7 +159,9 @@ def _guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift
             f = int(np.argmax(~(kappa > 0)))
             raise ValueError(f"frame {f}'s landmarks all coincide: no focal length can be guessed from their "
                              f"extent; give focal_length")
-        focal = 1.0 / kappa
+        z = np.asarray(lift[..., 2], dtype=np.float64)
+        reach = visible_centroid(z[..., None], vis)[:, 0] - z.min(1)                  # (F,) towards the camera
+        focal = np.maximum(1.0 / kappa, GUESS_DEPTH_MARGIN * reach)
     return focal, point if principal is None else principal
 
 
@@ -289,7 +299,9 @@ class LoadedLifter:
         them, so a partly hidden subject is not read as a smaller one seen closer; measured by
         ``scripts/partial_view_check.py``): the principal point at that 2D bounding-box centre, the focal length the
         box's larger side over :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL` (0.45: a subject spanning 45 % of a
-        focal length, the middle of the benchmark's cameras and about a phone camera's at arm's length). Measured by
+        focal length, the middle of the benchmark's cameras and about a phone camera's at arm's length), lengthened
+        where the lift reaches nearer the camera than half its visible landmarks' mean depth (an implausible lift,
+        e.g. of random points, which would otherwise put a landmark behind the guessed camera). Measured by
         ``lifter.evaluate`` (row "through a camera guessed from the landmarks"): on every category of the benchmark
         it is more accurate than :meth:`lift` (whose orthographic form is the contract of DESIGN.md) and less than
         with the true intrinsics. Give the intrinsics when they are known: a subject far from the camera (a long

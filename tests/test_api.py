@@ -258,6 +258,19 @@ def test_lift_with_camera_guesses_missing_intrinsics_from_the_landmarks(lifter, 
         lifter.lift_with_camera(np.zeros((21, 2)), "hand21")
     # ... unless it is given
     assert np.isfinite(lifter.lift_with_camera(np.zeros((21, 2)), "hand21", 1000.0)).all()
+    # a lift deeper than the guessed focal length (100 px of depth behind a 10 px hand): the guess is lengthened
+    # to twice the lift's reach towards the camera, so every landmark stays in front of it and on its pixel's ray
+    small = np.random.default_rng(7).random((21, 2)) * 10 + 500
+    deep = np.concatenate([small - small.mean(0), np.linspace(-100, 100, 21)[:, None]], 1)
+    guessed = lifter.read_with_camera(deep, small, "hand21", bone_lengths=False)
+    reach = 100.0                                          # mean depth 0, nearest landmark 100 px in front of it
+    np.testing.assert_allclose(guessed[:, 2], 2 * reach + deep[:, 2], atol=1e-3)   # from 100 to 300 px deep
+    point_small, kappa_small = guessed_pinhole(small[None], None, DEFAULT_SPAN_OVER_FOCAL)
+    assert 1 / kappa_small[0] < reach                      # the box alone would have put a landmark behind it
+    np.testing.assert_allclose(project_perspective(guessed[None].astype(np.float64), np.array([2 * reach]),
+                                                   point_small)[0], small, atol=1e-3)
+    with pytest.raises(ValueError, match="shorter than the lifted depth range"):    # a given focal length is kept
+        lifter.read_with_camera(deep, small, "hand21", 1 / kappa_small[0], bone_lengths=False)
     # three of a face's 468 landmarks in view: the focal length is guessed from the whole lifted face, not from
     # the three (whose box, a fraction of the face, gave a focal length shorter than the face's depth range)
     face = np.random.default_rng(0).normal(size=(468, 2)) * 100
