@@ -34,7 +34,7 @@ from lifter.evaluate import (CATEGORY_ORDER, DEFAULT_MODELS, METRIC_UNITS, SHIPP
 DEFAULT_MEMBERS = {
     "bundled": DEFAULT_MODELS[SHIPPED],
     "its 2D-only stage": DEFAULT_MODELS["lifter before fine-tuning (2D-only 6,000 steps at four-times batches)"],
-    "recipe shipped before": DEFAULT_MODELS["lifter at half-size batches in the 2D-only stage, trained on the CPU "
+    "recipe shipped before": DEFAULT_MODELS["lifter without the refined hand teacher, trained on an H200 "
                                             "(shipped before)"],
 }
 
