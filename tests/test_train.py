@@ -769,3 +769,34 @@ def test_perspective_teacher_reading_recovers_a_shape_seen_through_the_guessed_p
 
     # the hinges pull the knuckles' small arch a little, far less than the orthographic form distorts the bones
     assert ratio_error(refined) < 0.5 * ratio_error(lift.numpy())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_refined_teacher_matches_cpu_and_trains(hand_data: Path, tmp_path: Path) -> None:
+    """The shipped 3D-aware stage's teacher options on a GPU: the refined teacher's lifts (bone step, perspective
+    reading) equal the CPU's up to float32 rounding, and a few steps of the stage with every teacher option train
+    there with finite losses, the distillation's among them."""
+    from data_files import proportions_of
+    from lifter.bone_lengths import save_proportions
+    from lifter.data.hand import sample_hands
+    from lifter.finetune import perspective_teacher_lift, refined_teacher_lift
+
+    proportions = proportions_of(sample_hands(1, np.random.default_rng(0))[0][0])
+    shape = torch.from_numpy(sample_hands(64, np.random.default_rng(1))[0]).float()
+    shape = shape - shape.mean(1, keepdim=True)
+    mask = torch.rand(shape.shape[:2], generator=torch.Generator().manual_seed(2)) > 0.2
+    for refine in (lambda s, m: refined_teacher_lift(s, m, "hand21", proportions),
+                   lambda s, m: perspective_teacher_lift(s, m, "hand21", proportions)):
+        cpu = refine(shape, mask)
+        gpu = refine(shape.cuda(), mask.cuda()).cpu()
+        torch.testing.assert_close(gpu, cpu, atol=1e-4 * float(cpu.abs().max()), rtol=1e-4)
+    bones = tmp_path / "bones.safetensors"
+    save_proportions(bones, {"hand21": proportions}, {})
+    tiny = tiny_cli(hand_data) + ["--device", "cuda"]
+    train_main(tiny + ["--out", str(tmp_path / "base"), "--steps", "3"])
+    train_main(tiny + ["--init", str(tmp_path / "base"), "--finetune-3d-aware", "--warmup", "1", "--steps", "3",
+                       "--out", str(tmp_path / "ft"), "--teacher-bones", str(bones), "--teacher-reading",
+                       "perspective", "--teacher-distill", "5"])
+    log = [json.loads(line) for line in (tmp_path / "ft" / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(v) for row in log for k, v in row.items() if isinstance(v, float))
+    assert "distill" in log[-1]
