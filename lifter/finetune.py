@@ -144,11 +144,15 @@ def finetune_losses(student: Lifter, teacher: Lifter, p: torch.Tensor, mask: tor
         else:
             shape = teacher.lift_normalised(p, mask, category, index)
         refines = proportions is not None and index is None
-        target = refined_teacher_lift(shape, mask, category, proportions) if refines and cfg.distill_weight else None
-        if cfg.teacher_reading == "perspective":
+        perspective = cfg.teacher_reading == "perspective"
+        # the bone-refined lift: the distillation's target, and what the orthographic reading renders (one step)
+        refined = (refined_teacher_lift(shape, mask, category, proportions)
+                   if refines and (cfg.distill_weight or not perspective) else None)
+        target = refined if cfg.distill_weight else None
+        if perspective:
             shape = perspective_teacher_lift(shape, mask, category, proportions if refines else None)
-        elif refines:
-            shape = refined_teacher_lift(shape, mask, category, proportions)
+        elif refined is not None:
+            shape = refined
     R, rotated, p2d, centre, scale, dist = render_views_torch(shape, mask, cfg.views, cfg.tilt_deg,
                                                               distance_range, cfg.noise, gen, elevation)
     V, B, N, _ = p2d.shape
