@@ -7,7 +7,7 @@ of the RMS radius. An ensemble averages its members' network lifts (each pass of
 completed inputs too) and then runs ``lift()``'s refinements once, with the first member's shape bases and bone
 proportions (the bundled ones are fitted to the bundled lifter's lifts). Members are ``--model LABEL=PATH``
 (default: the bundled lifter, the 2D-only stage it was fine-tuned from, and the recipe shipped before
-it, whose 2D-only stage is a different run, at half-size batches on the CPU); the ensembles are every set of
+it, one round of the refined-teacher 3D-aware stage from that same 2D-only stage); the ensembles are every set of
 two or more of the first three members, or ``--ensemble LABEL+LABEL ...``.
 
 ``--views train`` draws ``--count`` training views with ``--seed`` (default 500, seed 1, as the other check
@@ -34,8 +34,8 @@ from lifter.evaluate import (CATEGORY_ORDER, DEFAULT_MODELS, METRIC_UNITS, SHIPP
 DEFAULT_MEMBERS = {
     "bundled": DEFAULT_MODELS[SHIPPED],
     "its 2D-only stage": DEFAULT_MODELS["lifter before fine-tuning (2D-only 6,000 steps at four-times batches)"],
-    "recipe shipped before": DEFAULT_MODELS["lifter without the refined hand teacher, trained on an H200 "
-                                            "(shipped before)"],
+    "recipe shipped before": DEFAULT_MODELS["lifter with one round of the refined-teacher 3D-aware "
+                                            "stage (shipped before)"],
 }
 
 

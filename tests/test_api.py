@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lifter import load_lifter
-from lifter.api import CPU_TOKENS, DEFAULT_WEIGHTS, WeightsError, record_path
+from lifter.api import CPU_TOKENS, DEFAULT_WEIGHTS, GUESS_DEPTH_MARGIN, WeightsError, record_path
 from lifter.data.cameras import render_views
 from lifter.data.hand import sample_hands
 from lifter.geometry import aligned_errors, perspective_reading, project_perspective
@@ -244,11 +244,17 @@ def test_lift_with_camera_guesses_missing_intrinsics_from_the_landmarks(lifter, 
     _, kappa_seen = guessed_pinhole(np.where(vis[..., None], pts, 0.0), vis, DEFAULT_SPAN_OVER_FOCAL)
     assert (kappa <= kappa_seen * (1 + 1e-6)).all()       # the whole hand is no smaller than its visible part
     assert (kappa[:20] < kappa_seen[:20]).mean() > 0.5     # and mostly larger with four fingers hidden
+    # the guessed focal length, lengthened where the lift reaches closer to the camera than half of it (a lift
+    # whose hidden landmarks stretch far in depth: here a hand with 4 of its 21 landmarks in view)
+    depth = flat[..., 2].astype(np.float64)
+    reach = visible_centroid(depth[..., None], vis)[:, 0] - depth.min(1)
+    guessed = np.maximum(1 / kappa, GUESS_DEPTH_MARGIN * reach)
+    assert (guessed > 1 / kappa).mean() < 0.05
     out = lifter.lift_with_camera(shown, "hand21", visible=vis)
-    for focal, principal in ((1 / kappa, point), (1 / kappa, None), (None, point)):
+    for focal, principal in ((guessed, point), (guessed, None), (None, point)):
         np.testing.assert_allclose(out, lifter.lift_with_camera(shown, "hand21", focal, principal, vis), rtol=1e-5,
                                    atol=1e-3)
-    np.testing.assert_allclose(project_perspective(out.astype(np.float64), 1 / kappa, point)[vis], pts[vis],
+    np.testing.assert_allclose(project_perspective(out.astype(np.float64), guessed, point)[vis], pts[vis],
                                atol=0.05)
     np.testing.assert_array_equal(lifter.read_with_camera(flat, shown, "hand21", visible=vis), out)
     gt, present = hand_views.points3d[:200], hand_views.present[:200]
