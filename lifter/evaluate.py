@@ -58,6 +58,8 @@ SHIPPED = ("lifter (shipped: learned elevation in both stages and their rendered
            "code; 2D-only 6,000 steps at four-times batches on an H200 + six rounds of 3D-aware 1,800 steps on the CPU "
            "with the symmetry prior, the face template at weight 100, faces drawn twice as often, a block of landmarks "
            "hidden in half the rendered views and a refined teacher for hands, each round's teacher the round before)")
+SHIPPED_BEFORE = "lifter with one round of the refined-teacher 3D-aware stage (shipped before)"
+SHIPPED_2D_STAGE = "lifter before fine-tuning (2D-only 6,000 steps at four-times batches)"
 TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
 # The shipped lineage and its references. Earlier references (assets/weights/reference/) were measured by the same
 # command at commit ce23670 (its results/evaluate.md), the recipe shipped before the refined hand teacher
@@ -68,10 +70,8 @@ TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; or
 # 5b09b39; --model LABEL=PATH evaluates any of them again.
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    "lifter with one round of the refined-teacher 3D-aware stage (shipped before)":
-        WEIGHTS_DIR / "reference" / "teacher_rounds1.safetensors",
-    "lifter before fine-tuning (2D-only 6,000 steps at four-times batches)":
-        WEIGHTS_DIR / "reference" / "before_finetune_four_times_batches.safetensors",
+    SHIPPED_BEFORE: WEIGHTS_DIR / "reference" / "teacher_rounds1.safetensors",
+    SHIPPED_2D_STAGE: WEIGHTS_DIR / "reference" / "before_finetune_four_times_batches.safetensors",
     "lifter before fine-tuning (2D-only 6,000 steps at half-size batches)":
         WEIGHTS_DIR / "reference" / "before_finetune_half_batches.safetensors",
     "ablation: identity at input only (2D-only 6,000 steps at half-size batches)":

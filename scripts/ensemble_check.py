@@ -28,14 +28,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import LoadedLifter, load_lifter  # noqa: E402
-from lifter.evaluate import (CATEGORY_ORDER, DEFAULT_MODELS, METRIC_UNITS, SHIPPED, add_view_options,  # noqa: E402
-                             check_view_options, checked_views, parse_models, score)
+from lifter.evaluate import (CATEGORY_ORDER, DEFAULT_MODELS, METRIC_UNITS, SHIPPED,  # noqa: E402
+                             SHIPPED_2D_STAGE, SHIPPED_BEFORE, add_view_options, check_view_options, checked_views,
+                             parse_models, score)
 
 DEFAULT_MEMBERS = {
     "bundled": DEFAULT_MODELS[SHIPPED],
-    "its 2D-only stage": DEFAULT_MODELS["lifter before fine-tuning (2D-only 6,000 steps at four-times batches)"],
-    "recipe shipped before": DEFAULT_MODELS["lifter with one round of the refined-teacher 3D-aware "
-                                            "stage (shipped before)"],
+    "its 2D-only stage": DEFAULT_MODELS[SHIPPED_2D_STAGE],
+    "recipe shipped before": DEFAULT_MODELS[SHIPPED_BEFORE],
 }
 
 
