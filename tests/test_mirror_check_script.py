@@ -23,7 +23,8 @@ def test_the_mirrored_lift_is_the_one_lift_averages(chair_data: Path) -> None:
     test = load_test_set(chair_data, "chair", "clean")
     lifts = mc.mirror_lifts(lifter, test)
     averaged = lifter.lift(test.points2d, "chair", test.visible, complete_hidden=False, symmetrize=False)
-    np.testing.assert_allclose(lifts["average"], averaged, atol=1e-4)
+    # float32 lifts of a few hundred pixels, the two passes batched differently: equal to a thousandth of a pixel
+    np.testing.assert_allclose(lifts["average"], averaged, atol=1e-3)
     assert not np.allclose(lifts["own"], lifts["mirrored"], atol=1e-3)       # two different estimates
     with pytest.raises(ValueError, match="no mirror pairs"):
         mc.mirror_lifts(lifter, TestSet("hand21", "clean", test.points2d, test.visible, test.present,
