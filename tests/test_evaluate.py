@@ -149,6 +149,21 @@ def test_every_default_table_model_loads_and_matches_its_label() -> None:
         assert identity == ("input_only" if "identity at input only" in label else "every_layer"), label
 
 
+def test_every_bundled_reference_weights_file_loads_with_its_record() -> None:
+    """Every weights file kept under ``assets/weights/reference/`` (the documented recipes and rounds, which
+    ``--model LABEL=PATH`` evaluates again) passes its SHA-256 check and records the command that trained it; only
+    the 3D-supervised twins were trained on 3D."""
+    files = sorted((WEIGHTS_DIR / "reference").glob("*.safetensors"))
+    proportions = [f for f in files if f.name == "teacher_hand_proportions.safetensors"]  # bone lengths, not a lifter
+    lifters = [f for f in files if f not in proportions]
+    assert len(proportions) == 1 and len(lifters) >= 30
+    assert {"teacher_rounds6.safetensors", "cpu_teacher_recipe.safetensors"} <= {f.name for f in lifters}
+    for path in lifters:
+        record = load_lifter(path, device="cpu").record                         # WeightsError if missing/corrupt
+        assert record["command"].startswith("python -m lifter.train"), path.name
+        assert record["train_config"]["supervision"] == ("3d" if path.name.startswith("supervised_3d") else "2d")
+
+
 def test_evaluate_cli_refuses_bad_model_words_before_measuring(tiny_data: Path, tmp_path: Path, capsys) -> None:
     from lifter.api import DEFAULT_WEIGHTS
     from lifter.evaluate import main, parse_models
