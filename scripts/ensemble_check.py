@@ -6,9 +6,9 @@ member lifter alone and with ensembles of them, and prints the strict error of `
 of the RMS radius. An ensemble averages its members' network lifts (each pass of ``lift()``: the mirrored and the
 completed inputs too) and then runs ``lift()``'s refinements once, with the first member's shape bases and bone
 proportions (the bundled ones are fitted to the bundled lifter's lifts). Members are ``--model LABEL=PATH``
-(default: the bundled lifter, the 2D-only stage it was fine-tuned from, and the recipe shipped before
-it, one round of the refined-teacher 3D-aware stage from that same 2D-only stage); the ensembles are every set of
-two or more of the first three members, or ``--ensemble LABEL+LABEL ...``.
+(default: the bundled lifter, the 2D-only stage it was fine-tuned from, and the weights shipped before it,
+:data:`lifter.evaluate.SHIPPED_BEFORE`: fewer rounds of the refined-teacher 3D-aware stage from that same 2D-only
+stage); the ensembles are every set of two or more of the first three members, or ``--ensemble LABEL+LABEL ...``.
 
 ``--views train`` draws ``--count`` training views with ``--seed`` (default 500, seed 1, as the other check
 scripts); ``clean`` / ``occluded`` reads a test file. Ground truth 3D is read for the scores only.
