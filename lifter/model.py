@@ -118,6 +118,19 @@ def laplacian_code(n: int, edges: tuple[tuple[int, int], ...], dim: int) -> torc
     return torch.tensor(code, dtype=torch.float32)
 
 
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Scaled dot-product attention of ``q, k, v (B, H, N, D/H)`` with the bool key ``mask (B, 1, 1, N)``.
+
+    Under bfloat16 autocast on the CPU (``Lifter.bf16``) it runs in float32: PyTorch's CPU attention kernel is
+    several times slower in bfloat16 than in float32 at these sizes (its backward about 8x, measured with
+    torch 2.13 on a 2-core Sapphire Rapids), while the linear layers around it gain from bfloat16.
+    """
+    if q.dtype == torch.bfloat16 and q.device.type == "cpu":
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
 class Block(nn.Module):
     """Pre-norm transformer block whose queries and keys take the landmark identity ``ident`` each time."""
 
@@ -140,7 +153,7 @@ class Block(nn.Module):
         q, k = self.qk(x if ident is None else x + ident).chunk(2, dim=-1)  # (B, N, D) each
         v = self.v(x)
         split = lambda t: t.view(B, N, self.heads, D // self.heads).transpose(1, 2)  # noqa: E731
-        att = F.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=key_mask[:, None, None, :])
+        att = attention(split(q), split(k), split(v), key_mask[:, None, None, :])
         h = h + self.drop(self.proj(att.transpose(1, 2).reshape(B, N, D)))
         return h + self.drop(self.mlp(self.norm2(h)))
 
@@ -155,6 +168,10 @@ class Lifter(nn.Module):
         if cfg.identity_code not in IDENTITY_CODES:
             raise ValueError(f"identity_code must be one of {', '.join(IDENTITY_CODES)}, got {cfg.identity_code!r}")
         self.cfg = cfg
+        # Compute the transformer blocks under bfloat16 autocast (weights, residual stream, output head float32):
+        # a training-time option (``TrainConfig.precision``, ``python -m lifter.train --precision bf16``), not a
+        # property of the weights; off by default and wherever lifts are read (``load_lifter``, evaluation).
+        self.bf16 = False
         self.category_names = list(cfg.categories)
         max_n = max(cfg.categories.values())
         code = sinusoidal_code(max_n, cfg.code_dim).expand(len(cfg.categories), -1, -1)  # (categories, Nmax, C)
@@ -197,10 +214,11 @@ class Lifter(nn.Module):
         B, N, _ = p.shape
         vis = visible.to(p.dtype)[..., None]
         ident = self.identity(category, N, index)                    # (1, N, D)
-        h = self.input_embed(torch.cat([p * vis, vis], -1)) + ident  # (B, N, D)
-        for i, block in enumerate(self.blocks):
-            h = block(h, self.ident_proj[i](ident) if self.ident_proj else None, visible)
-        feat = self.norm(h)
+        with torch.autocast(p.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            h = self.input_embed(torch.cat([p * vis, vis], -1)) + ident  # (B, N, D), float32 (the sum promotes)
+            for i, block in enumerate(self.blocks):
+                h = block(h, self.ident_proj[i](ident) if self.ident_proj else None, visible)
+        feat = self.norm(h.float())
         out = self.head(feat)                                        # (B, N, 3)
         xy = torch.where(visible[..., None], p, out[..., :2])
         lift = torch.cat([xy, out[..., 2:]], -1)

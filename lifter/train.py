@@ -42,6 +42,7 @@ from lifter.skeletons import get_category
 
 ALL_CATEGORIES = ("human17", "hand21", "face468", "chair")
 CYCLE_READINGS = ("orthographic", "perspective")  # TrainConfig.cycle_reading: how the cycle reads its second lift
+PRECISIONS = ("fp32", "bf16")                     # TrainConfig.precision
 
 
 @dataclass
@@ -95,6 +96,10 @@ class TrainConfig:
     distance_range: tuple[float, float] = (2.5, 12.0)  # novel-view camera distance / RMS radius (log-uniform)
     max_tilt_deg: float = 10.0       # novel-view tilt about the image x axis
     seed: int = 0
+    precision: str = "fp32"          # "bf16": the lifters' (student's and teacher's) transformer blocks run under
+                                     # bfloat16 autocast (Lifter.bf16; weights, optimiser, residual stream, output
+                                     # head, critics and losses stay float32): faster on CPUs with AMX bf16
+                                     # units, slower on those without; "fp32": as every run before this field
     checkpoint_every: int = 500
     ema_decays: tuple[float, ...] = ()  # keep exponential moving averages of the model's weights at these decays
                                      # (updated after every step, saved with the checkpoints; export one with
@@ -353,6 +358,8 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, data_dir: Path, device: torch.device) -> None:
         if cfg.cycle_reading not in CYCLE_READINGS:
             raise ValueError(f"cycle_reading must be one of {CYCLE_READINGS}, got {cfg.cycle_reading!r}")
+        if cfg.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
         self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
         self.command = ""                                         # the command line, recorded with checkpoints
         torch.manual_seed(cfg.seed)
@@ -368,6 +375,7 @@ class Trainer:
             if on and not model_cfg.elevation_head:
                 raise ValueError(f"{option} needs a model with an elevation head (LifterConfig.elevation_head)")
         self.model = Lifter(model_cfg).to(device)
+        self.model.bf16 = cfg.precision == "bf16"                 # the teacher, a copy, inherits it
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
         self.teacher: Lifter | None = None
@@ -749,6 +757,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision,
+                        help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
+                             "and losses); faster on CPUs with AMX bf16 units (lscpu: amx_bf16) and on GPUs; "
+                             "default fp32")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in OUT from its checkpoint (without it, a run folder that already "
                              "holds a checkpoint is refused, never overwritten)")
@@ -883,7 +895,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, max_batch=args.max_batch,
-                      seed=args.seed, warmup=args.warmup,
+                      seed=args.seed, precision=args.precision, warmup=args.warmup,
                       init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,
                       cycle_weight=args.cycle_weight,

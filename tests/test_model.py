@@ -193,3 +193,50 @@ def test_laplacian_identity_code_keeps_the_invariances() -> None:
     torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="identity_code"):
         Lifter(LifterConfig(categories=CATS, identity_code="laplacian"))
+
+
+def test_bf16_compute_keeps_the_contract_and_stays_close_to_float32(model: Lifter) -> None:
+    """``Lifter.bf16`` (``--precision bf16``): the blocks run under bfloat16 autocast, the output stays float32,
+    visible x, y are still exactly the normalised input, missing landmarks still have no influence, and the
+    depths differ from the float32 ones by about bfloat16's rounding (8 bits of mantissa), not more."""
+    torch.manual_seed(4)
+    pts = torch.randn(64, 17, 2) * 80 + 400
+    vis = torch.rand(64, 17) > 0.2
+    vis[:, :3] = True
+    garbage = torch.where(vis[..., None], pts, torch.tensor(1e4))
+    assert not model.bf16                                                 # off unless a trainer turns it on
+    with torch.no_grad():
+        a, _, _ = model(pts, vis, "human17")
+        model.bf16 = True
+        try:
+            b, _, _ = model(pts, vis, "human17")
+            c, _, _ = model(garbage, vis, "human17")
+        finally:
+            model.bf16 = False
+        again, _, _ = model(pts, vis, "human17")
+    assert b.dtype == torch.float32
+    torch.testing.assert_close(again, a, rtol=0, atol=0)                 # switching back restores float32 exactly
+    p, _, _ = normalise_2d(pts, vis)
+    torch.testing.assert_close(b[..., :2][vis], p[vis], rtol=0, atol=0)
+    torch.testing.assert_close(b, c, rtol=0, atol=0)
+    gap = (b - a)[..., 2].pow(2).mean().sqrt() / a[..., 2].pow(2).mean().sqrt()
+    assert 0 < gap < 0.03, gap                                            # rounded, but only rounded
+
+
+def test_attention_runs_in_float32_under_cpu_bf16_autocast() -> None:
+    """``lifter.model.attention`` leaves float32 inputs to PyTorch's kernel as they are and, given bfloat16 ones
+    under CPU autocast, computes in float32 on the same (rounded) values."""
+    from lifter.model import attention
+
+    torch.manual_seed(5)
+    q, k, v = (torch.randn(3, 4, 17, 16) for _ in range(3))
+    mask = torch.rand(3, 1, 1, 17) > 0.3
+    mask[..., 0] = True
+    ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    torch.testing.assert_close(attention(q, k, v, mask), ref, rtol=0, atol=0)
+    qb, kb, vb = (t.to(torch.bfloat16) for t in (q, k, v))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = attention(qb, kb, vb, mask)
+    assert out.dtype == torch.float32
+    ref_b = torch.nn.functional.scaled_dot_product_attention(qb.float(), kb.float(), vb.float(), attn_mask=mask)
+    torch.testing.assert_close(out, ref_b, rtol=0, atol=0)

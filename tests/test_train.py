@@ -800,3 +800,35 @@ def test_cuda_refined_teacher_matches_cpu_and_trains(hand_data: Path, tmp_path: 
     log = [json.loads(line) for line in (tmp_path / "ft" / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(v) for row in log for k, v in row.items() if isinstance(v, float))
     assert "distill" in log[-1]
+
+
+def test_bf16_training_learns_and_is_recorded(hand_data: Path, tmp_path: Path, capsys) -> None:
+    """``--precision bf16``: the tiny run's 2D losses drop as in float32, the student and the 3D-aware stage's
+    teacher compute in bfloat16, the choice is recorded (and kept on --resume), and a bad value is refused."""
+    torch.set_num_threads(2)
+    trainer = Trainer(_cfg(precision="bf16"), hand_data, torch.device("cpu"))
+    assert trainer.model.bf16
+    history = [trainer.step() for _ in range(160)]
+    first = {k: np.mean([h[k] for h in history[:20]]) for k in ("hidden", "total")}
+    last = {k: np.mean([h[k] for h in history[-20:]]) for k in ("hidden", "total")}
+    assert last["hidden"] < first["hidden"] / 2, (first, last)
+    assert last["total"] < first["total"], (first, last)
+    assert all(p.dtype == torch.float32 for p in trainer.model.parameters())    # float32 master weights
+
+    tiny = tiny_cli(hand_data)
+    train_main(tiny + ["--out", str(tmp_path / "base"), "--steps", "2"])
+    ft = tiny + ["--init", str(tmp_path / "base"), "--finetune-3d-aware", "--warmup", "1", "--precision", "bf16",
+                 "--out", str(tmp_path / "ft")]
+    train_main(ft + ["--steps", "2"])
+    train_main(ft[:-4] + ["--out", str(tmp_path / "ft"), "--steps", "3", "--resume"])   # no --precision given
+    record = json.loads((tmp_path / "ft" / "checkpoint.json").read_text())
+    assert record["step"] == 3 and record["config"]["precision"] == "bf16"
+    ft_trainer = Trainer(config_from_dict(record["config"]), hand_data, torch.device("cpu"))
+    assert ft_trainer.model.bf16 and ft_trainer.teacher is not None and ft_trainer.teacher.bf16
+    base_record = json.loads((tmp_path / "base" / "checkpoint.json").read_text())
+    assert base_record["config"]["precision"] == "fp32"                          # the default
+    with pytest.raises(ValueError, match="precision"):
+        Trainer(_cfg(precision="fp16"), hand_data, torch.device("cpu"))
+    with pytest.raises(SystemExit):
+        train_main(tiny + ["--out", str(tmp_path / "bad"), "--precision", "fp16"])
+    assert "--precision" in capsys.readouterr().err
