@@ -759,8 +759,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     parser.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision,
                         help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
-                             "and losses); faster on CPUs with AMX bf16 units (lscpu: amx_bf16) and on GPUs; "
-                             "default fp32")
+                             "and losses): 1.5x faster steps on a CPU with AMX bf16 units (lscpu: amx_bf16; "
+                             "scripts/train_step_speed.py measures it), maybe slower without; default fp32")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in OUT from its checkpoint (without it, a run folder that already "
                              "holds a checkpoint is refused, never overwritten)")
