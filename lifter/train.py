@@ -375,7 +375,10 @@ class Trainer:
             if on and not model_cfg.elevation_head:
                 raise ValueError(f"{option} needs a model with an elevation head (LifterConfig.elevation_head)")
         self.model = Lifter(model_cfg).to(device)
-        self.model.bf16 = cfg.precision == "bf16"                 # the teacher, a copy, inherits it
+        if cfg.finetune.teacher_precision not in ("",) + PRECISIONS:
+            raise ValueError(f"finetune.teacher_precision must be one of {PRECISIONS} or '' (the student's), got "
+                             f"{cfg.finetune.teacher_precision!r}")
+        self.model.bf16 = cfg.precision == "bf16"
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
         self.teacher: Lifter | None = None
@@ -390,6 +393,7 @@ class Trainer:
             if not cfg.init_from:
                 raise ValueError("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER")
             self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
+            self.teacher.bf16 = (cfg.finetune.teacher_precision or cfg.precision) == "bf16"
         # bone proportions refining the teacher's lifts (lifter.finetune.refined_teacher_lift), per category
         self.teacher_bones = (load_proportions(Path(cfg.finetune.teacher_bones))
                               if cfg.finetune_3d_aware and cfg.finetune.teacher_bones else {})
@@ -761,6 +765,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
                              "and losses): 1.5x faster steps on a CPU with AMX bf16 units (lscpu: amx_bf16; "
                              "scripts/train_step_speed.py measures it), maybe slower without; default fp32")
+    parser.add_argument("--teacher-precision", choices=PRECISIONS, default=FinetuneConfig.teacher_precision or None,
+                        help="3D-aware stage: the teacher's precision (default: --precision's); --precision bf16 "
+                             "--teacher-precision fp32 keeps the teacher's targets free of bfloat16 rounding")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in OUT from its checkpoint (without it, a run folder that already "
                              "holds a checkpoint is refused, never overwritten)")
@@ -844,7 +851,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{flag} is a probability in [0, 1], got {value}")
     for flag, on in (("--render-block-hide", args.render_block_hide), ("--teacher-bones", args.teacher_bones),
                      ("--teacher-reading", args.teacher_reading != FinetuneConfig.teacher_reading),
-                     ("--teacher-distill", args.teacher_distill)):
+                     ("--teacher-distill", args.teacher_distill), ("--teacher-precision", args.teacher_precision)):
         if on and not args.finetune_3d_aware:
             parser.error(f"{flag} is a setting of the 3D-aware stage: add --finetune-3d-aware")
     if args.teacher_distill < 0 or (args.teacher_distill and not args.teacher_bones):
@@ -907,7 +914,8 @@ def main(argv: list[str] | None = None) -> int:
                       finetune=FinetuneConfig(learned_elevation=args.finetune_elevation,
                                               block_prob=args.render_block_hide, teacher_bones=args.teacher_bones,
                                               teacher_reading=args.teacher_reading,
-                                              distill_weight=args.teacher_distill),
+                                              distill_weight=args.teacher_distill,
+                                              teacher_precision=args.teacher_precision or ""),
                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
                                          identity=args.identity, identity_code=args.identity_code,

@@ -804,7 +804,8 @@ def test_cuda_refined_teacher_matches_cpu_and_trains(hand_data: Path, tmp_path: 
 
 def test_bf16_training_learns_and_is_recorded(hand_data: Path, tmp_path: Path, capsys) -> None:
     """``--precision bf16``: the tiny run's 2D losses drop as in float32, the student and the 3D-aware stage's
-    teacher compute in bfloat16, the choice is recorded (and kept on --resume), and a bad value is refused."""
+    teacher compute in bfloat16 (the teacher in float32 with ``--teacher-precision fp32``), the choice is recorded
+    (and kept on --resume), and bad values are refused."""
     torch.set_num_threads(2)
     trainer = Trainer(_cfg(precision="bf16"), hand_data, torch.device("cpu"))
     assert trainer.model.bf16
@@ -825,6 +826,13 @@ def test_bf16_training_learns_and_is_recorded(hand_data: Path, tmp_path: Path, c
     assert record["step"] == 3 and record["config"]["precision"] == "bf16"
     ft_trainer = Trainer(config_from_dict(record["config"]), hand_data, torch.device("cpu"))
     assert ft_trainer.model.bf16 and ft_trainer.teacher is not None and ft_trainer.teacher.bf16
+    ft_cfg = config_from_dict(record["config"])
+    split = Trainer(replace(ft_cfg, finetune=replace(ft_cfg.finetune, teacher_precision="fp32")), hand_data,
+                    torch.device("cpu"))
+    assert split.model.bf16 and not split.teacher.bf16                          # --teacher-precision fp32
+    with pytest.raises(ValueError, match="teacher_precision"):
+        Trainer(replace(ft_cfg, finetune=replace(ft_cfg.finetune, teacher_precision="fp16")), hand_data,
+                torch.device("cpu"))
     base_record = json.loads((tmp_path / "base" / "checkpoint.json").read_text())
     assert base_record["config"]["precision"] == "fp32"                          # the default
     with pytest.raises(ValueError, match="precision"):
@@ -832,3 +840,6 @@ def test_bf16_training_learns_and_is_recorded(hand_data: Path, tmp_path: Path, c
     with pytest.raises(SystemExit):
         train_main(tiny + ["--out", str(tmp_path / "bad"), "--precision", "fp16"])
     assert "--precision" in capsys.readouterr().err
+    with pytest.raises(SystemExit):                                              # a 3D-aware setting only
+        train_main(tiny + ["--out", str(tmp_path / "bad2"), "--teacher-precision", "fp32"])
+    assert "--teacher-precision is a setting of the 3D-aware stage" in capsys.readouterr().err
