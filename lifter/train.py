@@ -360,6 +360,9 @@ class Trainer:
             raise ValueError(f"cycle_reading must be one of {CYCLE_READINGS}, got {cfg.cycle_reading!r}")
         if cfg.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
+        if cfg.finetune.teacher_precision not in ("",) + PRECISIONS:
+            raise ValueError(f"finetune.teacher_precision must be one of {PRECISIONS} or '' (the student's), got "
+                             f"{cfg.finetune.teacher_precision!r}")
         self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
         self.command = ""                                         # the command line, recorded with checkpoints
         torch.manual_seed(cfg.seed)
@@ -375,9 +378,6 @@ class Trainer:
             if on and not model_cfg.elevation_head:
                 raise ValueError(f"{option} needs a model with an elevation head (LifterConfig.elevation_head)")
         self.model = Lifter(model_cfg).to(device)
-        if cfg.finetune.teacher_precision not in ("",) + PRECISIONS:
-            raise ValueError(f"finetune.teacher_precision must be one of {PRECISIONS} or '' (the student's), got "
-                             f"{cfg.finetune.teacher_precision!r}")
         self.model.bf16 = cfg.precision == "bf16"
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
