@@ -1,13 +1,16 @@
 """Training-step speed of ``python -m lifter.train`` at float32 against ``--precision bf16``, in one process.
 
 ``PYTHONPATH=. python scripts/train_step_speed.py --data data --stage 2d`` times optimiser steps of the shipped
-recipe's 2D-only stage (four-times batches: ``--batch-tokens 8192 --batch-on-subset --max-batch 1024``, the
-Laplacian + Fourier identity code, learned elevation), ``--stage round`` those of one of its refined-teacher
-rounds (the 3D-aware stage as the README's loop runs it, started from ``--init``, default the bundled weights,
-with ``--teacher-bones``, default the first round's recorded hand proportions). For each precision a fresh
-trainer takes one warm-up cycle of the category schedule, then ``--steps`` timed steps; the precisions alternate
-``--repeats`` times, so that a machine's drift hits both. Prints each step time's median (and mean: the mean is
-what a run's wall time follows, the schedule mixing cheap and dear categories) and the ratio float32 / bf16.
+recipe's 2D-only stage, ``--stage round`` those of one of its refined-teacher rounds. Each stage's settings are
+the training configuration recorded beside its weights (``--record``; default for ``2d`` the shipped lineage's
+2D-only stage, ``assets/weights/reference/before_finetune_four_times_batches.json``: four-times batches, the
+Laplacian + Fourier identity code, learned elevation; for ``round`` the bundled weights' own record, the
+recipe's last round), so they are the recipe's as it ran, not a copy of the README's commands. A round starts
+from ``--init`` (default the bundled weights) with the teacher's hand proportions of ``--teacher-bones`` (default
+the first round's recorded file) in place of the recorded run's files. For each precision a fresh trainer takes
+one warm-up cycle of the category schedule, then ``--steps`` timed steps; the precisions alternate ``--repeats``
+times, so that a machine's drift hits both. Prints each step time's median (and mean: the mean is what a run's
+wall time follows, the schedule mixing cheap and dear categories) and the ratio float32 / bf16.
 
 The ratio depends on the CPU: bfloat16 pays off on CPUs with AMX units (``lscpu``: ``amx_bf16``) and can be
 slower on those without. Wall time, not CPU time: run it on a machine left alone.
@@ -16,6 +19,7 @@ slower on those without. Wall time, not CPU time: run it on a machine left alone
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -27,28 +31,47 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lifter.finetune import FinetuneConfig  # noqa: E402
-from lifter.model import LifterConfig  # noqa: E402
-from lifter.train import ALL_CATEGORIES, PRECISIONS, TrainConfig, Trainer, load_init  # noqa: E402
+from lifter.train import ALL_CATEGORIES, PRECISIONS, TrainConfig, Trainer, config_from_dict, load_init  # noqa: E402
 
 DEFAULT_INIT = ROOT / "assets" / "weights" / "lifter.safetensors"
 DEFAULT_TEACHER_BONES = ROOT / "assets" / "weights" / "reference" / "teacher_hand_proportions.safetensors"
+DEFAULT_RECORDS = {"2d": ROOT / "assets" / "weights" / "reference" / "before_finetune_four_times_batches.json",
+                   "round": ROOT / "assets" / "weights" / "lifter.json"}
 
 
-def stage_config(stage: str, categories: tuple[str, ...], init: Path, teacher_bones: Path) -> TrainConfig:
-    """The recipe's training settings for ``stage`` ("2d" or "round"), as the README's commands give them."""
+def narrowed(cfg: TrainConfig, categories: tuple[str, ...]) -> TrainConfig:
+    """``cfg`` trained on ``categories`` only (a subset of its own, in its order): the per-category settings of
+    the others (step weights, template and flow priors, symmetry choice) dropped. Raises ``ValueError`` for a
+    category ``cfg`` does not train."""
+    unknown = sorted(set(categories) - set(cfg.categories))
+    if unknown:
+        raise ValueError(f"{unknown} not trained by the recorded recipe (categories: {list(cfg.categories)})")
+    kept = tuple(c for c in cfg.categories if c in categories)
+    return replace(cfg, categories=kept,
+                   category_weights=tuple(p for p in cfg.category_weights if p[0] in kept),
+                   template_weights=tuple(p for p in cfg.template_weights if p[0] in kept),
+                   flow_weights=tuple(p for p in cfg.flow_weights if p[0] in kept),
+                   symmetry_categories=tuple(c for c in cfg.symmetry_categories if c in kept))
+
+
+def stage_config(stage: str, record: Path, categories: tuple[str, ...], init: Path, teacher_bones: Path
+                 ) -> TrainConfig:
+    """The training configuration recorded in ``record`` (a weights file's JSON record, ``train_config``) on
+    ``categories``; for ``stage`` "round" started from ``init`` with the teacher's hand proportions
+    ``teacher_bones``. Raises ``ValueError`` for a record without a training configuration or of another stage
+    (and what :func:`lifter.train.load_init` raises for a bad ``init``)."""
+    recorded = json.loads(record.read_text())
+    if not isinstance(recorded, dict) or "train_config" not in recorded:
+        raise ValueError(f"{record} records no train_config: not the JSON record of trained weights")
+    cfg = config_from_dict(recorded["train_config"])
+    if cfg.finetune_3d_aware != (stage == "round"):
+        raise ValueError(f"{record} records a {'3D-aware round' if cfg.finetune_3d_aware else '2D-only stage'}, "
+                         f"not the {stage} stage")
+    cfg = narrowed(cfg, categories)
     if stage == "2d":
-        return TrainConfig(categories=categories, steps=6000, batch_tokens=8192, batch_on_subset=True,
-                           max_batch=1024, learned_elevation=True,
-                           model=LifterConfig(identity_code="laplacian+fourier", elevation_head=True))
-    cfg = TrainConfig(categories=categories, steps=1800, lr=3e-4, warmup=50, batch_on_subset=True,
-                      symmetry_weight=5.0, learned_elevation=True, init_from=str(init), finetune_3d_aware=True,
-                      template_weights=(("face468", 100.0),) if "face468" in categories else (),
-                      category_weights=(("face468", 2),) if "face468" in categories else (),
-                      finetune=FinetuneConfig(learned_elevation=True, block_prob=0.5, teacher_bones=str(teacher_bones),
-                                              teacher_reading="perspective", distill_weight=5.0),
-                      critic_warmup=0)
-    return replace(cfg, model=load_init(init)[2])
+        return cfg
+    return replace(cfg, init_from=str(init), model=load_init(init)[2],
+                   finetune=replace(cfg.finetune, teacher_bones=str(teacher_bones)))
 
 
 def step_times(cfg: TrainConfig, data: Path, steps: int) -> list[float]:
@@ -80,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT / "data", help="folder of *_train.npz")
     parser.add_argument("--stage", choices=("2d", "round"), default="2d")
     parser.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES)
+    parser.add_argument("--record", type=Path, default=None,
+                        help="the weights record whose train_config the stage runs (default: the shipped lineage's "
+                             "2D-only stage for 2d, the bundled weights' last round for round)")
     parser.add_argument("--init", type=Path, default=DEFAULT_INIT, help="--stage round: the start (and teacher)")
     parser.add_argument("--teacher-bones", type=Path, default=DEFAULT_TEACHER_BONES,
                         help="--stage round: the teacher's hand proportions")
@@ -90,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < 1 or args.repeats < 1:
         parser.error("--steps and --repeats take a count >= 1")
     torch.set_num_threads(args.threads)
-    cfg = stage_config(args.stage, tuple(args.categories), args.init, args.teacher_bones)
+    record = args.record or DEFAULT_RECORDS[args.stage]
+    try:
+        cfg = stage_config(args.stage, record, tuple(args.categories), args.init, args.teacher_bones)
+    except (OSError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError of --init
+        parser.error(str(e))
     times: dict[str, list[float]] = {p: [] for p in PRECISIONS}
     for _ in range(args.repeats):
         for precision in PRECISIONS:

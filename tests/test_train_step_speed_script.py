@@ -34,3 +34,50 @@ def test_bad_counts_are_refused(hand_data: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         script.main(["--data", str(hand_data), "--steps", "0"])
     assert "--steps" in capsys.readouterr().err
+
+
+def test_stages_run_the_recorded_recipe() -> None:
+    """The defaults read the shipped lineage's records: the 2D-only stage's four-times batches and identity code,
+    the last round's 3D-aware settings, with the script's start and teacher file in place of the run's own."""
+    script = load_script("train_step_speed")
+    two_d = script.stage_config("2d", script.DEFAULT_RECORDS["2d"], ("human17", "hand21", "face468", "chair"),
+                                script.DEFAULT_INIT, script.DEFAULT_TEACHER_BONES)
+    assert (two_d.steps, two_d.batch_tokens, two_d.max_batch, two_d.batch_on_subset) == (6000, 8192, 1024, True)
+    assert two_d.model.identity_code == "laplacian+fourier" and two_d.learned_elevation
+    assert not two_d.finetune_3d_aware and two_d.precision == "fp32"
+    round_ = script.stage_config("round", script.DEFAULT_RECORDS["round"], ("hand21", "face468"),
+                                 script.DEFAULT_INIT, script.DEFAULT_TEACHER_BONES)
+    assert round_.finetune_3d_aware and (round_.steps, round_.lr, round_.warmup) == (1800, 3e-4, 50)
+    assert round_.categories == ("hand21", "face468")
+    assert round_.template_weights == (("face468", 100.0),) and round_.category_weights == (("face468", 2),)
+    assert round_.symmetry_weight == 5.0 and round_.finetune.block_prob == 0.5
+    assert round_.finetune.teacher_reading == "perspective" and round_.finetune.distill_weight == 5.0
+    assert round_.init_from == str(script.DEFAULT_INIT)
+    assert round_.finetune.teacher_bones == str(script.DEFAULT_TEACHER_BONES)
+
+
+def test_narrowed_drops_the_other_categories_settings() -> None:
+    script = load_script("train_step_speed")
+    from lifter.train import TrainConfig
+
+    cfg = TrainConfig(category_weights=(("face468", 2), ("hand21", 3)), template_weights=(("face468", 100.0),),
+                      flow_weights=(("human17", 0.1),), symmetry_weight=5.0, symmetry_categories=("human17", "chair"))
+    small = script.narrowed(cfg, ("chair", "hand21"))
+    assert small.categories == ("hand21", "chair")                   # the recipe's order, not the caller's
+    assert small.category_weights == (("hand21", 3),) and small.template_weights == () and small.flow_weights == ()
+    assert small.symmetry_categories == ("chair",)
+    with pytest.raises(ValueError, match="not trained"):
+        script.narrowed(small, ("face468",))
+
+
+def test_bad_records_are_refused(hand_data: Path, tmp_path: Path, capsys) -> None:
+    script = load_script("train_step_speed")
+    with pytest.raises(SystemExit):                                  # a 2D-only stage's record for a round
+        script.main(["--data", str(hand_data), "--stage", "round", "--categories", "hand21",
+                     "--record", str(script.DEFAULT_RECORDS["2d"])])
+    assert "records a 2D-only stage, not the round stage" in capsys.readouterr().err
+    other = tmp_path / "other.json"
+    other.write_text('{"label": "not a weights record"}')
+    with pytest.raises(SystemExit):
+        script.main(["--data", str(hand_data), "--record", str(other)])
+    assert "records no train_config" in capsys.readouterr().err
