@@ -13,7 +13,8 @@ times, so that a machine's drift hits both. Prints each step time's median (and 
 wall time follows, the schedule mixing cheap and dear categories) and the ratio float32 / bf16.
 
 The ratio depends on the CPU: bfloat16 pays off on CPUs with AMX units (``lscpu``: ``amx_bf16``) and can be
-slower on those without. Wall time, not CPU time: run it on a machine left alone.
+slower on those without; the table's first line names the CPU and its bfloat16 instructions. Wall time, not CPU
+time: run it on a machine left alone.
 """
 
 from __future__ import annotations
@@ -88,14 +89,16 @@ def step_times(cfg: TrainConfig, data: Path, steps: int) -> list[float]:
 
 
 def cpu_description() -> str:
-    """The CPU's model name and whether it has AMX bfloat16 units (Linux ``/proc/cpuinfo``; else "unknown CPU")."""
+    """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
+    none (Linux ``/proc/cpuinfo``; else "unknown CPU")."""
     try:
-        info = Path("/proc/cpuinfo").read_text()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
         return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
-                "unknown CPU")
-    return f"{name}, {'with' if ' amx_bf16' in info else 'without'} AMX bf16"
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+    units = [unit for flag, unit in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512")) if flag in flags]
+    return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}"
 
 
 def main(argv: list[str] | None = None) -> int:

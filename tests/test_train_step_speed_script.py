@@ -81,3 +81,19 @@ def test_bad_records_are_refused(hand_data: Path, tmp_path: Path, capsys) -> Non
     with pytest.raises(SystemExit):
         script.main(["--data", str(hand_data), "--record", str(other)])
     assert "records no train_config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, expected", [("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile", "AMX and AVX-512"),
+                                             ("fpu avx2 avx512f avx512_bf16", "AVX-512"), ("fpu avx2", "none")])
+def test_cpu_description_names_the_bf16_instructions(flags: str, expected: str, monkeypatch) -> None:
+    script = load_script("train_step_speed")
+
+    class FakeInfo:
+        def __init__(self, path: str) -> None:
+            assert path == "/proc/cpuinfo"
+
+        def read_text(self) -> str:
+            return f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n"
+
+    monkeypatch.setattr(script, "Path", FakeInfo)
+    assert script.cpu_description() == f"Some CPU, bf16 instructions: {expected}"
