@@ -98,8 +98,8 @@ class TrainConfig:
     seed: int = 0
     precision: str = "fp32"          # "bf16": the lifters' (student's and teacher's) transformer blocks run under
                                      # bfloat16 autocast (Lifter.bf16; weights, optimiser, residual stream, output
-                                     # head, critics and losses stay float32): faster on CPUs with AMX bf16
-                                     # units, slower on those without; "fp32": as every run before this field
+                                     # head, critics and losses stay float32): faster on the CPUs measured
+                                     # (AMX or AVX-512 bf16), maybe slower without; "fp32": as every run before
     checkpoint_every: int = 500
     ema_decays: tuple[float, ...] = ()  # keep exponential moving averages of the model's weights at these decays
                                      # (updated after every step, saved with the checkpoints; export one with
