@@ -118,17 +118,45 @@ def laplacian_code(n: int, edges: tuple[tuple[int, int], ...], dim: int) -> torc
     return torch.tensor(code, dtype=torch.float32)
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+BF16_ATTENTIONS = ("matmul", "fp32")   # attention under bfloat16 autocast on the CPU (Lifter.bf16_attention)
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, bf16: str = "matmul"
+              ) -> torch.Tensor:
     """Scaled dot-product attention of ``q, k, v (B, H, N, D/H)`` with the bool key ``mask (B, 1, 1, N)``.
 
-    Under bfloat16 autocast on the CPU (``Lifter.bf16``) it runs in float32: PyTorch's CPU attention kernel is
-    several times slower in bfloat16 than in float32 at these sizes (its backward about 8x, measured with
-    torch 2.13 on a 2-core Sapphire Rapids), while the linear layers around it gain from bfloat16.
+    Given bfloat16 inputs on the CPU (the blocks under ``Lifter.bf16``), ``bf16`` chooses how: "matmul" runs
+    :func:`cpu_bf16_attention`; "fp32" runs PyTorch's fused kernel in float32 on the rounded values (every bf16
+    run recorded before the choice existed). Its CPU kernel is several times slower in bfloat16 than in float32
+    at these sizes (its backward about 8x, measured with torch 2.13 on a 2-core Sapphire Rapids). Elsewhere the
+    fused kernel runs in the inputs' dtype.
     """
     if q.dtype == torch.bfloat16 and q.device.type == "cpu":
+        if bf16 == "matmul":
+            return cpu_bf16_attention(q, k, v, mask)
+        if bf16 != "fp32":
+            raise ValueError(f"bf16 attention must be one of {BF16_ATTENTIONS}, got {bf16!r}")
         with torch.autocast("cpu", enabled=False):
             return F.scaled_dot_product_attention(q.float(), k.float(), v.float(), attn_mask=mask)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+
+def cpu_bf16_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Attention written out as batched matrix products in ``q``'s dtype (bfloat16), with the same inputs, mask
+    and output as :func:`torch.nn.functional.scaled_dot_product_attention`: ``q, k, v (B, H, N, E)``, bool key
+    ``mask (B, 1, 1, N)`` (True: may be attended; each row needs one) -> ``(B, H, N, E)``.
+
+    The scores ``q k^T / sqrt(E)`` come out of the product rounded to bfloat16 (accumulated in float32), the
+    softmax runs on them in bfloat16. On a 2-core AMD EPYC (Zen 4, AVX-512 bfloat16) its forward and backward
+    took about half the time of the fused kernel in float32 at the network's sizes (N = 17 to 128, E = 32).
+    """
+    B, H, N, E = q.shape
+    with torch.autocast(q.device.type, enabled=False):
+        bias = torch.zeros(mask.shape, dtype=q.dtype, device=q.device).masked_fill(~mask, float("-inf"))
+        scores = torch.baddbmm(bias.expand(B, H, N, N).reshape(B * H, N, N),
+                               (q * E ** -0.5).reshape(B * H, N, E), k.reshape(B * H, N, E).transpose(1, 2))
+        out = torch.bmm(torch.softmax(scores, dim=-1), v.reshape(B * H, N, E))   # (B * H, N, E)
+    return out.view(B, H, N, E)
 
 
 class Block(nn.Module):
@@ -146,14 +174,16 @@ class Block(nn.Module):
                                  nn.Linear(cfg.mlp_ratio * cfg.dim, cfg.dim))
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, h: torch.Tensor, ident: torch.Tensor | None, key_mask: torch.Tensor) -> torch.Tensor:
-        """``h (B, N, D)``, ``ident (1, N, D)`` or None, ``key_mask (B, N)`` bool (True: may be attended)."""
+    def forward(self, h: torch.Tensor, ident: torch.Tensor | None, key_mask: torch.Tensor,
+                bf16_attention: str = "matmul") -> torch.Tensor:
+        """``h (B, N, D)``, ``ident (1, N, D)`` or None, ``key_mask (B, N)`` bool (True: may be attended);
+        ``bf16_attention``: :func:`attention`'s ``bf16``."""
         B, N, D = h.shape
         x = self.norm1(h)
         q, k = self.qk(x if ident is None else x + ident).chunk(2, dim=-1)  # (B, N, D) each
         v = self.v(x)
         split = lambda t: t.view(B, N, self.heads, D // self.heads).transpose(1, 2)  # noqa: E731
-        att = attention(split(q), split(k), split(v), key_mask[:, None, None, :])
+        att = attention(split(q), split(k), split(v), key_mask[:, None, None, :], bf16_attention)
         h = h + self.drop(self.proj(att.transpose(1, 2).reshape(B, N, D)))
         return h + self.drop(self.mlp(self.norm2(h)))
 
@@ -172,6 +202,7 @@ class Lifter(nn.Module):
         # a training-time option (``TrainConfig.precision``, ``python -m lifter.train --precision bf16``), not a
         # property of the weights; off by default and wherever lifts are read (``load_lifter``, evaluation).
         self.bf16 = False
+        self.bf16_attention = "matmul"        # how attention runs there on the CPU (BF16_ATTENTIONS, attention())
         self.category_names = list(cfg.categories)
         max_n = max(cfg.categories.values())
         code = sinusoidal_code(max_n, cfg.code_dim).expand(len(cfg.categories), -1, -1)  # (categories, Nmax, C)
@@ -217,7 +248,7 @@ class Lifter(nn.Module):
         with torch.autocast(p.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             h = self.input_embed(torch.cat([p * vis, vis], -1)) + ident  # (B, N, D), float32 (the sum promotes)
             for i, block in enumerate(self.blocks):
-                h = block(h, self.ident_proj[i](ident) if self.ident_proj else None, visible)
+                h = block(h, self.ident_proj[i](ident) if self.ident_proj else None, visible, self.bf16_attention)
         feat = self.norm(h.float())
         out = self.head(feat)                                        # (B, N, 3)
         xy = torch.where(visible[..., None], p, out[..., :2])

@@ -37,7 +37,7 @@ from lifter.geometry import normalise_2d, random_perspective_view, rigid_factori
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss, flow_loss,
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss, template_loss)
 from lifter.masking import block_keys, hide_first
-from lifter.model import IDENTITY_CODES, IDENTITY_PLACES, Lifter, LifterConfig
+from lifter.model import BF16_ATTENTIONS, IDENTITY_CODES, IDENTITY_PLACES, Lifter, LifterConfig
 from lifter.skeletons import get_category
 
 ALL_CATEGORIES = ("human17", "hand21", "face468", "chair")
@@ -100,6 +100,9 @@ class TrainConfig:
                                      # bfloat16 autocast (Lifter.bf16; weights, optimiser, residual stream, output
                                      # head, critics and losses stay float32): faster on the CPUs measured
                                      # (AMX or AVX-512 bf16), maybe slower without; "fp32": as every run before
+    bf16_attention: str = "matmul"   # under "bf16" on the CPU, attention as bfloat16 matrix products ("matmul",
+                                     # lifter.model.cpu_bf16_attention) or PyTorch's fused kernel in float32
+                                     # ("fp32": every bf16 run recorded before this field); lifter.model.attention
     checkpoint_every: int = 500
     ema_decays: tuple[float, ...] = ()  # keep exponential moving averages of the model's weights at these decays
                                      # (updated after every step, saved with the checkpoints; export one with
@@ -360,6 +363,8 @@ class Trainer:
             raise ValueError(f"cycle_reading must be one of {CYCLE_READINGS}, got {cfg.cycle_reading!r}")
         if cfg.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
+        if cfg.bf16_attention not in BF16_ATTENTIONS:
+            raise ValueError(f"bf16_attention must be one of {BF16_ATTENTIONS}, got {cfg.bf16_attention!r}")
         if cfg.finetune.teacher_precision not in ("",) + PRECISIONS:
             raise ValueError(f"finetune.teacher_precision must be one of {PRECISIONS} or '' (the student's), got "
                              f"{cfg.finetune.teacher_precision!r}")
@@ -379,6 +384,7 @@ class Trainer:
                 raise ValueError(f"{option} needs a model with an elevation head (LifterConfig.elevation_head)")
         self.model = Lifter(model_cfg).to(device)
         self.model.bf16 = cfg.precision == "bf16"
+        self.model.bf16_attention = cfg.bf16_attention                # the teacher, a copy, inherits it
         self.critics = torch.nn.ModuleDict({c: Critic(get_category(c).num_landmarks) for c in cfg.categories})
         self.critics.to(device)
         self.teacher: Lifter | None = None
@@ -633,6 +639,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d["flow"] = FlowConfig(**d.get("flow", {}))
     d["ema_decays"] = tuple(float(x) for x in d.get("ema_decays", ()))
     d.setdefault("ema_warmup", "tf")                # averages recorded before the field had TensorFlow's warm-up
+    d.setdefault("bf16_attention", "fp32")          # bf16 runs recorded before the field: the fused kernel
     d["model"] = LifterConfig(**d["model"])
     d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
     for k in ("categories", "distance_range"):
@@ -766,6 +773,10 @@ def main(argv: list[str] | None = None) -> int:
                              "and losses): 1.3-1.6x faster steps on the CPUs measured, with AMX or AVX-512 bf16 "
                              "instructions (lscpu: amx_bf16, avx512_bf16; scripts/train_step_speed.py measures it), "
                              "maybe slower without; default fp32")
+    parser.add_argument("--bf16-attention", choices=BF16_ATTENTIONS, default=TrainConfig.bf16_attention,
+                        help="with --precision bf16 on the CPU: attention as bfloat16 matrix products (matmul, "
+                             "default: faster) or PyTorch's fused kernel in float32 (fp32: every bf16 run recorded "
+                             "before this option)")
     parser.add_argument("--teacher-precision", choices=PRECISIONS, default=FinetuneConfig.teacher_precision or None,
                         help="3D-aware stage: the teacher's precision (default: --precision's); --precision bf16 "
                              "--teacher-precision fp32 keeps the teacher's targets free of bfloat16 rounding")
@@ -903,7 +914,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, max_batch=args.max_batch,
-                      seed=args.seed, precision=args.precision, warmup=args.warmup,
+                      seed=args.seed, precision=args.precision, bf16_attention=args.bf16_attention, warmup=args.warmup,
                       init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,
                       cycle_weight=args.cycle_weight,

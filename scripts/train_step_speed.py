@@ -7,10 +7,12 @@ the training configuration recorded beside its weights (``--record``; default fo
 Laplacian + Fourier identity code, learned elevation; for ``round`` the bundled weights' own record, the
 recipe's last round), so they are the recipe's as it ran, not a copy of the README's commands. A round starts
 from ``--init`` (default the bundled weights) with the teacher's hand proportions of ``--teacher-bones`` (default
-the first round's recorded file) in place of the recorded run's files. For each precision a fresh trainer takes
-one warm-up cycle of the category schedule, then ``--steps`` timed steps; the precisions alternate ``--repeats``
-times, so that a machine's drift hits both. Prints each step time's median (and mean: the mean is what a run's
-wall time follows, the schedule mixing cheap and dear categories) and the ratio float32 / bf16.
+the first round's recorded file) in place of the recorded run's files. bf16 runs with each of
+``--bf16-attention``'s ways of computing attention (default ``matmul``, the trainer's; ``--bf16-attention matmul
+fp32`` times the fused float32 kernel of earlier bf16 runs beside it). For each setting a fresh trainer takes one
+warm-up cycle of the category schedule, then ``--steps`` timed steps; the settings alternate ``--repeats`` times,
+so that a machine's drift hits all. Prints each step time's median (and mean: the mean is what a run's wall time
+follows, the schedule mixing cheap and dear categories) and the ratio float32 / bf16 for each bf16 setting.
 
 The ratio depends on the CPU: bfloat16 pays off on CPUs with AMX units (``lscpu``: ``amx_bf16``) and can be
 slower on those without; the table's first line names the CPU and its bfloat16 instructions. Wall time, not CPU
@@ -32,7 +34,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lifter.train import ALL_CATEGORIES, PRECISIONS, TrainConfig, Trainer, config_from_dict, load_init  # noqa: E402
+from lifter.model import BF16_ATTENTIONS  # noqa: E402
+from lifter.train import ALL_CATEGORIES, TrainConfig, Trainer, config_from_dict, load_init  # noqa: E402
 
 DEFAULT_INIT = ROOT / "assets" / "weights" / "lifter.safetensors"
 DEFAULT_TEACHER_BONES = ROOT / "assets" / "weights" / "reference" / "teacher_hand_proportions.safetensors"
@@ -112,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init", type=Path, default=DEFAULT_INIT, help="--stage round: the start (and teacher)")
     parser.add_argument("--teacher-bones", type=Path, default=DEFAULT_TEACHER_BONES,
                         help="--stage round: the teacher's hand proportions")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per precision and repeat")
-    parser.add_argument("--repeats", type=int, default=2, help="times each precision is timed, alternating")
+    parser.add_argument("--bf16-attention", nargs="+", choices=BF16_ATTENTIONS, default=["matmul"],
+                        help="bf16's attention settings to time beside float32 (lifter.train --bf16-attention)")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per setting and repeat")
+    parser.add_argument("--repeats", type=int, default=2, help="times each setting is timed, alternating")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (the recipe's --threads 2)")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.repeats < 1:
@@ -124,20 +129,23 @@ def main(argv: list[str] | None = None) -> int:
         cfg = stage_config(args.stage, record, tuple(args.categories), args.init, args.teacher_bones)
     except (OSError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError of --init
         parser.error(str(e))
-    times: dict[str, list[float]] = {p: [] for p in PRECISIONS}
+    settings = {"fp32": replace(cfg, precision="fp32")}
+    settings |= {f"bf16, attention {a}": replace(cfg, precision="bf16", bf16_attention=a)
+                 for a in dict.fromkeys(args.bf16_attention)}
+    times: dict[str, list[float]] = {name: [] for name in settings}
     for _ in range(args.repeats):
-        for precision in PRECISIONS:
-            times[precision] += step_times(replace(cfg, precision=precision), args.data, args.steps)
+        for name, setting in settings.items():
+            times[name] += step_times(setting, args.data, args.steps)
     print(f"{cpu_description()}; torch {torch.__version__}\n")
     print(f"| stage {args.stage} ({', '.join(args.categories)}), {args.threads} threads | median s/step | "
           f"mean s/step | steps |")
     print("|---|---|---|---|")
-    for precision in PRECISIONS:
-        t = times[precision]
-        print(f"| {precision} | {statistics.median(t):.3f} | {statistics.mean(t):.3f} | {len(t)} |")
-    ratio = statistics.mean(times["fp32"]) / statistics.mean(times["bf16"])
-    print(f"fp32 / bf16 (means): {ratio:.2f}x; medians: "
-          f"{statistics.median(times['fp32']) / statistics.median(times['bf16']):.2f}x")
+    for name, t in times.items():
+        print(f"| {name} | {statistics.median(t):.3f} | {statistics.mean(t):.3f} | {len(t)} |")
+    for name, t in times.items():
+        if name != "fp32":
+            print(f"fp32 / {name} (means): {statistics.mean(times['fp32']) / statistics.mean(t):.2f}x; medians: "
+                  f"{statistics.median(times['fp32']) / statistics.median(t):.2f}x")
     return 0
 
 

@@ -223,20 +223,44 @@ def test_bf16_compute_keeps_the_contract_and_stays_close_to_float32(model: Lifte
     assert 0 < gap < 0.03, gap                                            # rounded, but only rounded
 
 
-def test_attention_runs_in_float32_under_cpu_bf16_autocast() -> None:
+def test_attention_matches_the_fused_kernel_in_float32_and_to_rounding_in_bf16() -> None:
     """``lifter.model.attention`` leaves float32 inputs to PyTorch's kernel as they are and, given bfloat16 ones
-    under CPU autocast, computes in float32 on the same (rounded) values."""
+    on the CPU (under autocast, as the blocks call it), runs its own bfloat16 matrix products: output and input
+    gradients within bfloat16's rounding of the float32 kernel's on the same rounded values, masked keys (and
+    their garbage) without influence, every query attending, and the mask the same as the kernel's."""
     from lifter.model import attention
 
     torch.manual_seed(5)
-    q, k, v = (torch.randn(3, 4, 17, 16) for _ in range(3))
-    mask = torch.rand(3, 1, 1, 17) > 0.3
-    mask[..., 0] = True
+    q, k, v = (torch.randn(6, 4, 21, 32) for _ in range(3))
+    mask = torch.rand(6, 1, 1, 21) > 0.3
+    mask[..., :3] = True
     ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     torch.testing.assert_close(attention(q, k, v, mask), ref, rtol=0, atol=0)
-    qb, kb, vb = (t.to(torch.bfloat16) for t in (q, k, v))
+    qb, kb, vb = (t.to(torch.bfloat16).requires_grad_() for t in (q, k, v))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = attention(qb, kb, vb, mask)
-    assert out.dtype == torch.float32
-    ref_b = torch.nn.functional.scaled_dot_product_attention(qb.float(), kb.float(), vb.float(), attn_mask=mask)
-    torch.testing.assert_close(out, ref_b, rtol=0, atol=0)
+    assert out.dtype == torch.bfloat16 and out.shape == q.shape
+    qf, kf, vf = (t.detach().float().requires_grad_() for t in (qb, kb, vb))
+    ref_b = torch.nn.functional.scaled_dot_product_attention(qf, kf, vf, attn_mask=mask)
+    rms = lambda t: t.float().pow(2).mean().sqrt()                        # noqa: E731
+    assert 0 < rms(out.float() - ref_b) / rms(ref_b) < 0.02               # rounded, but only rounded
+    weights = torch.randn_like(ref_b)
+    (out.float() * weights).sum().backward()
+    (ref_b * weights).sum().backward()
+    for got, want in ((qb.grad, qf.grad), (kb.grad, kf.grad), (vb.grad, vf.grad)):
+        assert rms(got.float() - want) / rms(want) < 0.03
+    hidden = ~mask[:, 0, 0, :, None].expand_as(k[:, 0])                  # (B, N, E): the masked keys' rows
+    kg, vg = kb.detach().clone(), vb.detach().clone()
+    kg[:, :][hidden[:, None].expand_as(kg)] = 1e4
+    vg[:, :][hidden[:, None].expand_as(vg)] = -1e4
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        garbage = attention(qb.detach(), kg, vg, mask)
+    torch.testing.assert_close(garbage, out.detach(), rtol=0, atol=0)
+    assert kb.grad[hidden[:, None].expand_as(kb)].abs().max() == 0      # nothing flows back to masked keys
+    assert torch.isfinite(out).all()
+    with torch.autocast("cpu", dtype=torch.bfloat16):                     # every bf16 run before the choice
+        fused = attention(qb.detach(), kb.detach(), vb.detach(), mask, bf16="fp32")
+        with pytest.raises(ValueError, match="bf16 attention"):
+            attention(qb.detach(), kb.detach(), vb.detach(), mask, bf16="fp16")
+    assert fused.dtype == torch.float32
+    torch.testing.assert_close(fused, ref_b.detach(), rtol=0, atol=0)

@@ -827,6 +827,14 @@ def test_bf16_training_learns_and_is_recorded(hand_data: Path, tmp_path: Path, c
     ft_trainer = Trainer(config_from_dict(record["config"]), hand_data, torch.device("cpu"))
     assert ft_trainer.model.bf16 and ft_trainer.teacher is not None and ft_trainer.teacher.bf16
     ft_cfg = config_from_dict(record["config"])
+    assert record["config"]["bf16_attention"] == ft_cfg.bf16_attention == "matmul"  # the default, recorded
+    assert ft_trainer.model.bf16_attention == ft_trainer.teacher.bf16_attention == "matmul"
+    older = {k: v for k, v in record["config"].items() if k != "bf16_attention"}  # a record from before the field
+    assert config_from_dict(older).bf16_attention == "fp32"                     # ran the fused kernel in float32
+    old_trainer = Trainer(config_from_dict(older), hand_data, torch.device("cpu"))
+    assert old_trainer.model.bf16_attention == old_trainer.teacher.bf16_attention == "fp32"
+    with pytest.raises(ValueError, match="bf16_attention"):
+        Trainer(replace(ft_cfg, bf16_attention="bf16"), hand_data, torch.device("cpu"))
     split = Trainer(replace(ft_cfg, finetune=replace(ft_cfg.finetune, teacher_precision="fp32")), hand_data,
                     torch.device("cpu"))
     assert split.model.bf16 and not split.teacher.bf16                          # --teacher-precision fp32
@@ -843,3 +851,10 @@ def test_bf16_training_learns_and_is_recorded(hand_data: Path, tmp_path: Path, c
     with pytest.raises(SystemExit):                                              # a 3D-aware setting only
         train_main(tiny + ["--out", str(tmp_path / "bad2"), "--teacher-precision", "fp32"])
     assert "--teacher-precision is a setting of the 3D-aware stage" in capsys.readouterr().err
+    train_main(tiny + ["--out", str(tmp_path / "fused"), "--steps", "1", "--precision", "bf16", "--bf16-attention",
+                       "fp32"])
+    fused = json.loads((tmp_path / "fused" / "checkpoint.json").read_text())["config"]
+    assert (fused["precision"], fused["bf16_attention"]) == ("bf16", "fp32")
+    with pytest.raises(SystemExit):
+        train_main(tiny + ["--out", str(tmp_path / "bad3"), "--bf16-attention", "bf16"])
+    assert "--bf16-attention" in capsys.readouterr().err
