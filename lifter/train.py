@@ -770,7 +770,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     parser.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision,
                         help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
-                             "and losses): 1.3-1.6x faster steps on the CPUs measured, with AMX or AVX-512 bf16 "
+                             "and losses): 1.5-1.9x faster steps on the CPUs measured, with AMX or AVX-512 bf16 "
                              "instructions (lscpu: amx_bf16, avx512_bf16; scripts/train_step_speed.py measures it), "
                              "maybe slower without; default fp32")
     parser.add_argument("--bf16-attention", choices=BF16_ATTENTIONS, default=TrainConfig.bf16_attention,
