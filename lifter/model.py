@@ -153,7 +153,7 @@ def cpu_bf16_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: 
     B, H, N, E = q.shape
     with torch.autocast(q.device.type, enabled=False):
         bias = torch.zeros(mask.shape, dtype=q.dtype, device=q.device).masked_fill(~mask, float("-inf"))
-        scores = torch.baddbmm(bias.expand(B, H, N, N).reshape(B * H, N, N),
+        scores = torch.baddbmm(bias.expand(B, H, 1, N).reshape(B * H, 1, N),          # broadcast over queries
                                (q * E ** -0.5).reshape(B * H, N, E), k.reshape(B * H, N, E).transpose(1, 2))
         out = torch.bmm(torch.softmax(scores, dim=-1), v.reshape(B * H, N, E))   # (B * H, N, E)
     return out.view(B, H, N, E)

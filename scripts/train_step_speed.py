@@ -14,8 +14,9 @@ warm-up cycle of the category schedule, then ``--steps`` timed steps; the settin
 so that a machine's drift hits all. Prints each step time's median (and mean: the mean is what a run's wall time
 follows, the schedule mixing cheap and dear categories) and the ratio float32 / bf16 for each bf16 setting.
 
-The ratio depends on the CPU: bfloat16 pays off on CPUs with AMX units (``lscpu``: ``amx_bf16``) and can be
-slower on those without; the table's first line names the CPU and its bfloat16 instructions. Wall time, not CPU
+The ratio depends on the CPU: bfloat16 paid off on the CPUs measured, with AMX units or AVX-512 bfloat16
+instructions (``lscpu``: ``amx_bf16``, ``avx512_bf16``), and can be slower on those with neither; the table's
+first line names the CPU and its bfloat16 instructions. Wall time, not CPU
 time: run it on a machine left alone.
 """
 

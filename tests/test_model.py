@@ -251,8 +251,8 @@ def test_attention_matches_the_fused_kernel_in_float32_and_to_rounding_in_bf16()
         assert rms(got.float() - want) / rms(want) < 0.03
     hidden = ~mask[:, 0, 0, :, None].expand_as(k[:, 0])                  # (B, N, E): the masked keys' rows
     kg, vg = kb.detach().clone(), vb.detach().clone()
-    kg[:, :][hidden[:, None].expand_as(kg)] = 1e4
-    vg[:, :][hidden[:, None].expand_as(vg)] = -1e4
+    kg[hidden[:, None].expand_as(kg)] = 1e4
+    vg[hidden[:, None].expand_as(vg)] = -1e4
     with torch.autocast("cpu", dtype=torch.bfloat16):
         garbage = attention(qb.detach(), kg, vg, mask)
     torch.testing.assert_close(garbage, out.detach(), rtol=0, atol=0)
