@@ -172,6 +172,21 @@ def pinhole_reading(points3d: np.ndarray, points2d: np.ndarray, category: str, v
     return get_lifter().read_with_camera(points3d, points2d, category, fx, (cx, cy), visible).astype(np.float64)
 
 
+def estimated_focal_reading(points3d: np.ndarray, points2d: np.ndarray, category: str, visible: np.ndarray,
+                            principal: tuple[float, float]) -> tuple[np.ndarray, float]:
+    """``Lifter.read_with_camera`` of a lift ``(N, 3)`` (as :func:`pinhole_reading` takes it) with the principal
+    point given and no focal length, for a category with a shape basis (faces: the basis's fit to the pixels
+    estimates the focal length): ``(points (N, 3) float64 on the pixels' rays, the focal length in px)``, the focal
+    length recovered from the visible landmarks' rays by least squares (exact: they lie on them).
+
+    A wrong assumed focal length held fixed bends a face fitted to its pixels (``scripts/focal_sensitivity.py``),
+    which an estimate avoids. Raises ValueError from the lifter."""
+    pts = get_lifter().read_with_camera(points3d, points2d, category, None, principal, visible).astype(np.float64)
+    ray = pts[visible, :2] / pts[visible, 2:3]                                   # (V, 2): (u - c) / f
+    offset = np.asarray(points2d, dtype=np.float64)[visible] - np.asarray(principal, dtype=np.float64)
+    return pts, float((ray * offset).sum() / (ray ** 2).sum())
+
+
 def reproject(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
               intrinsics: tuple[float, float, float, float] | None = None) -> np.ndarray:
     """The lifted 3D re-projected into the image ``(N, 2)`` px: through the pinhole ``intrinsics`` when the lift
@@ -246,7 +261,9 @@ def lift_session(session: Session) -> dict:
 
     A photo's intrinsics are unknown: the lift is read through the assumed pinhole of :func:`assumed_intrinsics`
     (the one the depth baseline uses), which ``scripts/focal_sensitivity.py`` measured to beat the orthographic
-    reading for a wide range of wrong focal lengths. Should the assumed focal length be shorter than the lifted
+    reading for a wide range of wrong focal lengths; faces keep its principal point and have their focal length
+    estimated instead (:func:`estimated_focal_reading`), which their shape basis's fit does far better than a wrong
+    guess held fixed. Should the assumed focal length be shorter than the lifted
     depth range (a landmark behind the camera), the orthographic reading is used and the result says so.
 
     Result keys: ``points3d`` ``(N, 3)`` lifter, ``reprojected`` ``(N, 2)`` px, ``intrinsics``
@@ -260,9 +277,16 @@ def lift_session(session: Session) -> dict:
     intrinsics = assumed_intrinsics(session.original_size)
     ortho = lift_points(session.points, session.category, session.visible, session.hand_side)
     try:
-        pts3d = pinhole_reading(ortho, session.points, session.category, session.visible, intrinsics)
-        reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px "
-                   f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre")
+        if session.category in get_lifter().bases:   # faces: the shape basis's fit estimates the focal length
+            pts3d, f = estimated_focal_reading(ortho, session.points, session.category, session.visible,
+                                               intrinsics[2:])
+            intrinsics = (f, f, intrinsics[2], intrinsics[3])
+            reading = (f"read through a pinhole with the principal point at the image centre and the focal length "
+                       f"estimated by fitting the face's shape basis to the landmarks: fx = fy = {f:.0f} px")
+        else:
+            pts3d = pinhole_reading(ortho, session.points, session.category, session.visible, intrinsics)
+            reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px "
+                       f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre")
     except ValueError as e:                          # the assumed focal length is shorter than the depth range
         intrinsics, pts3d = None, ortho
         reading = f"read orthographically (the assumed focal length is too short for this lift: {e})"

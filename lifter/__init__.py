@@ -11,6 +11,8 @@ Sub-modules (nothing is loaded at import time):
 - ``lifter.keypoint_formats``  body keypoints of COCO, OpenPose BODY_25 and MediaPipe Pose mapped to ``human17``
 - ``lifter.symmetry``, ``lifter.shape_basis``  test-time refinements of a lift (mirror symmetry; a low-rank
                         shape model of the category, ``python -m lifter.shape_basis`` fits it)
+- ``lifter.pinhole_fit``  a shape basis fitted to 2D through a pinhole: per view (pose, focal length,
+                        proportions) and, by bundle adjustment over training views, the basis itself
 """
 
 __version__ = "0.1.0"

@@ -19,7 +19,7 @@ from lifter.bone_lengths import refine_bone_lengths
 from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
 from lifter.geometry import guessed_pinhole_of_lift, masked_mean, perspective_reading, visible_centroid
 from lifter.model import Lifter, LifterConfig
-from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis, refine_with_basis_torch
+from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, fit_to_pixels, load_bases, refine_with_basis_torch
 from lifter.skeletons import categories
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift
 from lifter.symmetry import refine_lift_torch as refine_lift_symmetry
@@ -167,18 +167,20 @@ def _guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift
 
 def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
                     principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None,
-                    proportions: BoneProportions | None) -> np.ndarray:
+                    proportions: BoneProportions | None, estimate_focal: bool = False) -> np.ndarray:
     """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
     centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
     ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`); with a
-    ``basis``, then pulled towards it along the pixels' rays (:func:`lifter.shape_basis.refine_with_basis`); with
-    ``proportions``, then moved towards them along those rays (:func:`lifter.bone_lengths.refine_bone_lengths`)."""
+    ``basis``, then the basis fitted to the pixels through the camera (:func:`lifter.shape_basis.fit_to_pixels`;
+    the focal length estimated with it when ``estimate_focal``, and the points returned in units of that
+    estimate); with ``proportions``, then moved towards them along the pixels' rays
+    (:func:`lifter.bone_lengths.refine_bone_lengths`)."""
     centre = visible_centroid(pts, vis)
     if symmetrize:
         lift = refine_lift(lift, centre, vis, category, focal, principal)
     points = perspective_reading(lift, centre, vis, focal, principal)
     if basis is not None:
-        points = refine_with_basis(points, vis, basis, slopes=points[..., :2] / points[..., 2:3])
+        points, focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal)
     if proportions is not None:
         points = refine_bone_lengths(points, vis, proportions, points[..., :2] / points[..., 2:3],
                                      **category_settings(category))
@@ -290,8 +292,10 @@ class LoadedLifter:
         ``lifter.evaluate`` (row "with the camera intrinsics"). It is :meth:`read_with_camera` of :meth:`lift`'s
         output: with ``symmetrize``, the symmetry refinement runs again with the known camera, and landmarks that
         are not visible but whose mirror partner is are replaced by the partner's reflection; with ``shape_basis``
-        (faces) the depths are then pulled towards the category's shape basis along the pixels' rays; with
-        ``bone_lengths`` (hands, bodies) they are then moved towards the category's bone proportions along them.
+        (faces) the category's shape basis is then fitted to the pixels through the camera (pose, proportions and,
+        when no focal length is given, the focal length: :func:`lifter.shape_basis.fit_to_pixels`) and the
+        visible landmarks put on their pixels' rays at its depths; with ``bone_lengths`` (hands, bodies) they are
+        then moved towards the category's bone proportions along them.
 
         Without intrinsics (``focal_length`` or ``principal_point`` None) the missing one is guessed from the
         landmarks alone, as :meth:`lift`'s refinements guess it (:func:`lifter.geometry.guessed_pinhole`) from the
@@ -301,7 +305,9 @@ class LoadedLifter:
         box's larger side over :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL` (0.45: a subject spanning 45 % of a
         focal length, the middle of the benchmark's cameras and about a phone camera's at arm's length), lengthened
         where the lift reaches nearer the camera than half its visible landmarks' mean depth (an implausible lift,
-        e.g. of random points, which would otherwise put a landmark behind the guessed camera). Measured by
+        e.g. of random points, which would otherwise put a landmark behind the guessed camera); for a category
+        with a shape basis (faces) that focal length is only the start of an estimate, fitted with the basis to
+        the pixels (the output's units follow the estimate). Measured by
         ``lifter.evaluate`` (row "through a camera guessed from the landmarks"): on every category of the benchmark
         it is more accurate than :meth:`lift` (whose orthographic form is the contract of DESIGN.md) and less than
         with the true intrinsics. Give the intrinsics when they are known: a subject far from the camera (a long
@@ -311,7 +317,8 @@ class LoadedLifter:
         Args:
             points2d, category, visible, mirror_average, complete_hidden, symmetrize, shape_basis, bone_lengths:
                 as for :meth:`lift`.
-            focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame; None: guessed.
+            focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame; None: guessed
+                (faces: estimated).
             principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre); None:
                 guessed.
         Returns:
@@ -329,9 +336,10 @@ class LoadedLifter:
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
         out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
                                bone_lengths)
+        estimate = focal is None
         focal, principal = _guessed_camera(focal, principal, out, pts, vis)
         points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize,
-                                 *self._priors(category, shape_basis, bone_lengths))
+                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
@@ -356,9 +364,11 @@ class LoadedLifter:
         if lift.shape != pts.shape[:2] + (3,):
             raise ValueError(f"lift3d must be lift()'s output for points2d, shape {pts.shape[:2] + (3,)}"
                              f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
-        focal, principal = _guessed_camera(*_checked_camera(focal_length, principal_point, len(pts)), lift, pts, vis)
+        focal, principal = _checked_camera(focal_length, principal_point, len(pts))
+        estimate = focal is None
+        focal, principal = _guessed_camera(focal, principal, lift, pts, vis)
         points = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
-                                 *self._priors(category, shape_basis, bone_lengths))
+                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate)
         return points[0] if single else points
 
     def _priors(self, category: str, shape_basis: bool, bone_lengths: bool

@@ -1,23 +1,27 @@
-"""Test-time shape-basis refinement: a lift's depths pulled onto a low-rank shape model of its category.
+"""Test-time shape-basis refinement: a lift pulled onto a low-rank shape model of its category.
 
 Some categories vary little from one instance to the next: every face is the same face up to a few proportions,
 so the lifter's per-view depth noise is larger than the variation it is meant to capture. For those
 (:data:`DEFAULT_MODES`), a *shape basis* (a mean shape and ``K`` modes, C3DPO's low-rank model) is fitted to the
-lifter's own lifts of training 2D views (:func:`fit_basis`; no 3D data), and at test time
-:func:`refine_with_basis` alternates
+2D of training views, no 3D data (:func:`fit_basis_to_views`): started from the lifter's own lifts of them, read
+through a camera guessed from the landmarks, then refined by perspective bundle adjustment
+(:func:`lifter.pinhole_fit.bundle_adjust`: the basis, and every view's pose, focal length and coefficients, fitted
+to the views' pixels at once). At test time:
 
-1. the basis shape closest to the current lift: the lift aligned to the mean by a similarity transform on its
-   visible landmarks, the mode coefficients by least squares on those landmarks, the shape aligned back;
-2. the depths: each visible landmark moves along its ray (orthographic for :meth:`LoadedLifter.lift`, the pixel's
-   ray through the pinhole for ``lift_with_camera``) to ``(weight z_lift + z_basis) / (1 + weight)``.
-
-Landmarks that are not visible become the basis shape's points. Visible landmarks keep their x, y (orthographic
-reading) or stay on their pixel's ray (camera reading), so a lift still reproduces its input.
+- :meth:`LoadedLifter.lift` (orthographic: visible landmarks keep their x, y) runs :func:`refine_with_basis`,
+  which alternates (1) the basis shape closest to the current lift: the lift aligned to the mean by a similarity
+  transform on its visible landmarks, the mode coefficients by least squares on those landmarks, the shape
+  aligned back; (2) the depths: each visible landmark moves along its ray to ``(weight z_lift + z_basis) / (1 +
+  weight)``. Landmarks that are not visible become the basis shape's points.
+- ``lift_with_camera`` (a pinhole: known intrinsics or a guess) runs :func:`fit_to_pixels`: the basis fitted to
+  the visible pixels through the camera (pose and coefficients, and the focal length when it was not given:
+  a face's perspective shows its distance), each visible landmark put on its pixel's ray at the fitted depth and
+  the hidden ones at the fitted shape's points. Its projection still reproduces the input.
 
 The bases are a file of their own (``assets/weights/shape_bases.safetensors`` with its JSON record: the command,
 the lifter and the training views that made it), written by ``python -m lifter.shape_basis --data data/``. The
-number of modes, the weight and the alternations were chosen on training views (docs/lifter-experiments.md,
-*Shape-basis refinement at test time*).
+number of modes, the settings of both refinements and of the bundle adjustment were chosen on training views
+(docs/lifter-experiments.md, *Shape-basis refinement at test time* and *Faces fitted through the pinhole*).
 """
 
 from __future__ import annotations
@@ -28,20 +32,30 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lifter import pinhole_fit
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
-from lifter.geometry import host_tensor, similarity_procrustes, similarity_procrustes_torch
+from lifter.geometry import guessed_pinhole_of_lift, host_tensor, similarity_procrustes, similarity_procrustes_torch
+from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
 DEFAULT_BASES = Path(__file__).resolve().parents[1] / "assets" / "weights" / "shape_bases.safetensors"
-#: Modes of the basis per category, for the categories that are refined (chosen on training views; chairs, bodies
-#: and hands vary too much for a low-rank model of the lifter's own lifts to help: measured, not shipped).
-DEFAULT_MODES = {"face468": 2}
+#: Modes of the basis per category, for the categories that are refined (chosen on training views: a face's width,
+#: height and depth proportions; chairs, bodies and hands vary too much for a low-rank model to help: measured,
+#: not shipped).
+DEFAULT_MODES = {"face468": 3}
 #: Weight of the lifter's depth against the basis shape's (0: the basis shape's depth alone).
 DEFAULT_WEIGHT = 0.1
 #: Alignment / depth alternations of :func:`refine_with_basis`.
 DEFAULT_ITERATIONS = 5
-#: Training views whose lifts make a basis, and the seed of their draw.
-DEFAULT_VIEWS = 2000
+#: Training views whose 2D makes a basis, and the seed of their draw.
+DEFAULT_VIEWS = 1000
 DEFAULT_SEED = 0
+#: Joint damped Gauss-Newton steps of a basis's bundle adjustment (:func:`lifter.pinhole_fit.bundle_adjust`).
+DEFAULT_BA_ITERATIONS = 20
+#: Damped Gauss-Newton iterations of :func:`fit_to_pixels`.
+DEFAULT_FIT_ITERATIONS = 30
+#: Views with fewer visible landmarks are not fitted to their pixels (:func:`fit_to_pixels`): a view's pose, focal
+#: length and coefficients need several landmarks each; they are refined by :func:`refine_with_basis` instead.
+MIN_FIT_VISIBLE = 20
 
 
 @dataclass(frozen=True)
@@ -181,6 +195,109 @@ def refine_with_basis_torch(lift: torch.Tensor, visible: torch.Tensor, basis: Sh
     return out
 
 
+def fit_to_pixels(points: np.ndarray, pixels: np.ndarray, visible: np.ndarray, basis: ShapeBasis,
+                  focal: np.ndarray, principal: np.ndarray, estimate_focal: bool,
+                  iterations: int = DEFAULT_FIT_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+    """A camera reading of a lift refined by fitting the basis to its pixels through the pinhole (module docstring).
+
+    Args:
+        points: ``(F, N, 3)`` camera-frame points on the visible pixels' rays (``perspective_reading`` of a lift),
+            the start of each view's pose (any scale).
+        pixels: ``(F, N, 2)``; visible: ``(F, N)`` bool.
+        basis: the category's :class:`ShapeBasis` (``N`` landmarks).
+        focal: ``(F,)`` focal length in pixels: kept, or the start of its estimate with ``estimate_focal``.
+        principal: ``(F, 2)`` principal point in pixels.
+        iterations: damped Gauss-Newton iterations (:func:`lifter.pinhole_fit.fit_views`).
+    Returns:
+        ``(points (F, N, 3) float64, focal (F,) float64)``: visible landmarks on their pixels' rays (through the
+        returned focal length) at the fitted shape's depths, the others the fitted shape's points, in the basis's
+        units; views with fewer than :data:`MIN_FIT_VISIBLE` visible landmarks are instead
+        :func:`refine_with_basis` of ``points`` along its rays, with ``focal`` unchanged.
+    Raises:
+        ValueError: a basis of another landmark count.
+    """
+    if points.shape[1] != len(basis.mean):
+        raise ValueError(f"the basis has {len(basis.mean)} landmarks, the lift {points.shape[1]}")
+    points = np.asarray(points, dtype=np.float64)
+    focal = np.array(focal, dtype=np.float64)
+    out = np.empty_like(points)
+    fit = visible.sum(1) >= MIN_FIT_VISIBLE
+    if not fit.all():
+        few = ~fit
+        p = points[few]
+        out[few] = refine_with_basis_torch(host_tensor(p), host_tensor(visible[few], bool), basis,
+                                           host_tensor(p[..., :2] / p[..., 2:3])).numpy()
+    if fit.any():
+        mean, modes = host_tensor(basis.mean), host_tensor(basis.modes)
+        vis, px = host_tensor(visible[fit], bool), host_tensor(pixels[fit])
+        pp = host_tensor(principal[fit])
+        params = pinhole_fit.initial_params(host_tensor(points[fit]), vis, mean, host_tensor(focal[fit]),
+                                            len(modes))
+        result = pinhole_fit.fit_views(px, vis, mean, modes, pp, params, estimate_focal, iterations)
+        out[fit] = pinhole_fit.on_rays(result, px, vis, pp).numpy()
+        if estimate_focal:
+            focal[fit] = result.focal.numpy()
+    return out, focal
+
+
+def canonical_frame(mean: np.ndarray, rotations: np.ndarray) -> np.ndarray:
+    """A rotation ``C (3, 3)`` that turns a basis fitted by bundle adjustment (whose orientation is arbitrary) into
+    a readable frame, from 2D-only information: ``mean (N, 3) @ C.T`` has +y up (against the image-down direction
+    of the views' cameras, ``rotations (V, 3, 3)`` basis-to-camera, averaged: photographs are taken upright), +x
+    along the mean's widest extent across that vertical, +z towards the side where the mean reaches farthest from
+    its centre (a face's nose), x = y cross z."""
+    down = rotations[:, 1, :].mean(0)                                          # camera y (image down), basis frame
+    y = -down / np.linalg.norm(down)
+    P = mean - mean.mean(0)
+    Q = P - np.outer(P @ y, y)                                                 # across the vertical
+    x = np.linalg.eigh(Q.T @ Q)[1][:, -1]
+    z = np.cross(x, y)
+    if (P @ z).max() < -(P @ z).min():
+        z = -z
+    return np.stack([np.cross(y, z), y, z])
+
+
+def fit_basis_to_views(lifter, category: str, points2d: np.ndarray, visible: np.ndarray, modes: int,
+                       iterations: int = DEFAULT_BA_ITERATIONS, progress: bool = True) -> tuple[ShapeBasis, dict]:
+    """A basis of ``modes`` modes for ``category`` from the 2D of training views ``points2d (V, N, 2)``, ``visible
+    (V, N)`` (no 3D data), and a summary for the record.
+
+    The start: ``lifter``'s lifts without this refinement (``lift(..., shape_basis=False)``) read through the
+    camera guessed from each view's landmarks (:func:`lifter.geometry.guessed_pinhole_of_lift`), their generalised
+    Procrustes mean (:func:`fit_basis`) and each view's pose on it. Then the perspective bundle adjustment
+    :func:`lifter.pinhole_fit.bundle_adjust` (principal points kept at the guess, focal lengths estimated), with a
+    progress bar when ``progress``. The basis is returned in :func:`canonical_frame`; its ``spread`` is the fitted
+    coefficients' standard deviation.
+    """
+    from tqdm import tqdm
+
+    lift = lifter.lift(points2d, category, visible, shape_basis=False)
+    pixels = np.where(visible[..., None], points2d, 0.0)
+    principal, kappa = guessed_pinhole_of_lift(lift, pixels, visible, DEFAULT_SPAN_OVER_FOCAL)
+    focal = 1.0 / kappa
+    reading = lifter.read_with_camera(lift, pixels, category, focal, principal, visible, shape_basis=False)
+    start = fit_basis(reading, 0).mean
+    vis, mean = host_tensor(visible, bool), host_tensor(start)
+    params = pinhole_fit.initial_params(host_tensor(reading), vis, mean, host_tensor(focal), modes)
+    bar = tqdm(total=iterations, desc=f"{category} bundle adjustment", unit="step", disable=not progress)
+    rms = []
+
+    def report(_: int, error: float) -> None:
+        rms.append(error)
+        bar.set_postfix(rms_px=f"{error:.3f}")
+        bar.update()
+
+    mean, basis_modes, params = pinhole_fit.bundle_adjust(host_tensor(pixels), vis, host_tensor(principal), params,
+                                                          mean, modes, iterations, report)
+    bar.close()
+    C = canonical_frame(mean.numpy(), pinhole_fit.rotation_from_axis_angle(params[:, :3]).numpy())
+    spread = params[:, pinhole_fit.POSE:].std(0) if modes else torch.zeros(0)
+    summary = {"views": len(points2d), "modes": modes, "method": "perspective bundle adjustment",
+               "iterations": iterations,
+               "rms_px_start": round(rms[0], 4), "rms_px": round(rms[-1], 4)}
+    return ShapeBasis(mean.numpy() @ C.T, basis_modes.numpy() @ C.T, spread.numpy()), summary
+
+
 def save_bases(path: Path, bases: dict[str, ShapeBasis], record: dict) -> None:
     """Write ``bases`` to ``path`` (safetensors: ``<category>.mean``, ``.modes``, ``.spread``) and ``record`` plus
     the file's SHA-256 to the JSON beside it (same stem)."""
@@ -198,15 +315,19 @@ def load_bases(path: Path) -> dict[str, ShapeBasis]:
 
 def _fit_category(lifter, category: str, views, args, error) -> tuple[ShapeBasis, dict]:
     """One category's basis for :func:`main` (:func:`lifter.fitted_priors.fit_command`'s ``fit``)."""
-    lifts = lifter.lift(views.points2d, category, views.visible, shape_basis=False)
-    k = DEFAULT_MODES.get(category, 2) if args.modes is None else args.modes
-    return fit_basis(lifts, k), {"views": len(lifts), "modes": k}
+    k = DEFAULT_MODES.get(category, 3) if args.modes is None else args.modes
+    if k < 0 or args.iterations < 1:
+        error(f"--modes must be >= 0 and --iterations >= 1, got {k} and {args.iterations}")
+    return fit_basis_to_views(lifter, category, views.points2d, views.visible, k, args.iterations)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lifter.shape_basis --data data/``: fit the shipped bases from the bundled lifter's lifts."""
+    """``python -m lifter.shape_basis --data data/``: fit the shipped bases to training 2D, from the bundled
+    lifter's lifts."""
     def add_modes(parser) -> None:
         parser.add_argument("--modes", type=int, default=None, help="modes per basis (default: DEFAULT_MODES)")
+        parser.add_argument("--iterations", type=int, default=DEFAULT_BA_ITERATIONS,
+                            help="bundle adjustment's damped Gauss-Newton steps")
 
     return fit_command(argv, "shape_basis", "shape bases", DEFAULT_BASES, sorted(DEFAULT_MODES), "shape_basis",
                        "shape_bases", DEFAULT_VIEWS, DEFAULT_SEED, _fit_category,

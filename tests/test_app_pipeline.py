@@ -85,8 +85,19 @@ def test_face_detection_drops_iris_and_lifts() -> None:
     pipeline.detect_session(s, "Face")
     assert s.points.shape == (468, 2) and s.visible.all()
     assert s.reference3d.shape == (468, 3)
-    out = pipeline.lift_session(s)["points3d"]
+    result = pipeline.lift_session(s)
+    out = result["points3d"]
     assert out.shape == (468, 3) and np.isfinite(out).all()
+    # a face's focal length is estimated by its shape basis's fit, not assumed: the principal point is the image
+    # centre, and the re-projection through the estimate is the detected 2D
+    f, fy, cx, cy = result["intrinsics"]
+    W, H = s.original_size
+    assert f == fy and (cx, cy) == (W / 2, H / 2) and "estimated" in result["reading"]
+    assert f != pipeline.assumed_intrinsics((W, H))[0]
+    np.testing.assert_allclose(result["reprojected"], s.points, atol=1e-2)
+    expect = pipeline.get_lifter().read_with_camera(pipeline.lift_points(s.points, "face468", s.visible), s.points,
+                                                    "face468", None, (cx, cy), s.visible)
+    np.testing.assert_allclose(out, expect, rtol=1e-5, atol=1e-3)
 
 
 def test_no_hand_found_offers_manual() -> None:

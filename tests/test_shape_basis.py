@@ -3,6 +3,7 @@ in the API."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from data_files import load_script, write_face_data
 from lifter import load_lifter
 from lifter.api import WeightsError
 from lifter.geometry import aligned_errors, rotation_x, rotation_y
-from lifter.shape_basis import (DEFAULT_BASES, ShapeBasis, closest_shape, fit_basis, load_bases,
+from lifter.shape_basis import (DEFAULT_BASES, ShapeBasis, canonical_frame, closest_shape, fit_basis, load_bases,
                                 refine_with_basis, save_bases)
 
 N = 30
@@ -57,6 +58,26 @@ def test_a_fitted_basis_spans_the_shapes_it_was_fitted_to() -> None:
                           new, vis).mean()
     err0 = aligned_errors(closest_shape(new, vis, rigid), new, vis).mean()
     assert err2 < 0.05 * err1 < 0.05 * err0, (err2, err1, err0)
+
+
+def test_the_canonical_frame_is_upright_wide_across_and_facing_forward() -> None:
+    from lifter.data.cameras import look_at_rotation
+
+    rng = np.random.default_rng(6)
+    half = rng.normal(size=(25, 3)) * np.array([2.0, 1.0, 0.3])       # wide along x, shallow along z (y: up)
+    half[0] = [0.0, 0.0, 2.0]                                         # a nose: the farthest reach is forward
+    shape = np.concatenate([half, half * np.array([-1.0, 1.0, 1.0])])  # mirror-symmetric, as a face
+    R0 = rotation_y(np.array([0.7]))[0] @ rotation_x(np.array([0.4]))[0]
+    fitted = shape @ R0.T                                             # the arbitrary frame a fit returns
+    az = rng.uniform(0, 2 * np.pi, 40)
+    cameras = look_at_rotation(az, rng.uniform(-0.2, 0.6, 40), rng.uniform(-0.15, 0.15, 40))   # world to camera
+    rotations = cameras @ R0.T                                        # the fitted frame to camera
+    C = canonical_frame(fitted, rotations)
+    np.testing.assert_allclose(C @ C.T, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(C), 1.0)
+    np.testing.assert_allclose(C @ R0, np.eye(3), atol=0.1)           # within degrees: the cameras average out
+    upright = look_at_rotation(az, np.zeros(40), np.zeros(40)) @ R0.T  # level cameras: exact
+    np.testing.assert_allclose(canonical_frame(fitted, upright) @ R0, np.eye(3), atol=1e-9)
 
 
 def test_hidden_landmarks_are_the_basis_shapes_points() -> None:
@@ -193,13 +214,19 @@ def test_the_command_writes_bases_the_api_loads(tmp_path: Path, face_data: Path)
     from lifter.shape_basis import main
 
     out = tmp_path / "bases.safetensors"
-    assert main(["--data", str(face_data), "--out", str(out), "--views", "30", "--modes", "1"]) == 0
+    assert main(["--data", str(face_data), "--out", str(out), "--views", "30", "--modes", "1",
+                 "--iterations", "3"]) == 0
     basis = load_bases(out)["face468"]
-    assert basis.modes.shape == (1, 468, 3)
+    assert basis.modes.shape == (1, 468, 3) and basis.spread.shape == (1,)
+    record = json.loads(out.with_suffix(".json").read_text())["categories"]["face468"]
+    assert record["method"] == "perspective bundle adjustment" and record["views"] == 30
+    assert record["rms_px"] < record["rms_px_start"]                 # the adjustment fits the 2D better
     lifter = load_lifter(device="cpu", shape_bases=out)
     assert "face468" in lifter.bases
     with pytest.raises(SystemExit):
         main(["--data", str(tmp_path / "empty"), "--out", str(out)])
+    with pytest.raises(SystemExit):
+        main(["--data", str(face_data), "--out", str(out), "--iterations", "0"])
 
 
 def test_the_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
@@ -209,13 +236,20 @@ def test_the_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
     sc = load_script("shape_basis_check")
     lifter = load_lifter(device="cpu")
     test = load_test_set(data, "face468", "occluded")
-    rows = dict(sc.basis_rows(lifter, test, {2: lifter.bases["face468"]}, [0.1], [5]))
     lift = lifter.lift(test.points2d, "face468", test.visible)
     camera = lifter.lift_with_camera(test.points2d, "face468", test.focal, test.principal, test.visible)
     plain = lifter.lift(test.points2d, "face468", test.visible, shape_basis=False)
-    assert rows["lift(), 2 modes, weight 0.1, 5 iterations"] == pytest.approx(score(lift, test)["strict"], abs=1e-4)
-    assert rows["lift_with_camera, 2 modes, weight 0.1, 5 iterations"] == pytest.approx(
-        score(camera, test)["strict"], abs=1e-4)
+    k = len(lifter.bases["face468"].modes)
+    rows = dict(sc.basis_rows(lifter, test, {k: lifter.bases["face468"]}, [0.1], [5]))
+    assert rows[f"lift(), {k} modes, weight 0.1, 5 iterations"] == pytest.approx(score(lift, test)["strict"],
+                                                                                 abs=1e-4)
+    # the camera reading before the pinhole fit: the 3D alternation along the rays, now a reference row
+    read = lifter.read_with_camera(lift, test.points2d, "face468", test.focal, test.principal, test.visible,
+                                   shape_basis=False)
+    before = refine_with_basis(read, test.visible, lifter.bases["face468"], read[..., :2] / read[..., 2:3])
+    assert rows[f"lift_with_camera, {k} modes, weight 0.1, 5 iterations"] == pytest.approx(
+        score(before, test)["strict"], abs=1e-4)
+    assert score(camera, test)["strict"] < score(before, test)["strict"]          # the pinhole fit reads better
     assert rows["lift(), no refinement"] == pytest.approx(score(plain, test)["strict"], abs=1e-9)
     assert sc.main(["--data", str(data), "--views", "clean", "--fit-views", "20", "--modes", "0", "1"]) == 0
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| face468 (4)")]
@@ -224,3 +258,24 @@ def test_the_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
         sc.main(["--data", str(data), "--weights", "-1"])
     with pytest.raises(SystemExit):
         sc.main(["--data", str(data), "--views", "clean", "--hide", "0.2"])
+
+
+def test_the_pinhole_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
+    from lifter.evaluate import load_test_set, score
+
+    sc = load_script("pinhole_fit_check")
+    lifter = load_lifter(device="cpu")
+    test = load_test_set(face_data, "face468", "occluded")
+    rows = dict(sc.reading_rows(lifter, test, lifter.bases["face468"]))
+    camera = lifter.lift_with_camera(test.points2d, "face468", test.focal, test.principal, test.visible)
+    guessed = lifter.lift_with_camera(test.points2d, "face468", visible=test.visible)
+    assert rows["lift()"] == pytest.approx(score(lifter.lift(test.points2d, "face468", test.visible), test)["strict"])
+    assert rows["true intrinsics, fitted through the pinhole (lift_with_camera)"] == pytest.approx(
+        score(camera, test)["strict"], abs=1e-4)
+    assert rows["guessed camera, fitted through the pinhole, focal length estimated (lift_with_camera)"] == \
+        pytest.approx(score(guessed, test)["strict"], abs=1e-3)
+    assert sc.main(["--data", str(face_data), "--views", "clean"]) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| face468 (4)")]
+    assert len(lines) == 8 and all(x.rstrip().endswith("% |") for x in lines)
+    with pytest.raises(SystemExit):
+        sc.main(["--data", str(face_data), "--views", "clean", "--hide", "0.2"])

@@ -1,0 +1,325 @@
+"""A shape basis fitted to 2D landmarks through a pinhole camera: per view, and over many views to make the basis.
+
+A category whose instances are one shape up to a few proportions (faces: :mod:`lifter.data.face`) is described
+by a :class:`lifter.shape_basis.ShapeBasis`: ``mean (N, 3) + sum_k c_k modes_k``. Seen through a pinhole with
+principal point ``p``, a view's landmarks are
+
+    ``pixels = f (X_x, X_y) / X_z + p``,  ``X = R (mean + sum_k c_k modes_k) + t``
+
+with a rotation ``R`` (an axis-angle vector), a translation ``t`` (the shape's units: the mean has unit RMS
+radius), a focal length ``f`` and the coefficients ``c``: ``7 + K`` numbers a view, packed as
+
+    ``params (F, 7 + K)``: axis-angle (3), translation (3), log focal length (1), coefficients (K).
+
+:func:`fit_views` finds them for each view by damped Gauss-Newton (Levenberg-Marquardt) on the visible landmarks'
+pixel error, with the focal length held at a given value or estimated with the rest: a shape this constrained
+shows its distance through its perspective, so the focal length of a view need not be known.
+:func:`bundle_adjust` fits the basis itself to many training views, 2D only (no 3D data): every view's parameters
+and every landmark's mean point and mode vectors at once, by damped Gauss-Newton steps whose normal equations are
+solved through the Schur complement on the landmarks, from a start that the lifter's own lifts give. Both run
+batched on the tensors' device.
+
+Measured in docs/lifter-experiments.md (*Faces fitted through the pinhole*).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from lifter.geometry import masked_mean
+
+#: Damped Gauss-Newton iterations of :func:`fit_views` (per view).
+DEFAULT_ITERATIONS = 30
+#: Joint damped Gauss-Newton steps of :func:`bundle_adjust`.
+DEFAULT_BA_ITERATIONS = 20
+POSE = 7                                  # params before the coefficients: axis-angle, translation, log focal
+_LOG_FOCAL = 6                            # index of the log focal length in params
+_MIN_DEPTH = 1e-3                         # a step that puts a visible landmark nearer than this is refused
+
+
+@dataclass(frozen=True)
+class PinholeFit:
+    """:func:`fit_views`'s result for ``F`` views of ``N`` landmarks.
+
+    Attributes:
+        params: ``(F, 7 + K)`` (module docstring).
+        points: ``(F, N, 3)`` the fitted basis shape in the camera frame (x right, y down, z forward), in the
+            basis's units: every landmark, visible or not.
+        focal: ``(F,)`` focal length in pixels (the given one, or the estimate).
+        rms: ``(F,)`` root mean square pixel error of the visible landmarks' coordinates.
+    """
+    params: torch.Tensor
+    points: torch.Tensor
+    focal: torch.Tensor
+    rms: torch.Tensor
+
+
+def rotation_from_axis_angle(w: torch.Tensor) -> torch.Tensor:
+    """Rodrigues' formula: axis-angle vectors ``w (..., 3)`` (radians) -> rotation matrices ``(..., 3, 3)``."""
+    theta = w.norm(dim=-1, keepdim=True)[..., None]                           # (..., 1, 1)
+    zero = torch.zeros_like(w[..., 0])
+    cross = torch.stack([torch.stack([zero, -w[..., 2], w[..., 1]], -1),
+                         torch.stack([w[..., 2], zero, -w[..., 0]], -1),
+                         torch.stack([-w[..., 1], w[..., 0], zero], -1)], -2)  # [w]x, (..., 3, 3)
+    small = theta < 1e-6                                                      # series: sin t / t, (1 - cos t) / t^2
+    safe = torch.where(small, torch.ones_like(theta), theta)
+    a = torch.where(small, 1 - theta ** 2 / 6, torch.sin(safe) / safe)
+    b = torch.where(small, 0.5 - theta ** 2 / 24, (1 - torch.cos(safe)) / safe ** 2)
+    return torch.eye(3, dtype=w.dtype, device=w.device) + a * cross + b * cross @ cross
+
+
+def axis_angle_from_rotation(R: np.ndarray) -> np.ndarray:
+    """Rotation matrices ``(F, 3, 3)`` -> axis-angle vectors ``(F, 3)`` (angle in 0..pi), through the unit
+    quaternion (stable at every angle, 180 degrees included)."""
+    R = np.asarray(R, dtype=np.float64)
+    tr = np.trace(R, axis1=-2, axis2=-1)
+    # the largest of 4 w^2, 4 x^2, 4 y^2, 4 z^2 picks a well-conditioned formula per matrix
+    cands = np.stack([1 + tr, 1 + 2 * R[:, 0, 0] - tr, 1 + 2 * R[:, 1, 1] - tr, 1 + 2 * R[:, 2, 2] - tr], -1)
+    pick = cands.argmax(-1)
+    q = np.empty((len(R), 4))
+    s = np.sqrt(np.maximum(cands[np.arange(len(R)), pick], 1e-300))          # 2 |q_pick|
+    for i, row in enumerate(R):
+        m, k = pick[i], s[i]
+        if m == 0:
+            q[i] = [k / 2, (row[2, 1] - row[1, 2]) / (2 * k), (row[0, 2] - row[2, 0]) / (2 * k),
+                    (row[1, 0] - row[0, 1]) / (2 * k)]
+        elif m == 1:
+            q[i] = [(row[2, 1] - row[1, 2]) / (2 * k), k / 2, (row[0, 1] + row[1, 0]) / (2 * k),
+                    (row[0, 2] + row[2, 0]) / (2 * k)]
+        elif m == 2:
+            q[i] = [(row[0, 2] - row[2, 0]) / (2 * k), (row[0, 1] + row[1, 0]) / (2 * k), k / 2,
+                    (row[1, 2] + row[2, 1]) / (2 * k)]
+        else:
+            q[i] = [(row[1, 0] - row[0, 1]) / (2 * k), (row[0, 2] + row[2, 0]) / (2 * k),
+                    (row[1, 2] + row[2, 1]) / (2 * k), k / 2]
+    q *= np.where(q[:, :1] < 0, -1.0, 1.0)                                   # w >= 0: angle in 0..pi
+    v = q[:, 1:]
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    angle = 2 * np.arctan2(norm, q[:, :1])
+    return np.where(norm > 1e-12, v / np.where(norm > 1e-12, norm, 1.0) * angle, 2 * v)
+
+
+def basis_points(params: torch.Tensor, mean: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
+    """Camera-frame points ``(F, N, 3)`` of ``params (F, 7 + K)`` with the basis ``mean (N, 3)``, ``modes (K, N,
+    3)``."""
+    shape = mean + torch.einsum("fk,kni->fni", params[:, POSE:], modes)
+    return torch.einsum("fij,fnj->fni", rotation_from_axis_angle(params[:, :3]), shape) + params[:, None, 3:6]
+
+
+def _view_residual(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Tensor, principal: torch.Tensor,
+                   mean: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
+    """One view's weighted pixel errors ``(2N,)``: ``params (7 + K,)``, ``pixels (N, 2)``, ``weight (N,)`` (1
+    visible, 0 not), ``principal (2,)``."""
+    X = basis_points(params[None], mean, modes)[0]                           # (N, 3)
+    proj = params[_LOG_FOCAL].exp() * X[:, :2] / X[:, 2:] + principal
+    return ((proj - pixels) * weight[:, None]).reshape(-1)
+
+
+def levenberg_marquardt(residual: Callable[..., torch.Tensor], params: torch.Tensor, data: tuple[torch.Tensor, ...],
+                        iterations: int, frozen: tuple[int, ...] = (),
+                        feasible: Callable[[torch.Tensor], torch.Tensor] | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batched Levenberg-Marquardt: each row of ``params (B, P)`` minimises ``|residual(row, *its data)|^2`` on
+    its own (``data``: tensors batched along their first dimension); columns in ``frozen`` stay as given.
+    ``feasible (B, P) -> (B,)`` bool, if given, refuses steps it rejects. Returns ``(params, cost (B,))``."""
+    jac = torch.func.vmap(torch.func.jacfwd(residual))
+    res = torch.func.vmap(residual)
+    B, P = params.shape
+    damping = torch.full((B,), 1e-3, dtype=params.dtype, device=params.device)
+    r = res(params, *data)
+    cost = (r ** 2).sum(1)
+    free = torch.ones(P, dtype=params.dtype, device=params.device)
+    free[list(frozen)] = 0
+    for _ in range(iterations):
+        J = jac(params, *data) * free                                        # (B, R, P)
+        JtJ = J.transpose(1, 2) @ J
+        g = J.transpose(1, 2) @ r[..., None]
+        diag = JtJ.diagonal(dim1=1, dim2=2) + (1 - free) + 1e-12              # frozen columns: a unit pivot
+        step = torch.linalg.solve(JtJ + torch.diag_embed(damping[:, None] * diag + (1 - free)), g)[..., 0]
+        new = params - step
+        r_new = res(new, *data)
+        cost_new = (r_new ** 2).sum(1)
+        ok = cost_new < cost
+        if feasible is not None:
+            ok &= feasible(new)
+        params = torch.where(ok[:, None], new, params)
+        r = torch.where(ok[:, None], r_new, r)
+        cost = torch.where(ok, cost_new, cost)
+        damping = torch.where(ok, damping * 0.3, damping * 10).clamp(1e-9, 1e9)
+    return params, cost
+
+
+def initial_params(points: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, focal: torch.Tensor,
+                   modes: int) -> torch.Tensor:
+    """Start ``params (F, 7 + modes)`` for :func:`fit_views`: the basis mean placed on camera-frame ``points (F,
+    N, 3)`` (a lift read through the camera, any scale) by a similarity alignment on the ``visible (F, N)``
+    landmarks, the focal length ``focal (F,)`` and zero coefficients."""
+    w = visible.to(points.dtype)[..., None]
+    full = mean.expand(points.shape)
+    cm, cb = masked_mean(full, visible), masked_mean(points, visible)          # (F, 3) visible centroids
+    a, b = (full - cm[:, None]) * w, (points - cb[:, None]) * w
+    U, s, Vt = torch.linalg.svd(b.transpose(1, 2) @ a)                       # b ~ scale R a
+    d = torch.ones_like(s)
+    d[:, 2] = torch.sign(torch.det(U @ Vt))
+    R = U @ torch.diag_embed(d) @ Vt
+    scale = (s * d).sum(1) / (a ** 2).sum((1, 2))                            # (F,)
+    # points = scale (R mean + t)  =>  t = (cb - scale R cm) / scale
+    t = (cb - scale[:, None] * torch.einsum("fij,fj->fi", R, cm)) / scale[:, None]
+    axis = torch.as_tensor(axis_angle_from_rotation(R.detach().cpu().numpy()), dtype=points.dtype,
+                           device=points.device)
+    zeros = torch.zeros(len(points), modes, dtype=points.dtype, device=points.device)
+    return torch.cat([axis, t, focal.log()[:, None], zeros], 1)
+
+
+def fit_views(pixels: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, modes: torch.Tensor,
+              principal: torch.Tensor, params: torch.Tensor, estimate_focal: bool,
+              iterations: int = DEFAULT_ITERATIONS) -> PinholeFit:
+    """Fit the basis ``mean (N, 3)``, ``modes (K, N, 3)`` to each view's visible pixels.
+
+    Args:
+        pixels: ``(F, N, 2)`` (any value where not visible).
+        visible: ``(F, N)`` bool; a view needs ``7 + K`` visible coordinates or more to be determined (at least 4
+            landmarks, and more with modes; a face has hundreds).
+        principal: ``(F, 2)`` principal point in pixels.
+        params: ``(F, 7 + K)`` start (:func:`initial_params`); its focal length is kept unless ``estimate_focal``.
+        estimate_focal: estimate each view's focal length with its pose and coefficients.
+        iterations: damped Gauss-Newton iterations.
+    Returns:
+        :class:`PinholeFit` (float64).
+    """
+    dtype = torch.float64
+    mean, modes = mean.to(dtype), modes.to(dtype)
+    weight = visible.to(dtype)
+    data = (torch.nan_to_num(pixels.to(dtype)) * weight[..., None], weight, principal.to(dtype))
+
+    def residual(p: torch.Tensor, px: torch.Tensor, w: torch.Tensor, pp: torch.Tensor) -> torch.Tensor:
+        return _view_residual(p, px, w, pp, mean, modes)
+
+    def feasible(p: torch.Tensor) -> torch.Tensor:
+        z = basis_points(p, mean, modes)[..., 2]
+        return torch.where(visible, z, torch.inf).amin(1) > _MIN_DEPTH
+
+    frozen = () if estimate_focal else (_LOG_FOCAL,)
+    params, cost = levenberg_marquardt(residual, params.to(dtype), data, iterations, frozen, feasible)
+    rms = (cost / (2 * weight.sum(1)).clamp_min(1)).sqrt()
+    return PinholeFit(params, basis_points(params, mean, modes), params[:, _LOG_FOCAL].exp(), rms)
+
+
+def on_rays(fit: PinholeFit, pixels: torch.Tensor, visible: torch.Tensor, principal: torch.Tensor) -> torch.Tensor:
+    """The fit's points with each visible landmark moved onto its pixel's ray at the fitted depth: ``(F, N, 3)``
+    whose projection through the fitted camera reproduces ``pixels (F, N, 2)`` where ``visible (F, N)``; the
+    other landmarks are the fit's points."""
+    z = fit.points[..., 2:]
+    xy = (torch.nan_to_num(pixels.to(z.dtype)) - principal[:, None].to(z.dtype)) / fit.focal[:, None, None] * z
+    return torch.where(visible[..., None], torch.cat([xy, z], -1), fit.points)
+
+
+def _pair_residual(view: torch.Tensor, point: torch.Tensor, pixel: torch.Tensor, weight: torch.Tensor,
+                   principal: torch.Tensor) -> torch.Tensor:
+    """One landmark in one view: its weighted pixel error ``(2,)`` from the view's ``params (7 + K,)`` and the
+    landmark's ``point (3 + 3K,)`` (its mean point, then its K mode vectors)."""
+    P = point.view(-1, 3)
+    S = P[0] + view[POSE:] @ P[1:]
+    X = rotation_from_axis_angle(view[:3]) @ S + view[3:6]
+    return (view[_LOG_FOCAL].exp() * X[:2] / X[2] + principal - pixel) * weight
+
+
+def _normalised_basis(views: torch.Tensor, points: torch.Tensor, modes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gauge of :func:`bundle_adjust`: ``points (N, 3 + 3K)`` with the mean centred and of unit RMS radius
+    (the views' translations follow, so no projection changes) and the modes orthonormal as ``3N`` vectors (the
+    coefficients follow). Returns ``(views, points)``."""
+    N = len(points)
+    P = points.view(N, 1 + modes, 3)
+    centre = P[:, 0].mean(0)
+    scale = (P[:, 0] - centre).pow(2).sum(1).mean().sqrt()
+    mean, M = (P[:, 0] - centre) / scale, P[:, 1:].transpose(0, 1) / scale          # (N, 3), (K, N, 3)
+    views = views.clone()
+    R = rotation_from_axis_angle(views[:, :3])
+    views[:, 3:6] = (views[:, 3:6] + R @ centre) / scale                            # X / scale: same pixels
+    if modes:
+        Q, U = torch.linalg.qr(M.reshape(modes, -1).T)                               # M^T = Q U
+        M = Q.T.reshape(modes, N, 3)
+        views[:, POSE:] = views[:, POSE:] @ U.T
+    return views, torch.cat([mean[:, None], M.transpose(0, 1)], 1).reshape(N, -1)
+
+
+def bundle_adjust(pixels: torch.Tensor, visible: torch.Tensor, principal: torch.Tensor, params: torch.Tensor,
+                  mean: torch.Tensor, modes: int, iterations: int = DEFAULT_BA_ITERATIONS,
+                  progress: Callable[[int, float], None] | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A basis of ``modes`` modes fitted to the 2D of many views of one category (perspective bundle adjustment;
+    no 3D data), with each view's pose, focal length and coefficients.
+
+    Every view's parameters are first fitted to the start (:func:`fit_views`, focal length estimated); then
+    ``iterations`` damped Gauss-Newton steps on all the views and landmarks at once (Levenberg-Marquardt with one
+    damping; each step's normal equations solved by eliminating the views, the Schur complement on the landmarks'
+    ``N (3 + 3K)`` unknowns), a step taken only if it lowers the error and keeps every visible landmark in front
+    of its camera. After each step the gauge is fixed (:func:`_normalised_basis`).
+
+    Args:
+        pixels: ``(V, N, 2)``; visible: ``(V, N)`` bool; principal: ``(V, 2)``.
+        params: ``(V, 7 + modes)`` start (:func:`initial_params` of the views' lifts on ``mean``).
+        mean: ``(N, 3)`` start of the mean shape (unit RMS radius); the modes start at zero.
+        progress: called after each step with its index and the pixel RMS error.
+    Returns:
+        ``(mean (N, 3), modes (K, N, 3), params (V, 7 + K))`` float64.
+    """
+    dtype = torch.float64
+    mean = mean.to(dtype)
+    N = len(mean)
+    M = torch.zeros(modes, N, 3, dtype=dtype, device=mean.device)
+    weight = visible.to(dtype)
+    px = torch.nan_to_num(pixels.to(dtype)) * weight[..., None]
+    principal = principal.to(dtype)
+    views = fit_views(px, visible, mean, M, principal, params.to(dtype), estimate_focal=True).params
+    points = torch.cat([mean[:, None], M.transpose(0, 1)], 1).reshape(N, -1)        # (N, Pl)
+    V, Pv, Pl = len(views), views.shape[1], points.shape[1]
+    per_pair = torch.func.vmap(torch.func.vmap(_pair_residual, in_dims=(None, 0, 0, 0, None)))   # views, landmarks
+    jac = torch.func.vmap(torch.func.vmap(torch.func.jacfwd(_pair_residual, argnums=(0, 1)),
+                                          in_dims=(None, 0, 0, 0, None)))
+    points_all = lambda p: p.expand(V, N, Pl)                                        # noqa: E731
+
+    def cost_of(v: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        return per_pair(v, points_all(p), px, weight, principal).pow(2).sum()
+
+    def in_front(v: torch.Tensor, p: torch.Tensor) -> bool:
+        shape = p.view(N, 1 + modes, 3)
+        S = shape[:, 0] + torch.einsum("vk,nki->vni", v[:, POSE:], shape[:, 1:])
+        z = torch.einsum("vj,vnj->vn", rotation_from_axis_angle(v[:, :3])[:, 2], S) + v[:, None, 5]
+        return bool((z[visible] > _MIN_DEPTH).all())
+
+    cost = cost_of(views, points)
+    damping = 1e-3
+    eye_v, eye_l = torch.eye(Pv, dtype=dtype, device=mean.device), torch.eye(Pl, dtype=dtype, device=mean.device)
+    for it in range(iterations):
+        r = per_pair(views, points_all(points), px, weight, principal)              # (V, N, 2)
+        A, B = jac(views, points_all(points), px, weight, principal)                # (V, N, 2, Pv), (V, N, 2, Pl)
+        U = torch.einsum("vnri,vnrj->vij", A, A)                                     # (V, Pv, Pv)
+        L = torch.einsum("vnri,vnrj->nij", B, B)                                     # (N, Pl, Pl)
+        W = torch.einsum("vnri,vnrj->vinj", A, B).reshape(V, Pv, N * Pl)             # (V, Pv, N Pl)
+        g = torch.einsum("vnri,vnr->vi", A, r)                                       # (V, Pv)
+        h = torch.einsum("vnri,vnr->ni", B, r).reshape(-1)                          # (N Pl,)
+        for _ in range(10):                                                          # until a step is taken
+            Ud = U + damping * torch.diag_embed(U.diagonal(dim1=1, dim2=2)) + 1e-12 * eye_v
+            Ld = L + damping * torch.diag_embed(L.diagonal(dim1=1, dim2=2)) + 1e-12 * eye_l
+            Y = torch.linalg.solve(Ud, W)                                            # U^-1 W, (V, Pv, N Pl)
+            u_g = torch.linalg.solve(Ud, g[..., None])[..., 0]                       # U^-1 g, (V, Pv)
+            S = torch.block_diag(*Ld) - W.reshape(V * Pv, -1).T @ Y.reshape(V * Pv, -1)
+            rhs = -h + torch.einsum("vik,vi->k", W, u_g)
+            d_points = torch.linalg.solve(S, rhs)
+            d_views = -u_g - torch.einsum("vik,k->vi", Y, d_points)
+            new_views, new_points = views + d_views, points + d_points.view(N, Pl)
+            new_cost = cost_of(new_views, new_points) if in_front(new_views, new_points) else torch.inf
+            if new_cost < cost:
+                views, points = _normalised_basis(new_views, new_points, modes)
+                cost, damping = cost_of(views, points), max(damping * 0.3, 1e-9)
+                break
+            damping *= 10
+        if progress is not None:
+            progress(it, float((cost / (2 * weight.sum())).sqrt()))
+    P = points.view(N, 1 + modes, 3)
+    return P[:, 0], P[:, 1:].transpose(0, 1).contiguous(), views

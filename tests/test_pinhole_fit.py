@@ -1,0 +1,173 @@
+"""Fitting a shape basis through a pinhole (:mod:`lifter.pinhole_fit`) against closed forms and known answers,
+and its place in the faces' camera reading (:func:`lifter.shape_basis.fit_to_pixels`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lifter.geometry import aligned_errors, rotation_x, rotation_y, rotation_z
+from lifter.pinhole_fit import (POSE, axis_angle_from_rotation, basis_points, bundle_adjust, fit_views,
+                                initial_params, on_rays, rotation_from_axis_angle)
+from lifter.shape_basis import ShapeBasis, fit_to_pixels, refine_with_basis
+
+N = 40
+
+
+def t64(a) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=np.float64))
+
+
+def random_basis(rng: np.random.Generator, modes: int) -> tuple[np.ndarray, np.ndarray]:
+    """A centred ``mean (N, 3)`` of unit RMS radius and ``modes`` orthonormal modes ``(K, N, 3)``."""
+    mean = rng.normal(size=(N, 3))
+    mean -= mean.mean(0)
+    mean /= np.sqrt((mean ** 2).sum(1).mean())
+    q, _ = np.linalg.qr(rng.normal(size=(3 * N, modes)))
+    return mean, q.T.reshape(modes, N, 3)
+
+
+def random_params(rng: np.random.Generator, views: int, modes: int) -> np.ndarray:
+    """``(V, 7 + K)``: any rotation, the shape 3 to 6 radii in front of the camera, focal 800-1500 px."""
+    axis = rng.normal(size=(views, 3))
+    axis *= rng.uniform(0, np.pi, (views, 1)) / np.linalg.norm(axis, axis=1, keepdims=True)
+    t = np.c_[rng.uniform(-0.3, 0.3, (views, 2)), rng.uniform(3, 6, views)]
+    return np.c_[axis, t, np.log(rng.uniform(800, 1500, views)), rng.normal(scale=0.3, size=(views, modes))]
+
+
+def project(params: np.ndarray, mean: np.ndarray, modes: np.ndarray, principal: np.ndarray) -> np.ndarray:
+    X = basis_points(t64(params), t64(mean), t64(modes)).numpy()
+    return np.exp(params[:, 6])[:, None, None] * X[..., :2] / X[..., 2:] + principal[:, None]
+
+
+def test_rotations_match_the_closed_forms_and_round_trip() -> None:
+    angles = np.array([0.0, 1e-9, 0.3, -1.2, np.pi / 2, np.pi - 1e-7, np.pi])
+    for axis, rotation in ((0, rotation_x), (1, rotation_y), (2, rotation_z)):
+        w = np.zeros((len(angles), 3))
+        w[:, axis] = angles
+        np.testing.assert_allclose(rotation_from_axis_angle(t64(w)).numpy(), rotation(angles), atol=1e-12)
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(200, 3))
+    w *= rng.uniform(0, np.pi, (200, 1)) / np.linalg.norm(w, axis=1, keepdims=True)
+    R = rotation_from_axis_angle(t64(w)).numpy()
+    np.testing.assert_allclose(R @ R.transpose(0, 2, 1), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-12)
+    np.testing.assert_allclose(rotation_from_axis_angle(t64(axis_angle_from_rotation(R))).numpy(), R, atol=1e-9)
+    half_turns = rotation_z(np.array([np.pi])) @ rotation_x(np.array([0.0]))   # 180 degrees: the sign is free
+    np.testing.assert_allclose(np.abs(axis_angle_from_rotation(half_turns)), [[0, 0, np.pi]], atol=1e-12)
+
+
+def test_a_view_is_recovered_with_and_without_its_focal_length() -> None:
+    rng = np.random.default_rng(1)
+    mean, modes = random_basis(rng, 2)
+    truth = random_params(rng, 12, 2)
+    principal = rng.uniform(400, 600, (12, 2))
+    pixels = project(truth, mean, modes, principal)
+    visible = rng.random((12, N)) > 0.2
+    start = truth.copy()
+    start[:, :3] += rng.normal(scale=0.05, size=(12, 3))                       # a few degrees off
+    start[:, 3:6] *= rng.uniform(0.9, 1.1, (12, 3))
+    start[:, POSE:] = 0
+    wrong_focal = start.copy()
+    wrong_focal[:, 6] += np.log(1.3)                                          # 30 % off
+    fit = fit_views(t64(pixels), torch.as_tensor(visible), t64(mean), t64(modes), t64(principal),
+                    t64(wrong_focal), estimate_focal=True)
+    np.testing.assert_allclose(fit.focal.numpy(), np.exp(truth[:, 6]), rtol=1e-6)
+    truth_points = basis_points(t64(truth), t64(mean), t64(modes)).numpy()
+    np.testing.assert_allclose(fit.points.numpy(), truth_points, atol=1e-6)
+    assert fit.rms.max() < 1e-6
+    held = fit_views(t64(pixels), torch.as_tensor(visible), t64(mean), t64(modes), t64(principal), t64(start),
+                     estimate_focal=False)
+    np.testing.assert_allclose(held.focal.numpy(), np.exp(start[:, 6]), rtol=1e-13)  # held: the given one
+    np.testing.assert_allclose(held.points.numpy(), truth_points, atol=1e-6)
+    # the right focal length held and a wrong one held: only the right one fits the pixels
+    off = fit_views(t64(pixels), torch.as_tensor(visible), t64(mean), t64(modes), t64(principal),
+                    t64(wrong_focal), estimate_focal=False)
+    assert off.rms.min() > 1e3 * held.rms.max() + 1e-3
+
+
+def test_points_on_rays_reproduce_the_visible_pixels() -> None:
+    rng = np.random.default_rng(2)
+    mean, modes = random_basis(rng, 1)
+    truth = random_params(rng, 5, 1)
+    principal = np.full((5, 2), 500.0)
+    pixels = project(truth, mean, modes, principal) + rng.normal(scale=2.0, size=(5, N, 2))    # noisy pixels
+    visible = np.ones((5, N), bool)
+    visible[:, :5] = False
+    fit = fit_views(t64(pixels), torch.as_tensor(visible), t64(mean), t64(modes), t64(principal), t64(truth),
+                    estimate_focal=True)
+    points = on_rays(fit, t64(pixels), torch.as_tensor(visible), t64(principal)).numpy()
+    f = fit.focal.numpy()[:, None, None]
+    np.testing.assert_allclose((f * points[..., :2] / points[..., 2:] + principal[:, None])[visible],
+                               pixels[visible], atol=1e-9)
+    np.testing.assert_allclose(points[..., 2], fit.points.numpy()[..., 2])             # the fitted depths
+    np.testing.assert_array_equal(points[~visible], fit.points.numpy()[~visible])      # hidden: the fit's points
+
+
+def test_initial_params_place_the_mean_on_a_posed_copy() -> None:
+    rng = np.random.default_rng(3)
+    mean, _ = random_basis(rng, 0)
+    truth = random_params(rng, 6, 0)
+    scale = rng.uniform(0.5, 50, 6)[:, None, None]                           # a reading has any scale
+    points = scale * basis_points(t64(truth), t64(mean), torch.zeros(0, N, 3)).numpy()
+    visible = rng.random((6, N)) > 0.3
+    params = initial_params(t64(points), torch.as_tensor(visible), t64(mean), t64(np.exp(truth[:, 6])), 0)
+    np.testing.assert_allclose(basis_points(params, t64(mean), torch.zeros(0, N, 3)).numpy(), points / scale,
+                               atol=1e-9)
+
+
+def test_bundle_adjustment_recovers_the_basis_from_2d_alone() -> None:
+    rng = np.random.default_rng(4)
+    mean, modes = random_basis(rng, 2)
+    views = 60
+    truth = random_params(rng, views, 2)
+    principal = np.full((views, 2), 500.0)
+    pixels = project(truth, mean, modes, principal)
+    visible = rng.random((views, N)) > 0.1
+    start_mean = mean + rng.normal(scale=0.05, size=mean.shape)              # a lifter's rough mean
+    start = truth.copy()
+    start[:, POSE:] = 0
+    start[:, 6] += rng.normal(scale=0.1, size=views)                         # focal lengths about 10 % off
+    errors = []
+    fitted_mean, fitted_modes, params = bundle_adjust(
+        t64(pixels), torch.as_tensor(visible), t64(principal), t64(start), t64(start_mean), 2, iterations=15,
+        progress=lambda a, e: errors.append(e))
+    assert len(errors) == 15 and errors[-1] < 1e-3 * errors[0], errors
+    np.testing.assert_allclose(np.sqrt((fitted_mean.numpy() ** 2).sum(1).mean()), 1.0)  # unit RMS radius
+    np.testing.assert_allclose(np.einsum("kni,lni->kl", fitted_modes.numpy(), fitted_modes.numpy()), np.eye(2),
+                               atol=1e-9)
+    np.testing.assert_allclose(np.exp(params[:, 6].numpy()), np.exp(truth[:, 6]), rtol=1e-3)
+    # the views' shapes, as fitted, are the true ones up to a similarity
+    shapes = mean + np.einsum("vk,kni->vni", truth[:, POSE:], modes)
+    fitted = fitted_mean.numpy() + np.einsum("vk,kni->vni", params[:, POSE:].numpy(), fitted_modes.numpy())
+    every = np.ones((views, N), bool)
+    assert aligned_errors(fitted, shapes, every).max() < 1e-3
+    assert aligned_errors(np.broadcast_to(start_mean, shapes.shape), shapes, every).mean() > 0.03
+
+
+def test_fit_to_pixels_estimates_a_faces_camera_and_falls_back_for_sparse_views() -> None:
+    rng = np.random.default_rng(5)
+    mean, modes = random_basis(rng, 2)
+    basis = ShapeBasis(mean, modes, np.ones(2))
+    truth = random_params(rng, 4, 2)
+    principal = np.full((4, 2), 500.0)
+    pixels = project(truth, mean, modes, principal)
+    visible = np.ones((4, N), bool)
+    visible[3, 10:] = False                                                  # 10 visible: too few to fit
+    cam = basis_points(t64(truth), t64(mean), t64(modes)).numpy()
+    reading = cam * np.array([1.0, 1.0, 1.0])
+    reading[..., 2] += rng.normal(scale=0.05, size=(4, N))                   # a noisy reading on the rays
+    reading[..., :2] = (pixels - principal[:, None]) / np.exp(truth[:, 6])[:, None, None] * reading[..., 2:]
+    guess = np.exp(truth[:, 6]) * 1.2
+    points, focal = fit_to_pixels(reading, pixels, visible, basis, guess, principal, estimate_focal=True)
+    np.testing.assert_allclose(focal[:3], np.exp(truth[:3, 6]), rtol=1e-6)
+    assert aligned_errors(points[:3], cam[:3], visible[:3]).max() < 1e-6
+    assert focal[3] == guess[3]                                              # the sparse view: focal kept,
+    p3 = reading[3:]
+    np.testing.assert_allclose(points[3:], refine_with_basis(p3, visible[3:], basis, p3[..., :2] / p3[..., 2:]),
+                               atol=1e-5)                                    # refined on its rays instead
+    held_points, held = fit_to_pixels(reading, pixels, visible, basis, guess, principal, estimate_focal=False)
+    np.testing.assert_array_equal(held, guess)
+    with pytest.raises(ValueError, match="landmarks"):
+        fit_to_pixels(reading[:, :10], pixels[:, :10], visible[:, :10], basis, guess, principal, True)
