@@ -318,7 +318,8 @@ class LoadedLifter:
             points2d, category, visible, mirror_average, complete_hidden, symmetrize, shape_basis, bone_lengths:
                 as for :meth:`lift`.
             focal_length: focal length in pixels (square pixels), a number or ``(F,)`` per frame; None: guessed
-                (faces: estimated).
+                (faces: estimated). For faces give it only when it is known: the basis is fitted through it, and
+                a wrong one held fixed bends the fit (``scripts/focal_sensitivity.py``).
             principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre); None:
                 guessed.
         Returns:
