@@ -288,8 +288,7 @@ def bundle_adjust(pixels: torch.Tensor, visible: torch.Tensor, principal: torch.
 
     def in_front(v: torch.Tensor, p: torch.Tensor) -> bool:
         shape = p.view(N, 1 + modes, 3)
-        S = shape[:, 0] + torch.einsum("vk,nki->vni", v[:, POSE:], shape[:, 1:])
-        z = torch.einsum("vj,vnj->vn", rotation_from_axis_angle(v[:, :3])[:, 2], S) + v[:, None, 5]
+        z = basis_points(v, shape[:, 0], shape[:, 1:].transpose(0, 1))[..., 2]         # (V, N)
         return bool((z[visible] > _MIN_DEPTH).all())
 
     cost = cost_of(views, points)
