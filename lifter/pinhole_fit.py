@@ -12,8 +12,9 @@ radius), a focal length ``f`` and the coefficients ``c``: ``7 + K`` numbers a vi
     ``params (F, 7 + K)``: axis-angle (3), translation (3), log focal length (1), coefficients (K).
 
 :func:`fit_views` finds them for each view by damped Gauss-Newton (Levenberg-Marquardt) on the visible landmarks'
-pixel error, with the focal length held at a given value or estimated with the rest: a shape this constrained
-shows its distance through its perspective, so the focal length of a view need not be known.
+pixel error (its derivatives in closed form: :func:`view_residuals`), with the focal length held at a given value
+or estimated with the rest: a shape this constrained shows its distance through its perspective, so the focal
+length of a view need not be known.
 :func:`bundle_adjust` fits the basis itself to many training views, 2D only (no 3D data): every view's parameters
 and every landmark's mean point and mode vectors at once, by damped Gauss-Newton steps whose normal equations are
 solved through the Schur complement on the landmarks, from a start that the lifter's own lifts give. Both run
@@ -32,12 +33,15 @@ import torch
 
 from lifter.geometry import masked_mean
 
-#: Damped Gauss-Newton iterations of :func:`fit_views` (per view).
+#: Damped Gauss-Newton iterations of :func:`fit_views` at most (per view; it stops once a view has converged).
 DEFAULT_ITERATIONS = 30
 #: Joint damped Gauss-Newton steps of :func:`bundle_adjust`.
 DEFAULT_BA_ITERATIONS = 20
 POSE = 7                                  # params before the coefficients: axis-angle, translation, log focal
 _LOG_FOCAL = 6                            # index of the log focal length in params
+#: :func:`levenberg_marquardt` stops a row once a step lowers its cost, or changes its parameters, by less than
+#: this fraction.
+DEFAULT_TOLERANCE = 1e-10
 _MIN_DEPTH = 1e-3                         # a step that puts a visible landmark nearer than this is refused
 
 
@@ -110,47 +114,110 @@ def basis_points(params: torch.Tensor, mean: torch.Tensor, modes: torch.Tensor) 
     return torch.einsum("fij,fnj->fni", rotation_from_axis_angle(params[:, :3]), shape) + params[:, None, 3:6]
 
 
+def _skew(v: torch.Tensor) -> torch.Tensor:
+    """Cross-product matrices ``[v]x (..., 3, 3)`` of ``v (..., 3)``."""
+    zero = torch.zeros_like(v[..., 0])
+    return torch.stack([torch.stack([zero, -v[..., 2], v[..., 1]], -1),
+                        torch.stack([v[..., 2], zero, -v[..., 0]], -1),
+                        torch.stack([-v[..., 1], v[..., 0], zero], -1)], -2)
+
+
+def rotation_derivatives(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rodrigues' rotations ``R (F, 3, 3)`` of axis-angle vectors ``w (F, 3)`` and their derivatives ``dR (F, 3,
+    3, 3)``, ``dR[:, i] = dR / dw_i``, in closed form (Gallego and Yezzi 2015: ``(w_i [w]x + [w x (I - R) e_i]x)
+    R / |w|^2``, and ``[e_i]x`` at ``w = 0``)."""
+    R = rotation_from_axis_angle(w)
+    eye = torch.eye(3, dtype=w.dtype, device=w.device)
+    theta2 = (w ** 2).sum(-1)[:, None, None, None]                             # (F, 1, 1, 1)
+    cols = (eye - R).transpose(1, 2)                                           # row i: (I - R) e_i
+    crossed = torch.cross(w[:, None].expand(-1, 3, -1), cols, dim=-1)          # (F, 3, 3)
+    general = (w[:, :, None, None] * _skew(w)[:, None] + _skew(crossed)) @ R[:, None]
+    general = general / torch.where(theta2 > 0, theta2, torch.ones_like(theta2))
+    return R, torch.where(theta2 < 1e-14, _skew(eye).expand(len(w), 3, 3, 3), general)
+
+
 def _view_residual(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Tensor, principal: torch.Tensor,
                    mean: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
     """One view's weighted pixel errors ``(2N,)``: ``params (7 + K,)``, ``pixels (N, 2)``, ``weight (N,)`` (1
-    visible, 0 not), ``principal (2,)``."""
+    visible, 0 not), ``principal (2,)``: the definition that :func:`view_residuals` differentiates in closed
+    form."""
     X = basis_points(params[None], mean, modes)[0]                           # (N, 3)
     proj = params[_LOG_FOCAL].exp() * X[:, :2] / X[:, 2:] + principal
     return ((proj - pixels) * weight[:, None]).reshape(-1)
 
 
-def levenberg_marquardt(residual: Callable[..., torch.Tensor], params: torch.Tensor, data: tuple[torch.Tensor, ...],
-                        iterations: int, frozen: tuple[int, ...] = (),
-                        feasible: Callable[[torch.Tensor], torch.Tensor] | None = None
-                        ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batched Levenberg-Marquardt: each row of ``params (B, P)`` minimises ``|residual(row, *its data)|^2`` on
-    its own (``data``: tensors batched along their first dimension); columns in ``frozen`` stay as given.
-    ``feasible (B, P) -> (B,)`` bool, if given, refuses steps it rejects. Returns ``(params, cost (B,))``."""
-    jac = torch.func.vmap(torch.func.jacfwd(residual))
-    res = torch.func.vmap(residual)
+def view_residuals(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Tensor, principal: torch.Tensor,
+                   mean: torch.Tensor, modes: torch.Tensor, jacobian: bool = True
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Every view's weighted pixel errors and, with ``jacobian``, their derivatives in closed form.
+
+    Args:
+        params: ``(F, 7 + K)``; pixels: ``(F, N, 2)``; weight: ``(F, N)`` (1 visible, 0 not); principal:
+            ``(F, 2)``; mean: ``(N, 3)``; modes: ``(K, N, 3)``.
+    Returns:
+        ``(residuals (F, 2N), jacobian (F, 2N, 7 + K) or None)``, residuals ordered as ``(N, 2)`` flattened.
+    """
+    F, N = weight.shape
+    R, dR = rotation_derivatives(params[:, :3])
+    S = mean + torch.einsum("fk,kni->fni", params[:, POSE:], modes)           # (F, N, 3) shape
+    X = torch.einsum("fij,fnj->fni", R, S) + params[:, None, 3:6]            # camera frame
+    z = X[..., 2:]
+    uv = params[:, _LOG_FOCAL].exp()[:, None, None] * X[..., :2] / z          # (F, N, 2) projection - principal
+    res = ((uv + principal[:, None] - pixels) * weight[..., None]).reshape(F, -1)
+    if not jacobian:
+        return res, None
+    a = (params[:, _LOG_FOCAL].exp()[:, None, None] / z * weight[..., None])[..., None]   # (F, N, 1, 1)
+    xy = (X[..., :2] / z)[..., None]                                         # (F, N, 2, 1)
+
+    def through(dX: torch.Tensor) -> torch.Tensor:                           # (F, N, 3, P) -> (F, N, 2, P)
+        return a * (dX[..., :2, :] - xy * dX[..., 2:, :])
+
+    eye = torch.eye(3, dtype=X.dtype, device=X.device).expand(F, N, 3, 3)
+    J = torch.cat([through(torch.einsum("fiab,fnb->fnai", dR, S)),             # axis-angle
+                   through(eye),                                               # translation
+                   (uv * weight[..., None])[..., None],                        # log focal length
+                   through(torch.einsum("fij,knj->fnik", R, modes))], -1)      # coefficients
+    return res, J.reshape(F, 2 * N, -1)
+
+
+def levenberg_marquardt(residuals: Callable[[torch.Tensor, bool], tuple[torch.Tensor, torch.Tensor | None]],
+                        params: torch.Tensor, iterations: int, frozen: tuple[int, ...] = (),
+                        feasible: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                        tolerance: float = DEFAULT_TOLERANCE) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Batched Levenberg-Marquardt: each row of ``params (B, P)`` minimises its own ``|r|^2``, where
+    ``residuals(params, jacobian) -> (r (B, R), J (B, R, P) or None)``; columns in ``frozen`` stay as given.
+    ``feasible (B, P) -> (B,)`` bool, if given, refuses steps it rejects. It stops early once every row has
+    converged: its last step taken lowered its cost by less than ``tolerance`` of it, its last step changed no
+    parameter by more than ``tolerance`` of the largest, or its damping has grown past any useful step; a
+    converged row takes no more steps, so each row's result is the one it would get alone. Returns ``(params,
+    cost (B,), iterations run)``."""
     B, P = params.shape
     damping = torch.full((B,), 1e-3, dtype=params.dtype, device=params.device)
-    r = res(params, *data)
+    r, _ = residuals(params, False)
     cost = (r ** 2).sum(1)
+    done = torch.zeros(B, dtype=torch.bool, device=params.device)
     free = torch.ones(P, dtype=params.dtype, device=params.device)
     free[list(frozen)] = 0
-    for _ in range(iterations):
-        J = jac(params, *data) * free                                        # (B, R, P)
+    for it in range(iterations):
+        r, J = residuals(params, True)
+        J = J * free                                                         # (B, R, P)
         JtJ = J.transpose(1, 2) @ J
         g = J.transpose(1, 2) @ r[..., None]
         diag = JtJ.diagonal(dim1=1, dim2=2) + (1 - free) + 1e-12              # frozen columns: a unit pivot
         step = torch.linalg.solve(JtJ + torch.diag_embed(damping[:, None] * diag + (1 - free)), g)[..., 0]
         new = params - step
-        r_new = res(new, *data)
-        cost_new = (r_new ** 2).sum(1)
-        ok = cost_new < cost
+        cost_new = (residuals(new, False)[0] ** 2).sum(1)
+        ok = (cost_new < cost) & ~done                                       # a converged row stays as it is
         if feasible is not None:
             ok &= feasible(new)
+        tiny = step.abs().amax(1) <= tolerance * params.abs().amax(1)           # no digit left to change
+        done |= (ok & (cost - cost_new <= tolerance * cost)) | tiny | (damping >= 1e9)
         params = torch.where(ok[:, None], new, params)
-        r = torch.where(ok[:, None], r_new, r)
         cost = torch.where(ok, cost_new, cost)
         damping = torch.where(ok, damping * 0.3, damping * 10).clamp(1e-9, 1e9)
-    return params, cost
+        if bool(done.all()):
+            return params, cost, it + 1
+    return params, cost, iterations
 
 
 def initial_params(points: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, focal: torch.Tensor,
@@ -187,24 +254,25 @@ def fit_views(pixels: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, m
         principal: ``(F, 2)`` principal point in pixels.
         params: ``(F, 7 + K)`` start (:func:`initial_params`); its focal length is kept unless ``estimate_focal``.
         estimate_focal: estimate each view's focal length with its pose and coefficients.
-        iterations: damped Gauss-Newton iterations.
+        iterations: damped Gauss-Newton iterations at most (a view stops once converged:
+            :func:`levenberg_marquardt`).
     Returns:
         :class:`PinholeFit` (float64).
     """
     dtype = torch.float64
     mean, modes = mean.to(dtype), modes.to(dtype)
     weight = visible.to(dtype)
-    data = (torch.nan_to_num(pixels.to(dtype)) * weight[..., None], weight, principal.to(dtype))
+    px, pp = torch.nan_to_num(pixels.to(dtype)) * weight[..., None], principal.to(dtype)
 
-    def residual(p: torch.Tensor, px: torch.Tensor, w: torch.Tensor, pp: torch.Tensor) -> torch.Tensor:
-        return _view_residual(p, px, w, pp, mean, modes)
+    def residuals(p: torch.Tensor, jacobian: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return view_residuals(p, px, weight, pp, mean, modes, jacobian)
 
     def feasible(p: torch.Tensor) -> torch.Tensor:
         z = basis_points(p, mean, modes)[..., 2]
         return torch.where(visible, z, torch.inf).amin(1) > _MIN_DEPTH
 
     frozen = () if estimate_focal else (_LOG_FOCAL,)
-    params, cost = levenberg_marquardt(residual, params.to(dtype), data, iterations, frozen, feasible)
+    params, cost, _ = levenberg_marquardt(residuals, params.to(dtype), iterations, frozen, feasible)
     rms = (cost / (2 * weight.sum(1)).clamp_min(1)).sqrt()
     return PinholeFit(params, basis_points(params, mean, modes), params[:, _LOG_FOCAL].exp(), rms)
 

@@ -51,7 +51,7 @@ DEFAULT_VIEWS = 1000
 DEFAULT_SEED = 0
 #: Joint damped Gauss-Newton steps of a basis's bundle adjustment (:func:`lifter.pinhole_fit.bundle_adjust`).
 DEFAULT_BA_ITERATIONS = 20
-#: Damped Gauss-Newton iterations of :func:`fit_to_pixels`.
+#: Damped Gauss-Newton iterations of :func:`fit_to_pixels` at most (a view stops once converged).
 DEFAULT_FIT_ITERATIONS = 30
 #: Views with fewer visible landmarks are not fitted to their pixels (:func:`fit_to_pixels`): a view's pose, focal
 #: length and coefficients need several landmarks each; they are refined by :func:`refine_with_basis` instead.
@@ -207,7 +207,7 @@ def fit_to_pixels(points: np.ndarray, pixels: np.ndarray, visible: np.ndarray, b
         basis: the category's :class:`ShapeBasis` (``N`` landmarks).
         focal: ``(F,)`` focal length in pixels: kept, or the start of its estimate with ``estimate_focal``.
         principal: ``(F, 2)`` principal point in pixels.
-        iterations: damped Gauss-Newton iterations (:func:`lifter.pinhole_fit.fit_views`).
+        iterations: damped Gauss-Newton iterations at most (:func:`lifter.pinhole_fit.fit_views`).
     Returns:
         ``(points (F, N, 3) float64, focal (F,) float64)``: visible landmarks on their pixels' rays (through the
         returned focal length) at the fitted shape's depths, the others the fitted shape's points, in the basis's

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from lifter.geometry import aligned_errors, rotation_x, rotation_y, rotation_z
-from lifter.pinhole_fit import (POSE, axis_angle_from_rotation, basis_points, bundle_adjust, fit_views,
-                                initial_params, on_rays, rotation_from_axis_angle)
+from lifter.pinhole_fit import (DEFAULT_ITERATIONS, POSE, _view_residual, axis_angle_from_rotation, basis_points,
+                                bundle_adjust, fit_views, initial_params, levenberg_marquardt, on_rays,
+                                rotation_derivatives, rotation_from_axis_angle, view_residuals)
 from lifter.shape_basis import ShapeBasis, fit_to_pixels, refine_with_basis
 
 N = 40
@@ -56,6 +57,66 @@ def test_rotations_match_the_closed_forms_and_round_trip() -> None:
     np.testing.assert_allclose(rotation_from_axis_angle(t64(axis_angle_from_rotation(R))).numpy(), R, atol=1e-9)
     half_turns = rotation_z(np.array([np.pi])) @ rotation_x(np.array([0.0]))   # 180 degrees: the sign is free
     np.testing.assert_allclose(np.abs(axis_angle_from_rotation(half_turns)), [[0, 0, np.pi]], atol=1e-12)
+
+
+def test_closed_form_derivatives_match_automatic_differentiation() -> None:
+    rng = np.random.default_rng(6)
+    mean, modes = random_basis(rng, 3)
+    params = random_params(rng, 8, 3)
+    params[0, :3] = 0                                                        # the identity,
+    params[1, :3] = [1e-9, -2e-9, 0]                                         # next to it,
+    params[2, :3] = [0, np.pi - 1e-7, 0]                                     # and a half turn
+    principal = rng.uniform(400, 600, (8, 2))
+    pixels = project(params, mean, modes, principal) + rng.normal(scale=3.0, size=(8, N, 2))
+    weight = (rng.random((8, N)) > 0.2).astype(float)
+    args = (t64(params), t64(pixels), t64(weight), t64(principal))
+    res, jac = view_residuals(*args, t64(mean), t64(modes))
+
+    def one(p, px, w, pp):
+        return _view_residual(p, px, w, pp, t64(mean), t64(modes))
+
+    auto = torch.func.vmap(torch.func.jacfwd(one))(*args)
+    np.testing.assert_allclose(res.numpy(), torch.func.vmap(one)(*args).numpy(), atol=1e-9)
+    scale = auto.abs().amax((1, 2), keepdim=True)                            # per view
+    np.testing.assert_allclose((jac / scale).numpy(), (auto / scale).numpy(), atol=1e-9)
+    assert view_residuals(*args, t64(mean), t64(modes), jacobian=False)[1] is None
+    # each rotation's derivative against central differences
+    w = t64(params[:, :3])
+    _, dR = rotation_derivatives(w)
+    h = 1e-6
+    for i in range(3):
+        e = torch.zeros(3, dtype=torch.float64)
+        e[i] = h
+        numeric = (rotation_from_axis_angle(w + e) - rotation_from_axis_angle(w - e)) / (2 * h)
+        np.testing.assert_allclose(dR[:, i].numpy(), numeric.numpy(), atol=1e-8)
+
+
+def test_levenberg_marquardt_stops_once_converged_and_treats_each_row_alone() -> None:
+    rng = np.random.default_rng(7)
+    mean, modes = random_basis(rng, 2)
+    truth = random_params(rng, 6, 2)
+    principal = np.full((6, 2), 500.0)
+    pixels = project(truth, mean, modes, principal)
+    pixels[3:] += rng.normal(scale=1.0, size=(3, N, 2))                      # three views noisy: a cost > 0
+    weight = np.ones((6, N))
+    start = truth.copy()
+    start[:, :3] += rng.normal(scale=0.05, size=(6, 3))
+    start[:, POSE:] = 0
+
+    def fit(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, int]:
+        def residuals(p: torch.Tensor, jacobian: bool):
+            return view_residuals(p, t64(pixels[rows]), t64(weight[rows]), t64(principal[rows]), t64(mean),
+                                  t64(modes), jacobian)
+        return levenberg_marquardt(residuals, t64(start[rows]), DEFAULT_ITERATIONS)
+
+    params, cost, steps = fit(np.arange(6))
+    assert steps < DEFAULT_ITERATIONS                                        # stopped early,
+    assert cost[:3].max() < 1e-12                                            # at the exact views' answer
+    np.testing.assert_allclose(params[:3, :6].numpy(), truth[:3, :6], atol=1e-7)
+    for row in range(6):                                                     # alone: the same answer (to the
+        # convergence tolerance: a batch solves its normal equations with other rounding)
+        alone, alone_cost, _ = fit(np.array([row]))
+        np.testing.assert_allclose(alone.numpy(), params[row:row + 1].numpy(), atol=1e-6)
 
 
 def test_a_view_is_recovered_with_and_without_its_focal_length() -> None:
