@@ -1,0 +1,229 @@
+"""Where a lift's error lives: limb segments whose depth sign the lift gets wrong, and whether a test-time choice of
+the arms' signs could fix them. The README's paragraph on the bodies' remaining error quotes these figures.
+
+Under a 2D view a segment of known length fixes how far apart its two ends are in depth, not which end is nearer
+(Taylor, 2000): a lift can put a forearm pointing towards the camera where the truth points away, at the same 2D
+and the same bone length. For every skeleton edge this prints, on the checked views, how often the true segment
+is *steep* (its ends' depth difference over a share ``--steep`` of its length: 0.3 by default, where the sign
+matters) and how often the lift's depth difference then has the other sign, and the strict error of the views
+with such a segment against the others (ground truth read to measure only).
+
+For ``human17`` it then tries the arms: each arm's four sign choices (the upper arm's and the forearm's depth
+differences kept or negated, the hand following the elbow; x, y and bone lengths unchanged), the left arm then the
+right (on the lift with the left arm's choice), chosen per view by
+
+- *oracle*: the choice nearest the ground truth (a bound on what choosing signs can gain, not a method);
+- *cycle consistency*: the choice that the lifter re-lifts most consistently when the choice is turned by
+  ``--cycle-angles`` about the image's vertical and projected (mean squared depth difference after centring);
+- *2D pose likelihood*: the choice whose novel views a normalising flow fitted to the training 2D
+  (:mod:`lifter.flow`, ``--flow-steps``) finds most likely, the views turned about the *true* vertical from the
+  protocol's elevations (``scripts/view_likelihood.py``'s ``upright_views``: an oracle vertical, the most a 2D
+  prior could be given).
+
+Usage:
+
+    PYTHONPATH=. python scripts/segment_sign_check.py --data data [--views train|clean|occluded] [--count 1000]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lifter.api import load_lifter  # noqa: E402
+from lifter.bone_lengths import category_edges  # noqa: E402
+from lifter.evaluate import TestSet, aligned_errors, check_parser, check_view_options, checked_views, score  # noqa: E402
+from lifter.geometry import normalise_2d, rotation_y  # noqa: E402
+from lifter.skeletons import get_category  # noqa: E402
+
+#: ``human17``'s arms: (shoulder, elbow, wrist), left then right.
+ARMS = ((11, 12, 13), (14, 15, 16))
+DEFAULT_STEEP = 0.3
+#: A view where the oracle's choice gains more than this (the category's units) counts as one a choice must get.
+GAIN = 5.0
+
+
+def sign_table(lift: np.ndarray, test: TestSet, edges: np.ndarray, steep: float = DEFAULT_STEEP
+               ) -> tuple[list[tuple[int, int, float, float]], dict]:
+    """Per edge of ``edges (P, 2)``: ``(i, j, steep share, wrong share of the steep)``, and a summary: ``steep``
+    and ``wrong`` over every edge, ``views_wrong`` (share of views with a wrong steep segment), ``error_wrong`` and
+    ``error_rest`` (their strict error and the others', in the category's units; None where no view is such).
+    Edges with an end not present in a view do not count there."""
+    truth, pred = test.points3d, np.asarray(lift, dtype=np.float64)
+    i, j = edges[:, 0], edges[:, 1]
+    dz_true, dz_pred = truth[:, i, 2] - truth[:, j, 2], pred[:, i, 2] - pred[:, j, 2]
+    length = np.linalg.norm(truth[:, i] - truth[:, j], axis=-1)
+    counted = test.present[:, i] & test.present[:, j]
+    is_steep = counted & (np.abs(np.nan_to_num(dz_true)) > steep * np.nan_to_num(length))
+    wrong = is_steep & (np.sign(dz_pred) != np.sign(np.nan_to_num(dz_true)))
+    rows = [(int(a), int(b), float(is_steep[:, k].sum() / max(counted[:, k].sum(), 1)),
+             float(wrong[:, k].sum() / max(is_steep[:, k].sum(), 1))) for k, (a, b) in enumerate(edges)]
+    per_view = np.nanmean(aligned_errors(pred, truth, test.present), 1)
+    any_wrong = wrong.any(1)
+    summary = {"steep": float(is_steep.sum() / max(counted.sum(), 1)),
+               "wrong": float(wrong.sum() / max(is_steep.sum(), 1)), "views_wrong": float(any_wrong.mean()),
+               "error_wrong": float(per_view[any_wrong].mean()) if any_wrong.any() else None,
+               "error_rest": float(per_view[~any_wrong].mean()) if (~any_wrong).any() else None}
+    return rows, summary
+
+
+def arm_choices(lift: np.ndarray, arm: tuple[int, int, int]) -> np.ndarray:
+    """The four sign choices of one arm of ``lift (F, N, 3)``: ``(4, F, N, 3)``, in the order (kept, kept), (kept,
+    forearm negated), (upper arm negated, kept), (both negated). Negating the upper arm's depth difference moves
+    the elbow to the shoulder's depth mirrored and the wrist with it; negating the forearm's mirrors the wrist
+    about the elbow's depth. x, y and every segment's length stay as they are."""
+    s, e, w = arm
+    out = []
+    for upper in (False, True):
+        for fore in (False, True):
+            h = np.array(lift, dtype=np.float64)
+            if upper:
+                shift = 2 * (h[:, s, 2] - h[:, e, 2])
+                h[:, e, 2] += shift
+                h[:, w, 2] += shift
+            if fore:
+                h[:, w, 2] = 2 * h[:, e, 2] - h[:, w, 2]
+            out.append(h)
+    return np.stack(out)
+
+
+def apply_choice(lift: np.ndarray, choices: np.ndarray, pick: np.ndarray, arm: tuple[int, int, int]) -> np.ndarray:
+    """``lift (F, N, 3)`` with each view's elbow and wrist depths taken from ``choices[pick[f], f]`` (``choices``
+    from :func:`arm_choices`, ``pick (F,)`` indices)."""
+    out = np.array(lift, dtype=np.float64)
+    rows = np.arange(len(out))
+    for k in arm[1:]:
+        out[:, k, 2] = choices[pick, rows, k, 2]
+    return out
+
+
+def oracle_costs(choices: np.ndarray, test: TestSet) -> np.ndarray:
+    """``(4, F)`` each choice's mean aligned error against the ground truth (measurement only)."""
+    return np.stack([np.nanmean(aligned_errors(c, test.points3d, test.present), 1) for c in choices])
+
+
+def cycle_costs(lifter, choices: np.ndarray, category: str, angles: list[float]) -> np.ndarray:
+    """``(4, F)``: for each choice, turned by each of ``angles`` (degrees) about the image's vertical and projected
+    orthographically, the mean squared difference between its depths and the lifter's re-lift's, both centred."""
+    costs = []
+    for shape in choices:
+        centred = shape - shape.mean(1, keepdims=True)
+        total = np.zeros(len(shape))
+        for angle in angles:
+            turned = centred @ rotation_y(np.array([np.radians(angle)]))[0].T
+            again = lifter.lift(turned[..., :2], category, np.ones(turned.shape[:2], bool)).astype(np.float64)
+            z, z_again = turned[..., 2], again[..., 2]
+            total += ((z_again - z_again.mean(1, keepdims=True) - (z - z.mean(1, keepdims=True))) ** 2).mean(1)
+        costs.append(total / len(angles))
+    return np.stack(costs)
+
+
+def pose_flow(data: Path, category: str, steps: int, seed: int, count: int = 40000):
+    """A :class:`lifter.flow.PoseFlow` fitted to ``count`` normalised training 2D poses of ``category`` (and their
+    left/right mirror images), drawn with ``seed``."""
+    from lifter.flow import FlowConfig, fit_pose_flow
+
+    with np.load(Path(data) / f"{category}_train.npz") as f:
+        n = len(f["points2d"])
+        idx = np.sort(np.random.default_rng(seed).choice(n, min(count, n), replace=False))
+        poses = normalise_2d(torch.from_numpy(f["points2d"][idx]).float(), torch.from_numpy(f["visible"][idx]))[0]
+    cat = get_category(category)
+    if cat.mirror_pairs:
+        poses = torch.cat([poses, poses[:, torch.tensor(cat.mirror_permutation())] * torch.tensor([-1.0, 1.0])])
+    return fit_pose_flow(poses, FlowConfig(steps=steps), seed=seed)
+
+
+def flow_costs(flow, choices: np.ndarray, rotations: np.ndarray, views: int) -> np.ndarray:
+    """``(4, F)``: each choice's mean negative log-likelihood under ``flow`` over ``views`` novel views turned
+    about the true vertical (world-to-camera ``rotations (F, 3, 3)``), the same views for every choice."""
+    from view_likelihood import upright_views
+
+    costs = []
+    for shape in choices:
+        total = np.zeros(len(shape))
+        for k in range(views):
+            poses = upright_views(shape, rotations, np.random.default_rng(1000 + k))
+            with torch.no_grad():
+                total -= flow.log_prob(poses.reshape(len(poses), -1)).double().numpy()
+        costs.append(total / views)
+    return np.stack(costs)
+
+
+def choice_rows(lift: np.ndarray, test: TestSet, rules: dict[str, Callable[[np.ndarray], np.ndarray]]
+                ) -> list[tuple[str, float, float]]:
+    """``(name, strict error, share of the arms where the oracle gains over GAIN that the rule picks as the oracle
+    does)`` for ``lift()`` as is, the oracle and each rule (``rules[name]``: the ``(4, F)`` costs of
+    :func:`arm_choices`' output, lower is better). The arms are chosen in turn, the right arm's choices made on
+    the lift with the left arm's choice applied."""
+    rows = [("lift() as is", score(lift, test)["strict"], float("nan"))]
+    for name, rule in {"oracle": lambda c: oracle_costs(c, test), **rules}.items():
+        out, agree = lift, []
+        for arm in ARMS:
+            choices = arm_choices(out, arm)
+            pick, oracle = rule(choices).argmin(0), oracle_costs(choices, test)
+            big = oracle[0] - oracle.min(0) > GAIN
+            agree.append((pick == oracle.argmin(0))[big])
+            out = apply_choice(out, choices, pick, arm)
+        hits = np.concatenate(agree)
+        rows.append((name, score(out, test)["strict"], float(hits.mean()) if len(hits) else float("nan")))
+    return rows
+
+
+def view_rotations(data: Path, test: TestSet, views: str, count: int, seed: int) -> np.ndarray:
+    """The checked views' world-to-camera rotations ``(F, 3, 3)`` (:func:`lifter.evaluate.checked_views`' draw)."""
+    name = "train" if views == "train" else {"clean": "test", "occluded": "test_occluded"}[views]
+    with np.load(Path(data) / f"{test.category}_{name}.npz") as f:
+        R = f["camera_R"].astype(np.float64)
+    if views == "train":
+        R = R[np.sort(np.random.default_rng(seed).choice(len(R), min(count, len(R)), replace=False))]
+    return R
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = check_parser(__doc__.splitlines()[0], 1000, 1)
+    parser.set_defaults(categories=["human17"])
+    parser.add_argument("--steep", type=float, default=DEFAULT_STEEP, help="a steep segment's depth share")
+    parser.add_argument("--cycle-angles", type=float, nargs="+", default=[-60.0, 60.0])
+    parser.add_argument("--flow-steps", type=int, default=1000, help="steps fitting the 2D pose flow (0: skip it)")
+    parser.add_argument("--flow-views", type=int, default=8, help="novel views per choice scored by the flow")
+    args = parser.parse_args(argv)
+    check_view_options(parser, args)
+    torch.set_num_threads(2)
+    lifter = load_lifter(args.weights, device="cpu")
+    for category in args.categories:
+        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
+        if test is None:
+            parser.error(f"no {args.views} views of {category} in {args.data}")
+        units = get_category(category).units
+        lift = lifter.lift(test.points2d, category, test.visible)
+        rows, s = sign_table(lift, test, category_edges(category), args.steep)
+        names = get_category(category).landmarks
+        print(f"{category} ({len(lift)} {args.views} views): steep segments {100 * s['steep']:.1f} %, of those "
+              f"{100 * s['wrong']:.2f} % with the wrong depth sign; {100 * s['views_wrong']:.1f} % of views have "
+              f"one, strict error {s['error_wrong'] or float('nan'):.2f} against {s['error_rest'] or float('nan'):.2f}"
+              f" {units} for the rest")
+        print("| segment | steep | wrong sign (of the steep) |\n|---|---|---|")
+        for a, b, st, wr in sorted(rows, key=lambda r: -r[3]):
+            print(f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % |")
+        if category != "human17":
+            continue
+        rules = {"cycle consistency": lambda c: cycle_costs(lifter, c, category, args.cycle_angles)}
+        if args.flow_steps:
+            flow = pose_flow(args.data, category, args.flow_steps, args.seed)
+            rotations = view_rotations(args.data, test, args.views, args.count, args.seed)
+            rules["2D pose likelihood (true vertical)"] = lambda c: flow_costs(flow, c, rotations, args.flow_views)
+        print(f"\n| arms' depth signs chosen by | strict | picks the oracle's choice where it gains > {GAIN:g} "
+              f"{units} |\n|---|---|---|")
+        for name, err, agree in choice_rows(lift, test, rules):
+            print(f"| {name} | {err:.2f} {units} | {'—' if np.isnan(agree) else f'{100 * agree:.1f} %'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

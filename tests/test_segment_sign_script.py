@@ -1,0 +1,90 @@
+"""``scripts/segment_sign_check.py``: the arms' sign choices keep the 2D and the bones, a flipped forearm is counted
+and undone by the oracle, and the command runs on body test files the tests write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_files import load_script, write_test_files
+from lifter import load_lifter
+from lifter.bone_lengths import category_edges, edge_lengths
+from lifter.evaluate import TestSet, load_test_set, score
+
+
+def bodies(count: int, seed: int) -> np.ndarray:
+    """``(count, 17, 3)`` stick bodies in millimetres (y up): a fixed trunk and legs, arms at random angles, each
+    forearm's direction with a depth component of at least half its length (steep)."""
+    rng = np.random.default_rng(seed)
+    base = np.array([[0, 900, 0], [-100, 900, 0], [-110, 480, 30], [-120, 60, 0], [100, 900, 0], [110, 480, 30],
+                     [120, 60, 0], [0, 1150, 0], [0, 1400, 0], [0, 1500, 20], [0, 1650, 0], [180, 1400, 0], [0, 0, 0],
+                     [0, 0, 0], [-180, 1400, 0], [0, 0, 0], [0, 0, 0]], dtype=np.float64)
+    out = np.repeat(base[None], count, 0)
+    for b in range(count):
+        for s, e, w, side in ((11, 12, 13, 1), (14, 15, 16, -1)):
+            upper = np.array([side * 0.7, -0.7, rng.uniform(-0.3, 0.3)])
+            out[b, e] = out[b, s] + 280 * upper / np.linalg.norm(upper)
+            fore = np.array([rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5), rng.choice([-1, 1]) * rng.uniform(0.6, 1)])
+            out[b, w] = out[b, e] + 250 * fore / np.linalg.norm(fore)
+    return out
+
+
+def as_test(points3d: np.ndarray) -> TestSet:
+    F, N, _ = points3d.shape
+    every = np.ones((F, N), bool)
+    return TestSet("human17", "clean", points3d[..., :2].copy(), every, every, points3d)
+
+
+def test_arm_choices_keep_the_2d_and_every_bone() -> None:
+    ssc = load_script("segment_sign_check")
+    truth = bodies(5, 0)
+    edges = category_edges("human17")
+    for arm in ssc.ARMS:
+        choices = ssc.arm_choices(truth, arm)
+        assert choices.shape == (4,) + truth.shape
+        np.testing.assert_array_equal(choices[0], truth)
+        np.testing.assert_allclose(choices[..., :2], np.broadcast_to(truth[..., :2], choices[..., :2].shape))
+        for c in choices:
+            np.testing.assert_allclose(edge_lengths(c, edges), edge_lengths(truth, edges), rtol=1e-9)
+        s, e, w = arm
+        # negating a segment's depth difference twice gives it back; the upper arm's moves the hand with the elbow
+        np.testing.assert_allclose(ssc.arm_choices(choices[1], arm)[1], truth)
+        np.testing.assert_allclose(choices[2][:, w, 2] - truth[:, w, 2], choices[2][:, e, 2] - truth[:, e, 2])
+        np.testing.assert_allclose(choices[1][:, e, 2] - choices[1][:, w, 2], truth[:, w, 2] - truth[:, e, 2])
+        others = [k for k in range(17) if k not in (e, w)]
+        np.testing.assert_array_equal(choices[3][:, others], truth[:, others])
+
+
+def test_a_flipped_forearm_is_counted_and_the_oracle_undoes_it() -> None:
+    ssc = load_script("segment_sign_check")
+    truth = bodies(4, 1)
+    test = as_test(truth)
+    left = ssc.ARMS[0]
+    lift = truth.copy()
+    lift[0] = ssc.arm_choices(truth, left)[1][0]                             # view 0: the left forearm flipped
+    rows, summary = ssc.sign_table(lift, test, category_edges("human17"))
+    wrong = {(a, b): w for a, b, _, w in rows}
+    assert wrong[(12, 13)] == pytest.approx(1 / 4)                           # steep in every view, wrong in one
+    assert all(w == 0 for k, w in wrong.items() if k != (12, 13))
+    assert summary["views_wrong"] == pytest.approx(1 / 4) and summary["error_rest"] == pytest.approx(0, abs=1e-9)
+    assert summary["error_wrong"] > 10
+    keep = {"keep every sign": lambda c: np.r_[np.zeros((1, c.shape[1])), np.ones((3, c.shape[1]))]}
+    table = {name: (err, agree) for name, err, agree in ssc.choice_rows(lift, test, keep)}
+    assert table["lift() as is"][0] == pytest.approx(score(lift, test)["strict"])
+    assert table["oracle"][0] == pytest.approx(0, abs=1e-9) and table["oracle"][1] == 1.0
+    assert table["keep every sign"] == (table["lift() as is"][0], 0.0)      # misses the one arm that matters
+
+
+def test_the_command_runs_on_body_test_files(tmp_path: Path, capsys) -> None:
+    ssc = load_script("segment_sign_check")
+    shapes = bodies(6, 2).astype(np.float32)
+    write_test_files(tmp_path, "human17", shapes, np.ones((6, 17), bool), seed=3)
+    assert ssc.main(["--data", str(tmp_path), "--views", "clean", "--flow-steps", "0", "--cycle-angles", "45"]) == 0
+    out = capsys.readouterr().out
+    test = load_test_set(tmp_path, "human17", "clean")
+    lift = load_lifter(device="cpu").lift(test.points2d, "human17", test.visible)
+    assert f"| lift() as is | {score(lift, test)['strict']:.2f} mm |" in out
+    assert "| oracle |" in out and "| cycle consistency |" in out and "likelihood" not in out
+    assert "| l_elbow–l_wrist |" in out
