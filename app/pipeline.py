@@ -22,7 +22,7 @@ from app.config import CONFIG, MODES, AppConfig
 from app.detect import get_detectors
 from app.io import ImageError, load_image
 from app.state import Session
-from lifter.geometry import project_perspective
+from lifter.geometry import pinhole_of_reading, project_perspective
 from lifter.skeletons import get_category
 
 _LIFTER = None
@@ -177,14 +177,14 @@ def estimated_focal_reading(points3d: np.ndarray, points2d: np.ndarray, category
     """``Lifter.read_with_camera`` of a lift ``(N, 3)`` (as :func:`pinhole_reading` takes it) with the principal
     point given and no focal length, for a category with a shape basis (faces: the basis's fit to the pixels
     estimates the focal length): ``(points (N, 3) float64 on the pixels' rays, the focal length in px)``, the focal
-    length recovered from the visible landmarks' rays by least squares (exact: they lie on them).
+    length recovered from the visible landmarks' rays (:func:`lifter.geometry.pinhole_of_reading`; exact: they lie
+    on them).
 
     A wrong assumed focal length held fixed bends a face fitted to its pixels (``scripts/focal_sensitivity.py``),
     which an estimate avoids. Raises ValueError from the lifter."""
     pts = get_lifter().read_with_camera(points3d, points2d, category, None, principal, visible).astype(np.float64)
-    ray = pts[visible, :2] / pts[visible, 2:3]                                   # (V, 2): (u - c) / f
-    offset = np.asarray(points2d, dtype=np.float64)[visible] - np.asarray(principal, dtype=np.float64)
-    return pts, float((ray * offset).sum() / (ray ** 2).sum())
+    focal, _ = pinhole_of_reading(pts[None], np.asarray(points2d, dtype=np.float64)[None], np.asarray(visible)[None])
+    return pts, float(focal[0])
 
 
 def reproject(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,

@@ -74,6 +74,41 @@ def project_perspective(points_cam: np.ndarray, focal: np.ndarray, principal: np
     return focal * points_cam[..., :2] / z + np.asarray(principal, dtype=np.float64)[..., None, :]
 
 
+def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The pinhole a camera reading went through, recovered from its points: per frame, the focal length ``f`` and
+    principal point ``c`` minimising ``|f (x, y) / z + c - pixel|^2`` over the visible landmarks (linear least
+    squares). Exact, up to rounding, for ``lift_with_camera``'s output, whose visible landmarks lie on their pixels'
+    rays: with intrinsics given it gives them back, without them the guess, or for faces the focal length that the
+    shape basis's fit estimated.
+
+    Args:
+        points_cam: ``(F, N, 3)`` camera-frame points, ``z > 0`` where visible.
+        pixels: ``(F, N, 2)`` (any value where not visible); visible: ``(F, N)`` bool, at least 2 per frame whose
+            rays differ.
+    Returns:
+        ``(focal (F,), principal (F, 2))`` float64, pixels.
+    Raises:
+        ValueError: a frame whose visible rays do not determine the three unknowns (fewer than two distinct rays).
+    """
+    points_cam, pixels = np.asarray(points_cam, dtype=np.float64), np.asarray(pixels, dtype=np.float64)
+    w = np.asarray(visible, dtype=bool)[..., None]
+    ray = np.where(w, points_cam[..., :2] / np.where(w, points_cam[..., 2:3], 1.0), 0.0)   # (F, N, 2)
+    px = np.where(w, pixels, 0.0)
+    count = w.sum((1, 2)).astype(np.float64)                                    # (F,)
+    mean_ray, mean_px = ray.sum(1) / count[:, None], px.sum(1) / count[:, None]  # (F, 2)
+    # centred normal equations: f = sum (r - mean r).(u - mean u) / sum |r - mean r|^2, c = mean u - f mean r
+    dr, du = (ray - mean_ray[:, None]) * w, (px - mean_px[:, None]) * w
+    spread = (dr ** 2).sum((1, 2))
+    flat = spread <= 1e-24 * np.maximum((ray ** 2).sum((1, 2)), 1e-300)
+    if flat.any():
+        raise ValueError(f"frame {int(np.argmax(flat))}: its visible landmarks' rays do not determine a pinhole "
+                         f"(fewer than two distinct rays)")
+    focal = (dr * du).sum((1, 2)) / spread
+    principal = mean_px - focal[:, None] * mean_ray
+    return focal, principal
+
+
 def unproject_perspective(pixels: np.ndarray, depth: np.ndarray, focal: np.ndarray,
                           principal: np.ndarray) -> np.ndarray:
     """Inverse of :func:`project_perspective` given each point's depth ``z``.

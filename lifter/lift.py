@@ -4,7 +4,10 @@
 ``visible (F, N)`` bool and ``camera_focal (F,)`` / ``camera_principal (F, 2)``) or a ``.json`` object with the same
 keys as lists. Without ``visible``, the landmarks with finite coordinates are the visible ones (NaN: missing).
 ``OUT`` is a ``.npz`` with ``points3d (F, N, 3)`` float32, the ``visible`` mask used, the
-``category``, the ``reading`` and a JSON ``record`` (input, weights and their SHA-256, the camera used).
+``category``, the ``reading`` and a JSON ``record`` (input, weights and their SHA-256, the camera used); the
+``camera`` and ``guessed`` readings add ``camera_focal (F,)`` and ``camera_principal (F, 2)``, the pinhole each
+frame was read through (:func:`lifter.geometry.pinhole_of_reading`: the intrinsics given, or the guess, or for
+faces the focal length that their shape basis's fit estimated).
 
 Readings (``--reading``):
 
@@ -177,6 +180,18 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     return (out[0], vis[0], camera) if single else (out, vis, camera)
 
 
+def reading_camera(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+    """``{"camera_focal": (F,), "camera_principal": (F, 2)}`` (``()`` and ``(2,)`` for one pose): the pinhole that
+    the camera reading ``points3d (F, N, 3)`` of ``points2d (F, N, 2)`` went through
+    (:func:`lifter.geometry.pinhole_of_reading`)."""
+    from lifter.geometry import pinhole_of_reading
+
+    single = np.ndim(points3d) == 2
+    add = (lambda a: a[None]) if single else (lambda a: a)
+    focal, principal = pinhole_of_reading(add(points3d), add(np.asarray(points2d, dtype=np.float64)), add(visible))
+    return {"camera_focal": focal[0] if single else focal, "camera_principal": principal[0] if single else principal}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lifter.lift", description=__doc__.splitlines()[0])
     parser.add_argument("input", type=Path, help="landmark file: .npz or .json with points2d (and visible)")
@@ -223,9 +238,11 @@ def main(argv: list[str] | None = None) -> int:
               "input": str(args.input), "category": args.category, "keypoints_from": args.source, **camera,
               "weights": str(args.weights or DEFAULT_WEIGHTS), "weights_sha256": lifter.record.get("sha256")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    mapped = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
+    extra = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
+    if args.reading != "lift":
+        extra.update(reading_camera(points3d, arrays["points2d"], visible))
     np.savez(args.out, points3d=points3d, visible=visible, category=np.str_(args.category),
-             reading=np.str_(args.reading), record=np.str_(json.dumps(record)), **mapped)
+             reading=np.str_(args.reading), record=np.str_(json.dumps(record)), **extra)
     print(f"wrote {args.out}: points3d {points3d.shape}, {args.reading} reading of {args.category}")
     return 0
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from lifter.data.cameras import CameraProtocol, hide_landmarks, look_at_rotation, render_views
-from lifter.geometry import (intrinsics_matrix, perspective_reading, project_perspective, rotation_x, rotation_y,
-                             rotation_z, unproject_perspective, world_to_camera)
+from lifter.geometry import (intrinsics_matrix, perspective_reading, pinhole_of_reading, project_perspective,
+                             rotation_x, rotation_y, rotation_z, unproject_perspective, world_to_camera)
 
 
 def test_elemental_rotations_closed_form() -> None:
@@ -132,3 +132,21 @@ def test_occlusion_hides_the_given_fraction() -> None:
     # Which ones are hidden varies.
     assert len({tuple(r) for r in vis[250:]}) > 100
     assert (hide_landmarks(present[:, :4] | True, 0.9, rng).sum(1) >= 3).all()
+
+
+def test_the_pinhole_of_a_reading_is_recovered_from_its_rays() -> None:
+    rng = np.random.default_rng(11)
+    F, N = 6, 15
+    points = np.c_[rng.uniform(-300, 300, (F * N, 2)), rng.uniform(900, 1500, F * N)].reshape(F, N, 3)
+    focal, principal = rng.uniform(500, 2000, F), rng.uniform(200, 800, (F, 2))
+    pixels = project_perspective(points, focal, principal)
+    visible = rng.random((F, N)) > 0.3
+    visible[:, :2] = True
+    hidden_garbage = np.where(visible[..., None], points, np.nan)           # hidden: any value, NaN included
+    f, c = pinhole_of_reading(hidden_garbage, np.where(visible[..., None], pixels, np.nan), visible)
+    np.testing.assert_allclose(f, focal, rtol=1e-10)
+    np.testing.assert_allclose(c, principal, rtol=1e-10)
+    one_ray = points.copy()
+    one_ray[0] = points[0, :1] * rng.uniform(1, 2, (N, 1))                   # every landmark on one ray
+    with pytest.raises(ValueError, match="frame 0"):
+        pinhole_of_reading(one_ray, project_perspective(one_ray, focal, principal), np.ones((F, N), bool))

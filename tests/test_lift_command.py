@@ -45,6 +45,16 @@ def test_each_reading_is_the_apis_call_chunked_or_not(lifter, hand_file, tmp_pat
         np.testing.assert_array_equal(f["visible"], v.visible)
         assert str(f["category"]) == "hand21" and str(f["reading"]) == reading
         record = json.loads(str(f["record"]))
+        if reading == "lift":
+            assert "camera_focal" not in f.files and "camera_principal" not in f.files
+        else:                                # the pinhole each frame was read through reproduces its pixels
+            focal, principal = f["camera_focal"], f["camera_principal"]
+            assert focal.shape == (len(v.points2d),) and principal.shape == (len(v.points2d), 2)
+            proj = focal[:, None, None] * f["points3d"][..., :2] / f["points3d"][..., 2:] + principal[:, None]
+            np.testing.assert_allclose(proj[v.visible], v.points2d[v.visible], atol=1e-2)
+            if reading == "camera":
+                np.testing.assert_allclose(focal, v.focal, rtol=1e-5)
+                np.testing.assert_allclose(principal, v.principal, atol=1e-2)
     assert record["weights_sha256"] == lifter.record["sha256"] and record["input"] == str(path)
     # the file's own intrinsics were used for --reading camera; --focal/--principal override them
     if reading == "camera":
