@@ -326,7 +326,9 @@ class LoadedLifter:
             ``(F, N, 3)`` / ``(N, 3)`` float32 camera-frame points (x right, y down, z forward) whose perspective
             projection reproduces the input pixels of the visible landmarks, in units where the visible
             landmarks' mean depth equals the focal length (pixel units at that depth, like :meth:`lift`):
-            multiply by ``distance / focal_length`` for metric units when that mean distance is known.
+            multiply by ``distance / focal_length`` for metric units when that mean distance is known. The
+            pinhole it was read through (the intrinsics given, the guess, or a face's estimated focal length) is
+            :func:`lifter.geometry.pinhole_of_reading` of the output, ``points2d`` and ``visible``.
         Raises:
             ValueError: as :meth:`lift`; a focal length that is not a positive finite number per frame; a
                 principal point that is not finite ``(2,)`` or ``(F, 2)``; a focal length shorter than the lifted
