@@ -141,15 +141,21 @@ def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:
     return read_views(path, category, setting) if path.exists() else None
 
 
+def training_indices(n: int, views: int, seed: int) -> np.ndarray:
+    """The rows :func:`training_views` draws from a training file of ``n`` views: up to ``views`` of them without
+    replacement, drawn with ``seed``, sorted ``(K,)``."""
+    return np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
+
+
 def training_views(data: Path, category: str, views: int, seed: int) -> TestSet | None:
-    """Up to ``views`` training views of ``category`` drawn without replacement, as a :class:`TestSet`."""
+    """Up to ``views`` training views of ``category`` drawn without replacement (:func:`training_indices`), as a
+    :class:`TestSet`."""
     path = Path(data) / f"{category}_train.npz"
     if not path.exists():
         return None
     with np.load(path) as f:
         n = len(f["points2d"])
-    idx = np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
-    return read_views(path, category, "clean", idx)
+    return read_views(path, category, "clean", training_indices(n, views, seed))
 
 
 def checked_views(data: Path, category: str, views: str, count: int, seed: int, hide: float = 0.0

@@ -79,6 +79,20 @@ class PoseFlow(nn.Module):
         return -0.5 * (z ** 2).sum(-1) - 0.5 * self.dim * math.log(2 * math.pi) + logdet
 
 
+def flow_poses(points2d: torch.Tensor, visible: torch.Tensor, category: str, mirror: bool = True) -> torch.Tensor:
+    """The poses a category's flow is fitted to: ``points2d (M, N, 2)`` normalised as the lifter's input
+    (:func:`lifter.geometry.normalise_2d` with ``visible (M, N)``) and, with ``mirror`` for a category with
+    left/right mirror pairs, their mirror images after them (x negated, pairs swapped): ``(M or 2M, N, 2)``."""
+    from lifter.geometry import normalise_2d
+    from lifter.skeletons import get_category
+
+    poses = normalise_2d(points2d, visible)[0]
+    cat = get_category(category)
+    if mirror and cat.mirror_pairs:
+        poses = torch.cat([poses, poses[:, torch.tensor(cat.mirror_permutation())] * torch.tensor([-1.0, 1.0])])
+    return poses
+
+
 def fit_pose_flow(poses: torch.Tensor, cfg: FlowConfig = FlowConfig(), seed: int = 0,
                   log: list | None = None) -> PoseFlow:
     """Fit a :class:`PoseFlow` to normalised 2D poses by maximum likelihood.

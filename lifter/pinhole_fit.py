@@ -62,13 +62,18 @@ class PinholeFit:
     rms: torch.Tensor
 
 
+def _skew(v: torch.Tensor) -> torch.Tensor:
+    """Cross-product matrices ``[v]x (..., 3, 3)`` of ``v (..., 3)``."""
+    zero = torch.zeros_like(v[..., 0])
+    return torch.stack([torch.stack([zero, -v[..., 2], v[..., 1]], -1),
+                        torch.stack([v[..., 2], zero, -v[..., 0]], -1),
+                        torch.stack([-v[..., 1], v[..., 0], zero], -1)], -2)
+
+
 def rotation_from_axis_angle(w: torch.Tensor) -> torch.Tensor:
     """Rodrigues' formula: axis-angle vectors ``w (..., 3)`` (radians) -> rotation matrices ``(..., 3, 3)``."""
     theta = w.norm(dim=-1, keepdim=True)[..., None]                           # (..., 1, 1)
-    zero = torch.zeros_like(w[..., 0])
-    cross = torch.stack([torch.stack([zero, -w[..., 2], w[..., 1]], -1),
-                         torch.stack([w[..., 2], zero, -w[..., 0]], -1),
-                         torch.stack([-w[..., 1], w[..., 0], zero], -1)], -2)  # [w]x, (..., 3, 3)
+    cross = _skew(w)                                                          # [w]x, (..., 3, 3)
     small = theta < 1e-6                                                      # series: sin t / t, (1 - cos t) / t^2
     safe = torch.where(small, torch.ones_like(theta), theta)
     a = torch.where(small, 1 - theta ** 2 / 6, torch.sin(safe) / safe)
@@ -114,14 +119,6 @@ def basis_points(params: torch.Tensor, mean: torch.Tensor, modes: torch.Tensor) 
     return torch.einsum("fij,fnj->fni", rotation_from_axis_angle(params[:, :3]), shape) + params[:, None, 3:6]
 
 
-def _skew(v: torch.Tensor) -> torch.Tensor:
-    """Cross-product matrices ``[v]x (..., 3, 3)`` of ``v (..., 3)``."""
-    zero = torch.zeros_like(v[..., 0])
-    return torch.stack([torch.stack([zero, -v[..., 2], v[..., 1]], -1),
-                        torch.stack([v[..., 2], zero, -v[..., 0]], -1),
-                        torch.stack([-v[..., 1], v[..., 0], zero], -1)], -2)
-
-
 def rotation_derivatives(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Rodrigues' rotations ``R (F, 3, 3)`` of axis-angle vectors ``w (F, 3)`` and their derivatives ``dR (F, 3,
     3, 3)``, ``dR[:, i] = dR / dw_i``, in closed form (Gallego and Yezzi 2015: ``(w_i [w]x + [w x (I - R) e_i]x)
@@ -158,7 +155,10 @@ def view_residuals(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Ten
         ``(residuals (F, 2N), jacobian (F, 2N, 7 + K) or None)``, residuals ordered as ``(N, 2)`` flattened.
     """
     F, N = weight.shape
-    R, dR = rotation_derivatives(params[:, :3])
+    if jacobian:
+        R, dR = rotation_derivatives(params[:, :3])
+    else:                                                                    # the cost alone: no derivatives
+        R = rotation_from_axis_angle(params[:, :3])
     S = mean + torch.einsum("fk,kni->fni", params[:, POSE:], modes)           # (F, N, 3) shape
     X = torch.einsum("fij,fnj->fni", R, S) + params[:, None, 3:6]            # camera frame
     z = X[..., 2:]

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, load_proportions
 from lifter.finetune import TEACHER_READINGS, FinetuneConfig, finetune_losses
-from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow
+from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow, flow_poses
 from lifter.geometry import normalise_2d, random_perspective_view, rigid_factorisation, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss, flow_loss,
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss, template_loss)
@@ -218,10 +218,7 @@ def fit_category_flow(data: "TrainData", cfg: TrainConfig) -> PoseFlow:
         raise ValueError(f"a flow prior needs fully visible training 2D with at most {cfg.max_tokens} landmarks; "
                          f"{data.category} has {n} landmarks, {100 * float(data.visible.float().mean()):.0f} % "
                          f"visible")
-    poses, _, _ = normalise_2d(data.points, data.visible)
-    cat = get_category(data.category)
-    if cat.mirror_pairs and cfg.mirror_prob > 0:
-        poses = torch.cat([poses, poses[:, torch.tensor(cat.mirror_permutation())] * torch.tensor([-1.0, 1.0])])
+    poses = flow_poses(data.points, data.visible, data.category, mirror=cfg.mirror_prob > 0)
     return fit_pose_flow(poses, cfg.flow, seed=cfg.seed)
 
 

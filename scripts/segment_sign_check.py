@@ -38,8 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lifter.api import load_lifter  # noqa: E402
 from lifter.bone_lengths import category_edges  # noqa: E402
-from lifter.evaluate import TestSet, aligned_errors, check_parser, check_view_options, checked_views, score  # noqa: E402
-from lifter.geometry import normalise_2d, rotation_y  # noqa: E402
+from lifter.evaluate import (TestSet, aligned_errors, check_parser, check_view_options, checked_views,  # noqa: E402
+                             score, training_indices)
+from lifter.geometry import rotation_y  # noqa: E402
 from lifter.skeletons import get_category  # noqa: E402
 
 #: ``human17``'s arms: (shoulder, elbow, wrist), left then right.
@@ -127,15 +128,12 @@ def cycle_costs(lifter, choices: np.ndarray, category: str, angles: list[float])
 def pose_flow(data: Path, category: str, steps: int, seed: int, count: int = 40000):
     """A :class:`lifter.flow.PoseFlow` fitted to ``count`` normalised training 2D poses of ``category`` (and their
     left/right mirror images), drawn with ``seed``."""
-    from lifter.flow import FlowConfig, fit_pose_flow
+    from lifter.flow import FlowConfig, fit_pose_flow, flow_poses
 
     with np.load(Path(data) / f"{category}_train.npz") as f:
-        n = len(f["points2d"])
-        idx = np.sort(np.random.default_rng(seed).choice(n, min(count, n), replace=False))
-        poses = normalise_2d(torch.from_numpy(f["points2d"][idx]).float(), torch.from_numpy(f["visible"][idx]))[0]
-    cat = get_category(category)
-    if cat.mirror_pairs:
-        poses = torch.cat([poses, poses[:, torch.tensor(cat.mirror_permutation())] * torch.tensor([-1.0, 1.0])])
+        idx = training_indices(len(f["points2d"]), count, seed)
+        poses = flow_poses(torch.from_numpy(f["points2d"][idx]).float(), torch.from_numpy(f["visible"][idx]),
+                           category)
     return fit_pose_flow(poses, FlowConfig(steps=steps), seed=seed)
 
 
@@ -181,7 +179,7 @@ def view_rotations(data: Path, test: TestSet, views: str, count: int, seed: int)
     with np.load(Path(data) / f"{test.category}_{name}.npz") as f:
         R = f["camera_R"].astype(np.float64)
     if views == "train":
-        R = R[np.sort(np.random.default_rng(seed).choice(len(R), min(count, len(R)), replace=False))]
+        R = R[training_indices(len(R), count, seed)]
     return R
 
 

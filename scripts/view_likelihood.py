@@ -30,9 +30,8 @@ import torch
 
 from lifter.api import load_lifter
 from lifter.data.cameras import look_at_rotation
-from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow
+from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow, flow_poses
 from lifter.geometry import normalise_2d, perspective_divide, random_perspective_view
-from lifter.skeletons import get_category
 
 DISTANCES = (2.5, 12.0)   # novel-view camera distance / RMS radius, as the trainer's default
 
@@ -75,11 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    cat = get_category(args.category)
     with np.load(args.data / f"{args.category}_train.npz") as f:
-        poses = normalise_2d(torch.from_numpy(f["points2d"]).float(), torch.from_numpy(f["visible"]))[0]
-    if cat.mirror_pairs:
-        poses = torch.cat([poses, poses[:, torch.tensor(cat.mirror_permutation())] * torch.tensor([-1.0, 1.0])])
+        poses = flow_poses(torch.from_numpy(f["points2d"]).float(), torch.from_numpy(f["visible"]), args.category)
     flow = fit_pose_flow(poses, FlowConfig(steps=args.steps), seed=args.seed)
     with np.load(args.data / f"{args.category}_test.npz") as f:
         p2, vis, gt, R = f["points2d"], f["visible"], f["points3d"].astype(np.float64), f["camera_R"]
