@@ -167,20 +167,23 @@ def _guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift
 
 def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
                     principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None,
-                    proportions: BoneProportions | None, estimate_focal: bool = False) -> np.ndarray:
+                    proportions: BoneProportions | None, estimate_focal: bool = False,
+                    fitted_shape: bool = False) -> np.ndarray:
     """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
     centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
     ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`); with a
     ``basis``, then the basis fitted to the pixels through the camera (:func:`lifter.shape_basis.fit_to_pixels`;
     the focal length estimated with it when ``estimate_focal``, and the points returned in units of that
-    estimate); with ``proportions``, then moved towards them along the pixels' rays
+    estimate; the fitted shape itself, not moved onto the pixels' rays, with ``fitted_shape``); with
+    ``proportions``, then moved towards them along the pixels' rays
     (:func:`lifter.bone_lengths.refine_bone_lengths`)."""
     centre = visible_centroid(pts, vis)
     if symmetrize:
         lift = refine_lift(lift, centre, vis, category, focal, principal)
     points = perspective_reading(lift, centre, vis, focal, principal)
     if basis is not None:
-        points, focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal)
+        points, focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal,
+                                      on_rays=not fitted_shape)
     if proportions is not None:
         points = refine_bone_lengths(points, vis, proportions, points[..., :2] / points[..., 2:3],
                                      **category_settings(category))
@@ -281,7 +284,8 @@ class LoadedLifter:
     def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray | None = None,
                          principal_point: np.ndarray | None = None, visible: np.ndarray | None = None,
                          mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True,
-                         shape_basis: bool = True, bone_lengths: bool = True) -> np.ndarray:
+                         shape_basis: bool = True, bone_lengths: bool = True, fitted_shape: bool = False
+                         ) -> np.ndarray:
         """Lift 2D landmarks seen by a pinhole camera to camera-frame 3D on their pixels' rays: with the camera's
         intrinsics when they are known, else with a camera guessed from the landmarks.
 
@@ -322,9 +326,17 @@ class LoadedLifter:
                 a wrong one held fixed bends the fit (``scripts/focal_sensitivity.py``).
             principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre); None:
                 guessed.
+            fitted_shape: for a category with a shape basis (faces), return the basis fitted to the pixels as it
+                is (its pose, proportions and focal length), instead of moving each visible landmark onto its
+                pixel's ray at the fitted depth: the 2D's noise then does not enter the 3D, and the projection
+                matches the input only to within the fit's pixel error. Better wherever the basis describes the
+                face and the 2D is noisy (``lifter.evaluate``'s row "the fitted shape itself";
+                ``scripts/noise_check.py``); a face the basis cannot describe (an expression) keeps only what
+                the basis can say of it. A category without a basis raises ValueError.
         Returns:
             ``(F, N, 3)`` / ``(N, 3)`` float32 camera-frame points (x right, y down, z forward) whose perspective
-            projection reproduces the input pixels of the visible landmarks, in units where the visible
+            projection reproduces the input pixels of the visible landmarks (with ``fitted_shape``, the fit's
+            projection), in units where the visible
             landmarks' mean depth equals the focal length (pixel units at that depth, like :meth:`lift`):
             multiply by ``distance / focal_length`` for metric units when that mean distance is known. The
             pinhole it was read through (the intrinsics given, the guess, or a face's estimated focal length) is
@@ -333,35 +345,39 @@ class LoadedLifter:
             ValueError: as :meth:`lift`; a focal length that is not a positive finite number per frame; a
                 principal point that is not finite ``(2,)`` or ``(F, 2)``; a focal length shorter than the lifted
                 depth range (a landmark behind the camera); no focal length given and a frame whose landmarks all
-                coincide (nothing to guess it from).
+                coincide (nothing to guess it from); ``fitted_shape`` without a shape basis to fit.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
+        self._check_fitted_shape(category, shape_basis, fitted_shape)
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
         out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
                                bone_lengths)
         estimate = focal is None
         focal, principal = _guessed_camera(focal, principal, out, pts, vis)
         points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize,
-                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate)
+                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
+                                 fitted_shape=fitted_shape)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
                          focal_length: float | np.ndarray | None = None, principal_point: np.ndarray | None = None,
                          visible: np.ndarray | None = None, symmetrize: bool = True, shape_basis: bool = True,
-                         bone_lengths: bool = True) -> np.ndarray:
+                         bone_lengths: bool = True, fitted_shape: bool = False) -> np.ndarray:
         """:meth:`lift_with_camera`'s reading of a :meth:`lift` already computed for the same input, without running
         the network again (e.g. to report both readings of one lift).
 
         Args:
             lift3d: ``(F, N, 3)`` / ``(N, 3)``: ``lift(points2d, category, visible, ...)``.
-            points2d, category, focal_length, principal_point, visible, symmetrize, shape_basis, bone_lengths: as
-                for :meth:`lift_with_camera` (they should match the ``lift()`` call that made ``lift3d``).
+            points2d, category, focal_length, principal_point, visible, symmetrize, shape_basis, bone_lengths,
+                fitted_shape: as for :meth:`lift_with_camera` (they should match the ``lift()`` call that made
+                ``lift3d``).
         Returns:
             what :meth:`lift_with_camera` returns for that input with the same ``lift()`` options.
         Raises:
             ValueError: as :meth:`lift_with_camera`; a ``lift3d`` whose shape is not ``points2d``'s with 3 columns.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
+        self._check_fitted_shape(category, shape_basis, fitted_shape)
         lift = np.asarray(lift3d, dtype=np.float64)
         lift = lift[None] if single else lift
         if lift.shape != pts.shape[:2] + (3,):
@@ -371,8 +387,18 @@ class LoadedLifter:
         estimate = focal is None
         focal, principal = _guessed_camera(focal, principal, lift, pts, vis)
         points = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
-                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate)
+                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
+                                 fitted_shape=fitted_shape)
         return points[0] if single else points
+
+    def _check_fitted_shape(self, category: str, shape_basis: bool, fitted_shape: bool) -> None:
+        """Refuse ``fitted_shape`` where no shape basis is fitted: a category without one, or ``shape_basis``
+        off."""
+        if fitted_shape and (not shape_basis or category not in self.bases):
+            with_basis = ", ".join(sorted(self.bases)) or "none with these weights"
+            raise ValueError(f"fitted_shape=True returns the shape basis fitted to the pixels: it needs "
+                             f"shape_basis=True and a category with a basis ({with_basis}), got {category!r}"
+                             f"{'' if shape_basis else ' with shape_basis=False'}")
 
     def _priors(self, category: str, shape_basis: bool, bone_lengths: bool
                 ) -> tuple[ShapeBasis | None, BoneProportions | None]:

@@ -39,7 +39,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -181,6 +181,18 @@ def add_view_options(parser: argparse.ArgumentParser, count: int, seed: int) -> 
     parser.add_argument("--hide", type=float, default=0.0,
                         help="with --views train: hide this share of each view's landmarks at random (the test "
                              "files' occlusion is 0.2), drawn with --seed")
+
+
+def checked_view_sets(args: argparse.Namespace, blanks: int = 0) -> Iterator[tuple[str, TestSet]]:
+    """``(category, views)`` for each of ``args.categories`` (a :func:`check_parser` namespace) whose files are in
+    ``args.data``: :func:`checked_views` with ``args``' view options; a category without them prints a Markdown
+    row saying so (and ``blanks`` empty cells) instead."""
+    for category in args.categories:
+        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
+        if test is None:
+            print(f"| {category} | (no {category} files in {args.data}) |" + " |" * blanks)
+            continue
+        yield category, test
 
 
 def check_parser(description: str, count: int, seed: int) -> argparse.ArgumentParser:
@@ -336,10 +348,10 @@ def lifter_method(lifter: LoadedLifter, memo: dict | None = None, **options: boo
     return predict
 
 
-def lifter_camera_method(lifter: LoadedLifter, memo: dict | None = None, guessed: bool = False
-                         ) -> Callable[[TestSet], np.ndarray]:
+def lifter_camera_method(lifter: LoadedLifter, memo: dict | None = None, guessed: bool = False,
+                         fitted_shape: bool = False) -> Callable[[TestSet], np.ndarray]:
     """``lifter.lift_with_camera`` as a method: with the test views' own intrinsics, or with ``guessed`` without
-    them (the camera guessed from the landmarks).
+    them (the camera guessed from the landmarks); ``fitted_shape`` is passed on (categories with a shape basis).
 
     With ``memo`` (filled by :func:`lifter_method` with the default ``lift()`` settings), an input already
     lifted is not lifted again: its lift is read through the pinhole by ``lifter.read_with_camera``, the reading
@@ -350,8 +362,10 @@ def lifter_camera_method(lifter: LoadedLifter, memo: dict | None = None, guessed
         focal, principal = (None, None) if guessed else (test.focal, test.principal)
         lift = memo.get(_input_key(test)) if memo is not None else None
         if lift is None:
-            return lifter.lift_with_camera(test.points2d, test.category, focal, principal, test.visible)
-        return lifter.read_with_camera(lift, test.points2d, test.category, focal, principal, test.visible)
+            return lifter.lift_with_camera(test.points2d, test.category, focal, principal, test.visible,
+                                           fitted_shape=fitted_shape)
+        return lifter.read_with_camera(lift, test.points2d, test.category, focal, principal, test.visible,
+                                       fitted_shape=fitted_shape)
     return predict
 
 
@@ -364,6 +378,13 @@ def with_guessed_camera_label(label: str) -> str:
     """The row label of a lifter read through a camera guessed from the landmarks (``lift_with_camera`` without
     intrinsics)."""
     return f"{label}, through a camera guessed from the landmarks (lift_with_camera without intrinsics)"
+
+
+def fitted_shape_label(label: str, guessed: bool) -> str:
+    """The row label of a lifter's fitted shape itself (``lift_with_camera(..., fitted_shape=True)``; categories with
+    a shape basis), with the test cameras' intrinsics or, ``guessed``, without them."""
+    camera = "without intrinsics" if guessed else "with the camera intrinsics"
+    return f"{label}, the fitted shape itself {camera} (lift_with_camera(..., fitted_shape=True))"
 
 
 def without_mirror_label(label: str) -> str:
@@ -425,7 +446,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
     refinement on a category without bone proportions) and read through the test cameras' intrinsics with
     ``lift_with_camera`` (row :func:`with_intrinsics_label`, on test files that record the cameras) and through a
     camera guessed from the landmarks (``lift_with_camera`` without intrinsics, row
-    :func:`with_guessed_camera_label`).
+    :func:`with_guessed_camera_label`), and on categories with a shape basis the fitted shape itself, with and
+    without the intrinsics (``fitted_shape=True``, rows :func:`fitted_shape_label`).
     """
     from lifter.api import load_lifter
 
@@ -433,6 +455,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
     methods: dict[str, Callable[[TestSet], np.ndarray]] = {}
     copied_when: dict[str, tuple[str, Callable[[TestSet], bool]]] = {}      # ablation label -> first model's, when
     needs_camera: set[str] = set()                                           # rows that need test intrinsics
+    needs_basis: set[str] = set()                                            # rows of categories with a basis
+    bases: set[str] = set()                                                  # the first model's basis categories
     for label, path in models.items():
         if not Path(path).exists():
             print(f"skipping {label}: {path} not found")
@@ -453,6 +477,13 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
             methods[with_intrinsics_label(label)] = lifter_camera_method(lifter, memo)
             needs_camera.add(with_intrinsics_label(label))
             methods[with_guessed_camera_label(label)] = lifter_camera_method(lifter, memo, guessed=True)
+            for guessed in (False, True):
+                fitted = fitted_shape_label(label, guessed)
+                methods[fitted] = lifter_camera_method(lifter, memo, guessed, fitted_shape=True)
+                needs_basis.add(fitted)
+                if not guessed:
+                    needs_camera.add(fitted)
+            bases = set(lifter.bases)
         else:
             methods[label] = lifter_method(lifter)
     for category in categories:
@@ -472,6 +503,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
                 cat_methods["true depth on the input x, y (floor of the output form)"] = depth_only_floor
             for label, predict in cat_methods.items():
                 if label in needs_camera and (test.focal is None or test.principal is None):
+                    continue
+                if label in needs_basis and category not in bases:
                     continue
                 if label in copied_when and copied_when[label][1](test):
                     twin = next(r for r in rows if r["method"] == copied_when[label][0]

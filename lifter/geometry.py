@@ -80,7 +80,8 @@ def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.n
     principal point ``c`` minimising ``|f (x, y) / z + c - pixel|^2`` over the visible landmarks (linear least
     squares). Exact, up to rounding, for ``lift_with_camera``'s output, whose visible landmarks lie on their pixels'
     rays: with intrinsics given it gives them back, without them the guess, or for faces the focal length that the
-    shape basis's fit estimated.
+    shape basis's fit estimated (with ``fitted_shape=True`` only nearly: the fitted shape projects within the fit's
+    pixel error of the input, not onto it).
 
     Args:
         points_cam: ``(F, N, 3)`` camera-frame points, ``z > 0`` where visible.

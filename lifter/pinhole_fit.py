@@ -17,8 +17,8 @@ or estimated with the rest: a shape this constrained shows its distance through 
 length of a view need not be known.
 :func:`bundle_adjust` fits the basis itself to many training views, 2D only (no 3D data): every view's parameters
 and every landmark's mean point and mode vectors at once, by damped Gauss-Newton steps whose normal equations are
-solved through the Schur complement on the landmarks, from a start that the lifter's own lifts give. Both run
-batched on the tensors' device.
+solved through the Schur complement on the landmarks, from a start that the lifter's own lifts give (its
+derivatives in closed form too: :func:`_residuals`). Both run batched on the tensors' device.
 
 Measured in docs/lifter-experiments.md (*Faces fitted through the pinhole*).
 """
@@ -154,30 +154,47 @@ def view_residuals(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Ten
     Returns:
         ``(residuals (F, 2N), jacobian (F, 2N, 7 + K) or None)``, residuals ordered as ``(N, 2)`` flattened.
     """
+    res, view_jacobian, _ = _residuals(params, pixels, weight, principal, mean, modes, jacobian, False)
+    F = len(params)
+    return res.reshape(F, -1), None if view_jacobian is None else view_jacobian.reshape(F, res.shape[1] * 2, -1)
+
+
+def _residuals(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Tensor, principal: torch.Tensor,
+               mean: torch.Tensor, modes: torch.Tensor, view_jacobian: bool, point_jacobian: bool
+               ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """:func:`view_residuals`' errors ``(F, N, 2)``, their derivatives in each view's parameters ``(F, N, 2, 7 +
+    K)`` if ``view_jacobian``, and in each landmark's basis point ``(F, N, 2, 3 + 3K)`` (its mean point, then its
+    K mode vectors: :func:`bundle_adjust`'s unknowns) if ``point_jacobian``, all in closed form."""
     F, N = weight.shape
-    if jacobian:
+    if view_jacobian:
         R, dR = rotation_derivatives(params[:, :3])
-    else:                                                                    # the cost alone: no derivatives
+    else:                                                                    # no rotation derivatives needed
         R = rotation_from_axis_angle(params[:, :3])
     S = mean + torch.einsum("fk,kni->fni", params[:, POSE:], modes)           # (F, N, 3) shape
     X = torch.einsum("fij,fnj->fni", R, S) + params[:, None, 3:6]            # camera frame
     z = X[..., 2:]
     uv = params[:, _LOG_FOCAL].exp()[:, None, None] * X[..., :2] / z          # (F, N, 2) projection - principal
-    res = ((uv + principal[:, None] - pixels) * weight[..., None]).reshape(F, -1)
-    if not jacobian:
-        return res, None
+    res = (uv + principal[:, None] - pixels) * weight[..., None]
+    if not (view_jacobian or point_jacobian):
+        return res, None, None
     a = (params[:, _LOG_FOCAL].exp()[:, None, None] / z * weight[..., None])[..., None]   # (F, N, 1, 1)
     xy = (X[..., :2] / z)[..., None]                                         # (F, N, 2, 1)
 
     def through(dX: torch.Tensor) -> torch.Tensor:                           # (F, N, 3, P) -> (F, N, 2, P)
         return a * (dX[..., :2, :] - xy * dX[..., 2:, :])
 
-    eye = torch.eye(3, dtype=X.dtype, device=X.device).expand(F, N, 3, 3)
-    J = torch.cat([through(torch.einsum("fiab,fnb->fnai", dR, S)),             # axis-angle
-                   through(eye),                                               # translation
-                   (uv * weight[..., None])[..., None],                        # log focal length
-                   through(torch.einsum("fij,knj->fnik", R, modes))], -1)      # coefficients
-    return res, J.reshape(F, 2 * N, -1)
+    J_view = J_point = None
+    if view_jacobian:
+        eye = torch.eye(3, dtype=X.dtype, device=X.device).expand(F, N, 3, 3)
+        J_view = torch.cat([through(torch.einsum("fiab,fnb->fnai", dR, S)),        # axis-angle
+                            through(eye),                                          # translation
+                            (uv * weight[..., None])[..., None],                   # log focal length
+                            through(torch.einsum("fij,knj->fnik", R, modes))], -1)  # coefficients
+    if point_jacobian:                                                       # dX / d(mean, modes) = [R, c_1 R, ...]
+        coef = torch.cat([torch.ones_like(params[:, :1]), params[:, POSE:]], 1)   # (F, 1 + K)
+        dX = torch.einsum("fj,fab->fajb", coef, R).reshape(F, 1, 3, -1)
+        J_point = through(dX)
+    return res, J_view, J_point
 
 
 def levenberg_marquardt(residuals: Callable[[torch.Tensor, bool], tuple[torch.Tensor, torch.Tensor | None]],
@@ -286,16 +303,6 @@ def on_rays(fit: PinholeFit, pixels: torch.Tensor, visible: torch.Tensor, princi
     return torch.where(visible[..., None], torch.cat([xy, z], -1), fit.points)
 
 
-def _pair_residual(view: torch.Tensor, point: torch.Tensor, pixel: torch.Tensor, weight: torch.Tensor,
-                   principal: torch.Tensor) -> torch.Tensor:
-    """One landmark in one view: its weighted pixel error ``(2,)`` from the view's ``params (7 + K,)`` and the
-    landmark's ``point (3 + 3K,)`` (its mean point, then its K mode vectors)."""
-    P = point.view(-1, 3)
-    S = P[0] + view[POSE:] @ P[1:]
-    X = rotation_from_axis_angle(view[:3]) @ S + view[3:6]
-    return (view[_LOG_FOCAL].exp() * X[:2] / X[2] + principal - pixel) * weight
-
-
 def _normalised_basis(views: torch.Tensor, points: torch.Tensor, modes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The gauge of :func:`bundle_adjust`: ``points (N, 3 + 3K)`` with the mean centred and of unit RMS radius
     (the views' translations follow, so no projection changes) and the modes orthonormal as ``3N`` vectors (the
@@ -346,25 +353,26 @@ def bundle_adjust(pixels: torch.Tensor, visible: torch.Tensor, principal: torch.
     views = fit_views(px, visible, mean, M, principal, params.to(dtype), estimate_focal=True).params
     points = torch.cat([mean[:, None], M.transpose(0, 1)], 1).reshape(N, -1)        # (N, Pl)
     V, Pv, Pl = len(views), views.shape[1], points.shape[1]
-    per_pair = torch.func.vmap(torch.func.vmap(_pair_residual, in_dims=(None, 0, 0, 0, None)))   # views, landmarks
-    jac = torch.func.vmap(torch.func.vmap(torch.func.jacfwd(_pair_residual, argnums=(0, 1)),
-                                          in_dims=(None, 0, 0, 0, None)))
-    points_all = lambda p: p.expand(V, N, Pl)                                        # noqa: E731
+
+    def basis(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:               # (N, 3), (K, N, 3)
+        shape = p.view(N, 1 + modes, 3)
+        return shape[:, 0], shape[:, 1:].transpose(0, 1)
+
+    def terms(v: torch.Tensor, p: torch.Tensor, jacobians: bool):
+        return _residuals(v, px, weight, principal, *basis(p), jacobians, jacobians)
 
     def cost_of(v: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-        return per_pair(v, points_all(p), px, weight, principal).pow(2).sum()
+        return terms(v, p, False)[0].pow(2).sum()
 
     def in_front(v: torch.Tensor, p: torch.Tensor) -> bool:
-        shape = p.view(N, 1 + modes, 3)
-        z = basis_points(v, shape[:, 0], shape[:, 1:].transpose(0, 1))[..., 2]         # (V, N)
+        z = basis_points(v, *basis(p))[..., 2]                                       # (V, N)
         return bool((z[visible] > _MIN_DEPTH).all())
 
     cost = cost_of(views, points)
     damping = 1e-3
     eye_v, eye_l = torch.eye(Pv, dtype=dtype, device=mean.device), torch.eye(Pl, dtype=dtype, device=mean.device)
     for it in range(iterations):
-        r = per_pair(views, points_all(points), px, weight, principal)              # (V, N, 2)
-        A, B = jac(views, points_all(points), px, weight, principal)                # (V, N, 2, Pv), (V, N, 2, Pl)
+        r, A, B = terms(views, points, True)                               # (V, N, 2), (V, N, 2, Pv), (V, N, 2, Pl)
         U = torch.einsum("vnri,vnrj->vij", A, A)                                     # (V, Pv, Pv)
         L = torch.einsum("vnri,vnrj->nij", B, B)                                     # (N, Pl, Pl)
         W = torch.einsum("vnri,vnrj->vinj", A, B).reshape(V, Pv, N * Pl)             # (V, Pv, N Pl)
@@ -377,7 +385,9 @@ def bundle_adjust(pixels: torch.Tensor, visible: torch.Tensor, principal: torch.
             u_g = torch.linalg.solve(Ud, g[..., None])[..., 0]                       # U^-1 g, (V, Pv)
             S = torch.block_diag(*Ld) - W.reshape(V * Pv, -1).T @ Y.reshape(V * Pv, -1)
             rhs = -h + torch.einsum("vik,vi->k", W, u_g)
-            d_points = torch.linalg.solve(S, rhs)
+            chol, info = torch.linalg.cholesky_ex(S)                                  # S is symmetric positive
+            d_points = (torch.cholesky_solve(rhs[:, None], chol)[:, 0] if int(info) == 0  # definite: half LU's work
+                        else torch.linalg.solve(S, rhs))
             d_views = -u_g - torch.einsum("vik,k->vi", Y, d_points)
             new_views, new_points = views + d_views, points + d_points.view(N, Pl)
             new_cost = cost_of(new_views, new_points) if in_front(new_views, new_points) else torch.inf

@@ -16,7 +16,9 @@ to the views' pixels at once). At test time:
 - ``lift_with_camera`` (a pinhole: known intrinsics or a guess) runs :func:`fit_to_pixels`: the basis fitted to
   the visible pixels through the camera (pose and coefficients, and the focal length when it was not given:
   a face's perspective shows its distance), each visible landmark put on its pixel's ray at the fitted depth and
-  the hidden ones at the fitted shape's points. Its projection still reproduces the input.
+  the hidden ones at the fitted shape's points. Its projection still reproduces the input. With
+  ``fitted_shape=True`` the fitted shape is returned as it is (``on_rays=False``): its projection is the fit's,
+  and the 2D's noise does not enter the 3D.
 
 The bases are a file of their own (``assets/weights/shape_bases.safetensors`` with its JSON record: the command,
 the lifter and the training views that made it), written by ``python -m lifter.shape_basis --data data/``. The
@@ -197,7 +199,7 @@ def refine_with_basis_torch(lift: torch.Tensor, visible: torch.Tensor, basis: Sh
 
 def fit_to_pixels(points: np.ndarray, pixels: np.ndarray, visible: np.ndarray, basis: ShapeBasis,
                   focal: np.ndarray, principal: np.ndarray, estimate_focal: bool,
-                  iterations: int = DEFAULT_FIT_ITERATIONS) -> tuple[np.ndarray, np.ndarray]:
+                  iterations: int = DEFAULT_FIT_ITERATIONS, on_rays: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """A camera reading of a lift refined by fitting the basis to its pixels through the pinhole (module docstring).
 
     Args:
@@ -208,11 +210,15 @@ def fit_to_pixels(points: np.ndarray, pixels: np.ndarray, visible: np.ndarray, b
         focal: ``(F,)`` focal length in pixels: kept, or the start of its estimate with ``estimate_focal``.
         principal: ``(F, 2)`` principal point in pixels.
         iterations: damped Gauss-Newton iterations at most (:func:`lifter.pinhole_fit.fit_views`).
+        on_rays: put the visible landmarks on their pixels' rays at the fitted depths (the projection reproduces
+            the pixels); False: keep the fitted shape's points (its projection is the fit's, within its pixel
+            error: the 2D's noise does not enter the points).
     Returns:
         ``(points (F, N, 3) float64, focal (F,) float64)``: visible landmarks on their pixels' rays (through the
-        returned focal length) at the fitted shape's depths, the others the fitted shape's points, in the basis's
-        units; views with fewer than :data:`MIN_FIT_VISIBLE` visible landmarks are instead
-        :func:`refine_with_basis` of ``points`` along its rays, with ``focal`` unchanged.
+        returned focal length) at the fitted shape's depths (``on_rays``) or at the fitted shape's points, the
+        others the fitted shape's points, in the basis's units; views with fewer than :data:`MIN_FIT_VISIBLE`
+        visible landmarks are instead :func:`refine_with_basis` of ``points`` along its rays, with ``focal``
+        unchanged.
     Raises:
         ValueError: a basis of another landmark count.
     """
@@ -234,7 +240,7 @@ def fit_to_pixels(points: np.ndarray, pixels: np.ndarray, visible: np.ndarray, b
         params = pinhole_fit.initial_params(host_tensor(points[fit]), vis, mean, host_tensor(focal[fit]),
                                             len(modes))
         result = pinhole_fit.fit_views(px, vis, mean, modes, pp, params, estimate_focal, iterations)
-        out[fit] = pinhole_fit.on_rays(result, px, vis, pp).numpy()
+        out[fit] = (pinhole_fit.on_rays(result, px, vis, pp) if on_rays else result.points).numpy()
         if estimate_focal:
             focal[fit] = result.focal.numpy()
     return out, focal

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import lifter.api as api  # noqa: E402
 from lifter.api import load_lifter  # noqa: E402
 from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
-                             checked_views, score)
+                             checked_view_sets, score)
 from lifter.geometry import guessed_pinhole, guessed_pinhole_of_lift, guessed_pinhole_torch  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 
@@ -130,11 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     lifter = load_lifter(args.weights, device="cpu")                        # None: the bundled weights
     print(f"| category ({args.views} views) | pattern | views | " + " | ".join(COLUMNS) + " |")
     print("|---|---|---|" + "---|" * len(COLUMNS))
-    for category in args.categories:
-        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
-        if test is None:
-            print(f"| {category} | (no {category} files in {args.data}) |")
-            continue
+    for category, test in checked_view_sets(args):
         for pattern in args.patterns:
             views = hide_block(test, pattern, args.share)
             rows = partial_rows(lifter, views)

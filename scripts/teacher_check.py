@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, load_proportions  # noqa: E402
-from lifter.evaluate import METRIC_UNITS, TestSet, check_parser, check_view_options, checked_views, score  # noqa: E402
+from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
+                             checked_view_sets, score)
 from lifter.finetune import perspective_teacher_lift, refined_teacher_lift  # noqa: E402
 from lifter.geometry import normalise_2d  # noqa: E402
 from lifter.model import Lifter  # noqa: E402
@@ -60,11 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     model = load_lifter(args.weights, device="cpu").model                   # None: the bundled weights
     print(f"| category ({args.views} views) | teacher reading | strict |")
     print("|---|---|---|")
-    for category in args.categories:
-        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
-        if test is None:
-            print(f"| {category} | (no {category} files in {args.data}) | |")
-            continue
+    for category, test in checked_view_sets(args, blanks=1):
         for reading, error in teacher_rows(model, test, proportions.get(category)):
             print(f"| {category} ({len(test.points2d)}) | {reading} | {error:.2f} {METRIC_UNITS[category]} |",
                   flush=True)

@@ -17,3 +17,11 @@ def shared_data() -> Path:
         pytest.skip(f"real data not found at {SHARED_DATA}: run `python -m lifter.data download --out "
                     f"{SHARED_DATA}` (or place the data there) to run this test")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def lifter():
+    """The bundled lifter on the CPU, loaded once for the session (test modules may define their own)."""
+    from lifter import load_lifter
+
+    return load_lifter(device="cpu")

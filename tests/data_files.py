@@ -88,3 +88,12 @@ def write_face_data(out: Path, train: int, test: int) -> Path:
     arrays = views_to_arrays(views, views.present, "face468", "train", "mm", CameraProtocol().image_size)
     np.savez(out / "face468_train.npz", **arrays)
     return out
+
+
+def write_check_data(out: Path, faces: int) -> Path:
+    """The check scripts' small test set in ``out``: chairs (:func:`write_chair_data`), 24 test hands and
+    ``faces`` test faces (no training faces)."""
+    write_chair_data(out)
+    write_hand_data(out, train=8, test=24)
+    write_face_data(out, train=0, test=faces)
+    return out

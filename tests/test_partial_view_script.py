@@ -10,23 +10,13 @@ import numpy as np
 import pytest
 
 import lifter.api as api
-from data_files import load_script, write_chair_data, write_face_data, write_hand_data
-from lifter import load_lifter
+from data_files import load_script, write_check_data
 from lifter.evaluate import load_test_set, score
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("partial")
-    write_chair_data(out)
-    write_hand_data(out, train=8, test=24)
-    write_face_data(out, train=0, test=6)
-    return out
-
-
-@pytest.fixture(scope="module")
-def lifter():
-    return load_lifter(device="cpu")
+    return write_check_data(tmp_path_factory.mktemp("partial"), faces=6)
 
 
 def test_patterns_hide_the_side_they_name(data: Path) -> None:

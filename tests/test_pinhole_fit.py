@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from lifter.geometry import aligned_errors, rotation_x, rotation_y, rotation_z
-from lifter.pinhole_fit import (DEFAULT_ITERATIONS, POSE, _view_residual, axis_angle_from_rotation, basis_points,
-                                bundle_adjust, fit_views, initial_params, levenberg_marquardt, on_rays,
+from lifter.pinhole_fit import (DEFAULT_ITERATIONS, POSE, _residuals, _view_residual, axis_angle_from_rotation,
+                                basis_points, bundle_adjust, fit_views, initial_params, levenberg_marquardt, on_rays,
                                 rotation_derivatives, rotation_from_axis_angle, view_residuals)
 from lifter.shape_basis import ShapeBasis, fit_to_pixels, refine_with_basis
 
@@ -89,6 +89,34 @@ def test_closed_form_derivatives_match_automatic_differentiation() -> None:
         e[i] = h
         numeric = (rotation_from_axis_angle(w + e) - rotation_from_axis_angle(w - e)) / (2 * h)
         np.testing.assert_allclose(dR[:, i].numpy(), numeric.numpy(), atol=1e-8)
+
+
+def test_landmark_derivatives_of_the_bundle_adjustment_match_automatic_differentiation() -> None:
+    """The derivatives in each landmark's mean point and mode vectors (:func:`bundle_adjust`'s unknowns), in
+    closed form, against forward-mode automatic differentiation of the same residuals."""
+    rng = np.random.default_rng(9)
+    mean, modes = random_basis(rng, 3)
+    params = random_params(rng, 5, 3)
+    principal = rng.uniform(400, 600, (5, 2))
+    pixels = project(params, mean, modes, principal) + rng.normal(scale=3.0, size=(5, N, 2))
+    weight = (rng.random((5, N)) > 0.2).astype(float)
+    args = (t64(params), t64(pixels), t64(weight), t64(principal))
+    points = torch.cat([t64(mean)[:, None], t64(modes).transpose(0, 1)], 1).reshape(N, -1)   # (N, 3 + 3K)
+
+    def of_points(p):
+        shape = p.view(N, 4, 3)
+        return _view_residual(*[a[0] for a in args], shape[:, 0], shape[:, 1:].transpose(0, 1))
+
+    res, J_view, J_point = _residuals(*args, t64(mean), t64(modes), True, True)
+    assert J_view.shape == (5, N, 2, POSE + 3) and J_point.shape == (5, N, 2, 12)
+    auto = torch.func.jacfwd(of_points)(points).view(N, 2, N, 12)             # view 0: (2N,) by (N, 12)
+    np.testing.assert_allclose(J_point[0].numpy(), torch.einsum("nrnj->nrj", auto).numpy(), atol=1e-9)
+    off = auto.clone()
+    off[torch.arange(N), :, torch.arange(N)] = 0
+    assert off.abs().max() == 0                                              # a landmark moves only its pixels
+    np.testing.assert_allclose(J_view.reshape(5, 2 * N, -1).numpy(),
+                               view_residuals(*args, t64(mean), t64(modes))[1].numpy())
+    assert _residuals(*args, t64(mean), t64(modes), False, False)[1:] == (None, None)
 
 
 def test_levenberg_marquardt_stops_once_converged_and_treats_each_row_alone() -> None:
@@ -232,3 +260,31 @@ def test_fit_to_pixels_estimates_a_faces_camera_and_falls_back_for_sparse_views(
     np.testing.assert_array_equal(held, guess)
     with pytest.raises(ValueError, match="landmarks"):
         fit_to_pixels(reading[:, :10], pixels[:, :10], visible[:, :10], basis, guess, principal, True)
+
+
+def test_the_fitted_shape_keeps_the_pixels_noise_out_of_the_points() -> None:
+    """On pixels of a basis shape plus noise, ``on_rays=False`` returns the fitted shape, whose points are nearer
+    the true shape than the same fit's points moved onto the noisy pixels' rays; without noise the two agree."""
+    rng = np.random.default_rng(8)
+    mean, modes = random_basis(rng, 2)
+    basis = ShapeBasis(mean, modes, np.ones(2))
+    truth = random_params(rng, 6, 2)
+    principal = np.full((6, 2), 500.0)
+    cam = basis_points(t64(truth), t64(mean), t64(modes)).numpy()
+    visible = np.ones((6, N), bool)
+    visible[:, :5] = False                                                   # hidden: the fit's points either way
+    focal = np.exp(truth[:, 6])
+    for noise in (0.0, 2.0):
+        pixels = project(truth, mean, modes, principal) + rng.normal(scale=noise, size=(6, N, 2))
+        start = cam * rng.uniform(0.8, 1.2, (6, 1, 1))                       # any scale: the pose's start
+        rays, _ = fit_to_pixels(start, pixels, visible, basis, focal, principal, estimate_focal=False)
+        fitted, _ = fit_to_pixels(start, pixels, visible, basis, focal, principal, estimate_focal=False,
+                                  on_rays=False)
+        np.testing.assert_allclose(fitted[~visible], rays[~visible], atol=1e-9)
+        err_rays, err_fitted = (aligned_errors(p, cam, np.ones((6, N), bool)).mean() for p in (rays, fitted))
+        if noise:
+            assert err_fitted < 0.5 * err_rays
+            uv = focal[:, None, None] * fitted[..., :2] / fitted[..., 2:] + principal[:, None]
+            assert 0 < np.abs(uv - pixels)[visible].max() < 10 * noise     # the fit's projection, not the pixels
+        else:
+            assert max(err_rays, err_fitted) < 1e-6

@@ -205,6 +205,33 @@ def test_the_refined_camera_reading_of_a_face_is_closer_to_it() -> None:
     assert aligned_errors(with_basis, cam, vis).mean() < aligned_errors(without, cam, vis).mean()
 
 
+def test_the_fitted_shape_of_a_noisy_face_is_closer_to_it_and_needs_a_basis() -> None:
+    """``fitted_shape=True``: the face's fitted basis shape, nearer the true face than the reading on the noisy
+    pixels' rays, in the same units (visible mean depth = the focal length), from either API call; refused where
+    there is no basis to fit."""
+    lifter = load_lifter(device="cpu")
+    pts, cam, focal, principal = face_input(3, seed=2)
+    noisy = pts + np.random.default_rng(2).normal(scale=2.0, size=pts.shape)           # about 1 % of the radius
+    vis = np.ones(pts.shape[:2], bool)
+    on_rays = lifter.lift_with_camera(noisy, "face468", focal, principal, vis)
+    fitted = lifter.lift_with_camera(noisy, "face468", focal, principal, vis, fitted_shape=True)
+    assert aligned_errors(fitted, cam, vis).mean() < 0.5 * aligned_errors(on_rays, cam, vis).mean()
+    np.testing.assert_allclose(fitted[..., 2].mean(1), focal, rtol=1e-4)
+    lift = lifter.lift(noisy, "face468", vis)
+    np.testing.assert_allclose(lifter.read_with_camera(lift, noisy, "face468", focal, principal, vis,
+                                                       fitted_shape=True), fitted, atol=1e-3)
+    guessed = lifter.lift_with_camera(noisy, "face468", visible=vis, fitted_shape=True)      # focal estimated too
+    assert aligned_errors(guessed, cam, vis).mean() < aligned_errors(
+        lifter.lift_with_camera(noisy, "face468", visible=vis), cam, vis).mean()
+    body = np.random.default_rng(0).normal(size=(2, 17, 2)) * 50 + 300
+    with pytest.raises(ValueError, match="fitted_shape"):
+        lifter.lift_with_camera(body, "human17", 1000.0, (300.0, 300.0), fitted_shape=True)
+    with pytest.raises(ValueError, match="shape_basis=False"):
+        lifter.lift_with_camera(noisy, "face468", focal, principal, shape_basis=False, fitted_shape=True)
+    with pytest.raises(ValueError, match="fitted_shape"):
+        lifter.read_with_camera(lifter.lift(body, "human17"), body, "human17", fitted_shape=True)
+
+
 @pytest.fixture(scope="module")
 def face_data(tmp_path_factory) -> Path:
     return write_face_data(tmp_path_factory.mktemp("faces"), train=30, test=4)
