@@ -1,7 +1,7 @@
 """How the lifts degrade with 2D noise: the test views' 2D perturbed as a landmark detector's would be.
 
-The benchmark's 2D carries the renderer's own noise (Gaussian, σ uniform in 0-2 px, DESIGN.md's protocol), about
-what a good detector reaches on a large subject; a detector on a small or blurred subject misses by more. This
+The benchmark's 2D carries the renderer's own noise (Gaussian, σ uniform in 0-2 px, DESIGN.md's protocol); a
+detector's landmarks on a real image, above all on a small or blurred subject, can miss by more. This
 script adds Gaussian noise of standard deviation ``σ`` (each coordinate, independently) to every visible
 landmark's 2D, ``σ`` given in percent of the view's own 2D RMS radius (the visible landmarks' RMS distance from
 their centroid: the scale the lifter normalises by, so a percentage means the same for every image size), and
