@@ -398,5 +398,5 @@ def bundle_adjust(pixels: torch.Tensor, visible: torch.Tensor, principal: torch.
             damping *= 10
         if progress is not None:
             progress(it, float((cost / (2 * weight.sum())).sqrt()))
-    P = points.view(N, 1 + modes, 3)
-    return P[:, 0], P[:, 1:].transpose(0, 1).contiguous(), views
+    mean, modes_out = basis(points)
+    return mean, modes_out.contiguous(), views

@@ -53,22 +53,26 @@ def add_noise(test: TestSet, sigma_percent: float, rng: np.random.Generator) -> 
 
 
 def noise_rows(lifter, test: TestSet, reference=None) -> dict[str, float]:
-    """``{column of COLUMNS: strict error}`` of ``test`` (already noisy); the camera columns and the floor only
+    """``{column of COLUMNS: strict error}`` of ``test`` (already noisy), the camera columns read from the one
+    ``lift()`` by ``read_with_camera`` (what ``lift_with_camera`` does); the true-intrinsics columns and the floor only
     where ``test`` has intrinsics, the fitted shape only for a category with a shape basis, the reference column
     only with a ``reference`` lifter."""
-    rows = {COLUMNS[0]: score(lifter.lift(test.points2d, test.category, test.visible), test)["strict"]}
-    if test.focal is not None and test.principal is not None:
-        true = lifter.lift_with_camera(test.points2d, test.category, test.focal, test.principal, test.visible)
-        rows[COLUMNS[1]] = score(true, test)["strict"]
-    rows[COLUMNS[2]] = score(lifter.lift_with_camera(test.points2d, test.category, visible=test.visible),
-                             test)["strict"]
-    if test.category in lifter.bases and test.focal is not None and test.principal is not None:
-        fitted = lifter.lift_with_camera(test.points2d, test.category, test.focal, test.principal, test.visible,
-                                         fitted_shape=True)
-        rows[COLUMNS[3]] = score(fitted, test)["strict"]
+    lift = lifter.lift(test.points2d, test.category, test.visible)         # one lift, read every way
+
+    def read(*camera, **options) -> float:
+        return score(lifter.read_with_camera(lift, test.points2d, test.category, *camera, test.visible, **options),
+                     test)["strict"]
+
+    known = test.focal is not None and test.principal is not None
+    rows = {COLUMNS[0]: score(lift, test)["strict"]}
+    if known:
+        rows[COLUMNS[1]] = read(test.focal, test.principal)
+    rows[COLUMNS[2]] = read(None, None)
+    if known and test.category in lifter.bases:
+        rows[COLUMNS[3]] = read(test.focal, test.principal, fitted_shape=True)
     if reference is not None:
         rows[COLUMNS[4]] = score(reference.lift(test.points2d, test.category, test.visible), test)["strict"]
-    if test.focal is not None and test.principal is not None:
+    if known:
         rows[COLUMNS[5]] = score(depth_only_floor(test), test)["strict"]
     return rows
 
