@@ -186,13 +186,14 @@ def image_panels(session: Session) -> list[Panel]:
 
 
 @user_errors
-def on_lift(session: Session) -> tuple:
-    """Outputs ``[session, canvas, status, landmark list, 3D figure, depth note, json file, csv file]``."""
+def on_lift(session: Session, fitted_shape: bool = False) -> tuple:
+    """Outputs ``[session, canvas, status, landmark list, 3D figure, depth note, json file, csv file]``;
+    ``fitted_shape``: a face is returned as its shape basis's fit (:func:`app.pipeline.lift_session`)."""
     _need_image(session)
     if session.points is None:
         raise gr.Error("Press Detect (or enter landmarks in Manual mode) before lifting.")
     session = session.copy()
-    result = pipeline.lift_session(session)
+    result = pipeline.lift_session(session, fitted_shape)
     fig = views_figure(image_panels(session), session.category)
     depth_msg = result["depth"]["message"]
     note = (f"**Depth baseline:** {depth_msg}" +

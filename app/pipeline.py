@@ -173,16 +173,21 @@ def pinhole_reading(points3d: np.ndarray, points2d: np.ndarray, category: str, v
 
 
 def estimated_focal_reading(points3d: np.ndarray, points2d: np.ndarray, category: str, visible: np.ndarray,
-                            principal: tuple[float, float]) -> tuple[np.ndarray, float]:
+                            principal: tuple[float, float], fitted_shape: bool = False) -> tuple[np.ndarray, float]:
     """``Lifter.read_with_camera`` of a lift ``(N, 3)`` (as :func:`pinhole_reading` takes it) with the principal
     point given and no focal length, for a category with a shape basis (faces: the basis's fit to the pixels
     estimates the focal length): ``(points (N, 3) float64 on the pixels' rays, the focal length in px)``, the focal
     length recovered from the visible landmarks' rays (:func:`lifter.geometry.pinhole_of_reading`; exact: they lie
-    on them).
+    on them). With ``fitted_shape``, the fitted shape itself, not moved onto the rays (``Lifter.lift_with_camera``'s
+    option: the 2D's noise stays out, and so does what the basis cannot describe, e.g. an expression); its focal
+    length is then its visible landmarks' mean depth (the readings' units; exact too).
 
     A wrong assumed focal length held fixed bends a face fitted to its pixels (``scripts/focal_sensitivity.py``),
     which an estimate avoids. Raises ValueError from the lifter."""
-    pts = get_lifter().read_with_camera(points3d, points2d, category, None, principal, visible).astype(np.float64)
+    pts = get_lifter().read_with_camera(points3d, points2d, category, None, principal, visible,
+                                        fitted_shape=fitted_shape).astype(np.float64)
+    if fitted_shape:
+        return pts, float(pts[np.asarray(visible, dtype=bool), 2].mean())
     focal, _ = pinhole_of_reading(pts[None], np.asarray(points2d, dtype=np.float64)[None], np.asarray(visible)[None])
     return pts, float(focal[0])
 
@@ -256,18 +261,20 @@ def start_manual(session: Session, category: str) -> str:
     return msg + session.manual_prompt()
 
 
-def lift_session(session: Session) -> dict:
+def lift_session(session: Session, fitted_shape: bool = False) -> dict:
     """Lift the session's landmarks; stores and returns the result.
 
     A photo's intrinsics are unknown: the lift is read through the assumed pinhole of :func:`assumed_intrinsics`
     (the one the depth baseline uses), which ``scripts/focal_sensitivity.py`` measured to beat the orthographic
     reading for a wide range of wrong focal lengths; faces keep its principal point and have their focal length
     estimated instead (:func:`estimated_focal_reading`), which their shape basis's fit does far better than a wrong
-    guess held fixed. Should the assumed focal length be shorter than the lifted
+    guess held fixed; with ``fitted_shape`` a face is that fit itself, not moved onto its landmarks' rays (other
+    categories ignore it: they have no shape basis). Should the assumed focal length be shorter than the lifted
     depth range (a landmark behind the camera), the orthographic reading is used and the result says so.
 
     Result keys: ``points3d`` ``(N, 3)`` lifter, ``reprojected`` ``(N, 2)`` px, ``intrinsics``
     ``(fx, fy, cx, cy)`` of the reading or None (orthographic), ``reading`` (a sentence saying which),
+    ``fitted_shape`` (whether ``points3d`` is a face's fitted shape),
     ``depth`` (see :func:`photo_depth_lift`), ``reference3d`` ``(N, 3)`` or None, ``reference_name``.
     """
     if session.points is None:
@@ -275,14 +282,17 @@ def lift_session(session: Session) -> dict:
     if session.visible.sum() < 3:
         raise ValueError(f"At least 3 visible landmarks are needed to lift; {int(session.visible.sum())} are.")
     intrinsics = assumed_intrinsics(session.original_size)
+    fitted = False
     ortho = lift_points(session.points, session.category, session.visible, session.hand_side)
     try:
         if session.category in get_lifter().bases:   # faces: the shape basis's fit estimates the focal length
             pts3d, f = estimated_focal_reading(ortho, session.points, session.category, session.visible,
-                                               intrinsics[2:])
-            intrinsics = (f, f, intrinsics[2], intrinsics[3])
+                                               intrinsics[2:], fitted_shape)
+            intrinsics, fitted = (f, f, intrinsics[2], intrinsics[3]), fitted_shape
             reading = (f"read through a pinhole with the principal point at the image centre and the focal length "
-                       f"estimated by fitting the face's shape basis to the landmarks: fx = fy = {f:.0f} px")
+                       f"estimated by fitting the face's shape basis to the landmarks: fx = fy = {f:.0f} px" +
+                       ("; the fitted shape itself, not moved onto the landmarks' rays (its re-projection shows "
+                        "the fit)" if fitted_shape else ""))
         else:
             pts3d = pinhole_reading(ortho, session.points, session.category, session.visible, intrinsics)
             reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px "
@@ -291,7 +301,7 @@ def lift_session(session: Session) -> dict:
         intrinsics, pts3d = None, ortho
         reading = f"read orthographically (the assumed focal length is too short for this lift: {e})"
     result = {"points3d": pts3d, "reprojected": reproject(pts3d, session.points, session.visible, intrinsics),
-              "intrinsics": intrinsics, "reading": reading,
+              "intrinsics": intrinsics, "reading": reading, "fitted_shape": fitted,
               "depth": photo_depth_lift(session), "reference3d": session.reference3d,
               "reference_name": session.reference_name}
     session.result = result
@@ -307,7 +317,7 @@ def result_record(session: Session) -> dict:
     rec = {"image": session.image_name, "image_size": list(session.original_size), "category": session.category,
            "landmarks": list(session.names), "hand_side": session.hand_side,
            "units": "pixels of the original image (x right, y down); 3D: camera frame x right, y down, z away",
-           "lifter_reading": r.get("reading"),
+           "lifter_reading": r.get("reading"), "lifter_fitted_shape": r.get("fitted_shape"),
            "intrinsics_assumed": None if r.get("intrinsics") is None else dict(zip(("fx", "fy", "cx", "cy"),
                                                                                    r["intrinsics"])),
            "points2d": session.points, "visible": session.visible,

@@ -67,6 +67,9 @@ def _image_tab() -> None:
                                           visible=False)
             hand = gr.Radio(["largest", "right", "left"], value="largest", label="Hand: which (the person's side)",
                             visible=False)
+            fitted = gr.Checkbox(False, label="Face: the fitted shape", visible=False, elem_id="fitted-shape",
+                                 info="Return the face's shape basis fitted to the landmarks, not moved onto their "
+                                      "rays: the 2D's noise stays out, and so does any expression.")
             mirrored = gr.Checkbox(False, label="Mirrored selfie image",
                                    info="Tick for mirrored selfies: MediaPipe's hand side then needs no swap.")
             with gr.Row():
@@ -94,13 +97,16 @@ def _image_tab() -> None:
     mode.change(lambda m: (gr.update(visible=m == MANUAL), gr.update(visible=m == "Hand")), mode,
                 [manual_category, hand], **PRIVATE)
     mode.change(lambda m: gr.update(value="Start manual" if m == MANUAL else "Detect"), mode, detect, **PRIVATE)
+    for trigger in (mode, manual_category):                    # faces only: the categories with a shape basis
+        trigger.change(lambda m, c: gr.update(visible=m == "Face" or (m == MANUAL and c == "face468")),
+                       [mode, manual_category], fitted, **PRIVATE)
     detect.click(h.on_detect, [session, mode, manual_category, mirrored, hand], [*outputs, mode, manual_category],
                  **PRIVATE)
     canvas.select(h.on_click, [session], outputs, **PRIVATE)
     landmark.input(h.on_pick, [session, landmark], outputs, **PRIVATE)
     for button, action in ((missing, "missing"), (skip, "skip"), (undo, "undo"), (reset, "reset")):
         button.click(h.on_edit, [session, gr.State(action)], outputs, **PRIVATE)
-    lift.click(h.on_lift, [session], [*outputs, views, depth_note, json_file, csv_file], **PRIVATE)
+    lift.click(h.on_lift, [session, fitted], [*outputs, views, depth_note, json_file, csv_file], **PRIVATE)
 
 
 def _benchmark_tab() -> tuple:

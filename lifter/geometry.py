@@ -74,19 +74,21 @@ def project_perspective(points_cam: np.ndarray, focal: np.ndarray, principal: np
     return focal * points_cam[..., :2] / z + np.asarray(principal, dtype=np.float64)[..., None, :]
 
 
-def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.ndarray,
+                       focal: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The pinhole a camera reading went through, recovered from its points: per frame, the focal length ``f`` and
     principal point ``c`` minimising ``|f (x, y) / z + c - pixel|^2`` over the visible landmarks (linear least
     squares). Exact, up to rounding, for ``lift_with_camera``'s output, whose visible landmarks lie on their pixels'
     rays: with intrinsics given it gives them back, without them the guess, or for faces the focal length that the
     shape basis's fit estimated (with ``fitted_shape=True`` only nearly: the fitted shape projects within the fit's
-    pixel error of the input, not onto it).
+    pixel error of the input, not onto it; its focal length is known exactly, as the visible landmarks' mean depth,
+    and given as ``focal`` only the principal point is solved for).
 
     Args:
         points_cam: ``(F, N, 3)`` camera-frame points, ``z > 0`` where visible.
         pixels: ``(F, N, 2)`` (any value where not visible); visible: ``(F, N)`` bool, at least 2 per frame whose
-            rays differ.
+            rays differ (at least 1 with ``focal``).
+        focal: ``(F,)`` known focal lengths, pixels, or None (solved for).
     Returns:
         ``(focal (F,), principal (F, 2))`` float64, pixels.
     Raises:
@@ -98,6 +100,9 @@ def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.n
     px = np.where(w, pixels, 0.0)
     count = w.sum((1, 2)).astype(np.float64)                                    # (F,)
     mean_ray, mean_px = ray.sum(1) / count[:, None], px.sum(1) / count[:, None]  # (F, 2)
+    if focal is not None:                       # c = mean u - f mean r: the least squares for a known f
+        focal = np.broadcast_to(np.asarray(focal, dtype=np.float64), count.shape).copy()
+        return focal, mean_px - focal[:, None] * mean_ray
     # centred normal equations: f = sum (r - mean r).(u - mean u) / sum |r - mean r|^2, c = mean u - f mean r
     dr, du = (ray - mean_ray[:, None]) * w, (px - mean_px[:, None]) * w
     spread = (dr ** 2).sum((1, 2))

@@ -18,6 +18,12 @@ Readings (``--reading``):
 - ``guessed``: ``lift_with_camera`` without intrinsics: the camera guessed from the landmarks (close cameras only;
   README, *No intrinsics*).
 
+With ``--fitted-shape`` (faces, with ``camera`` or ``guessed``) the camera readings return the face's shape basis
+fitted to the pixels as it is (``lift_with_camera(..., fitted_shape=True)``), not moved onto the pixels' rays: the
+2D's noise stays out of the 3D, and only what the basis describes is kept (no expression). Its ``camera_focal`` is
+then the fit's focal length exactly and its ``camera_principal`` the point that best re-projects the fit onto the
+input.
+
 A ``.json`` may also be a detector's own output: a list of COCO results or a COCO file (``keypoints``:
 ``[x1, y1, v1, ...]`` per person) or an OpenPose file (``people``, ``pose_keypoints_2d``): each person entry is
 one row (frame) of ``points2d``, ``(P, K, 3)`` with the score as its third column, in file order (entries
@@ -125,16 +131,22 @@ def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np
 
 def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str = "lift",
               focal: float | None = None, principal: tuple[float, float] | None = None, chunk: int = 4096,
-              progress: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
+              progress: bool = True, fitted_shape: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """Lift the landmarks ``arrays`` (:func:`read_landmarks`) with ``lifter`` -> ``(points3d (F, N, 3) float32,
-    visible (F, N) bool, camera record)``; one pose ``(N, 2)`` in gives ``(N, 3)`` / ``(N,)`` out.
+    visible (F, N) bool, camera record)``; one pose ``(N, 2)`` in gives ``(N, 3)`` / ``(N,)`` out. With
+    ``fitted_shape`` (a camera reading of a category with a shape basis) the fitted shape itself
+    (``lift_with_camera(..., fitted_shape=True)``).
 
-    Raises ValueError: an unknown reading; ``camera`` without intrinsics given or in the file; and the API's
-    errors (unknown category, wrong landmark count, too few visible landmarks, bad intrinsics, ...)."""
+    Raises ValueError: an unknown reading; ``camera`` without intrinsics given or in the file; ``fitted_shape``
+    with the ``lift`` reading; and the API's errors (unknown category, wrong landmark count, too few visible
+    landmarks, bad intrinsics, ``fitted_shape`` for a category without a shape basis, ...)."""
     from tqdm import tqdm
 
     if reading not in READINGS:
         raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
+    if fitted_shape and reading == "lift":
+        raise ValueError("the fitted shape is a camera reading: give --reading camera or --reading guessed with "
+                         "--fitted-shape")
     pts = np.asarray(arrays["points2d"], dtype=np.float64)
     single = pts.ndim == 2
     pts = pts[None] if single else pts
@@ -150,7 +162,7 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
         vis = vis[None] if single and vis.ndim == 1 else vis
     if vis.shape != pts.shape[:2]:
         raise ValueError(f"visible must have shape {pts.shape[:2]}, got {np.shape(arrays['visible'])}")
-    camera: dict = {"reading": reading}
+    camera: dict = {"reading": reading, "fitted_shape": fitted_shape}
     f_all = p_all = None
     if reading == "camera":
         f_all = focal if focal is not None else arrays.get("camera_focal")
@@ -172,23 +184,28 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
             if reading == "lift":
                 out[s:s + chunk] = lifter.lift(p, category, v)
             elif reading == "guessed":
-                out[s:s + chunk] = lifter.lift_with_camera(p, category, visible=v)
+                out[s:s + chunk] = lifter.lift_with_camera(p, category, visible=v, fitted_shape=fitted_shape)
             else:
-                out[s:s + chunk] = lifter.lift_with_camera(p, category, f_all[s:s + chunk], p_all[s:s + chunk], v)
+                out[s:s + chunk] = lifter.lift_with_camera(p, category, f_all[s:s + chunk], p_all[s:s + chunk], v,
+                                                           fitted_shape=fitted_shape)
         except ValueError as e:
             raise ValueError(f"frames {s}-{s + len(p) - 1}: {e}") from None
     return (out[0], vis[0], camera) if single else (out, vis, camera)
 
 
-def reading_camera(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+def reading_camera(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
+                   fitted_shape: bool = False) -> dict[str, np.ndarray]:
     """``{"camera_focal": (F,), "camera_principal": (F, 2)}`` (``()`` and ``(2,)`` for one pose): the pinhole that
     the camera reading ``points3d (F, N, 3)`` of ``points2d (F, N, 2)`` went through
-    (:func:`lifter.geometry.pinhole_of_reading`)."""
-    from lifter.geometry import pinhole_of_reading
+    (:func:`lifter.geometry.pinhole_of_reading`). A ``fitted_shape`` reading is not on the pixels' rays: its focal
+    length is the visible landmarks' mean depth (the readings' units), and the principal point is fitted to it."""
+    from lifter.geometry import pinhole_of_reading, visible_centroid
 
     single = np.ndim(points3d) == 2
     add = (lambda a: a[None]) if single else (lambda a: a)
-    focal, principal = pinhole_of_reading(add(points3d), add(np.asarray(points2d, dtype=np.float64)), add(visible))
+    pts, vis = add(np.asarray(points3d, dtype=np.float64)), add(np.asarray(visible, dtype=bool))
+    known = visible_centroid(pts[..., 2:], vis)[:, 0] if fitted_shape else None
+    focal, principal = pinhole_of_reading(pts, add(np.asarray(points2d, dtype=np.float64)), vis, known)
     return {"camera_focal": focal[0] if single else focal, "camera_principal": principal[0] if single else principal}
 
 
@@ -202,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--focal", type=float, default=None, help="focal length, pixels (--reading camera)")
     parser.add_argument("--principal", type=float, nargs=2, default=None, metavar=("CX", "CY"),
                         help="principal point, pixels (--reading camera)")
+    parser.add_argument("--fitted-shape", action="store_true",
+                        help="faces, with --reading camera or guessed: the shape basis fitted to the pixels as it "
+                             "is, not moved onto their rays (keeps the 2D's noise out; no expressions)")
     parser.add_argument("--from", dest="source", choices=sorted(FORMATS), default=None,
                         help="the input holds body keypoints in this detector's order (COCO 17, OpenPose BODY_25, "
                              "MediaPipe Pose 33): mapped to human17 first (needs --category human17)")
@@ -219,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--chunk must be at least 1")
     if (args.focal is not None or args.principal is not None) and args.reading != "camera":
         parser.error("--focal and --principal go with --reading camera")
+    if args.fitted_shape and args.reading == "lift":
+        parser.error("--fitted-shape goes with --reading camera or --reading guessed")
     if args.source and args.category != "human17":
         parser.error(f"--from {args.source} maps body keypoints to human17: give --category human17, "
                      f"not {args.category}")
@@ -231,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         lifter = load_lifter(args.weights, args.device)
         points3d, visible, camera = lift_file(lifter, arrays, args.category, args.reading, args.focal,
                                               tuple(args.principal) if args.principal else None, args.chunk,
-                                              progress=not args.quiet)
+                                              progress=not args.quiet, fitted_shape=args.fitted_shape)
     except (ValueError, WeightsError) as e:
         parser.error(str(e))
     record = {"command": "python -m lifter.lift " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -240,10 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     extra = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
     if args.reading != "lift":
-        extra.update(reading_camera(points3d, arrays["points2d"], visible))
+        extra.update(reading_camera(points3d, arrays["points2d"], visible, args.fitted_shape))
     np.savez(args.out, points3d=points3d, visible=visible, category=np.str_(args.category),
              reading=np.str_(args.reading), record=np.str_(json.dumps(record)), **extra)
-    print(f"wrote {args.out}: points3d {points3d.shape}, {args.reading} reading of {args.category}")
+    what = f"{args.reading} reading{' (the fitted shape)' if args.fitted_shape else ''}"
+    print(f"wrote {args.out}: points3d {points3d.shape}, {what} of {args.category}")
     return 0
 
 

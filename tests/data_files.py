@@ -16,6 +16,20 @@ def proportions_of(shape: np.ndarray):
     return BoneProportions(edges, lengths / lengths.sum(), np.zeros(len(edges)))
 
 
+def face_input(frames: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """Perspective views of the bundled face basis's mean shape (a face, 468 landmarks): ``(points2d (F, N, 2),
+    camera-frame points (F, N, 3), focal, principal (2,))``."""
+    from lifter.geometry import rotation_x, rotation_y
+    from lifter.shape_basis import DEFAULT_BASES, load_bases
+
+    rng = np.random.default_rng(seed)
+    face = load_bases(DEFAULT_BASES)["face468"].mean * np.array([1.0, -1.0, -1.0])      # y down, facing the camera
+    R = rotation_y(rng.uniform(-0.6, 0.6, frames)) @ rotation_x(rng.uniform(-0.3, 0.3, frames))
+    cam = np.einsum("fij,nj->fni", R, face) + np.array([0.0, 0.0, 6.0])
+    focal, principal = 1200.0, np.array([500.0, 500.0])
+    return focal * cam[..., :2] / cam[..., 2:] + principal, cam, focal, principal
+
+
 def write_test_files(out: Path, category: str, shapes: np.ndarray, present: np.ndarray, seed: int) -> None:
     from lifter.data.build import views_to_arrays
     from lifter.data.cameras import CameraProtocol, hide_landmarks, render_views

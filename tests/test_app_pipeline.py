@@ -98,6 +98,20 @@ def test_face_detection_drops_iris_and_lifts() -> None:
     expect = pipeline.get_lifter().read_with_camera(pipeline.lift_points(s.points, "face468", s.visible), s.points,
                                                     "face468", None, (cx, cy), s.visible)
     np.testing.assert_allclose(out, expect, rtol=1e-5, atol=1e-3)
+    assert not result["fitted_shape"]
+    # the fitted shape itself: the API's option, its focal length the fit's (its mean depth), re-projected near the
+    # detected 2D but not onto it (a real face has more than the basis's three modes describe)
+    fitted = pipeline.lift_session(s, fitted_shape=True)
+    f = fitted["intrinsics"][0]
+    assert fitted["fitted_shape"] and "fitted shape itself" in fitted["reading"]
+    np.testing.assert_allclose(fitted["points3d"], pipeline.get_lifter().read_with_camera(
+        pipeline.lift_points(s.points, "face468", s.visible), s.points, "face468", None, (cx, cy), s.visible,
+        fitted_shape=True), rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(fitted["points3d"][:, 2].mean(), f, rtol=1e-9)
+    miss = np.linalg.norm(fitted["reprojected"] - s.points, axis=-1)
+    face_size = np.ptp(s.points, axis=0).max()
+    assert 0 < np.median(miss) < 0.05 * face_size
+    assert pipeline.result_record(s)["lifter_fitted_shape"] is True
 
 
 def test_no_hand_found_offers_manual() -> None:

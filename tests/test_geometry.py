@@ -146,6 +146,12 @@ def test_the_pinhole_of_a_reading_is_recovered_from_its_rays() -> None:
     f, c = pinhole_of_reading(hidden_garbage, np.where(visible[..., None], pixels, np.nan), visible)
     np.testing.assert_allclose(f, focal, rtol=1e-10)
     np.testing.assert_allclose(c, principal, rtol=1e-10)
+    # a known focal length: the principal point alone, the least-squares one for points off their rays
+    off = np.where(visible[..., None], pixels + rng.normal(scale=3.0, size=pixels.shape), np.nan)
+    f, c = pinhole_of_reading(hidden_garbage, off, visible, focal)
+    np.testing.assert_array_equal(f, focal)
+    shift = np.array([(off[i] - pixels[i])[visible[i]].mean(0) for i in range(F)])
+    np.testing.assert_allclose(c, principal + shift, rtol=1e-10)
     one_ray = points.copy()
     one_ray[0] = points[0, :1] * rng.uniform(1, 2, (N, 1))                   # every landmark on one ray
     with pytest.raises(ValueError, match="frame 0"):

@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from data_files import face_input
 from lifter import load_lifter
 from lifter.data.cameras import render_views
 from lifter.data.hand import sample_hands
+from lifter.geometry import aligned_errors
 from lifter.lift import lift_file, main, read_landmarks
 
 
@@ -66,6 +68,38 @@ def test_each_reading_is_the_apis_call_chunked_or_not(lifter, hand_file, tmp_pat
         assert cam["focal"] == 1300.0 and cam["principal"] == [480.0, 520.0]
 
 
+@pytest.mark.parametrize("reading", ["camera", "guessed"])
+def test_fitted_shape_is_the_apis_and_its_pinhole_is_the_fits(lifter, tmp_path: Path, reading: str) -> None:
+    """``--fitted-shape``: the API's fitted face, closer to the true face than the reading on the noisy pixels'
+    rays; the pinhole written with it is the fit's focal length (its mean depth) and a principal point through
+    which it re-projects onto the input to within the noise."""
+    pts, cam, focal, principal = face_input(3, seed=4)
+    noisy = pts + np.random.default_rng(4).normal(scale=2.0, size=pts.shape)              # about 1 % of the radius
+    path = tmp_path / "faces.npz"
+    np.savez(path, points2d=noisy, camera_focal=np.full(3, focal), camera_principal=np.tile(principal, (3, 1)))
+    outs = {}
+    for fitted in (False, True):
+        outs[fitted] = tmp_path / f"out_{fitted}.npz"
+        assert main([str(path), "--category", "face468", "--out", str(outs[fitted]), "--reading", reading,
+                     "--quiet", "--device", "cpu"] + ["--fitted-shape"] * fitted) == 0
+    intrinsics = (focal, principal) if reading == "camera" else (None, None)
+    vis = np.ones(pts.shape[:2], bool)
+    expect = lifter.lift_with_camera(noisy, "face468", *intrinsics, vis, fitted_shape=True)
+    with np.load(outs[True]) as f, np.load(outs[False]) as g:
+        np.testing.assert_allclose(f["points3d"], expect, rtol=1e-5, atol=1e-3)
+        assert json.loads(str(f["record"]))["fitted_shape"] and not json.loads(str(g["record"]))["fitted_shape"]
+        closer = 0.5 if reading == "camera" else 0.8                 # the estimated focal length costs some
+        assert aligned_errors(f["points3d"], cam, vis).mean() < closer * aligned_errors(g["points3d"], cam, vis).mean()
+        np.testing.assert_allclose(f["camera_focal"], f["points3d"][..., 2].mean(1), rtol=1e-6)
+        if reading == "camera":
+            np.testing.assert_allclose(f["camera_focal"], focal, rtol=1e-4)
+            np.testing.assert_allclose(f["camera_principal"], np.tile(principal, (3, 1)), atol=0.5)
+        proj = f["camera_focal"][:, None, None] * f["points3d"][..., :2] / f["points3d"][..., 2:] \
+            + f["camera_principal"][:, None]
+        residual = np.sqrt(((proj - noisy) ** 2).sum(-1).mean())
+        assert 1.0 < residual < 4.0                              # the noise (2 px a coordinate), not onto the pixels
+
+
 def test_json_input_one_pose_and_nan_as_missing(lifter, hand_file, tmp_path: Path) -> None:
     _, v = hand_file
     pose = np.where(v.visible[0][:, None], v.points2d[0], np.nan)
@@ -100,6 +134,10 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
         ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--focal", "900"],
          "go with --reading camera"),
         ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.txt")], "must end in .npz"),
+        ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--fitted-shape"],
+         "--fitted-shape goes with --reading camera"),
+        ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "guessed",
+          "--fitted-shape"], "a category with a basis (face468)"),
     ]
     for argv, message in cases:
         with pytest.raises(SystemExit):

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_files import load_script, write_face_data
+from data_files import face_input, load_script, write_face_data
 from lifter import load_lifter
 from lifter.api import WeightsError
 from lifter.geometry import aligned_errors, rotation_x, rotation_y
-from lifter.shape_basis import (DEFAULT_BASES, ShapeBasis, canonical_frame, closest_shape, fit_basis, load_bases,
-                                refine_with_basis, save_bases)
+from lifter.shape_basis import (ShapeBasis, canonical_frame, closest_shape, fit_basis, load_bases, refine_with_basis,
+                                save_bases)
 
 N = 30
 
@@ -162,17 +162,6 @@ def test_the_file_round_trips_and_a_corrupted_one_is_named(tmp_path: Path) -> No
 def test_load_lifter_names_a_missing_bases_file(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match="nowhere.safetensors is missing"):
         load_lifter(device="cpu", shape_bases=tmp_path / "nowhere.safetensors")
-
-
-def face_input(frames: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-    """Perspective views of the bundled face basis's mean shape (a face, 468 landmarks): ``(points2d (F, N, 2),
-    camera-frame points (F, N, 3), focal, principal (2,))``."""
-    rng = np.random.default_rng(seed)
-    face = load_bases(DEFAULT_BASES)["face468"].mean * np.array([1.0, -1.0, -1.0])      # y down, facing the camera
-    R = rotation_y(rng.uniform(-0.6, 0.6, frames)) @ rotation_x(rng.uniform(-0.3, 0.3, frames))
-    cam = np.einsum("fij,nj->fni", R, face) + np.array([0.0, 0.0, 6.0])
-    focal, principal = 1200.0, np.array([500.0, 500.0])
-    return focal * cam[..., :2] / cam[..., 2:] + principal, cam, focal, principal
 
 
 def test_the_api_refines_faces_only_and_keeps_its_contracts() -> None:

@@ -126,6 +126,31 @@ def test_upload_detect_edit_lift_export(page) -> None:
     assert abs(moved[0] - (x + 40)) < 6 and abs(moved[1] - (y + 30)) < 6
 
 
+def test_a_face_can_be_returned_as_its_fitted_shape(page) -> None:
+    """The Face mode's checkbox (hidden in other modes) returns the face's fitted shape, and the export says so."""
+    fitted = page.locator("#fitted-shape")
+    assert not fitted.is_visible()
+    page.locator("#source-image input[type=file]").set_input_files(str(REPO / "assets" / "examples" /
+                                                                    "astronaut_face.jpg"))
+    page.locator("#status").get_by_text("Image loaded").wait_for()
+    page.locator('#mode label:has-text("Face")').click()
+    fitted.wait_for(state="visible")
+    fitted.locator("input[type=checkbox]").check()
+    page.locator("#detect-btn").click()
+    page.locator("#status").get_by_text("Found a face").wait_for()
+    page.locator("#lift-btn").click()
+    page.locator("#status").get_by_text("Lifted face468").wait_for()
+    assert "the fitted shape itself" in _status(page)
+    with page.expect_download() as download:
+        page.locator("#export-json").click()
+    path = OUTPUT / "export_face.json"
+    download.value.save_as(str(path))
+    record = json.loads(path.read_text())
+    assert record["category"] == "face468" and record["lifter_fitted_shape"] is True
+    page.locator('#mode label:has-text("Body")').click()
+    fitted.wait_for(state="hidden")
+
+
 def test_benchmark_tab_shows_a_sample(page) -> None:
     page.get_by_role("tab", name="Benchmark").click()
     page.locator("#bench-btn").click()
