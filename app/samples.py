@@ -144,7 +144,8 @@ def load_sample(category: str, setting: str, index: int) -> SampleView:
 
 def evaluate_sample(category: str, setting: str, index: int, absrel: float = 0.0) -> SampleView:
     """Lift one sample with the lifter (as lift() reads it, read through the sample camera's intrinsics and through
-    the camera guessed from the landmarks) and (when available) the depth baseline; score each."""
+    the camera guessed from the landmarks; for a category with a shape basis, faces, also the basis fitted through
+    the intrinsics as it is, ``fitted_shape=True``) and (when available) the depth baseline; score each."""
     from app.pipeline import depth_baseline, get_lifter, lift_points
 
     s = load_sample(category, setting, index)
@@ -156,6 +157,9 @@ def evaluate_sample(category: str, setting: str, index: int, absrel: float = 0.0
              "lifter+intrinsics": read(lift, s.points2d, category, s.focal, s.principal, s.visible).astype(np.float64),
              # ... and through the camera lift_with_camera guesses from the landmarks when none is given
              "lifter+guessed": read(lift, s.points2d, category, visible=s.visible).astype(np.float64)}
+    if category in get_lifter().bases:          # faces: the fitted shape itself (lifter.evaluate's row of it)
+        preds["lifter+fitted"] = read(lift, s.points2d, category, s.focal, s.principal, s.visible,
+                                      fitted_shape=True).astype(np.float64)
     messages = []
     status = depth_baseline()
     if status.module is None:

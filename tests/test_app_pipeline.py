@@ -215,6 +215,29 @@ def test_benchmark_sample_has_finite_errors() -> None:
     assert len(fig.layout.annotations) >= 3 and "lifter+guessed" in fig.layout.annotations[2].text
     record = json.loads(open(jpath).read())
     assert "errors" in record and len(record["points3d_lifter+intrinsics"]) == 21
+    assert "lifter+fitted" not in s.predictions                   # hands have no shape basis to fit
+
+
+def test_a_benchmark_face_shows_its_fitted_shape(tmp_path: Path, monkeypatch) -> None:
+    """Faces add the fitted shape itself (``fitted_shape=True`` through the sample's intrinsics), scored like the
+    others; made from the test's own face views, not the shared data."""
+    from data_files import face_input
+
+    pts, cam, focal, principal = face_input(2, seed=6)
+    vis = np.ones(pts.shape[:2], bool)
+    vis[1, ::5] = False
+    arrays = dict(points2d=pts, visible=vis, present=np.ones_like(vis), points3d=cam * 100,
+                  camera_focal=np.full(2, focal), camera_principal=np.tile(principal, (2, 1)),
+                  image_size=np.array([1000, 1000]))
+    np.savez(tmp_path / "face468_test_occluded.npz", **arrays)
+    monkeypatch.setattr(samples, "CONFIG", dataclasses.replace(CONFIG, data_dir=tmp_path))
+    s = samples.evaluate_sample("face468", "occluded", 1)
+    expect = pipeline.get_lifter().lift_with_camera(pts[1], "face468", focal, principal, vis[1], fitted_shape=True)
+    np.testing.assert_allclose(s.predictions["lifter+fitted"], expect, rtol=1e-5, atol=1e-3)
+    # the noiseless mean face is what the basis spans: its fitted shape reads closest to the truth
+    assert s.scores["lifter+fitted"]["strict"] < min(s.scores[k]["strict"] for k in ("lifter", "lifter+guessed"))
+    rows = samples.sample_outputs(s)[2]
+    assert [r[0] for r in rows[:4]] == ["lifter", "lifter+intrinsics", "lifter+guessed", "lifter+fitted"]
 
 
 def test_hand_side_follows_mediapipe_docs() -> None:
