@@ -55,6 +55,8 @@ class TrainConfig:
     supervision: str = "2d"          # "2d" (headline) or "3d" (reference upper bound)
     steps: int = 4000                # optimiser steps in all (spread round robin over the categories)
     batch_tokens: int = 4096         # batch size = clamp(batch_tokens // N, min_batch, max_batch)
+    category_batch_tokens: tuple[tuple[str, int], ...] = ()  # batch_tokens of the named categories instead, e.g.
+                                     # (("face468", 2048),): each category's batches sized on its own budget
     min_batch: int = 16
     max_batch: int = 256
     lr: float = 1e-3                 # AdamW peak learning rate, linear warm-up then cosine decay to 5 %
@@ -232,10 +234,17 @@ def check_training_files(data_dir: Path | str, categories: tuple[str, ...]) -> N
                                 f"../shared/data --out {data_dir}` first")
 
 
-def batch_size(cfg: TrainConfig, n: int) -> int:
-    """Poses per batch for a category of ``n`` landmarks: about ``batch_tokens`` tokens, clamped."""
+def batch_size(cfg: TrainConfig, n: int, category: str | None = None) -> int:
+    """Poses per batch for ``category`` of ``n`` landmarks: about its tokens a batch (``category_batch_tokens``
+    where named, else ``batch_tokens``), clamped."""
     used = min(n, cfg.max_tokens) if cfg.batch_on_subset else n
-    return int(min(max(cfg.batch_tokens // used, cfg.min_batch), cfg.max_batch))
+    tokens = dict(cfg.category_batch_tokens).get(category, cfg.batch_tokens)
+    return int(min(max(tokens // used, cfg.min_batch), cfg.max_batch))
+
+
+def check_batch_tokens(categories: tuple[str, ...], tokens: tuple[tuple[str, int], ...]) -> None:
+    """Raise ``ValueError`` unless every category given its own batch tokens is trained and its count is > 0."""
+    check_template_weights(categories, tokens, "batch token")
 
 
 def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: TrainConfig,
@@ -408,6 +417,7 @@ class Trainer:
         self.step_count = 0
         self.schedule = step_schedule(cfg.categories, cfg.category_weights)
         check_template_weights(cfg.categories, cfg.template_weights)
+        check_batch_tokens(cfg.categories, cfg.category_batch_tokens)
         check_symmetry_categories(cfg.categories, cfg.symmetry_categories, cfg.symmetry_weight)
         self.templates = {}                                       # category -> (N, 3) shape from the training 2D
         for c, _ in cfg.template_weights:
@@ -418,7 +428,7 @@ class Trainer:
 
     def batch(self, category: str) -> dict[str, torch.Tensor]:
         d = self.data[category]
-        idx = d.next_indices(batch_size(self.cfg, d.points.shape[1]), self.gen)
+        idx = d.next_indices(batch_size(self.cfg, d.points.shape[1], category), self.gen)
         points, full, shown = augment(d.points[idx], d.visible[idx], category, self.cfg, self.gen)
         out = {"points": points, "full": full, "shown": shown}
         if d.points3d is not None:
@@ -631,6 +641,7 @@ def config_from_dict(d: dict) -> TrainConfig:
     d.setdefault("completion_weight", 0.0)
     d.setdefault("cycle_reading", "orthographic")
     d["category_weights"] = tuple((str(c), int(w)) for c, w in d.get("category_weights", ()))
+    d["category_batch_tokens"] = tuple((str(c), int(t)) for c, t in d.get("category_batch_tokens", ()))
     d["template_weights"] = tuple((str(c), float(w)) for c, w in d.get("template_weights", ()))
     d["flow_weights"] = tuple((str(c), float(w)) for c, w in d.get("flow_weights", ()))
     d["flow"] = FlowConfig(**d.get("flow", {}))
@@ -759,6 +770,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heads", type=int, default=LifterConfig.heads)
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
     parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens)
+    parser.add_argument("--category-batch-tokens", nargs="+", default=[], metavar="CATEGORY=TOKENS",
+                        help="--batch-tokens of the named categories instead (others: --batch-tokens), e.g. "
+                             "face468=2048 chair=2048 with --batch-tokens 8192: large batches where they help")
     parser.add_argument("--max-batch", type=int, default=TrainConfig.max_batch, metavar="POSES",
                         help=f"most poses a batch (default {TrainConfig.max_batch}); raise it with --batch-tokens "
                              f"to grow the batches of the small categories, not only the faces'")
@@ -875,6 +889,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
                                step_schedule, "CATEGORY=STEPS, STEPS a whole number >= 1")
+    batch_tokens = _category_values(parser, "--category-batch-tokens", args.category_batch_tokens, int,
+                                    tuple(args.categories), check_batch_tokens,
+                                    "CATEGORY=TOKENS, a trained category and a whole number >= 1")
     templates = _category_values(parser, "--template-weight", args.template_weight, float, tuple(args.categories),
                                  check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
     flows = _category_values(parser, "--flow-weight", args.flow_weight, float, tuple(args.categories),
@@ -911,6 +928,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
     cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, max_batch=args.max_batch,
+                      category_batch_tokens=batch_tokens,
                       seed=args.seed, precision=args.precision, bf16_attention=args.bf16_attention, warmup=args.warmup,
                       init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
                       symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,

@@ -46,7 +46,7 @@ DEFAULT_RECORDS = {"2d": ROOT / "assets" / "weights" / "reference" / "before_fin
 
 def narrowed(cfg: TrainConfig, categories: tuple[str, ...]) -> TrainConfig:
     """``cfg`` trained on ``categories`` only (a subset of its own, in its order): the per-category settings of
-    the others (step weights, template and flow priors, symmetry choice) dropped. Raises ``ValueError`` for a
+    the others (step weights, batch tokens, template and flow priors, symmetry choice) dropped. Raises ``ValueError`` for a
     category ``cfg`` does not train."""
     unknown = sorted(set(categories) - set(cfg.categories))
     if unknown:
@@ -54,6 +54,7 @@ def narrowed(cfg: TrainConfig, categories: tuple[str, ...]) -> TrainConfig:
     kept = tuple(c for c in cfg.categories if c in categories)
     return replace(cfg, categories=kept,
                    category_weights=tuple(p for p in cfg.category_weights if p[0] in kept),
+                   category_batch_tokens=tuple(p for p in cfg.category_batch_tokens if p[0] in kept),
                    template_weights=tuple(p for p in cfg.template_weights if p[0] in kept),
                    flow_weights=tuple(p for p in cfg.flow_weights if p[0] in kept),
                    symmetry_categories=tuple(c for c in cfg.symmetry_categories if c in kept))

@@ -246,6 +246,31 @@ def test_max_batch_flag_lifts_the_cap_on_small_categories(hand_data: Path, tmp_p
     assert json.loads((out / "checkpoint.json").read_text())["config"]["max_batch"] == 300
 
 
+def test_each_category_can_have_its_own_batch_tokens(hand_data: Path, tmp_path: Path, capsys) -> None:
+    """``--category-batch-tokens chair=...``: the named category's batches are sized on its own budget, the
+    others' on ``--batch-tokens``; recorded in the checkpoint; bad values are usage errors."""
+    with np.load(hand_data / "hand21_train.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    np.savez(tmp_path / "chair_train.npz", **{**arrays, "category": np.array("chair")})
+    (tmp_path / "hand21_train.npz").symlink_to(hand_data / "hand21_train.npz")
+    cfg = _cfg(categories=("hand21", "chair"), batch_tokens=16 * 21, category_batch_tokens=(("chair", 40 * 21),))
+    assert (batch_size(cfg, 21, "hand21"), batch_size(cfg, 21, "chair"), batch_size(cfg, 21)) == (16, 40, 16)
+    trainer = Trainer(cfg, tmp_path, torch.device("cpu"))
+    assert len(trainer.batch("chair")["points"]) == 40 and len(trainer.batch("hand21")["points"]) == 16
+    with pytest.raises(ValueError, match="not trained"):
+        Trainer(_cfg(categories=("hand21",), category_batch_tokens=(("chair", 500),)), tmp_path, torch.device("cpu"))
+    out = tmp_path / "run"
+    train_main(["--data", str(tmp_path), "--out", str(out), "--categories", "hand21", "chair", "--steps", "2",
+                "--dim", "16", "--depth", "1", "--heads", "2", "--batch-tokens", str(16 * 21),
+                "--category-batch-tokens", f"chair={40 * 21}", "--quiet"])
+    recorded = json.loads((out / "checkpoint.json").read_text())["config"]["category_batch_tokens"]
+    assert [tuple(p) for p in recorded] == [("chair", 40 * 21)]
+    for bad in ("chair", "chair=many", "chair=0", "face468=2048"):
+        with pytest.raises(SystemExit):
+            train_main(["--data", str(tmp_path), "--categories", "hand21", "chair", "--category-batch-tokens", bad])
+        assert "--category-batch-tokens" in capsys.readouterr().err
+
+
 def test_trainer_steps_follow_the_weighted_schedule(hand_data: Path, tmp_path: Path) -> None:
     # A second 21-landmark category from the same synthetic hands (only the 2D and the name are read).
     with np.load(hand_data / "hand21_train.npz") as f:
