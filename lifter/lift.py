@@ -145,8 +145,8 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     if reading not in READINGS:
         raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
     if fitted_shape and reading == "lift":
-        raise ValueError("the fitted shape is a camera reading: give --reading camera or --reading guessed with "
-                         "--fitted-shape")
+        raise ValueError("--fitted-shape goes with --reading camera or --reading guessed (the fitted shape is a "
+                         "camera reading)")
     pts = np.asarray(arrays["points2d"], dtype=np.float64)
     single = pts.ndim == 2
     pts = pts[None] if single else pts
@@ -239,8 +239,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--chunk must be at least 1")
     if (args.focal is not None or args.principal is not None) and args.reading != "camera":
         parser.error("--focal and --principal go with --reading camera")
-    if args.fitted_shape and args.reading == "lift":
-        parser.error("--fitted-shape goes with --reading camera or --reading guessed")
     if args.source and args.category != "human17":
         parser.error(f"--from {args.source} maps body keypoints to human17: give --category human17, "
                      f"not {args.category}")

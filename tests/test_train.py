@@ -246,13 +246,19 @@ def test_max_batch_flag_lifts_the_cap_on_small_categories(hand_data: Path, tmp_p
     assert json.loads((out / "checkpoint.json").read_text())["config"]["max_batch"] == 300
 
 
+def hand_and_chair_data(hand_data: Path, folder: Path) -> None:
+    """Training files of two categories in ``folder``: the hands, and a second 21-landmark category from the same
+    synthetic hands (only the 2D and the name are read) as ``chair``."""
+    with np.load(hand_data / "hand21_train.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    np.savez(folder / "chair_train.npz", **{**arrays, "category": np.array("chair")})
+    (folder / "hand21_train.npz").symlink_to(hand_data / "hand21_train.npz")
+
+
 def test_each_category_can_have_its_own_batch_tokens(hand_data: Path, tmp_path: Path, capsys) -> None:
     """``--category-batch-tokens chair=...``: the named category's batches are sized on its own budget, the
     others' on ``--batch-tokens``; recorded in the checkpoint; bad values are usage errors."""
-    with np.load(hand_data / "hand21_train.npz") as f:
-        arrays = {k: f[k] for k in f.files}
-    np.savez(tmp_path / "chair_train.npz", **{**arrays, "category": np.array("chair")})
-    (tmp_path / "hand21_train.npz").symlink_to(hand_data / "hand21_train.npz")
+    hand_and_chair_data(hand_data, tmp_path)
     cfg = _cfg(categories=("hand21", "chair"), batch_tokens=16 * 21, category_batch_tokens=(("chair", 40 * 21),))
     assert (batch_size(cfg, 21, "hand21"), batch_size(cfg, 21, "chair"), batch_size(cfg, 21)) == (16, 40, 16)
     trainer = Trainer(cfg, tmp_path, torch.device("cpu"))
@@ -272,11 +278,7 @@ def test_each_category_can_have_its_own_batch_tokens(hand_data: Path, tmp_path: 
 
 
 def test_trainer_steps_follow_the_weighted_schedule(hand_data: Path, tmp_path: Path) -> None:
-    # A second 21-landmark category from the same synthetic hands (only the 2D and the name are read).
-    with np.load(hand_data / "hand21_train.npz") as f:
-        arrays = {k: f[k] for k in f.files}
-    np.savez(tmp_path / "chair_train.npz", **{**arrays, "category": np.array("chair")})
-    (tmp_path / "hand21_train.npz").symlink_to(hand_data / "hand21_train.npz")
+    hand_and_chair_data(hand_data, tmp_path)
     cfg = _cfg(categories=("hand21", "chair"), category_weights=(("chair", 2),), batch_tokens=16 * 21)
     trainer = Trainer(cfg, tmp_path, torch.device("cpu"))
     cycle = step_schedule(cfg.categories, cfg.category_weights)
