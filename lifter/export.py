@@ -48,6 +48,7 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
         "wall_seconds": wall_seconds(segments),
         "segments": segments,
         "device": meta.get("device", "unknown"),
+        "processor": meta.get("processor", "not recorded"),
         "torch": torch.__version__,
         "machine": platform.machine(),
         "command": command or meta.get("command", ""),

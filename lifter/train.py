@@ -578,7 +578,8 @@ class Trainer:
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         tensors.update({f"critics.{k}": v for k, v in self.critics.state_dict().items()})
         meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
-                      "data_dir": str(self.data_dir), "device": str(self.device), "command": self.command,
+                      "data_dir": str(self.data_dir), "device": str(self.device),
+                      "processor": processor_description(self.device), "command": self.command,
                       "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
         for decay, ema in self.emas.items():
             tensors.update({f"{ema_prefix(decay)}{k}": v for k, v in ema.items()})
@@ -697,6 +698,24 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
+    none, read from Linux's ``cpuinfo`` (else "unknown CPU"). A training step's speed depends on both."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+    units = [unit for flag, unit in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512")) if flag in flags]
+    return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}"
+
+
+def processor_description(device: torch.device) -> str:
+    """What ran the training on ``device``: the GPU's name for CUDA, else :func:`cpu_description`."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_description()
 
 
 def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, resume: bool = False,

@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifter.model import BF16_ATTENTIONS  # noqa: E402
-from lifter.train import ALL_CATEGORIES, TrainConfig, Trainer, config_from_dict, load_init  # noqa: E402
+from lifter.train import (ALL_CATEGORIES, TrainConfig, Trainer, config_from_dict, cpu_description,  # noqa: E402
+                          load_init)
 
 DEFAULT_INIT = ROOT / "assets" / "weights" / "lifter.safetensors"
 DEFAULT_TEACHER_BONES = ROOT / "assets" / "weights" / "reference" / "teacher_hand_proportions.safetensors"
@@ -91,19 +92,6 @@ def step_times(cfg: TrainConfig, data: Path, steps: int) -> list[float]:
         trainer.step()
         times.append(time.perf_counter() - start)
     return times
-
-
-def cpu_description() -> str:
-    """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
-    none (Linux ``/proc/cpuinfo``; else "unknown CPU")."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
-    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
-    units = [unit for flag, unit in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512")) if flag in flags]
-    return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}"
 
 
 def main(argv: list[str] | None = None) -> int:

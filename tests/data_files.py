@@ -42,13 +42,13 @@ def write_test_files(out: Path, category: str, shapes: np.ndarray, present: np.n
         np.savez(out / f"{category}_{name}.npz", **arrays)
 
 
-def write_chair_data(out: Path) -> Path:
-    """Test files of twelve symmetric chairs (seat, backrest, legs or a five-foot swivel base numbered
-    counter-clockwise) in ``out``; returns ``out``."""
-    rng = np.random.default_rng(0)
-    shapes = np.full((12, 21, 3), np.nan, dtype=np.float32)
-    present = np.zeros((12, 21), bool)
-    for c in range(12):
+def chair_shapes(n: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` symmetric chairs (seat, backrest, legs or a five-foot swivel base numbered counter-clockwise):
+    ``(shapes (n, 21, 3) NaN where absent, present (n, 21))``."""
+    rng = np.random.default_rng(seed)
+    shapes = np.full((n, 21, 3), np.nan, dtype=np.float32)
+    present = np.zeros((n, 21), bool)
+    for c in range(n):
         w, d, h = rng.uniform(0.18, 0.25), rng.uniform(0.18, 0.25), rng.uniform(0.2, 0.3)
         pts = {0: (w, h + 0.3, d), 1: (-w, h + 0.3, d), 2: (w, h, d), 3: (-w, h, d), 4: (w, h, -d), 5: (-w, h, -d)}
         if c % 2:
@@ -61,8 +61,26 @@ def write_chair_data(out: Path) -> Path:
             pts.update({17: (w, 0, -d), 18: (w, 0, d), 19: (-w, 0, d), 20: (-w, 0, -d)})
         for i, p in pts.items():
             shapes[c, i], present[c, i] = p, True
-    write_test_files(out, "chair", shapes, present, seed=1)
+    return shapes, present
+
+
+def write_chair_data(out: Path) -> Path:
+    """Test files of twelve symmetric chairs (:func:`chair_shapes`) in ``out``; returns ``out``."""
+    write_test_files(out, "chair", *chair_shapes(), seed=1)
     return out
+
+
+def write_train_file(out: Path, category: str, shapes: np.ndarray, present: np.ndarray,
+                     rng: np.random.Generator) -> None:
+    """``out/<category>_train.npz``: one benchmark-camera view of each shape ``(S, N, 3)`` (``present (S, N)``),
+    the cameras drawn from ``rng``."""
+    from lifter.data.build import views_to_arrays
+    from lifter.data.cameras import CameraProtocol, render_views
+
+    views = render_views(shapes, present, rng)
+    units = "shapenet" if category == "chair" else "mm"
+    arrays = views_to_arrays(views, views.present, category, "train", units, CameraProtocol().image_size)
+    np.savez(out / f"{category}_train.npz", **arrays)
 
 
 def write_hand_data(out: Path, train: int, test: int) -> Path:
@@ -89,8 +107,6 @@ def write_face_data(out: Path, train: int, test: int) -> Path:
     """Faces of varied proportions (the bundled face basis's mean shape, in millimetres, stretched per face along
     each axis by up to 8 %) rendered with the benchmark cameras into ``out``: ``face468_train.npz`` with ``train``
     views and the test files with ``test``; no external data. Returns ``out``."""
-    from lifter.data.build import views_to_arrays
-    from lifter.data.cameras import CameraProtocol, render_views
     from lifter.shape_basis import DEFAULT_BASES, load_bases
 
     rng = np.random.default_rng(2)
@@ -98,9 +114,7 @@ def write_face_data(out: Path, train: int, test: int) -> Path:
     shapes = (face * rng.uniform(0.92, 1.08, size=(train + test, 1, 3))).astype(np.float32)
     present = np.ones(shapes.shape[:2], bool)
     write_test_files(out, "face468", shapes[train:], present[train:], seed=3)
-    views = render_views(shapes[:train], present[:train], rng)
-    arrays = views_to_arrays(views, views.present, "face468", "train", "mm", CameraProtocol().image_size)
-    np.savez(out / "face468_train.npz", **arrays)
+    write_train_file(out, "face468", shapes[:train], present[:train], rng)
     return out
 
 

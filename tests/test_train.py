@@ -14,8 +14,8 @@ from data_files import load_script, write_hand_data
 from lifter.geometry import unproject_lift
 from lifter.losses import cycle_loss, masked_mse
 from lifter.model import LifterConfig
-from lifter.train import (TrainConfig, Trainer, batch_size, check_ema_decays, config_from_dict, ema_factor,
-                          novel_view, step_schedule, train)
+from lifter.train import (TrainConfig, Trainer, batch_size, check_ema_decays, config_from_dict, cpu_description,
+                          ema_factor, novel_view, step_schedule, train)
 from lifter.train import main as train_main
 
 TINY = LifterConfig(dim=32, depth=2, heads=2, code_dim=16)
@@ -79,6 +79,7 @@ def test_export_then_load_lifter(hand_data: Path, tmp_path: Path) -> None:
     weights = tmp_path / "w" / "tiny.safetensors"
     record = export(tmp_path / "run", weights, command="test")
     assert record["steps"] == 4 and record["model"]["dim"] == 32
+    assert record["processor"] == cpu_description() and "bf16 instructions" in record["processor"]
     lifter = load_lifter(weights, device="cpu")
     assert lifter.categories["hand21"] == 21
     with np.load(hand_data / "hand21_test.npz") as f:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from data_files import load_script, write_hand_data
+from lifter.train import cpu_description
 
 
 @pytest.fixture(scope="module")
@@ -86,15 +87,9 @@ def test_bad_records_are_refused(hand_data: Path, tmp_path: Path, capsys) -> Non
 
 @pytest.mark.parametrize("flags, expected", [("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile", "AMX and AVX-512"),
                                              ("fpu avx2 avx512f avx512_bf16", "AVX-512"), ("fpu avx2", "none")])
-def test_cpu_description_names_the_bf16_instructions(flags: str, expected: str, monkeypatch) -> None:
-    script = load_script("train_step_speed")
-
-    class FakeInfo:
-        def __init__(self, path: str) -> None:
-            assert path == "/proc/cpuinfo"
-
-        def read_text(self) -> str:
-            return f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n"
-
-    monkeypatch.setattr(script, "Path", FakeInfo)
-    assert script.cpu_description() == f"Some CPU, bf16 instructions: {expected}"
+def test_cpu_description_names_the_bf16_instructions(flags: str, expected: str, tmp_path: Path) -> None:
+    """The table's first line (and every training record's ``processor``) names the CPU and its bf16 units."""
+    info = tmp_path / "cpuinfo"
+    info.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n")
+    assert cpu_description(info) == f"Some CPU, bf16 instructions: {expected}"
+    assert cpu_description(tmp_path / "none") == "unknown CPU"

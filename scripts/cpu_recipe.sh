@@ -1,0 +1,71 @@
+#!/bin/sh
+# The bf16 CPU recipe in one command: the shipped 2D-only stage (four-times batches for bodies and hands, the
+# half-size budget for faces and chairs) and then refined-teacher rounds of the shipped loop with hands drawn more
+# often, every command with bfloat16 blocks (--precision bf16; fast on CPUs with AMX or AVX-512 bfloat16 units).
+# It writes RUNS/2d.safetensors, RUNS/r1.safetensors, ... (each with its JSON record, which nests the ones before)
+# and RUNS/times.txt, one line per training command with its wall time in seconds, then the sum. RUNS must not yet
+# hold a 2d run (nothing is overwritten).
+#   sh scripts/cpu_recipe.sh                       # data/ built by python -m lifter.data build
+#   DATA=data RUNS=runs/cpu_recipe ROUNDS=3 ROUND_STEPS=1800 HAND_STEPS=2 sh scripts/cpu_recipe.sh
+# STEPS (2D-only steps, default 6000), ROUNDS (default 5), ROUND_STEPS (default 1200), HAND_STEPS (hand steps per
+# round-robin cycle in the rounds, default 3; faces 2, bodies and chairs 1), SEED (default 0), THREADS (default 2),
+# PRECISION (default bf16; fp32 for CPUs without bfloat16 units), DEVICE (default cpu), PYTHON (default python).
+set -eu
+data=${DATA:-data}
+runs=${RUNS:-runs/cpu_recipe}
+steps=${STEPS:-6000}
+rounds=${ROUNDS:-5}
+round_steps=${ROUND_STEPS:-1200}
+hand_steps=${HAND_STEPS:-3}
+seed=${SEED:-0}
+threads=${THREADS:-2}
+precision=${PRECISION:-bf16}
+device=${DEVICE:-cpu}
+PY=${PYTHON:-python}
+for n in "$steps" "$rounds" "$round_steps" "$hand_steps" "$seed" "$threads"; do
+    case $n in
+        ''|*[!0-9]*) echo "STEPS, ROUNDS, ROUND_STEPS, HAND_STEPS, SEED and THREADS take whole numbers (got '$n')" >&2
+                     exit 2 ;;
+    esac
+done
+if [ -e "$runs/2d" ]; then
+    echo "$runs/2d already exists: give another RUNS (nothing was overwritten)" >&2
+    exit 2
+fi
+mkdir -p "$runs"
+times="$runs/times.txt"
+: > "$times"
+
+timed() {   # timed NAME COMMAND...: run it, add "NAME SECONDS" to times.txt
+    name=$1; shift
+    start=$(date +%s)
+    "$@"
+    took=$(( $(date +%s) - start ))
+    echo "$name $took" >> "$times"
+    echo "$name: $took s" >&2
+}
+
+timed 2d "$PY" -m lifter.train --data "$data" --out "$runs/2d" --steps "$steps" --seed "$seed" \
+    --identity-code laplacian+fourier --batch-tokens 8192 --batch-on-subset --max-batch 1024 \
+    --category-batch-tokens face468=2048 chair=2048 --learned-elevation --precision "$precision" \
+    --device "$device" --threads "$threads" --quiet
+"$PY" -m lifter.export --run "$runs/2d" --out "$runs/2d.safetensors"
+prev=2d
+i=1
+while [ "$i" -le "$rounds" ]; do
+    next=r$i
+    "$PY" -m lifter.bone_lengths --data "$data" --weights "$runs/$prev.safetensors" --categories hand21 \
+        --out "$runs/${prev}_hand_bones.safetensors" --device "$device"
+    timed "$next" "$PY" -m lifter.train --data "$data" --out "$runs/$next" --init "$runs/$prev.safetensors" \
+        --finetune-3d-aware --steps "$round_steps" --seed "$seed" --lr 3e-4 --warmup 50 --batch-on-subset \
+        --symmetry-weight 5 --template-weight face468=100 --learned-elevation --finetune-elevation \
+        --category-weights face468=2 hand21="$hand_steps" --render-block-hide 0.5 \
+        --teacher-bones "$runs/${prev}_hand_bones.safetensors" --teacher-reading perspective --teacher-distill 5 \
+        --precision "$precision" --device "$device" --threads "$threads" --quiet
+    "$PY" -m lifter.export --run "$runs/$next" --out "$runs/$next.safetensors"
+    prev=$next
+    i=$(( i + 1 ))
+done
+total=$(awk '{ s += $2 } END { print s }' "$times")
+echo "total $total" >> "$times"
+echo "trained in $total s as timed ($(awk -v s="$total" 'BEGIN { printf "%.1f", s / 60 }') min); weights: $runs/$prev.safetensors"

@@ -1,0 +1,80 @@
+"""``scripts/cpu_recipe.sh``: the bf16 CPU recipe's commands run end to end (a few steps each, on small training
+files of all four categories the test writes), chain their weights, time each training command and refuse to
+overwrite a run or to take a bad count."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_files import chair_shapes, write_face_data, write_hand_data, write_train_file
+from lifter.api import load_lifter
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "cpu_recipe.sh"
+
+
+def body_shapes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` stick figures ``(n, 17, 3)`` in millimetres in the Human3.6M joint order, limbs jittered."""
+    base = np.array([[0, 0, 0], [-130, 0, 0], [-130, -450, 40], [-130, -900, 0], [130, 0, 0], [130, -450, 40],
+                     [130, -900, 0], [0, 250, 0], [0, 500, 0], [0, 600, 20], [0, 700, 0], [150, 500, 0],
+                     [400, 400, 0], [600, 300, 80], [-150, 500, 0], [-400, 400, 0], [-600, 300, 80]], float)
+    return (base + rng.normal(0, 40, (n, 17, 3))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    out = write_hand_data(tmp_path_factory.mktemp("recipe_data"), train=64, test=4)
+    write_face_data(out, train=16, test=2)
+    rng = np.random.default_rng(5)
+    write_train_file(out, "chair", *chair_shapes(24, seed=4), rng)
+    write_train_file(out, "human17", body_shapes(64, rng), np.ones((64, 17), bool), rng)
+    return out
+
+
+def run_script(runs: Path, data: Path, **env: str) -> subprocess.CompletedProcess:
+    settings = {"DATA": str(data), "RUNS": str(runs), "PYTHON": sys.executable, "STEPS": "2", "ROUNDS": "2",
+                "ROUND_STEPS": "2", **env}
+    return subprocess.run(["sh", str(SCRIPT)], cwd=ROOT, env={**os.environ, **settings}, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_recipe_chains_its_rounds_and_times_them(data: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "recipe"
+    done = run_script(runs, data)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line.split() for line in (runs / "times.txt").read_text().splitlines()]
+    assert [name for name, _ in lines] == ["2d", "r1", "r2", "total"]
+    seconds = [int(s) for _, s in lines]
+    assert seconds[-1] == sum(seconds[:-1])
+    assert f"weights: {runs}/r2.safetensors" in done.stdout
+    record = json.loads((runs / "r2.json").read_text())
+    config = record["train_config"]
+    assert config["precision"] == "bf16" and config["finetune_3d_aware"] and config["steps"] == 2
+    assert [tuple(p) for p in config["category_weights"]] == [("face468", 2), ("hand21", 3)]
+    assert config["finetune"]["teacher_bones"] == f"{runs}/r1_hand_bones.safetensors"
+    r1 = record["initialised_from"]                                 # each round starts from the one before
+    assert r1["sha256"] == json.loads((runs / "r1.json").read_text())["sha256"]
+    first = r1["initialised_from"]["train_config"]
+    assert not first["finetune_3d_aware"] and first["batch_tokens"] == 8192
+    assert [tuple(p) for p in first["category_batch_tokens"]] == [("face468", 2048), ("chair", 2048)]
+    lifter = load_lifter(runs / "r2.safetensors", device="cpu")
+    with np.load(data / "hand21_test.npz") as f:
+        points, visible = f["points2d"][:2], f["visible"][:2]
+    assert np.isfinite(lifter.lift(points, "hand21", visible)).all()
+
+    again = run_script(runs, data)                                  # nothing is overwritten
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert (runs / "times.txt").read_text().splitlines()[-1] == f"total {seconds[-1]}"
+
+
+def test_recipe_refuses_a_count_that_is_not_a_whole_number(data: Path, tmp_path: Path) -> None:
+    done = run_script(tmp_path / "bad", data, ROUNDS="two")
+    assert done.returncode == 2 and "whole numbers (got 'two')" in done.stderr
+    assert not (tmp_path / "bad").exists()
