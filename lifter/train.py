@@ -415,6 +415,7 @@ class Trainer:
         self.opt = make_optimiser(self.model.parameters(), cfg.lr, cfg.weight_decay)
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr, betas=(0.5, 0.99))
         self.step_count = 0
+        self.processor = processor_description(device)          # recorded with each checkpoint
         self.schedule = step_schedule(cfg.categories, cfg.category_weights)
         check_template_weights(cfg.categories, cfg.template_weights)
         check_batch_tokens(cfg.categories, cfg.category_batch_tokens)
@@ -579,7 +580,7 @@ class Trainer:
         tensors.update({f"critics.{k}": v for k, v in self.critics.state_dict().items()})
         meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
                       "data_dir": str(self.data_dir), "device": str(self.device),
-                      "processor": processor_description(self.device), "command": self.command,
+                      "processor": self.processor, "command": self.command,
                       "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
         for decay, ema in self.emas.items():
             tensors.update({f"{ema_prefix(decay)}{k}": v for k, v in ema.items()})

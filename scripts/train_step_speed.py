@@ -47,8 +47,8 @@ DEFAULT_RECORDS = {"2d": ROOT / "assets" / "weights" / "reference" / "before_fin
 
 def narrowed(cfg: TrainConfig, categories: tuple[str, ...]) -> TrainConfig:
     """``cfg`` trained on ``categories`` only (a subset of its own, in its order): the per-category settings of
-    the others (step weights, batch tokens, template and flow priors, symmetry choice) dropped. Raises ``ValueError`` for a
-    category ``cfg`` does not train."""
+    the others (step weights, batch tokens, template and flow priors, symmetry choice) dropped. Raises
+    ``ValueError`` for a category ``cfg`` does not train."""
     unknown = sorted(set(categories) - set(cfg.categories))
     if unknown:
         raise ValueError(f"{unknown} not trained by the recorded recipe (categories: {list(cfg.categories)})")

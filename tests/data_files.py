@@ -30,16 +30,25 @@ def face_input(frames: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, 
     return focal * cam[..., :2] / cam[..., 2:] + principal, cam, focal, principal
 
 
-def write_test_files(out: Path, category: str, shapes: np.ndarray, present: np.ndarray, seed: int) -> None:
+def save_split(out: Path, category: str, split: str, views, visible: np.ndarray) -> None:
+    """``out/<category>_<split>.npz`` of rendered ``views`` (:class:`lifter.data.cameras.Views`) with ``visible
+    (B, N)``, in the category's registry units."""
     from lifter.data.build import views_to_arrays
-    from lifter.data.cameras import CameraProtocol, hide_landmarks, render_views
+    from lifter.data.cameras import CameraProtocol
+    from lifter.skeletons import get_category
+
+    arrays = views_to_arrays(views, visible, category, split, get_category(category).units,
+                             CameraProtocol().image_size)
+    np.savez(out / f"{category}_{split}.npz", **arrays)
+
+
+def write_test_files(out: Path, category: str, shapes: np.ndarray, present: np.ndarray, seed: int) -> None:
+    from lifter.data.cameras import hide_landmarks, render_views
 
     rng = np.random.default_rng(seed)
     views = render_views(shapes, present, rng)
-    units = "shapenet" if category == "chair" else "mm"
     for name, visible in (("test", views.present), ("test_occluded", hide_landmarks(views.present, 0.2, rng))):
-        arrays = views_to_arrays(views, visible, category, name, units, CameraProtocol().image_size)
-        np.savez(out / f"{category}_{name}.npz", **arrays)
+        save_split(out, category, name, views, visible)
 
 
 def chair_shapes(n: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -74,13 +83,10 @@ def write_train_file(out: Path, category: str, shapes: np.ndarray, present: np.n
                      rng: np.random.Generator) -> None:
     """``out/<category>_train.npz``: one benchmark-camera view of each shape ``(S, N, 3)`` (``present (S, N)``),
     the cameras drawn from ``rng``."""
-    from lifter.data.build import views_to_arrays
-    from lifter.data.cameras import CameraProtocol, render_views
+    from lifter.data.cameras import render_views
 
     views = render_views(shapes, present, rng)
-    units = "shapenet" if category == "chair" else "mm"
-    arrays = views_to_arrays(views, views.present, category, "train", units, CameraProtocol().image_size)
-    np.savez(out / f"{category}_train.npz", **arrays)
+    save_split(out, category, "train", views, views.present)
 
 
 def write_hand_data(out: Path, train: int, test: int) -> Path:
