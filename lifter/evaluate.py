@@ -54,13 +54,15 @@ CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
 SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
-SHIPPED = ("lifter (shipped: learned elevation in both stages and their rendered views, Laplacian + Fourier identity "
-           "code; 2D-only 6,000 steps at four-times batches on an H200 + nine rounds of 3D-aware 1,800 steps on the "
-           "CPU with the symmetry prior, the face template at weight 100, faces drawn twice as often, a block of "
-           "landmarks hidden in half the rendered views and a refined teacher for hands, each round's teacher the "
-           "round before)")
-SHIPPED_BEFORE = "lifter with six rounds of the refined-teacher 3D-aware stage (shipped before)"
-SHIPPED_2D_STAGE = "lifter before fine-tuning (2D-only 6,000 steps at four-times batches)"
+SHIPPED = ("lifter (shipped: the one-hour bf16 CPU recipe, sh scripts/cpu_recipe.sh: learned elevation in both "
+           "stages and their rendered views, Laplacian + Fourier identity code; 2D-only 6,000 steps at four-times "
+           "batches for bodies and hands, half-size for faces and chairs + five rounds of 3D-aware 1,200 steps with "
+           "the symmetry prior, the face template at weight 100, faces drawn twice and hands three times as often, a "
+           "block of landmarks hidden in half the rendered views and a refined teacher for hands, each round's "
+           "teacher the round before)")
+SHIPPED_BEFORE = ("lifter shipped before (2D-only 6,000 steps at four-times batches on an H200 + nine rounds of "
+                  "3D-aware 1,800 steps on the CPU, float32)")
+SHIPPED_2D_STAGE = "lifter before fine-tuning (the shipped recipe's 2D-only stage)"
 TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; oracle-aligned, oracle sign)"
 # The shipped lineage and its references. Earlier references (assets/weights/reference/) were measured by the same
 # command at commit ce23670 (its results/evaluate.md), the recipe shipped before the refined hand teacher
@@ -68,12 +70,14 @@ TEMPLATE_LABEL = "rigid template from the training 2D (structure from motion; or
 # the recipe shipped before the block hiding (b2k_recipe) last at commit 905d02f, the one-hour CPU recipe
 # (block_hide_recipe) last at commit f8ca407, the recipe without learned elevation (face_template100_1800_recipe)
 # last at commit 09f8bd6, the recipe without its rendered views' elevation (elevation_recipe) last at commit ba6acac,
-# the 2D-only stage at full-size batches (face_steps_recipe) last at commit 5b09b39; --model LABEL=PATH evaluates any
-# of them again.
+# the 2D-only stage at full-size batches (face_steps_recipe) last at commit 5b09b39, six rounds of the refined-teacher
+# stage (teacher_rounds6) last at commit 9e0cf50; --model LABEL=PATH evaluates any of them again.
 DEFAULT_MODELS = {
     SHIPPED: WEIGHTS_DIR / "lifter.safetensors",
-    SHIPPED_BEFORE: WEIGHTS_DIR / "reference" / "teacher_rounds6.safetensors",
-    SHIPPED_2D_STAGE: WEIGHTS_DIR / "reference" / "before_finetune_four_times_batches.safetensors",
+    SHIPPED_BEFORE: WEIGHTS_DIR / "reference" / "teacher_rounds9.safetensors",
+    SHIPPED_2D_STAGE: WEIGHTS_DIR / "reference" / "cpu_recipe_2d.safetensors",
+    "lifter before fine-tuning (2D-only 6,000 steps at four-times batches, the stage of the lifter shipped before)":
+        WEIGHTS_DIR / "reference" / "before_finetune_four_times_batches.safetensors",
     "lifter before fine-tuning (2D-only 6,000 steps at half-size batches)":
         WEIGHTS_DIR / "reference" / "before_finetune_half_batches.safetensors",
     "ablation: identity at input only (2D-only 6,000 steps at half-size batches)":

@@ -1,18 +1,19 @@
 """Training-step speed of ``python -m lifter.train`` at float32 against ``--precision bf16``, in one process.
 
-``PYTHONPATH=. python scripts/train_step_speed.py --data data --stage 2d`` times optimiser steps of the shipped
-recipe's 2D-only stage, ``--stage round`` those of one of its refined-teacher rounds. Each stage's settings are
-the training configuration recorded beside its weights (``--record``; default for ``2d`` the shipped lineage's
-2D-only stage, ``assets/weights/reference/before_finetune_four_times_batches.json``: four-times batches, the
-Laplacian + Fourier identity code, learned elevation; for ``round`` the bundled weights' own record, the
-recipe's last round), so they are the recipe's as it ran, not a copy of the README's commands. A round starts
-from ``--init`` (default the bundled weights) with the teacher's hand proportions of ``--teacher-bones`` (default
-the first round's recorded file) in place of the recorded run's files. bf16 runs with each of
-``--bf16-attention``'s ways of computing attention (default ``matmul``, the trainer's; ``--bf16-attention matmul
-fp32`` times the fused float32 kernel of earlier bf16 runs beside it). For each setting a fresh trainer takes one
-warm-up cycle of the category schedule, then ``--steps`` timed steps; the settings alternate ``--repeats`` times,
-so that a machine's drift hits all. Prints each step time's median (and mean: the mean is what a run's wall time
-follows, the schedule mixing cheap and dear categories) and the ratio float32 / bf16 for each bf16 setting.
+``PYTHONPATH=. python scripts/train_step_speed.py --data data --stage 2d`` times optimiser steps of a recorded
+recipe's 2D-only stage, ``--stage round`` those of one of its refined-teacher rounds. Each stage's settings are the
+training configuration recorded beside its weights (``--record``; default for ``2d`` the 2D-only stage of the
+lineage shipped before, ``assets/weights/reference/before_finetune_four_times_batches.json``: four-times batches for
+every category, the Laplacian + Fourier identity code, learned elevation; for ``round`` the bundled weights' own
+record, the shipped recipe's last round: 1,200 steps since the one-hour recipe was shipped, 1,800 before), so they
+are the recipe's as it ran, not a copy of the README's commands. A round starts from ``--init`` (default the bundled
+weights) with the teacher's hand proportions of ``--teacher-bones`` (default the first round's recorded file) in
+place of the recorded run's files. bf16 runs with each of ``--bf16-attention``'s ways of computing attention
+(default ``matmul``, the trainer's; ``--bf16-attention matmul fp32`` times the fused float32 kernel of earlier bf16
+runs beside it). For each setting a fresh trainer takes one warm-up cycle of the category schedule, then ``--steps``
+timed steps; the settings alternate ``--repeats`` times, so that a machine's drift hits all. Prints each step time's
+median (and mean: the mean is what a run's wall time follows, the schedule mixing cheap and dear categories) and the
+ratio float32 / bf16 for each bf16 setting.
 
 The ratio depends on the CPU: bfloat16 paid off on the CPUs measured, with AMX units or AVX-512 bfloat16
 instructions (``lscpu``: ``amx_bf16``, ``avx512_bf16``), and can be slower on those with neither; the table's
