@@ -39,8 +39,9 @@ def test_bad_counts_are_refused(hand_data: Path, capsys) -> None:
 
 
 def test_stages_run_the_recorded_recipe() -> None:
-    """The defaults read the shipped lineage's records: the 2D-only stage's four-times batches and identity code,
-    the last round's 3D-aware settings, with the script's start and teacher file in place of the run's own."""
+    """The defaults read the recorded recipes: the four-times batches and identity code of the 2D-only stage shipped
+    before, the bundled weights' last round's 3D-aware settings (the one-hour recipe's: 1,200 steps, hands three
+    times and faces twice as often), with the script's start and teacher file in place of the run's own."""
     script = load_script("train_step_speed")
     two_d = script.stage_config("2d", script.DEFAULT_RECORDS["2d"], ("human17", "hand21", "face468", "chair"),
                                 script.DEFAULT_INIT, script.DEFAULT_TEACHER_BONES)
@@ -49,9 +50,10 @@ def test_stages_run_the_recorded_recipe() -> None:
     assert not two_d.finetune_3d_aware and two_d.precision == "fp32"
     round_ = script.stage_config("round", script.DEFAULT_RECORDS["round"], ("hand21", "face468"),
                                  script.DEFAULT_INIT, script.DEFAULT_TEACHER_BONES)
-    assert round_.finetune_3d_aware and (round_.steps, round_.lr, round_.warmup) == (1800, 3e-4, 50)
-    assert round_.categories == ("hand21", "face468")
-    assert round_.template_weights == (("face468", 100.0),) and round_.category_weights == (("face468", 2),)
+    assert round_.finetune_3d_aware and (round_.steps, round_.lr, round_.warmup) == (1200, 3e-4, 50)
+    assert round_.categories == ("hand21", "face468") and round_.precision == "bf16"
+    assert round_.template_weights == (("face468", 100.0),)
+    assert round_.category_weights == (("face468", 2), ("hand21", 3))
     assert round_.symmetry_weight == 5.0 and round_.finetune.block_prob == 0.5
     assert round_.finetune.teacher_reading == "perspective" and round_.finetune.distill_weight == 5.0
     assert round_.init_from == str(script.DEFAULT_INIT)
