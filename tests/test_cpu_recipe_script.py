@@ -1,6 +1,6 @@
-"""``scripts/cpu_recipe.sh``: the bf16 CPU recipe's commands run end to end (a few steps each, on small training
+"""``scripts/cpu_recipe.sh``: the shipped recipe's commands run end to end (a few steps each, on small training
 files of all four categories the test writes), chain their weights, time each training command and refuse to
-overwrite a run or to take a bad count."""
+overwrite a run or to take a bad count; with its defaults they are the bundled weights' recorded commands."""
 
 from __future__ import annotations
 
@@ -78,3 +78,45 @@ def test_recipe_refuses_a_count_that_is_not_a_whole_number(data: Path, tmp_path:
     done = run_script(tmp_path / "bad", data, ROUNDS="two")
     assert done.returncode == 2 and "whole numbers (got 'two')" in done.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def options(command: str) -> dict[str, tuple[str, ...]]:
+    """A command line's options as ``{"--name": (values...)}``, less those that only name files or restate a
+    default (``--data``, ``--out``, ``--init``, ``--teacher-bones``; ``--seed 0``, ``--device cpu``)."""
+    parsed: dict[str, list[str]] = {}
+    key = None
+    for word in command.split():
+        if word.startswith("--"):
+            key = word
+            parsed[key] = []
+        elif key is not None:
+            parsed[key].append(word)
+    found = {k: tuple(v) for k, v in parsed.items() if k not in ("--data", "--out", "--init", "--teacher-bones")}
+    for default in (("--seed", ("0",)), ("--device", ("cpu",))):
+        if found.get(default[0]) == default[1]:
+            del found[default[0]]
+    return found
+
+
+def test_default_commands_are_the_bundled_weights_recorded_ones(tmp_path: Path) -> None:
+    """With its defaults the script runs, stage by stage, the training commands recorded in the bundled weights'
+    lineage (the README: it reproduces them); a stand-in interpreter logs the commands instead of running them."""
+    log = tmp_path / "commands.txt"
+    stub = tmp_path / "python"
+    stub.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    stub.chmod(0o755)
+    settings = ("DATA", "STEPS", "ROUNDS", "ROUND_STEPS", "HAND_STEPS", "SEED", "THREADS", "PRECISION", "DEVICE")
+    env = {k: v for k, v in os.environ.items() if k not in settings}        # the script's own defaults
+    done = subprocess.run(["sh", str(SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={**env, "RUNS": str(tmp_path / "runs"), "PYTHON": str(stub)})
+    assert done.returncode == 0, done.stderr
+    run = [line for line in log.read_text().splitlines() if line.startswith("-m lifter.train ")]
+    stage, recorded = load_lifter(device="cpu").record, []
+    while stage:
+        recorded.append(stage["command"])
+        stage = stage.get("initialised_from")
+    recorded.reverse()                                          # the 2D-only stage first, then rounds 1 to 5
+    assert len(run) == len(recorded) == 6
+    for ours, theirs in zip(run, recorded):
+        assert theirs.startswith("python -m lifter.train ")
+        assert options(ours) == options(theirs.removeprefix("python ")), (ours, theirs)
