@@ -131,3 +131,12 @@ def write_check_data(out: Path, faces: int) -> Path:
     write_hand_data(out, train=8, test=24)
     write_face_data(out, train=0, test=faces)
     return out
+
+
+def lineage(record: dict) -> list[dict]:
+    """A weights record and the stages it nests (``initialised_from``), the newest first."""
+    stages = []
+    while record:
+        stages.append(record)
+        record = record.get("initialised_from")
+    return stages

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from data_files import lineage
 from lifter import load_lifter
 from lifter.api import CPU_TOKENS, DEFAULT_WEIGHTS, GUESS_DEPTH_MARGIN, WeightsError, record_path
 from lifter.data.cameras import render_views
@@ -34,13 +35,10 @@ def test_bundled_weights_load_with_all_categories(lifter) -> None:
     assert DEFAULT_WEIGHTS.stat().st_size < 50e6
     # every stage it was initialised from was 2D-only too (3D ground truth never in a training loss), and each
     # stage's command is recorded (the README's recipe)
-    stage, stages = lifter.record, 0
-    while stage:
-        cfg = stage["train_config"]
-        assert cfg["supervision"] == "2d" and stage["command"].startswith("python -m lifter.train")
-        stages += 1
-        stage = stage.get("initialised_from")
-    assert stages >= 1
+    stages = lineage(lifter.record)
+    for stage in stages:
+        assert stage["train_config"]["supervision"] == "2d" and stage["command"].startswith("python -m lifter.train")
+    assert len(stages) >= 1
 
 
 def test_lift_contract(lifter, hand_views) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_files import chair_shapes, write_face_data, write_hand_data, write_train_file
+from data_files import chair_shapes, lineage, write_face_data, write_hand_data, write_train_file
 from lifter.api import load_lifter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,11 +38,21 @@ def data(tmp_path_factory) -> Path:
     return out
 
 
+SETTINGS = ("DATA", "RUNS", "STEPS", "ROUNDS", "ROUND_STEPS", "HAND_STEPS", "SEED", "THREADS", "PRECISION", "DEVICE",
+            "PYTHON")
+
+
+def script(**settings: str) -> subprocess.CompletedProcess:
+    """The script run with ``settings``; the ones not given keep the script's defaults, whatever the environment."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    return subprocess.run(["sh", str(SCRIPT)], cwd=ROOT, env={**env, **settings}, capture_output=True, text=True,
+                          timeout=600)
+
+
 def run_script(runs: Path, data: Path, **env: str) -> subprocess.CompletedProcess:
-    settings = {"DATA": str(data), "RUNS": str(runs), "PYTHON": sys.executable, "STEPS": "2", "ROUNDS": "2",
-                "ROUND_STEPS": "2", **env}
-    return subprocess.run(["sh", str(SCRIPT)], cwd=ROOT, env={**os.environ, **settings}, capture_output=True,
-                          text=True, timeout=600)
+    """The script on ``data`` with two steps a stage and two rounds."""
+    return script(**{"DATA": str(data), "RUNS": str(runs), "PYTHON": sys.executable, "STEPS": "2", "ROUNDS": "2",
+                     "ROUND_STEPS": "2", **env})
 
 
 def test_recipe_chains_its_rounds_and_times_them(data: Path, tmp_path: Path) -> None:
@@ -105,17 +115,11 @@ def test_default_commands_are_the_bundled_weights_recorded_ones(tmp_path: Path) 
     stub = tmp_path / "python"
     stub.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
     stub.chmod(0o755)
-    settings = ("DATA", "STEPS", "ROUNDS", "ROUND_STEPS", "HAND_STEPS", "SEED", "THREADS", "PRECISION", "DEVICE")
-    env = {k: v for k, v in os.environ.items() if k not in settings}        # the script's own defaults
-    done = subprocess.run(["sh", str(SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={**env, "RUNS": str(tmp_path / "runs"), "PYTHON": str(stub)})
+    done = script(RUNS=str(tmp_path / "runs"), PYTHON=str(stub))               # every other setting its default
     assert done.returncode == 0, done.stderr
     run = [line for line in log.read_text().splitlines() if line.startswith("-m lifter.train ")]
-    stage, recorded = load_lifter(device="cpu").record, []
-    while stage:
-        recorded.append(stage["command"])
-        stage = stage.get("initialised_from")
-    recorded.reverse()                                          # the 2D-only stage first, then rounds 1 to 5
+    recorded = [stage["command"] for stage in reversed(lineage(load_lifter(device="cpu").record))]
+    # the 2D-only stage first, then rounds 1 to 5
     assert len(run) == len(recorded) == 6
     for ours, theirs in zip(run, recorded):
         assert theirs.startswith("python -m lifter.train ")
