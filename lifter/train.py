@@ -443,16 +443,11 @@ class Trainer:
             out["shown"] &= out["full"]
         return {k: v.to(self.device) for k, v in out.items()}
 
-    def step(self, category: str | None = None, critic_only: bool = False) -> dict[str, float]:
-        """One optimiser step on ``category`` (default: the next in the round robin); returns the losses.
-
-        ``critic_only``: update only the category's critic (on the current model's re-projections), leaving the
-        model and the step count alone: the warm-up of fresh critics when training starts from exported weights.
-        """
+    def step(self, category: str | None = None) -> dict[str, float]:
+        """One optimiser step on ``category`` (default: the next in the round robin); returns the losses. (Critics
+        alone: :meth:`critic_step`.)"""
         cfg = self.cfg
         category = category or self.schedule[self.step_count % len(self.schedule)]
-        if critic_only and cfg.supervision != "2d":
-            raise ValueError("critic warm-up is for 2D-only training")
         b = self.batch(category)
         p_full, _, _ = normalise_2d(b["points"], b["full"])
         p_in, centre, scale = normalise_2d(b["points"], b["shown"])
@@ -500,14 +495,7 @@ class Trainer:
                     losses["cycle"] = cycle_loss(lift2, rotated, mask)
             critic = self.critics[category]
             p_real, p_fake, mask = scatter_subset(p_full, p2, mask, index, get_category(category).num_landmarks)
-            for _ in range(cfg.critic_steps):                             # critic first, on detached fakes
-                lc = critic_loss(critic(p_real, mask), critic(p_fake.detach(), mask))
-                self.critic_opt.zero_grad(set_to_none=True)
-                lc.backward()
-                self.critic_opt.step()
-            losses["critic"] = lc.detach()
-            if critic_only:
-                return {"category": category, "critic": float(lc.detach())}
+            losses["critic"] = self.update_critic(category, p_real, p_fake, mask)   # critic first
             for prm in critic.parameters():
                 prm.requires_grad_(False)
             losses["adv"] = generator_loss(critic(p_fake, mask))
@@ -544,6 +532,43 @@ class Trainer:
         self.update_emas()
         return {"category": category, "total": float(total.detach()),
                 **{k: float(v.detach()) for k, v in losses.items()}}
+
+    def update_critic(self, category: str, p_real: torch.Tensor, p_fake: torch.Tensor, mask: torch.Tensor
+                      ) -> torch.Tensor:
+        """``cfg.critic_steps`` updates of ``category``'s critic: real normalised 2D ``p_real (B, n, 2)`` against
+        the re-projections ``p_fake (B, n, 2)`` (detached here), landmarks ``mask (B, n)``; returns the last
+        critic loss (detached)."""
+        critic = self.critics[category]
+        for _ in range(self.cfg.critic_steps):
+            lc = critic_loss(critic(p_real, mask), critic(p_fake.detach(), mask))
+            self.critic_opt.zero_grad(set_to_none=True)
+            lc.backward()
+            self.critic_opt.step()
+        return lc.detach()
+
+    def critic_step(self, category: str) -> dict[str, float]:
+        """Update only ``category``'s critic, on the current model's re-projections of a fresh batch, leaving the
+        model and the step count alone (the warm-up of fresh critics when training starts from exported weights):
+        :meth:`step` up to its critic update (the same batch, lift and novel view, the same random draws, so the
+        critics come out as that part of :meth:`step` leaves them), without the model's losses, its second lift
+        or a gradient through the model. Returns ``{"category", "critic"}``."""
+        cfg = self.cfg
+        if cfg.supervision != "2d":
+            raise ValueError("critic warm-up is for 2D-only training")
+        b = self.batch(category)
+        p_full, _, _ = normalise_2d(b["points"], b["full"])
+        p_in, _, _ = normalise_2d(b["points"], b["shown"])
+        index = b.get("index")
+        with torch.no_grad():
+            elevation = None
+            if cfg.learned_elevation:
+                lift, elevation = self.model.lift_normalised(p_in, b["shown"], category, index,
+                                                             return_elevation=True)
+            else:
+                lift = self.model.lift_normalised(p_in, b["shown"], category, index)
+            p2 = novel_view(lift, b["full"], cfg, self.gen, elevation)[1]
+        p_real, p_fake, mask = scatter_subset(p_full, p2, b["full"], index, get_category(category).num_landmarks)
+        return {"category": category, "critic": float(self.update_critic(category, p_real, p_fake, mask))}
 
     @torch.no_grad()
     def update_emas(self) -> None:
@@ -734,7 +759,7 @@ def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, res
         # adversarial signal, so they first learn to tell real 2D from the model's re-projections.
         for _ in tqdm(range(cfg.critic_warmup), desc="critic warm-up", unit="round", disable=not progress):
             for category in cfg.categories:
-                trainer.step(category, critic_only=True)
+                trainer.critic_step(category)
     bar = tqdm(total=cfg.steps, initial=trainer.step_count, desc="train", unit="step", disable=not progress)
     window: list[dict] = []
     with (out / "log.jsonl").open("a") as log:

@@ -10,7 +10,11 @@
 #   DATA=data RUNS=runs/cpu_recipe ROUNDS=3 ROUND_STEPS=1800 HAND_STEPS=2 sh scripts/cpu_recipe.sh
 # STEPS (2D-only steps, default 6000), ROUNDS (default 5), ROUND_STEPS (default 1200), HAND_STEPS (hand steps per
 # round-robin cycle in the rounds, default 3; faces 2, bodies and chairs 1), SEED (default 0), THREADS (default 2),
-# PRECISION (default bf16; fp32 for CPUs without bfloat16 units), DEVICE (default cpu), PYTHON (default python).
+# PRECISION (default bf16; fp32 for CPUs without bfloat16 units), DEVICE (default cpu), PYTHON (default python),
+# MALLOC (the memory allocator the Python commands run with: "auto", the default, preloads tcmalloc where it is
+# installed (Debian and Ubuntu: apt-get install libtcmalloc-minimal4), else uses the system's; "system"; or a
+# shared library's path). The allocator changes the speed only: the same weights, bit for bit, in about 10 % less
+# time on the Intel CPU. times.txt's first line names it.
 set -eu
 data=${DATA:-data}
 runs=${RUNS:-runs/cpu_recipe}
@@ -29,13 +33,37 @@ for n in "$steps" "$rounds" "$round_steps" "$hand_steps" "$seed" "$threads"; do
                      exit 2 ;;
     esac
 done
+malloc=${MALLOC:-auto}
+case $malloc in
+    system) preload= ;;
+    auto) preload=
+          for lib in /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
+                     /usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib64/libtcmalloc_minimal.so.4 \
+                     /usr/lib/libtcmalloc_minimal.so.4 /usr/local/lib/libtcmalloc_minimal.so.4; do
+              if [ -e "$lib" ]; then preload=$lib; break; fi
+          done ;;
+    *) if [ ! -f "$malloc" ]; then
+           echo "MALLOC takes auto, system or a shared library's path (no file '$malloc')" >&2
+           exit 2
+       fi
+       preload=$malloc ;;
+esac
 if [ -e "$runs/2d" ]; then
     echo "$runs/2d already exists: give another RUNS (nothing was overwritten)" >&2
     exit 2
 fi
 mkdir -p "$runs"
 times="$runs/times.txt"
-: > "$times"
+echo "# allocator ${preload:-system}" > "$times"
+echo "allocator: ${preload:-the system's}" >&2
+
+py() {   # py ARGS...: the Python interpreter with the allocator chosen
+    if [ -n "$preload" ]; then
+        LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}" "$PY" "$@"
+    else
+        "$PY" "$@"
+    fi
+}
 
 timed() {   # timed NAME COMMAND...: run it, add "NAME SECONDS" to times.txt
     name=$1; shift
@@ -46,27 +74,28 @@ timed() {   # timed NAME COMMAND...: run it, add "NAME SECONDS" to times.txt
     echo "$name: $took s" >&2
 }
 
-timed 2d "$PY" -m lifter.train --data "$data" --out "$runs/2d" --steps "$steps" --seed "$seed" \
+timed 2d py -m lifter.train --data "$data" --out "$runs/2d" --steps "$steps" --seed "$seed" \
     --identity-code laplacian+fourier --batch-tokens 8192 --batch-on-subset --max-batch 1024 \
     --category-batch-tokens face468=2048 chair=2048 --learned-elevation --precision "$precision" \
     --device "$device" --threads "$threads" --quiet
-"$PY" -m lifter.export --run "$runs/2d" --out "$runs/2d.safetensors"
+py -m lifter.export --run "$runs/2d" --out "$runs/2d.safetensors"
 prev=2d
 i=1
 while [ "$i" -le "$rounds" ]; do
     next=r$i
-    "$PY" -m lifter.bone_lengths --data "$data" --weights "$runs/$prev.safetensors" --categories hand21 \
+    py -m lifter.bone_lengths --data "$data" --weights "$runs/$prev.safetensors" --categories hand21 \
         --out "$runs/${prev}_hand_bones.safetensors" --device "$device"
-    timed "$next" "$PY" -m lifter.train --data "$data" --out "$runs/$next" --init "$runs/$prev.safetensors" \
+    timed "$next" py -m lifter.train --data "$data" --out "$runs/$next" --init "$runs/$prev.safetensors" \
         --finetune-3d-aware --steps "$round_steps" --seed "$seed" --lr 3e-4 --warmup 50 --batch-on-subset \
         --symmetry-weight 5 --template-weight face468=100 --learned-elevation --finetune-elevation \
         --category-weights face468=2 hand21="$hand_steps" --render-block-hide 0.5 \
         --teacher-bones "$runs/${prev}_hand_bones.safetensors" --teacher-reading perspective --teacher-distill 5 \
         --precision "$precision" --device "$device" --threads "$threads" --quiet
-    "$PY" -m lifter.export --run "$runs/$next" --out "$runs/$next.safetensors"
+    py -m lifter.export --run "$runs/$next" --out "$runs/$next.safetensors"
     prev=$next
     i=$(( i + 1 ))
 done
-total=$(awk '{ s += $2 } END { print s }' "$times")
+total=$(awk '!/^#/ { s += $2 } END { print s }' "$times")
 echo "total $total" >> "$times"
-echo "trained in $total s as timed ($(awk -v s="$total" 'BEGIN { printf "%.1f", s / 60 }') min); weights: $runs/$prev.safetensors"
+minutes=$(awk -v s="$total" 'BEGIN { printf "%.1f", s / 60 }')
+echo "trained in $total s as timed ($minutes min); weights: $runs/$prev.safetensors"

@@ -39,7 +39,7 @@ def data(tmp_path_factory) -> Path:
 
 
 SETTINGS = ("DATA", "RUNS", "STEPS", "ROUNDS", "ROUND_STEPS", "HAND_STEPS", "SEED", "THREADS", "PRECISION", "DEVICE",
-            "PYTHON")
+            "PYTHON", "MALLOC")
 
 
 def script(**settings: str) -> subprocess.CompletedProcess:
@@ -59,7 +59,9 @@ def test_recipe_chains_its_rounds_and_times_them(data: Path, tmp_path: Path) -> 
     runs = tmp_path / "recipe"
     done = run_script(runs, data)
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = [line.split() for line in (runs / "times.txt").read_text().splitlines()]
+    allocator, *timed = (runs / "times.txt").read_text().splitlines()
+    assert allocator.startswith("# allocator ")                  # what the commands ran with, then their times
+    lines = [line.split() for line in timed]
     assert [name for name, _ in lines] == ["2d", "r1", "r2", "total"]
     seconds = [int(s) for _, s in lines]
     assert seconds[-1] == sum(seconds[:-1])
@@ -90,6 +92,40 @@ def test_recipe_refuses_a_count_that_is_not_a_whole_number(data: Path, tmp_path:
     assert not (tmp_path / "bad").exists()
 
 
+def logging_interpreter(tmp_path: Path) -> tuple[Path, Path]:
+    """A stand-in interpreter that logs each command line, and ``LD_PRELOAD`` after a tab, instead of running it:
+    ``(interpreter, log)``."""
+    log = tmp_path / "commands.txt"
+    stub = tmp_path / "python"
+    stub.write_text(f'#!/bin/sh\nprintf "%s\\t%s\\n" "$*" "${{LD_PRELOAD:-}}" >> {log}\n')
+    stub.chmod(0o755)
+    return stub, log
+
+
+def test_recipe_runs_python_with_the_allocator_chosen(tmp_path: Path) -> None:
+    """MALLOC: a library's path is preloaded into every Python command (and named in times.txt), "system" preloads
+    nothing, a path that is no file is refused before anything runs."""
+    stub, log = logging_interpreter(tmp_path)
+    library = tmp_path / "libmalloc_stand_in.so"        # never loaded: the stand-in interpreter is a shell script
+    library.write_bytes(b"")
+    done = script(RUNS=str(tmp_path / "chosen"), PYTHON=str(stub), ROUNDS="1", MALLOC=str(library),
+                  LD_PRELOAD="")
+    assert done.returncode == 0, done.stderr
+    preloads = [line.split("\t")[1] for line in log.read_text().splitlines()]
+    assert len(preloads) == 5 and set(preloads) == {str(library)}    # train, export, bones, train, export
+    assert (tmp_path / "chosen" / "times.txt").read_text().splitlines()[0] == f"# allocator {library}"
+
+    log.unlink()
+    done = script(RUNS=str(tmp_path / "system"), PYTHON=str(stub), ROUNDS="1", MALLOC="system", LD_PRELOAD="")
+    assert done.returncode == 0, done.stderr
+    assert {line.split("\t")[1] for line in log.read_text().splitlines()} == {""}
+    assert (tmp_path / "system" / "times.txt").read_text().splitlines()[0] == "# allocator system"
+
+    done = script(RUNS=str(tmp_path / "missing"), PYTHON=str(stub), MALLOC=str(tmp_path / "no.so"))
+    assert done.returncode == 2 and "MALLOC takes auto, system or a shared library's path" in done.stderr
+    assert not (tmp_path / "missing").exists()
+
+
 def options(command: str) -> dict[str, tuple[str, ...]]:
     """A command line's options as ``{"--name": (values...)}``, less those that only name files or restate a
     default (``--data``, ``--out``, ``--init``, ``--teacher-bones``; ``--seed 0``, ``--device cpu``)."""
@@ -111,13 +147,11 @@ def options(command: str) -> dict[str, tuple[str, ...]]:
 def test_default_commands_are_the_bundled_weights_recorded_ones(tmp_path: Path) -> None:
     """With its defaults the script runs, stage by stage, the training commands recorded in the bundled weights'
     lineage (the README: it reproduces them); a stand-in interpreter logs the commands instead of running them."""
-    log = tmp_path / "commands.txt"
-    stub = tmp_path / "python"
-    stub.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
-    stub.chmod(0o755)
+    stub, log = logging_interpreter(tmp_path)
     done = script(RUNS=str(tmp_path / "runs"), PYTHON=str(stub))               # every other setting its default
     assert done.returncode == 0, done.stderr
-    run = [line for line in log.read_text().splitlines() if line.startswith("-m lifter.train ")]
+    commands = [line.split("\t")[0] for line in log.read_text().splitlines()]
+    run = [line for line in commands if line.startswith("-m lifter.train ")]
     recorded = [stage["command"] for stage in reversed(lineage(load_lifter(device="cpu").record))]
     # the 2D-only stage first, then rounds 1 to 5
     assert len(run) == len(recorded) == 6

@@ -167,7 +167,7 @@ def test_init_from_exported_weights_warms_up_fresh_critics(hand_data: Path, tmp_
     assert trainer.critics_fresh
     critic_before = [p.detach().clone() for p in trainer.critics.parameters()]
     for _ in range(5):
-        trainer.step("hand21", critic_only=True)
+        trainer.critic_step("hand21")
     assert trainer.step_count == 0
     assert all(torch.equal(trainer.model.state_dict()[k], v) for k, v in model_state.items())   # model untouched
     assert any(not torch.equal(a, b) for a, b in zip(critic_before, trainer.critics.parameters()))
