@@ -133,6 +133,25 @@ def write_check_data(out: Path, faces: int) -> Path:
     return out
 
 
+def body_shapes(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` stick figures ``(n, 17, 3)`` in millimetres in the Human3.6M joint order, limbs jittered."""
+    base = np.array([[0, 0, 0], [-130, 0, 0], [-130, -450, 40], [-130, -900, 0], [130, 0, 0], [130, -450, 40],
+                     [130, -900, 0], [0, 250, 0], [0, 500, 0], [0, 600, 20], [0, 700, 0], [150, 500, 0],
+                     [400, 400, 0], [600, 300, 80], [-150, 500, 0], [-400, 400, 0], [-600, 300, 80]], float)
+    return (base + rng.normal(0, 40, (n, 17, 3))).astype(np.float32)
+
+
+def write_all_categories(out: Path) -> Path:
+    """Small training files of all four categories in ``out`` (64 hands, 16 faces, 24 chairs, 64 bodies; hand and
+    face test files too): what a recorded recipe's command, which trains every category, needs to run."""
+    write_hand_data(out, train=64, test=4)
+    write_face_data(out, train=16, test=2)
+    rng = np.random.default_rng(5)
+    write_train_file(out, "chair", *chair_shapes(24, seed=4), rng)
+    write_train_file(out, "human17", body_shapes(64, rng), np.ones((64, 17), bool), rng)
+    return out
+
+
 def lineage(record: dict) -> list[dict]:
     """A weights record and the stages it nests (``initialised_from``), the newest first."""
     stages = []

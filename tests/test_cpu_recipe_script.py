@@ -13,29 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_files import chair_shapes, lineage, write_face_data, write_hand_data, write_train_file
+from data_files import lineage, write_all_categories
 from lifter.api import load_lifter
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "cpu_recipe.sh"
 
 
-def body_shapes(n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` stick figures ``(n, 17, 3)`` in millimetres in the Human3.6M joint order, limbs jittered."""
-    base = np.array([[0, 0, 0], [-130, 0, 0], [-130, -450, 40], [-130, -900, 0], [130, 0, 0], [130, -450, 40],
-                     [130, -900, 0], [0, 250, 0], [0, 500, 0], [0, 600, 20], [0, 700, 0], [150, 500, 0],
-                     [400, 400, 0], [600, 300, 80], [-150, 500, 0], [-400, 400, 0], [-600, 300, 80]], float)
-    return (base + rng.normal(0, 40, (n, 17, 3))).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    out = write_hand_data(tmp_path_factory.mktemp("recipe_data"), train=64, test=4)
-    write_face_data(out, train=16, test=2)
-    rng = np.random.default_rng(5)
-    write_train_file(out, "chair", *chair_shapes(24, seed=4), rng)
-    write_train_file(out, "human17", body_shapes(64, rng), np.ones((64, 17), bool), rng)
-    return out
+    return write_all_categories(tmp_path_factory.mktemp("recipe_data"))
 
 
 SETTINGS = ("DATA", "RUNS", "STEPS", "ROUNDS", "ROUND_STEPS", "HAND_STEPS", "SEED", "THREADS", "PRECISION", "DEVICE",
