@@ -2,7 +2,8 @@
 # The shipped recipe in one command: the 2D-only stage (four-times batches for bodies and hands, the half-size
 # budget for faces and chairs) and then refined-teacher rounds with hands drawn more often, every command with
 # bfloat16 blocks (--precision bf16; fast on CPUs with AMX or AVX-512 bfloat16 units). With the defaults it trains
-# the bundled weights (RUNS/r5.safetensors, bit for bit on the Intel CPU where they were made: 59.9 min there).
+# the bundled weights (RUNS/r5.safetensors, bit for bit on the Intel CPU where they were made: 54.5 min there
+# with tcmalloc, 59.9 min with the system's allocator).
 # It writes RUNS/2d.safetensors, RUNS/r1.safetensors, ... (each with its JSON record, which nests the ones before)
 # and RUNS/times.txt, one line per training command with its wall time in seconds, then the sum. RUNS must not yet
 # hold a 2d run (nothing is overwritten).
@@ -13,8 +14,8 @@
 # PRECISION (default bf16; fp32 for CPUs without bfloat16 units), DEVICE (default cpu), PYTHON (default python),
 # MALLOC (the memory allocator the Python commands run with: "auto", the default, preloads tcmalloc where it is
 # installed (Debian and Ubuntu: apt-get install libtcmalloc-minimal4), else uses the system's; "system"; or a
-# shared library's path). The allocator changes the speed only: the same weights, bit for bit, in about 10 % less
-# time on the Intel CPU. times.txt's first line names it.
+# shared library's path). The allocator changes the speed only: the same weights, bit for bit, in 11 % less
+# training time with tcmalloc on the Intel CPU (scripts/allocator_speed.py). times.txt's first line names it.
 set -eu
 data=${DATA:-data}
 runs=${RUNS:-runs/cpu_recipe}
