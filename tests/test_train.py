@@ -146,6 +146,27 @@ def test_finetune_3d_aware_lowers_cross_view_inconsistency(hand_data: Path, tiny
     assert moved > 0
 
 
+@pytest.mark.parametrize("elevation", [False, True])
+def test_critic_step_updates_the_critics_as_a_step_does(hand_data: Path, elevation: bool) -> None:
+    """``critic_step`` is ``step()`` up to its critic update, without the model's gradient or losses: from the same
+    state both leave the critics and the random stream bit for bit the same; the model and step count stay put."""
+    cfg = _cfg(learned_elevation=elevation, model=replace(TINY, elevation_head=elevation))
+    alone, full = Trainer(cfg, hand_data, torch.device("cpu")), Trainer(cfg, hand_data, torch.device("cpu"))
+    model_before = {k: v.clone() for k, v in alone.model.state_dict().items()}
+    critics_before = [p.detach().clone() for p in alone.critics.parameters()]
+    result = alone.critic_step("hand21")
+    full.step("hand21")                 # (after it the model has moved: later critic updates see other lifts)
+    assert set(result) == {"category", "critic"} and np.isfinite(result["critic"])
+    assert all(torch.equal(a, b) for a, b in zip(alone.critics.parameters(), full.critics.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(critics_before, alone.critics.parameters()))
+    assert torch.equal(alone.gen.get_state(), full.gen.get_state())
+    assert alone.step_count == 0 and full.step_count == 1
+    assert all(torch.equal(alone.model.state_dict()[k], v) for k, v in model_before.items())
+    alone.critic_step("hand21")                                  # and again: still only the critics move
+    assert alone.step_count == 0 and all(torch.equal(alone.model.state_dict()[k], v)
+                                         for k, v in model_before.items())
+
+
 def test_init_from_exported_weights_warms_up_fresh_critics(hand_data: Path, tmp_path: Path) -> None:
     """``--init WEIGHTS.safetensors``: the model starts as exported, and its (absent) critics are trained first."""
     from lifter.export import export
