@@ -106,6 +106,16 @@ def init_record(init: Path) -> dict:
     return {"path": str(init), "note": "not found at export time"}
 
 
+def lineage(record: dict) -> list[dict]:
+    """A weights record and the stages it nests (``initialised_from``, as :func:`init_record` writes them), the
+    newest first: ``[record, the stage it started from, ..., the first stage]``."""
+    stages = []
+    while record:
+        stages.append(record)
+        record = record.get("initialised_from")
+    return stages
+
+
 def evaluation_rows(evaluation: Path, label: str | None) -> list[dict]:
     """The rows of ``evaluate.json`` for method ``label`` (all rows when None); ValueError when there are none."""
     report = json.loads(Path(evaluation).read_text())

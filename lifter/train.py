@@ -454,11 +454,7 @@ class Trainer:
         # The hidden landmarks' known 2D in the input's normalisation.
         p_true = (torch.where(b["full"][..., None], b["points"], 0.0) - centre[:, None]) / scale[:, None, None]
         index = b.get("index")
-        elevation = None
-        if cfg.learned_elevation and cfg.supervision == "2d":
-            lift, elevation = self.model.lift_normalised(p_in, b["shown"], category, index, return_elevation=True)
-        else:
-            lift = self.model.lift_normalised(p_in, b["shown"], category, index)
+        lift, elevation = self.lift_input(p_in, b["shown"], category, index)
         hidden = b["full"] & ~b["shown"]
         losses = {"hidden": hidden_xy_loss(lift, p_true, hidden)}
         if elevation is not None:                                    # logged, not a loss
@@ -533,6 +529,15 @@ class Trainer:
         return {"category": category, "total": float(total.detach()),
                 **{k: float(v.detach()) for k, v in losses.items()}}
 
+    def lift_input(self, p_in: torch.Tensor, shown: torch.Tensor, category: str, index: torch.Tensor | None
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The model's lift ``(B, N, 3)`` of a batch's normalised input ``p_in (B, N, 2)`` showing ``shown (B, N)``,
+        and, when 2D-only training learns the camera elevation, that elevation ``(B,)`` (else None): what
+        :meth:`step` and :meth:`critic_step` turn into a novel view."""
+        if self.cfg.learned_elevation and self.cfg.supervision == "2d":
+            return self.model.lift_normalised(p_in, shown, category, index, return_elevation=True)
+        return self.model.lift_normalised(p_in, shown, category, index), None
+
     def update_critic(self, category: str, p_real: torch.Tensor, p_fake: torch.Tensor, mask: torch.Tensor
                       ) -> torch.Tensor:
         """``cfg.critic_steps`` updates of ``category``'s critic: real normalised 2D ``p_real (B, n, 2)`` against
@@ -560,12 +565,7 @@ class Trainer:
         p_in, _, _ = normalise_2d(b["points"], b["shown"])
         index = b.get("index")
         with torch.no_grad():
-            elevation = None
-            if cfg.learned_elevation:
-                lift, elevation = self.model.lift_normalised(p_in, b["shown"], category, index,
-                                                             return_elevation=True)
-            else:
-                lift = self.model.lift_normalised(p_in, b["shown"], category, index)
+            lift, elevation = self.lift_input(p_in, b["shown"], category, index)
             p2 = novel_view(lift, b["full"], cfg, self.gen, elevation)[1]
         p_real, p_fake, mask = scatter_subset(p_full, p2, b["full"], index, get_category(category).num_landmarks)
         return {"category": category, "critic": float(self.update_critic(category, p_real, p_fake, mask))}

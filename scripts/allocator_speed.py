@@ -30,10 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from lifter.api import DEFAULT_WEIGHTS, record_path  # noqa: E402
+from lifter.export import lineage  # noqa: E402
 from lifter.train import cpu_description  # noqa: E402
 
-BUNDLED_RECORD = ROOT / "assets" / "weights" / "lifter.json"
-DEFAULT_INIT = ROOT / "assets" / "weights" / "lifter.safetensors"
+BUNDLED_RECORD = record_path(DEFAULT_WEIGHTS)
 DEFAULT_TEACHER_BONES = ROOT / "assets" / "weights" / "reference" / "teacher_hand_proportions.safetensors"
 #: Where Debian-like systems put the allocators' libraries (scripts/cpu_recipe.sh looks in the same places).
 LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib")
@@ -62,10 +63,7 @@ def stage_command(record: dict, stage: str) -> list[str]:
     """The recorded ``python -m lifter.train`` command line of ``stage`` in a weights ``record``'s lineage (the
     record itself for "round", the 2D-only stage it nests deepest for "2d"), as arguments after ``-m
     lifter.train``. Raises ``ValueError`` when the lineage has no such stage."""
-    stages = []
-    while record:
-        stages.append(record)
-        record = record.get("initialised_from")
+    stages = lineage(record)
     chosen = stages[0] if stage == "round" else stages[-1]
     command = shlex.split(chosen.get("command", ""))
     if command[:3] != ["python", "-m", "lifter.train"]:
@@ -112,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="steps per run (default 40 for 2d, 14 for round)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per allocator, alternating")
     parser.add_argument("--record", type=Path, default=BUNDLED_RECORD, help="the weights record whose lineage runs")
-    parser.add_argument("--init", type=Path, default=DEFAULT_INIT, help="--stage round: the start (and teacher)")
+    parser.add_argument("--init", type=Path, default=DEFAULT_WEIGHTS, help="--stage round: the start (and teacher)")
     parser.add_argument("--teacher-bones", type=Path, default=DEFAULT_TEACHER_BONES,
                         help="--stage round: the teacher's hand proportions")
     args = parser.parse_args(argv)

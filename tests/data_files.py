@@ -150,12 +150,3 @@ def write_all_categories(out: Path) -> Path:
     write_train_file(out, "chair", *chair_shapes(24, seed=4), rng)
     write_train_file(out, "human17", body_shapes(64, rng), np.ones((64, 17), bool), rng)
     return out
-
-
-def lineage(record: dict) -> list[dict]:
-    """A weights record and the stages it nests (``initialised_from``), the newest first."""
-    stages = []
-    while record:
-        stages.append(record)
-        record = record.get("initialised_from")
-    return stages

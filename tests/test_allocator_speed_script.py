@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from data_files import lineage, load_script, write_all_categories
+from data_files import load_script, write_all_categories
+from lifter.export import lineage
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +27,11 @@ def harmless_library() -> str:
     if not found:
         pytest.skip("no libm.so in this process's memory map")
     return found[0]
+
+
+def table_rows(printed: str) -> list[str]:
+    """The body rows of the table the script prints (no header, no rule)."""
+    return [line for line in printed.splitlines() if line.startswith("| ") and "---" not in line][1:]
 
 
 def test_stage_commands_are_the_recorded_ones(script) -> None:
@@ -58,7 +64,7 @@ def test_two_runs_of_the_2d_stage_give_the_same_weights(script, harmless_library
     data = write_all_categories(tmp_path / "data")
     assert script.main(["--data", str(data), "--allocators", "system", harmless_library, "--steps", "2",
                         "--repeats", "1"]) == 0
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    rows = table_rows(capsys.readouterr().out)
     assert len(rows) == 2
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -70,6 +76,6 @@ def test_different_weights_are_reported(script, harmless_library: str, tmp_path:
     runs = iter([(10.0, "a"), (8.0, "b")])                   # the second allocator's weights differ
     monkeypatch.setattr(script, "run_once", lambda command, preload, out: next(runs))
     assert script.main(["--data", str(tmp_path), "--repeats", "1", "--allocators", "system", harmless_library]) == 1
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    rows = table_rows(capsys.readouterr().out)
     assert [r.strip("|").split("|")[5].strip() for r in rows] == ["yes", "no"]
     assert rows[1].strip("|").split("|")[4].strip() == "0.80"

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from data_files import lineage
 from lifter import load_lifter
 from lifter.api import CPU_TOKENS, DEFAULT_WEIGHTS, GUESS_DEPTH_MARGIN, WeightsError, record_path
 from lifter.data.cameras import render_views
 from lifter.data.hand import sample_hands
+from lifter.export import lineage
 from lifter.geometry import aligned_errors, perspective_reading, project_perspective
 
 

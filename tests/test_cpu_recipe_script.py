@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_files import lineage, write_all_categories
+from data_files import write_all_categories
 from lifter.api import load_lifter
+from lifter.export import lineage
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "cpu_recipe.sh"
