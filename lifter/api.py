@@ -17,9 +17,11 @@ from safetensors.torch import load_file
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, category_settings, load_proportions
 from lifter.bone_lengths import refine_bone_lengths
 from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
-from lifter.geometry import guessed_pinhole_of_lift, masked_mean, perspective_reading, visible_centroid
+from lifter.geometry import (closest_orthographic_form, guessed_pinhole_of_lift, masked_mean, perspective_reading,
+                             visible_centroid)
 from lifter.model import Lifter, LifterConfig
-from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, fit_to_pixels, load_bases, refine_with_basis_torch
+from lifter.shape_basis import (DEFAULT_BASES, MIN_FIT_VISIBLE, ShapeBasis, fit_to_pixels, load_bases,
+                                refine_with_basis_torch)
 from lifter.skeletons import categories
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift
 from lifter.symmetry import refine_lift_torch as refine_lift_symmetry
@@ -194,6 +196,29 @@ def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category
     return points.astype(np.float32)
 
 
+def orthographic_basis_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str,
+                               basis: ShapeBasis, symmetrize: bool = True) -> np.ndarray:
+    """The second stage of :meth:`LoadedLifter.lift`'s shape-basis refinement (faces) -> ``(F, N, 3)`` float32.
+
+    The ``basis`` is fitted to the pixels through a pinhole guessed from ``lift (F, N, 3)`` (the lift of the
+    checked input ``pts (F, N, 2)``, zero where not visible, ``vis (F, N)``), its focal length estimated with the
+    fit: ``lift_with_camera(..., fitted_shape=True)`` without intrinsics. The lift of :meth:`LoadedLifter.lift`'s
+    orthographic form closest to that fitted shape is returned (:func:`lifter.geometry.closest_orthographic_form`):
+    the visible landmarks keep their pixels, centred on their centroid, as x, y and take the depths that match the
+    fitted shape best up to a similarity; hidden landmarks are the fitted shape's points. A close camera's
+    perspective bends the pixels, which no depth undoes, but these depths come from a shape read through the
+    pinhole. Views with fewer than :data:`lifter.shape_basis.MIN_FIT_VISIBLE` visible landmarks keep ``lift``.
+    """
+    focal, principal = _guessed_camera(None, None, lift, pts, vis)
+    fitted = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize, basis, None,
+                             estimate_focal=True, fitted_shape=True)
+    centre = visible_centroid(pts, vis)
+    read = closest_orthographic_form(torch.as_tensor(fitted), torch.as_tensor(pts - centre[:, None]),
+                                     torch.as_tensor(vis)).numpy()
+    fit = vis.sum(1) >= MIN_FIT_VISIBLE
+    return np.where(fit[:, None, None], read, lift).astype(np.float32)
+
+
 class LoadedLifter:
     """A trained lifter ready to lift (see :meth:`lift`)."""
 
@@ -277,8 +302,8 @@ class LoadedLifter:
                 than 3 visible landmarks in a frame.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
-                               bone_lengths)
+        out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
+                                 bone_lengths)
         return out[0] if single else out
 
     def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray | None = None,
@@ -350,8 +375,8 @@ class LoadedLifter:
         pts, vis, single = self._checked_input(points2d, category, visible)
         self._check_fitted_shape(category, shape_basis, fitted_shape)
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
-        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
-                               bone_lengths)
+        out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
+                                 bone_lengths)
         estimate = focal is None
         focal, principal = _guessed_camera(focal, principal, out, pts, vis)
         points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize,
@@ -447,6 +472,17 @@ class LoadedLifter:
             raise ValueError(f"at least 3 visible landmarks are needed; frame {int(np.argmax(few))} has "
                              f"{int(vis.sum(1)[few][0])}")
         return np.where(vis[..., None], pts, 0.0), vis, single
+
+    def _lift_checked(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,
+                      complete_hidden: bool, symmetrize: bool, shape_basis: bool, bone_lengths: bool) -> np.ndarray:
+        """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32: :meth:`_lift_input`,
+        then, for a category with a shape basis (faces), the basis fitted through a guessed pinhole and read back
+        in the orthographic form (:func:`orthographic_basis_reading`)."""
+        out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
+                               bone_lengths)
+        if shape_basis and category in self.bases:
+            out = orthographic_basis_reading(out, pts, vis, category, self.bases[category], symmetrize)
+        return out
 
     def _lift_input(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,
                     complete_hidden: bool, symmetrize: bool, shape_basis: bool, bone_lengths: bool) -> np.ndarray:

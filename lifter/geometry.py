@@ -339,6 +339,19 @@ def similarity_procrustes_torch(pred: torch.Tensor, gt: torch.Tensor, mask: torc
     landmarks of ``mask (B, N)`` (at least 3 per row; values outside it are ignored for the fit) by a rotation
     with det = +1, a scale and a translation -> ``s R pred + t (B, N, 3)`` in float64, every landmark
     transformed."""
+    pred = pred.to(torch.float64)
+    scale, R, mu_p, mu_g = similarity_fit_torch(pred, gt, mask)
+    return scale[:, None, None] * ((pred - mu_p) @ R.transpose(1, 2)) + mu_g
+
+
+def similarity_fit_torch(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The transform of :func:`similarity_procrustes_torch` itself (differentiable, float64).
+
+    Returns:
+        ``scale (B,)``, rotation ``R (B, 3, 3)`` (det = +1) and the masked centroids ``mu_pred (B, 1, 3)`` and
+        ``mu_gt (B, 1, 3)``: the aligned points are ``scale * (pred - mu_pred) @ R.T + mu_gt``.
+    """
     pred, gt = pred.to(torch.float64), gt.to(torch.float64)
     w = mask.to(torch.float64)[..., None]                                    # (B, N, 1)
     count = w.sum(1, keepdim=True).clamp_min(1.0)
@@ -354,7 +367,54 @@ def similarity_procrustes_torch(pred: torch.Tensor, gt: torch.Tensor, mask: torc
     R = U @ (D[..., None] * Vt)                                              # (B, 3, 3) rotation, det +1
     var_p = (pc ** 2).sum((1, 2))
     scale = (S * D).sum(-1) / var_p.clamp_min(1e-12)                         # (B,)
-    return scale[:, None, None] * ((pred - mu_p) @ R.transpose(1, 2)) + mu_g
+    return scale, R, mu_p, mu_g
+
+
+def closest_orthographic_form(shape: torch.Tensor, xy: torch.Tensor, visible: torch.Tensor,
+                              depth: torch.Tensor | None = None, max_rounds: int = 100, tolerance: float = 1e-9
+                              ) -> torch.Tensor:
+    """The lift of DESIGN.md's orthographic form closest to ``shape`` up to a similarity transform.
+
+    The form: each visible landmark keeps its 2D ``xy`` as x, y and only its depth is free. Least squares over
+    those depths and a similarity (rotation with det = +1, scale, translation) mapping the lift onto ``shape``'s
+    visible landmarks, by block coordinate descent: given the depths, the similarity is :func:`similarity_fit_torch`;
+    given the similarity, each depth is the point of its line ``(x, y, *)`` nearest the mapped shape. Each half-step
+    is exact, so the error never rises; it stops after ``max_rounds`` rounds or once no view's error falls by more
+    than ``tolerance`` (relative). Hidden landmarks are then ``shape``'s points mapped into the lift's frame.
+
+    Args:
+        shape: ``(B, N, 3)`` the shape to match (any frame, units, translation); its depth sign is kept.
+        xy: ``(B, N, 2)`` the 2D (any translation and units; rows of hidden landmarks are ignored).
+        visible: ``(B, N)`` bool, at least 3 per view (the depths of views with fewer are not determined).
+        depth: ``(B, N)`` starting depths in ``xy``'s units; default ``shape``'s own depths scaled by the ratio of
+            the 2D's size to ``shape``'s x, y size on the visible landmarks.
+    Returns:
+        ``(B, N, 3)`` float64: x, y = ``xy`` on visible landmarks; z relative to the visible landmarks' mean depth.
+    """
+    shape, xy = shape.to(torch.float64), xy.to(torch.float64)
+    w = visible.to(torch.float64)
+    count = w.sum(1).clamp_min(1.0)                                          # (B,)
+    if depth is None:
+        def spread(p: torch.Tensor) -> torch.Tensor:                         # (B,) RMS 2D radius of the visible
+            c = (p * w[..., None]).sum(1, keepdim=True) / count[:, None, None]
+            return ((((p - c) ** 2).sum(-1) * w).sum(1) / count).sqrt()
+        depth = shape[..., 2] * (spread(xy) / spread(shape[..., :2]).clamp_min(1e-12))[:, None]
+    xy = xy.masked_fill(~visible[..., None], 0.0)
+    lift = torch.cat([xy, depth.to(torch.float64)[..., None]], -1)           # (B, N, 3)
+    error = None
+    for _ in range(max_rounds):
+        scale, R, mu_p, mu_g = similarity_fit_torch(lift, shape, visible)
+        back = (shape - mu_g) @ R / scale[:, None, None] + mu_p               # the shape in the lift's frame
+        lift = torch.cat([xy, back[..., 2:]], -1)
+        new_error = scale ** 2 * (((lift - back) ** 2).sum(-1) * w).sum(1)     # (B,) in shape's units
+        if error is not None and bool(((error - new_error) <= tolerance * error.clamp_min(1e-30)).all()):
+            break
+        error = new_error
+    scale, R, mu_p, mu_g = similarity_fit_torch(lift, shape, visible)
+    back = (shape - mu_g) @ R / scale[:, None, None] + mu_p
+    lift = torch.where(visible[..., None], lift, back)
+    mean_depth = (lift[..., 2] * w).sum(1, keepdim=True) / count[:, None]
+    return torch.cat([lift[..., :2], lift[..., 2:] - mean_depth[..., None]], -1)
 
 
 def guessed_pinhole_torch(pixels: torch.Tensor, visible: torch.Tensor | None, span_over_focal: float

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from lifter.data.cameras import CameraProtocol, hide_landmarks, look_at_rotation, render_views
-from lifter.geometry import (intrinsics_matrix, perspective_reading, pinhole_of_reading, project_perspective,
-                             rotation_x, rotation_y, rotation_z, unproject_perspective, world_to_camera)
+from lifter.geometry import (closest_orthographic_form, intrinsics_matrix, perspective_reading, pinhole_of_reading,
+                             project_perspective, rotation_x, rotation_y, rotation_z, similarity_procrustes,
+                             unproject_perspective, world_to_camera)
 
 
 def test_elemental_rotations_closed_form() -> None:
@@ -156,3 +158,34 @@ def test_the_pinhole_of_a_reading_is_recovered_from_its_rays() -> None:
     one_ray[0] = points[0, :1] * rng.uniform(1, 2, (N, 1))                   # every landmark on one ray
     with pytest.raises(ValueError, match="frame 0"):
         pinhole_of_reading(one_ray, project_perspective(one_ray, focal, principal), np.ones((F, N), bool))
+
+
+def test_the_closest_orthographic_form_recovers_an_orthographic_shape_and_fits_a_perspective_one() -> None:
+    rng = np.random.default_rng(12)
+    F, N = 5, 20
+    lift = rng.normal(size=(F, N, 3)) * 80                                     # x, y = the 2D; z its depths
+    visible = rng.random((F, N)) > 0.25
+    visible[:, :4] = True
+    # the shape: the lift moved by a random similarity (any frame, units and translation)
+    R = rotation_z(rng.uniform(-3, 3, F)) @ rotation_y(rng.uniform(-3, 3, F)) @ rotation_x(rng.uniform(-3, 3, F))
+    shape = rng.uniform(0.01, 3, (F, 1, 1)) * np.einsum("fij,fnj->fni", R, lift) + rng.normal(size=(F, 1, 3))
+    xy = np.where(visible[..., None], lift[..., :2] + 17.0, np.nan)            # hidden 2D: ignored
+    start = lift[..., 2] + rng.normal(scale=30.0, size=(F, N))                  # a start off the truth
+    out = closest_orthographic_form(torch.as_tensor(shape), torch.as_tensor(np.nan_to_num(xy)),
+                                    torch.as_tensor(visible), torch.as_tensor(start), max_rounds=500).numpy()
+    np.testing.assert_allclose(out[..., :2][visible], (lift[..., :2] + 17.0)[visible], atol=1e-9)   # 2D kept
+    depth = lift[..., 2] - np.array([lift[f, visible[f], 2].mean() for f in range(F)])[:, None]
+    np.testing.assert_allclose(out[..., 2], depth, atol=1e-4)                  # the depths, sign included
+    np.testing.assert_allclose(out[~visible][:, :2], (lift[..., :2] + 17.0)[~visible], atol=1e-4)  # hidden: 3D
+    # a perspective view of a deep shape: no depths fit exactly, but the fit beats the true depths
+    cam = lift + np.array([0.0, 0.0, 400.0])
+    pixels = 1000.0 * cam[..., :2] / cam[..., 2:]
+    true = np.concatenate([pixels, (cam[..., 2:] - cam[..., 2:].mean(1, keepdims=True)) * 1000.0 / 400.0], -1)
+    fit = closest_orthographic_form(torch.as_tensor(cam), torch.as_tensor(pixels), torch.ones(F, N, dtype=torch.bool),
+                                    torch.as_tensor(true[..., 2])).numpy()
+    everything = np.ones((F, N), bool)
+
+    def misfit(points: np.ndarray) -> np.ndarray:                              # squared error, in cam's units
+        return ((similarity_procrustes(points, cam, everything) - cam) ** 2).sum((1, 2))
+
+    assert (misfit(fit) < 0.9 * misfit(true)).all() and (misfit(fit) > 0).all()
