@@ -284,8 +284,10 @@ class LoadedLifter:
                 are unchanged.
             shape_basis: for categories with a shape basis (:attr:`bases`: ``face468``), pull the visible
                 landmarks' depths towards the closest shape of the basis and replace the hidden landmarks by its
-                points (:mod:`lifter.shape_basis`). Measured by ``lifter.evaluate`` (row "without the shape-basis
-                refinement"). Visible landmarks' x, y are unchanged.
+                points (:mod:`lifter.shape_basis`), then fit the basis to the pixels through a camera guessed from
+                the landmarks and take the depths that match that fitted shape best
+                (:func:`orthographic_basis_reading`). Measured by ``lifter.evaluate`` (row "without the
+                shape-basis refinement"). Visible landmarks' x, y are unchanged.
             bone_lengths: for categories with bone proportions (:attr:`proportions`: ``hand21``, ``human17``),
                 move the visible landmarks' depths by damped Gauss-Newton steps (one for bodies, two for hands)
                 towards bone lengths in the category's proportions and, for hands, digits in their hinge planes
@@ -489,7 +491,8 @@ class LoadedLifter:
         """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32.
 
         Runs in chunks of :meth:`chunk_size` poses (half that with mirror averaging, which lifts each pose twice),
-        each on :attr:`device` from the network to the last refinement: on a GPU a lift never leaves it."""
+        each on :attr:`device` from the network to the last refinement: on a GPU a lift never leaves it (the
+        faces' second shape-basis stage, :func:`orthographic_basis_reading`, follows on the host)."""
         perm = mirror_permutation(category) if mirror_average else None
         perm_t = None if perm is None else torch.as_tensor(perm, device=self.device)
         basis, proportions = self._priors(category, shape_basis, bone_lengths)

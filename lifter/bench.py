@@ -22,7 +22,8 @@ one times the network alone (``lift()`` with mirror averaging, hidden-landmark c
 off: one network pass per pose, validation and copies included), which shows what mirror averaging and the
 refinements cost against the network; and, where the lifter splits its network passes by a token budget (on a
 CPU: :data:`lifter.api.CPU_TOKENS`), the lifter with whole chunks per pass instead. Every refinement runs in
-torch on the lifter's device, with the network.
+torch on the lifter's device, with the network, but the faces' shape basis fitted through the pinhole (numpy, on
+the host).
 """
 
 from __future__ import annotations
