@@ -22,10 +22,10 @@ averaging, hidden-landmark completion and, for chairs and faces, the symmetry re
 shape-basis refinement too, for hands and bodies the bone-length refinement), the first of them also without each
 of the five, read through the test cameras' intrinsics (``lift_with_camera``) and read through a camera guessed
 from the landmarks alone (``lift_with_camera`` without intrinsics; ``--no-ablation-rows`` skips those rows), and
-four references that need no training: ``mean shape`` (the training set's mean 3D shape, aligned to each test view
+five references that need no training: ``mean shape`` (the training set's mean 3D shape, aligned to each test view
 with the ground truth: an oracle pose), ``rigid template`` (one shape recovered from the training 2D alone by
 structure from motion, as the template prior of ``--template-weight`` uses it, aligned the same way, its depth sign
-taken from the mean shape; categories with fully visible training views), ``flat`` (the input 2D with zero depth)
+taken from the mean shape; categories with fully visible training views), ``flat`` (the input 2D with zero depth),
 ``true depth on the input x, y`` (the floor of the lifter's output form: the API keeps the input 2D as the
 visible landmarks' x, y, an orthographic reading of a perspective image, so even the true depth leaves this error;
 hidden landmarks get their true 3D) and ``best depths on the input x, y`` (the same form with the depths, and the
@@ -461,7 +461,7 @@ def best_depth_floor(test: TestSet, max_rounds: int = 300, refine_steps: int = 2
     """
     import torch
 
-    from lifter.geometry import closest_orthographic_form, similarity_fit_torch
+    from lifter.geometry import closest_orthographic_form, similarity_procrustes_torch
 
     start = np.nan_to_num(depth_only_floor(test))                                   # (B, N, 3)
     if start_depth is not None:
@@ -476,12 +476,8 @@ def best_depth_floor(test: TestSet, max_rounds: int = 300, refine_steps: int = 2
     lift = lift / unit
     xy = lift[..., :2]
 
-    def aligned(points: torch.Tensor) -> torch.Tensor:
-        scale, R, mu_p, mu_g = similarity_fit_torch(points, truth, present)
-        return scale[:, None, None] * ((points - mu_p) @ R.transpose(1, 2)) + mu_g
-
     def mean_distance(points: torch.Tensor) -> torch.Tensor:                      # (B,)
-        d = (((aligned(points) - truth) ** 2).sum(-1) + 1e-18).sqrt()
+        d = (((similarity_procrustes_torch(points, truth, present) - truth) ** 2).sum(-1) + 1e-18).sqrt()
         return (d * present).sum(-1) / present.sum(-1).clamp_min(1)
 
     free = lift.clone().requires_grad_(True)

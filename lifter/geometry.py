@@ -394,11 +394,8 @@ def closest_orthographic_form(shape: torch.Tensor, xy: torch.Tensor, visible: to
     shape, xy = shape.to(torch.float64), xy.to(torch.float64)
     w = visible.to(torch.float64)
     count = w.sum(1).clamp_min(1.0)                                          # (B,)
-    if depth is None:
-        def spread(p: torch.Tensor) -> torch.Tensor:                         # (B,) RMS 2D radius of the visible
-            c = (p * w[..., None]).sum(1, keepdim=True) / count[:, None, None]
-            return ((((p - c) ** 2).sum(-1) * w).sum(1) / count).sqrt()
-        depth = shape[..., 2] * (spread(xy) / spread(shape[..., :2]).clamp_min(1e-12))[:, None]
+    if depth is None:                                                        # scaled by the RMS 2D radii's ratio
+        depth = shape[..., 2] * (normalise_2d(xy, visible)[2] / normalise_2d(shape[..., :2], visible)[2])[:, None]
     xy = xy.masked_fill(~visible[..., None], 0.0)
     lift = torch.cat([xy, depth.to(torch.float64)[..., None]], -1)           # (B, N, 3)
     error = None
