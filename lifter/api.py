@@ -32,7 +32,7 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "
 
 #: Tokens (poses x landmarks) per forward pass on a CPU. The network's element-wise steps (GELU, residual adds,
 #: copies) are bound by memory bandwidth there: a pass whose activations fit the caches runs 1.5-1.7x faster than
-#: one of 2,048 bodies at once (measured on this project's 2-core machine: README, *Speed*).
+#: one of 2,048 bodies at once (measured on this project's 2-core machine: docs/benchmark.md, *Speed*).
 CPU_TOKENS = 3072
 
 

@@ -215,7 +215,7 @@ def refine_bone_lengths_torch(points: torch.Tensor, visible: torch.Tensor, propo
         g[:, :N, 0] += weight * freef * u
         # torch's solver, not numpy's: numpy's OpenBLAS wakes its own threads for this small solve, and right
         # after a network pass they wait for torch's spinning OpenMP threads to yield the cores, a slow tail of
-        # single-pose latencies (README, *Speed*: the p90s of python -m lifter.bench before and after).
+        # single-pose latencies (docs/benchmark.md, *Speed*: the p90s of python -m lifter.bench before and after).
         step = torch.linalg.solve(H, -g)[..., 0]                                      # (F, N + 1)
         u = u + step[:, :N] * freef
         scale = scale + step[:, N]

@@ -16,7 +16,7 @@ Readings (``--reading``):
 - ``camera``: ``lift_with_camera`` with known intrinsics: ``--focal`` and ``--principal``, else the input file's
   ``camera_focal`` and ``camera_principal``;
 - ``guessed``: ``lift_with_camera`` without intrinsics: the camera guessed from the landmarks (close cameras only;
-  README, *No intrinsics*).
+  docs/using-the-lifter.md, *Without intrinsics*).
 
 With ``--fitted-shape`` (faces, with ``camera`` or ``guessed``) the camera readings return the face's shape basis
 fitted to the pixels as it is (``lift_with_camera(..., fitted_shape=True)``), not moved onto the pixels' rays: the

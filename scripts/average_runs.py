@@ -1,7 +1,7 @@
 """Average the weights of several training runs of one network ("model soup") into one exported weights file.
 
 Runs fine-tuned from the same start often lie in one basin, where the average of their weights can be better
-than each; the README quotes what it gave here (three 3D-aware runs from one 2D-only stage). The file is
+than each; docs/training.md quotes what it gave here (three 3D-aware runs from one 2D-only stage). The file is
 written as ``python -m lifter.export`` writes the first run, with the averaged weights, their SHA-256 and the
 averaged runs in the record, so ``load_lifter(OUT)`` and ``python -m lifter.evaluate --model LABEL=OUT`` read it.
 

@@ -1,7 +1,7 @@
 """Are two training runs the same? The largest absolute difference between their checkpoints, per tensor group.
 
-The README's note on determinism quotes these figures (two runs of the same ``lifter.train`` command in two
-processes, or a run stopped and continued with ``--resume`` against one that was not). Groups: ``model``,
+docs/lifter-experiments.md's notes on determinism quote these figures (two runs of the same ``lifter.train``
+command in two processes, or a run stopped and continued with ``--resume`` against one that was not). Groups: ``model``,
 ``critics``, ``opt`` and ``critic_opt`` (optimiser states); 0 everywhere means bit for bit the same.
 
 Usage:

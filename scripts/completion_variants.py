@@ -1,7 +1,7 @@
 """Test-time variants around ``lift()``'s hidden-landmark completion, measured on the built test files.
 
-The README's paragraph on completion quotes these figures. For each setting of a category (clean, occluded),
-strict error (``lifter.evaluate.score``) of:
+*Hidden-landmark completion* in docs/using-the-lifter.md quotes these figures. For each setting of a category
+(clean, occluded), strict error (``lifter.evaluate.score``) of:
 
 - ``lift()`` as shipped, and with ``complete_hidden=False`` (one pass);
 - *rotated re-lifts*: lift once (the first lift, every landmark filled in), rotate it by each of a few yaw angles

@@ -37,7 +37,7 @@ done
 malloc=${MALLOC:-auto}
 case $malloc in
     system) preload= ;;
-    auto) preload=                # the places scripts/allocator_speed.py's LIBRARY_DIRS lists too
+    auto) preload=                # the places scripts/allocator_speed.py's LIBRARY_DIRS lists (a test checks)
           for lib in /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 \
                      /usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib64/libtcmalloc_minimal.so.4 \
                      /usr/lib/libtcmalloc_minimal.so.4 /usr/local/lib/libtcmalloc_minimal.so.4; do

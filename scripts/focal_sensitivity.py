@@ -1,6 +1,6 @@
 """How ``lift_with_camera`` depends on the focal length it is given, measured on the built test files.
 
-The README's paragraph on known intrinsics quotes these figures. For each category (clean test views), strict
+*Known intrinsics* in docs/using-the-lifter.md quotes these figures. For each category (clean test views), strict
 error (``lifter.evaluate.score``) of:
 
 - ``lift()`` (the orthographic reading: x, y are the input pixels);

@@ -1,5 +1,5 @@
 """Where a lift's error lives: limb segments whose depth sign the lift gets wrong, and whether a test-time choice of
-the arms' signs could fix them. The README's paragraph on the bodies' remaining error quotes these figures.
+the arms' signs could fix them. docs/benchmark.md's paragraph on the bodies' remaining error quotes these figures.
 
 Under a 2D view a segment of known length fixes how far apart its two ends are in depth, not which end is nearer
 (Taylor, 2000): a lift can put a forearm pointing towards the camera where the truth points away, at the same 2D

@@ -1,6 +1,6 @@
 """How low the rigid-template loss can go on a category's training views, and where a lifter is.
 
-The README's paragraph on the face-template prior quotes these figures. The template is the one
+*Rigid-template prior for faces* in docs/lifter-experiments.md quotes these figures. The template is the one
 ``lifter.train`` computes when training starts (``geometry.rigid_factorisation`` of the training 2D); the loss is
 ``losses.template_loss`` in the trainer's normalised units (the 2D centred on its centroid and divided by its RMS
 radius), on a sample of fully visible training views, for:

@@ -1,5 +1,5 @@
-"""Which novel views can a 2D pose prior judge a lift by? The README's paragraph on the ElePose-style options
-quotes these figures.
+"""Which novel views can a 2D pose prior judge a lift by? *2D pose likelihood* in
+docs/lifter-experiments.md quotes these figures.
 
 A normalising flow (``lifter.flow``, as ``--flow-weight`` fits it) is fitted to a category's normalised
 training 2D (with their left/right mirror images). Then, per test view, three shapes are re-projected by random

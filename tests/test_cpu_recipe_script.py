@@ -146,3 +146,15 @@ def test_default_commands_are_the_bundled_weights_recorded_ones(tmp_path: Path) 
     for ours, theirs in zip(run, recorded):
         assert theirs.startswith("python -m lifter.train ")
         assert options(ours) == options(theirs.removeprefix("python ")), (ours, theirs)
+
+
+def test_auto_allocator_looks_where_the_allocator_script_looks() -> None:
+    """MALLOC=auto's list of tcmalloc paths (shell) is scripts/allocator_speed.py's folders and library name, in the
+    same order, so that the recipe and the speed check find the same tcmalloc."""
+    from data_files import load_script
+
+    speed = load_script("allocator_speed")
+    text = SCRIPT.read_text()
+    block = text[text.index("    auto) preload="):text.index("done ;;")]
+    paths = [word.rstrip(";\\") for word in block.split() if word.startswith("/")]
+    assert paths == [f"{folder}/{speed.LIBRARIES['tcmalloc']}" for folder in speed.LIBRARY_DIRS]
