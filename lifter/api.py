@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, category_settings, load_proportions
 from lifter.bone_lengths import refine_bone_lengths
 from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
+from lifter.devices import resolve_device
 from lifter.geometry import (closest_orthographic_form, guessed_pinhole_of_lift, masked_mean, perspective_reading,
                              visible_centroid)
 from lifter.model import Lifter, LifterConfig
@@ -207,16 +208,22 @@ def orthographic_basis_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarra
     the visible landmarks keep their pixels, centred on their centroid, as x, y and take the depths that match the
     fitted shape best up to a similarity; hidden landmarks are the fitted shape's points. A close camera's
     perspective bends the pixels, which no depth undoes, but these depths come from a shape read through the
-    pinhole. Views with fewer than :data:`lifter.shape_basis.MIN_FIT_VISIBLE` visible landmarks keep ``lift``.
+    pinhole. Views with fewer than :data:`lifter.shape_basis.MIN_FIT_VISIBLE` visible landmarks, and views whose
+    landmarks all lie at one pixel (no pinhole can be guessed from their extent), keep ``lift``.
     """
+    fit = (vis.sum(1) >= MIN_FIT_VISIBLE) & (guessed_pinhole_of_lift(lift, pts, vis, DEFAULT_SPAN_OVER_FOCAL)[1] > 0)
+    if not fit.all():                   # only the views that can be fitted (each view is fitted as if alone)
+        out = np.asarray(lift, dtype=np.float32).copy()
+        if fit.any():
+            out[fit] = orthographic_basis_reading(lift[fit], pts[fit], vis[fit], category, basis, symmetrize)
+        return out
     focal, principal = _guessed_camera(None, None, lift, pts, vis)
     fitted = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize, basis, None,
                              estimate_focal=True, fitted_shape=True)
     centre = visible_centroid(pts, vis)
     read = closest_orthographic_form(torch.as_tensor(fitted), torch.as_tensor(pts - centre[:, None]),
                                      torch.as_tensor(vis)).numpy()
-    fit = vis.sum(1) >= MIN_FIT_VISIBLE
-    return np.where(fit[:, None, None], read, lift).astype(np.float32)
+    return read.astype(np.float32)
 
 
 class LoadedLifter:
@@ -410,6 +417,9 @@ class LoadedLifter:
         if lift.shape != pts.shape[:2] + (3,):
             raise ValueError(f"lift3d must be lift()'s output for points2d, shape {pts.shape[:2] + (3,)}"
                              f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
+        if not np.isfinite(lift).all():
+            f = int(np.argmax(~np.isfinite(lift).all((1, 2))))
+            raise ValueError(f"lift3d must be finite (lift()'s output for points2d); frame {f} is not")
         focal, principal = _checked_camera(focal_length, principal_point, len(pts))
         estimate = focal is None
         focal, principal = _guessed_camera(focal, principal, lift, pts, vis)
@@ -596,7 +606,8 @@ def load_lifter(path: str | Path | None = None, device: str | torch.device | Non
     lifter uses: they describe the category), None for none; ``bone_proportions`` likewise, the file of the bone
     proportions of the bone-length refinement (:mod:`lifter.bone_lengths`). Raises :class:`WeightsError` naming the
     file when the weights, the bases, the proportions or their records are missing or corrupted (SHA-256 checked
-    against the record).
+    against the record), and ValueError for a ``device`` that cannot be used here
+    (:func:`lifter.devices.resolve_device`).
     """
     weights = Path(path) if path is not None else DEFAULT_WEIGHTS
     record = checked_record(weights, "lifter weights", "train them with `python -m lifter.train` and export with "
@@ -605,8 +616,7 @@ def load_lifter(path: str | Path | None = None, device: str | torch.device | Non
         cfg = LifterConfig(**record["model"])
     except (KeyError, TypeError) as e:
         raise WeightsError(f"{record_path(weights)} is not a valid weights record ({e})") from None
-    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available()
-                                                                         else "cpu")
+    dev = resolve_device(device)
     model = Lifter(cfg)
     try:
         model.load_state_dict(load_file(str(weights)))

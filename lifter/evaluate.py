@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
+from lifter.devices import resolve_device
 from lifter.geometry import aligned_errors, rigid_factorisation, rms_radius, similarity_procrustes, visible_centroid
 from lifter.skeletons import get_category
 from lifter.symmetry import refines as symmetry_refines
@@ -662,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"--out {args.data}` first")
     try:
         models = parse_models(args.model)
+        resolve_device(args.device)
     except ValueError as e:
         parser.error(str(e))
     report = evaluate(args.data, models, tuple(args.categories), args.device,

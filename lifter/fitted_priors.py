@@ -100,7 +100,10 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     if args.views < min_views:
         parser.error(f"--views must be at least {min_views}, got {args.views}")
     weights = args.weights or DEFAULT_WEIGHTS
-    lifter = load_lifter(weights, device=args.device, **{load_option: None})
+    try:
+        lifter = load_lifter(weights, device=args.device, **{load_option: None})
+    except ValueError as e:
+        parser.error(f"--device: {e}")
     unknown = [c for c in args.categories if c not in lifter.categories]
     if unknown:
         parser.error(f"{weights} does not know {', '.join(unknown)}")

@@ -31,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, load_proportions
+from lifter.devices import resolve_device
 from lifter.finetune import TEACHER_READINGS, FinetuneConfig, finetune_losses
 from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow, flow_poses
 from lifter.geometry import normalise_2d, random_perspective_view, rigid_factorisation, unproject_lift
@@ -721,9 +722,8 @@ def load_init(path: str | Path, ema: float | None = None) -> tuple[dict, dict, L
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    """The training device for ``--device`` (:func:`lifter.devices.resolve_device`; a ValueError names a bad one)."""
+    return resolve_device(name)
 
 
 def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
@@ -1005,7 +1005,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
         cfg = replace(saved, steps=args.steps, checkpoint_every=args.checkpoint_every)  # model, finetune: dataclasses
-    device = pick_device(args.device)
+    try:
+        device = pick_device(args.device)
+    except ValueError as e:
+        parser.error(f"--device: {e}")
     started = time.perf_counter()
     command = "python -m lifter.train " + " ".join(argv if argv is not None else sys.argv[1:])
     train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet, command=command)

@@ -213,6 +213,10 @@ def test_lift_with_camera_puts_landmarks_on_their_rays(lifter, hand_views) -> No
                                                           vis[0]), out[0])
     with pytest.raises(ValueError, match="lift3d must be lift"):
         lifter.read_with_camera(flat[:, :20], shown, "hand21", focal, principal, vis)
+    broken = flat.copy()
+    broken[3, 5, 2] = np.nan
+    with pytest.raises(ValueError, match="lift3d must be finite .* frame 3 is not"):
+        lifter.read_with_camera(broken, shown, "hand21", focal, principal, vis)
     with pytest.raises(ValueError, match="focal_length must be a positive"):
         lifter.read_with_camera(flat, shown, "hand21", -1.0, principal, vis)
     gt, present = hand_views.points3d[:200], hand_views.present[:200]

@@ -185,6 +185,29 @@ def test_the_api_refines_faces_only_and_keeps_its_contracts() -> None:
     np.testing.assert_array_equal(lifter.lift(body, "human17"), lifter.lift(body, "human17", shape_basis=False))
 
 
+def test_faces_the_pinhole_fit_cannot_read_keep_the_first_stage_and_spare_the_others() -> None:
+    """A face whose landmarks all lie at one pixel (no pinhole can be guessed from its extent) or with too few
+    visible landmarks for the fit goes through lift() without an error, keeping the first stage's lift; the other
+    faces of the batch read as they do alone."""
+    from lifter.shape_basis import MIN_FIT_VISIBLE
+
+    lifter = load_lifter(device="cpu")
+    pts, _, _, _ = face_input()
+    vis = np.ones(pts.shape[:2], bool)
+    batch = np.concatenate([pts[:1], np.full_like(pts[:1], 250.0), pts[1:2]])
+    batch_vis = np.concatenate([vis[:1], vis[:1], vis[1:2]])
+    batch_vis[2, MIN_FIT_VISIBLE - 1:] = False                                  # too few for the fit
+    batch[2][~batch_vis[2]] = np.nan
+    lifted = lifter.lift(batch, "face468", batch_vis)
+    assert np.isfinite(lifted).all()
+    np.testing.assert_array_equal(lifted[:1], lifter.lift(batch[:1], "face468", batch_vis[:1]))
+    first = lifter.lift(batch[1:], "face468", batch_vis[1:], shape_basis=False)    # no basis, then only stage 1
+    np.testing.assert_allclose(lifted[1:], refine_with_basis(first, batch_vis[1:], lifter.bases["face468"]),
+                               atol=1e-5)
+    with pytest.raises(ValueError, match="all coincide"):                       # a camera reading needs the guess
+        lifter.lift_with_camera(batch[1:2], "face468")
+
+
 @pytest.mark.parametrize("setting", ["clean", "occluded"])
 def test_lift_reads_faces_near_the_best_lift_of_its_form(face_data: Path, setting: str) -> None:
     """lift()'s second stage (the basis fitted through a guessed pinhole, read back orthographically) takes faces
