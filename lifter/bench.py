@@ -245,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--categories", nargs="+", default=None, metavar="CATEGORY",
                         help="categories to time (default: all of the lifter's)")
     args = parser.parse_args(argv)
+    for flag, value in (("--batch", args.batch), ("--repeats", args.repeats), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be at least 1, got {value}")
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

@@ -49,6 +49,22 @@ class LifterConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def check(self) -> None:
+        """Raise ValueError naming the first setting a network cannot be built with."""
+        if self.identity not in IDENTITY_PLACES:
+            raise ValueError(f"identity must be one of {', '.join(IDENTITY_PLACES)}, got {self.identity!r}")
+        if self.identity_code not in IDENTITY_CODES:
+            raise ValueError(f"identity_code must be one of {', '.join(IDENTITY_CODES)}, got {self.identity_code!r}")
+        for name in ("dim", "depth", "heads", "mlp_ratio", "code_dim", "laplacian_dim"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {getattr(self, name)!r}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be a multiple of heads ({self.heads})")
+        if self.code_dim % 2:
+            raise ValueError(f"code_dim must be even (sine and cosine pairs), got {self.code_dim}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
 
 def sinusoidal_code(n: int, dim: int) -> torch.Tensor:
     """Fixed Fourier code ``(n, dim)`` of landmark indices 0..n-1 (the transformer position code)."""
@@ -193,10 +209,7 @@ class Lifter(nn.Module):
 
     def __init__(self, cfg: LifterConfig) -> None:
         super().__init__()
-        if cfg.identity not in IDENTITY_PLACES:
-            raise ValueError(f"identity must be one of {', '.join(IDENTITY_PLACES)}, got {cfg.identity!r}")
-        if cfg.identity_code not in IDENTITY_CODES:
-            raise ValueError(f"identity_code must be one of {', '.join(IDENTITY_CODES)}, got {cfg.identity_code!r}")
+        cfg.check()
         self.cfg = cfg
         # Compute the transformer blocks under bfloat16 autocast (weights, residual stream, output head float32):
         # a training-time option (``TrainConfig.precision``, ``python -m lifter.train --precision bf16``), not a

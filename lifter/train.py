@@ -122,6 +122,34 @@ class TrainConfig:
     finetune_3d_aware: bool = False  # add the 3D-aware stage's losses (lifter.finetune); needs init_from
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
+    def check(self) -> None:
+        """Raise ValueError naming the first setting a run cannot train with (the network's too:
+        :meth:`LifterConfig.check`)."""
+        def whole(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+
+        for name, low in (("steps", 1), ("batch_tokens", 1), ("min_batch", 1), ("critic_steps", 0), ("warmup", 0),
+                          ("max_tokens", 1), ("checkpoint_every", 1), ("critic_warmup", 0)):
+            whole(name, low)
+        if self.max_batch < self.min_batch:
+            raise ValueError(f"max_batch must be at least min_batch ({self.min_batch}), got {self.max_batch}")
+        for name in ("lr", "critic_lr", "grad_clip"):
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)}")
+        for name in ("weight_decay", "adv_weight", "cycle_weight", "hidden_weight", "symmetry_weight",
+                     "completion_weight", "max_tilt_deg"):
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
+        for name in ("hide_prob", "hide_max", "block_prob", "block_max", "mirror_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} is a share in [0, 1], got {getattr(self, name)}")
+        low, high = self.distance_range
+        if not 0 < low <= high:
+            raise ValueError(f"distance_range must be 0 < near <= far, got {self.distance_range}")
+        self.model.check()
+
 
 class TrainData:
     """One category's training 2D: ``points (M, N, 2)`` float32 (NaN where missing), ``visible (M, N)``."""
@@ -746,7 +774,9 @@ def processor_description(device: torch.device) -> str:
 
 def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, resume: bool = False,
           progress: bool = True, log_every: int = 50, command: str = "") -> Trainer:
-    """Run the training loop; returns the trainer (model inside). Writes ``log.jsonl`` and checkpoints."""
+    """Run the training loop; returns the trainer (model inside). Writes ``log.jsonl`` and checkpoints. Raises
+    ValueError for a setting it cannot train with (:meth:`TrainConfig.check`)."""
+    cfg.check()
     trainer = Trainer(cfg, data_dir, device)
     trainer.command = command
     if resume and (out / "checkpoint.safetensors").exists():
@@ -930,6 +960,8 @@ def main(argv: list[str] | None = None) -> int:
             load_proportions(Path(args.teacher_bones))
         except (FileNotFoundError, ValueError, RuntimeError) as e:
             parser.error(f"--teacher-bones: {e}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.threads:
         torch.set_num_threads(args.threads)
     weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
@@ -1005,6 +1037,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and (args.out / "checkpoint.json").exists():
         saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
         cfg = replace(saved, steps=args.steps, checkpoint_every=args.checkpoint_every)  # model, finetune: dataclasses
+    try:
+        cfg.check()
+    except ValueError as e:                        # e names the setting (the option's name with underscores)
+        parser.error(str(e))
     try:
         device = pick_device(args.device)
     except ValueError as e:

@@ -42,6 +42,10 @@ def test_bench_times_built_test_poses_and_refuses_a_missing_folder(tmp_path: Pat
     with pytest.raises(SystemExit):
         main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
     assert "--data" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    for flag in ("--batch", "--repeats", "--threads"):                 # counts below one are refused up front
+        with pytest.raises(SystemExit):
+            main([flag, "0", "--out", str(tmp_path / "out")])
+        assert f"{flag} must be at least 1" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_guessed_camera_row_times_lift_with_camera_without_intrinsics() -> None:

@@ -256,6 +256,43 @@ def test_train_cli_rejects_bad_category_weights(capsys) -> None:
         assert "--category-weights" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "0"], "steps must be a whole number >= 1"),
+    (["--lr", "-1"], "lr must be a finite number > 0"),
+    (["--lr", "nan"], "lr must be a finite number > 0"),
+    (["--warmup", "-3"], "warmup must be a whole number >= 0"),
+    (["--batch-tokens", "0"], "batch_tokens must be a whole number >= 1"),
+    (["--cycle-weight", "-1"], "cycle_weight must be a finite number >= 0"),
+    (["--symmetry-weight", "-1"], "symmetry_weight must be a finite number >= 0"),
+    (["--completion-weight", "-2"], "completion_weight must be a finite number >= 0"),
+    (["--dim", "0"], "dim must be a whole number >= 1"),
+    (["--depth", "0"], "depth must be a whole number >= 1"),
+    (["--heads", "3"], "dim (128) must be a multiple of heads (3)"),
+    (["--threads", "0"], "--threads must be at least 1"),
+])
+def test_train_cli_refuses_settings_it_cannot_train_with(hand_data: Path, tmp_path: Path, capsys, flags, message
+                                                         ) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit):
+        train_main(["--data", str(hand_data), "--categories", "hand21", "--out", str(out), "--quiet", *flags])
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_configs_are_checked_where_they_are_used(hand_data: Path, tmp_path: Path) -> None:
+    """train() and Lifter refuse what the command line refuses, for callers of the Python API."""
+    from lifter.model import Lifter
+    from lifter.train import train
+
+    with pytest.raises(ValueError, match="distance_range must be 0 < near <= far"):
+        train(TrainConfig(categories=("hand21",), distance_range=(5.0, 2.0)), hand_data, tmp_path / "run",
+              torch.device("cpu"), progress=False)
+    with pytest.raises(ValueError, match="hide_prob is a share in"):
+        TrainConfig(hide_prob=1.5).check()
+    with pytest.raises(ValueError, match="code_dim must be even"):
+        Lifter(LifterConfig(categories={"hand21": 21}, code_dim=63))
+    TrainConfig().check()                                                      # the defaults are fine
+
+
 def test_max_batch_flag_lifts_the_cap_on_small_categories(hand_data: Path, tmp_path: Path, capsys) -> None:
     assert batch_size(TrainConfig(batch_tokens=8192), 17) == 256               # the default cap
     assert batch_size(TrainConfig(batch_tokens=8192, max_batch=1024), 17) == 8192 // 17
