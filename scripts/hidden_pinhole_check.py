@@ -12,7 +12,8 @@ error (``lifter.evaluate.score``) of ``lift()`` and of the variant for each cate
 chairs; faces take their hidden landmarks from the shape basis already) and each ``--patterns`` value: ``random``
 (the views as given, with ``--hide``'s share hidden at random on training views) or a block of ``--share`` of each
 view's visible 2D box hidden on one side (``bottom``, ``top``, ``left``, ``right``: ``scripts/partial_view_check.py``'s
-patterns).
+patterns); ``--lens k`` shows the views from ``k`` times farther through a ``k`` times longer lens, as
+``scripts/guessed_camera_check.py`` does (less perspective than the pinhole guess assumes).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from lifter.api import load_lifter  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, check_parser, check_view_options, checked_view_sets, score  # noqa: E402
 from lifter.geometry import guessed_pinhole_of_lift, similarity_fit_torch  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
+from guessed_camera_check import farther  # noqa: E402
 from partial_view_check import hide_block  # noqa: E402
 
 PATTERNS = ("random", "bottom", "top", "left", "right")
@@ -72,22 +74,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patterns", nargs="+", default=["random"], choices=PATTERNS,
                         help="random (the views as given or --hide), or a block hidden on one side")
     parser.add_argument("--share", type=float, default=0.4, help="share of the visible 2D box a block hides")
+    parser.add_argument("--lens", nargs="+", type=float, default=[1.0],
+                        help="the views from k times farther through a k times longer lens (less perspective; "
+                             "scripts/guessed_camera_check.py's --lens)")
     args = parser.parse_args(argv)
     check_view_options(parser, args)
-    if not 0 < args.share < 1 or args.count < 1:
-        parser.error("--share must be in (0, 1) and --count at least 1")
+    if not 0 < args.share < 1 or args.count < 1 or any(k < 1 for k in args.lens):
+        parser.error("--share must be in (0, 1), --count at least 1 and --lens at least 1")
     lifter = load_lifter(args.weights, device="cpu")                        # None: the bundled weights
     print(f"| category ({args.views} views{', ' + str(args.hide) + ' hidden' if args.hide else ''}) | pattern | "
-          f"views | lift() | hidden through the pinhole | ratio |")
-    print("|---|---|---|---|---|---|")
-    for category, test in checked_view_sets(args, blanks=4):
+          f"lens | views | lift() | hidden through the pinhole | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for category, test in checked_view_sets(args, blanks=5):
         for pattern in args.patterns:
-            views = test if pattern == "random" else hide_block(test, pattern, args.share)
-            rows = variant_rows(lifter, views)
-            unit = METRIC_UNITS[category]
-            print(f"| {category} | {pattern} | {len(views.points2d)} | {rows['lift()']:.2f} {unit} | "
-                  f"{rows['hidden through the pinhole']:.2f} {unit} | "
-                  f"{rows['hidden through the pinhole'] / rows['lift()']:.3f} |", flush=True)
+            hidden = test if pattern == "random" else hide_block(test, pattern, args.share)
+            for k in args.lens:
+                views = farther(hidden, k) if k != 1 else hidden
+                rows = variant_rows(lifter, views)
+                unit = METRIC_UNITS[category]
+                print(f"| {category} | {pattern} | {k:g} | {len(views.points2d)} | {rows['lift()']:.2f} {unit} | "
+                      f"{rows['hidden through the pinhole']:.2f} {unit} | "
+                      f"{rows['hidden through the pinhole'] / rows['lift()']:.3f} |", flush=True)
     return 0
 
 

@@ -34,11 +34,13 @@ def test_hidden_points_come_back_exactly_from_a_similar_reading(script) -> None:
 def test_rows_on_partly_hidden_hands(script, tmp_path: Path, capsys) -> None:
     data = write_hand_data(tmp_path, train=40, test=20)
     assert script.main(["--data", str(data), "--views", "train", "--hide", "0.2", "--count", "30",
-                        "--categories", "hand21", "--patterns", "random", "bottom"]) == 0
+                        "--categories", "hand21", "--patterns", "random", "bottom", "--lens", "1", "2"]) == 0
     rows = [line.split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith("| hand21")]
-    assert [r[1] for r in rows] == ["random", "bottom"] and rows[0][2] == "30"
+    assert [(r[1], r[2]) for r in rows] == [("random", "1"), ("random", "2"), ("bottom", "1"), ("bottom", "2")]
+    assert rows[0][3] == "30"
     for r in rows:
-        before, after, ratio = float(r[3].split()[0]), float(r[4].split()[0]), float(r[5].rstrip(" |"))
+        before, after, ratio = float(r[4].split()[0]), float(r[5].split()[0]), float(r[6].rstrip(" |"))
         assert before > 0 and after > 0 and ratio == pytest.approx(after / before, abs=2e-3)
-    with pytest.raises(SystemExit):
-        script.main(["--data", str(data), "--share", "1.5"])
+    for bad in (["--share", "1.5"], ["--lens", "0.5"]):
+        with pytest.raises(SystemExit):
+            script.main(["--data", str(data), *bad])
