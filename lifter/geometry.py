@@ -370,6 +370,14 @@ def similarity_fit_torch(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tenso
     return scale, R, mu_p, mu_g
 
 
+def similarity_back_torch(points: torch.Tensor, scale: torch.Tensor, R: torch.Tensor, mu_pred: torch.Tensor,
+                          mu_gt: torch.Tensor) -> torch.Tensor:
+    """``points (B, N, 3)`` in ``gt``'s frame mapped back into ``pred``'s by the inverse of the transform
+    :func:`similarity_fit_torch` returned (``scale (B,)``, ``R (B, 3, 3)``, ``mu_pred``, ``mu_gt (B, 1, 3)``):
+    ``(points - mu_gt) @ R / scale + mu_pred``."""
+    return (points - mu_gt) @ R / scale[:, None, None] + mu_pred
+
+
 def closest_orthographic_form(shape: torch.Tensor, xy: torch.Tensor, visible: torch.Tensor,
                               depth: torch.Tensor | None = None, max_rounds: int = 100, tolerance: float = 1e-9
                               ) -> torch.Tensor:
@@ -401,14 +409,14 @@ def closest_orthographic_form(shape: torch.Tensor, xy: torch.Tensor, visible: to
     error = None
     for _ in range(max_rounds):
         scale, R, mu_p, mu_g = similarity_fit_torch(lift, shape, visible)
-        back = (shape - mu_g) @ R / scale[:, None, None] + mu_p               # the shape in the lift's frame
+        back = similarity_back_torch(shape, scale, R, mu_p, mu_g)            # the shape in the lift's frame
         lift = torch.cat([xy, back[..., 2:]], -1)
         new_error = scale ** 2 * (((lift - back) ** 2).sum(-1) * w).sum(1)     # (B,) in shape's units
         if error is not None and bool(((error - new_error) <= tolerance * error.clamp_min(1e-30)).all()):
             break
         error = new_error
     scale, R, mu_p, mu_g = similarity_fit_torch(lift, shape, visible)
-    back = (shape - mu_g) @ R / scale[:, None, None] + mu_p
+    back = similarity_back_torch(shape, scale, R, mu_p, mu_g)
     lift = torch.where(visible[..., None], lift, back)
     mean_depth = (lift[..., 2] * w).sum(1, keepdim=True) / count[:, None]
     return torch.cat([lift[..., :2], lift[..., 2:] - mean_depth[..., None]], -1)

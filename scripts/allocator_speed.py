@@ -88,16 +88,22 @@ def with_options(args: list[str], values: dict[str, str]) -> list[str]:
     return out + [x for k, v in values.items() if k not in args for x in (k, v)]
 
 
-def run_once(args: list[str], preload: str, out: Path) -> tuple[float, str]:
-    """Run ``python -m lifter.train args --out out`` with ``preload`` preloaded: ``(its training seconds, the
-    SHA-256 of its checkpoint)``. Raises ``RuntimeError`` with the command's error when it fails."""
+def run_train(args: list[str], preload: str, out: Path) -> list[dict]:
+    """Run ``python -m lifter.train args --out out`` in a fresh process with ``preload`` preloaded (``""``: none):
+    the lines of its ``log.jsonl``. Raises ``RuntimeError`` with the command's error when it fails."""
     env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"} | ({"LD_PRELOAD": preload} if preload else {})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
     done = subprocess.run([sys.executable, "-m", "lifter.train", *with_options(args, {"--out": str(out)})],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"lifter.train failed under LD_PRELOAD={preload!r}:\n{done.stderr[-2000:]}")
-    seconds = json.loads((out / "log.jsonl").read_text().splitlines()[-1])["seconds"]
+    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def run_once(args: list[str], preload: str, out: Path) -> tuple[float, str]:
+    """Run ``python -m lifter.train args --out out`` with ``preload`` preloaded (:func:`run_train`): ``(its
+    training seconds, the SHA-256 of its checkpoint)``."""
+    seconds = run_train(args, preload, out)[-1]["seconds"]
     return seconds, hashlib.sha256((out / "checkpoint.safetensors").read_bytes()).hexdigest()
 
 

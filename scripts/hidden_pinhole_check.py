@@ -3,9 +3,10 @@
 ``lift()`` returns hidden landmarks where its network (the first pass of hidden-landmark completion) puts them, in
 its orthographic form. ``lift_with_camera`` without intrinsics reads the same lift through a pinhole guessed from
 the landmarks, with the refinements along that pinhole's rays. In the variant, each hidden landmark is taken from
-that reading instead and mapped back into the lift's frame by the similarity that best maps the reading's visible
-landmarks onto the lift's (:func:`hidden_from_reading`); visible landmarks keep the lift's points, so the visible
-x, y are still the input pixels, as DESIGN.md's ``lift()`` asks. Frames with every landmark visible are unchanged.
+that reading instead and mapped back into the lift's frame by the inverse of the similarity that best maps the
+lift's visible landmarks onto the reading's (:func:`hidden_from_reading`); visible landmarks keep the lift's
+points, so the visible x, y are still the input pixels, as DESIGN.md's ``lift()`` asks. Frames with every landmark
+visible are unchanged.
 
 ``PYTHONPATH=. python scripts/hidden_pinhole_check.py --data data --views train --hide 0.2`` prints the strict
 error (``lifter.evaluate.score``) of ``lift()`` and of the variant for each category (default: bodies, hands and
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lifter.api import load_lifter  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, check_parser, check_view_options, checked_view_sets, score  # noqa: E402
-from lifter.geometry import guessed_pinhole_of_lift, similarity_fit_torch  # noqa: E402
+from lifter.geometry import guessed_pinhole_of_lift, similarity_back_torch, similarity_fit_torch  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 from guessed_camera_check import farther  # noqa: E402
 from partial_view_check import hide_block  # noqa: E402
@@ -39,9 +40,10 @@ PATTERNS = ("random", "bottom", "top", "left", "right")
 
 def hidden_from_reading(lift: np.ndarray, reading: np.ndarray, visible: np.ndarray) -> np.ndarray:
     """``lift (F, N, 3)`` with its hidden landmarks (``visible (F, N)`` False) replaced by ``reading``'s points
-    ``(F, N, 3)`` mapped into the lift's frame: the similarity (rotation with det = +1, scale, translation) that
-    maps the reading's visible landmarks onto the lift's best, least squares. Visible landmarks, and frames with
-    every landmark visible or fewer than 3 visible, keep the lift's points -> float32."""
+    ``(F, N, 3)`` mapped into the lift's frame: the inverse of the similarity (rotation with det = +1, scale,
+    translation) that maps the lift's visible landmarks onto the reading's best, least squares
+    (:func:`lifter.geometry.similarity_fit_torch`; its scale is not the one of the fit the other way round). Visible
+    landmarks, and frames with every landmark visible or fewer than 3 visible, keep the lift's points -> float32."""
     use = (visible.sum(1) >= 3) & ~visible.all(1)
     out = np.array(lift, dtype=np.float32)
     if not use.any():
@@ -49,8 +51,7 @@ def hidden_from_reading(lift: np.ndarray, reading: np.ndarray, visible: np.ndarr
     a = torch.as_tensor(lift[use], dtype=torch.float64)
     b = torch.as_tensor(reading[use], dtype=torch.float64)
     v = torch.as_tensor(visible[use])
-    scale, R, mu_a, mu_b = similarity_fit_torch(a, b, v)                       # maps the lift onto the reading
-    back = ((b - mu_b) @ R / scale[:, None, None] + mu_a).numpy()              # the reading in the lift's frame
+    back = similarity_back_torch(b, *similarity_fit_torch(a, b, v)).numpy()   # the reading in the lift's frame
     out[use] = np.where(visible[use][..., None], lift[use], back)
     return out
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from allocator_speed import (BUNDLED_RECORD, DEFAULT_TEACHER_BONES, library, stage_command,  # noqa: E402
-                             with_options)
+from allocator_speed import (BUNDLED_RECORD, DEFAULT_TEACHER_BONES, library, run_train,  # noqa: E402
+                             stage_command, with_options)
 from lifter.api import DEFAULT_WEIGHTS  # noqa: E402
 from lifter.train import cpu_description  # noqa: E402
 
@@ -42,19 +40,12 @@ LOG_EVERY = 50   # lifter.train's log interval (train()'s log_every): the log's 
 
 
 def log_seconds(args: list[str], preload: str, out: Path) -> tuple[dict[int, float], float]:
-    """Run ``python -m lifter.train args --out out`` with ``preload`` preloaded: ``({step: its log's seconds},
-    the process's wall seconds)``. The log's clock starts with training (start-up and data loading left out); the
-    difference is what a command costs besides its steps. Raises ``RuntimeError`` with the command's error when it
-    fails."""
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"} | ({"LD_PRELOAD": preload} if preload else {})
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    """Run ``python -m lifter.train args --out out`` with ``preload`` preloaded (``allocator_speed.run_train``):
+    ``({step: its log's seconds}, the process's wall seconds)``. The log's clock starts with training (start-up and
+    data loading left out); the difference is what a command costs besides its steps."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "lifter.train", *with_options(args, {"--out": str(out)})],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+    lines = run_train(args, preload, out)
     wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"lifter.train failed:\n{done.stderr[-2000:]}")
-    lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     return {int(line["step"]): float(line["seconds"]) for line in lines}, wall
 
 
@@ -91,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < 2 * LOG_EVERY or args.steps % (2 * LOG_EVERY) or args.rounds < 1:
         parser.error(f"--steps takes a multiple of {2 * LOG_EVERY} and --rounds a count >= 1")
     try:
-        preload = (library("tcmalloc") if args.allocator == "auto" else library(args.allocator))
-    except FileNotFoundError:
+        preload = library("tcmalloc" if args.allocator == "auto" else args.allocator)
+    except FileNotFoundError as e:
         if args.allocator != "auto":
-            raise
+            parser.error(f"--allocator: {e}")
         preload = ""                                         # auto without tcmalloc: the system's, as the recipe
     try:
         record = json.loads(args.record.read_text())

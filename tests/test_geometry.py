@@ -189,3 +189,20 @@ def test_the_closest_orthographic_form_recovers_an_orthographic_shape_and_fits_a
         return ((similarity_procrustes(points, cam, everything) - cam) ** 2).sum((1, 2))
 
     assert (misfit(fit) < 0.9 * misfit(true)).all() and (misfit(fit) > 0).all()
+
+
+def test_similarity_back_undoes_the_fitted_similarity() -> None:
+    """similarity_back_torch maps gt's frame back into pred's: the fitted transform of a similar copy, undone,
+    gives the original points (visible and not)."""
+    import torch
+
+    from lifter.geometry import similarity_back_torch, similarity_fit_torch
+
+    rng = np.random.default_rng(4)
+    pred = torch.as_tensor(rng.normal(size=(2, 9, 3)))
+    gt = 2.5 * pred @ torch.as_tensor(rotation_z(0.7) @ rotation_x(-0.4)).T + torch.tensor([1.0, -2.0, 30.0])
+    mask = torch.as_tensor(rng.random((2, 9)) > 0.3)
+    mask[:, :3] = True
+    fit = similarity_fit_torch(pred, gt, mask)
+    assert fit[0].numpy() == pytest.approx([2.5, 2.5])
+    np.testing.assert_allclose(similarity_back_torch(gt, *fit).numpy(), pred.numpy(), atol=1e-9)

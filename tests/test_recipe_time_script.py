@@ -55,3 +55,6 @@ def test_bad_counts_are_refused(script, capsys) -> None:
         with pytest.raises(SystemExit):
             script.main(argv)
         assert "--steps takes a multiple of 100" in capsys.readouterr().err
+    with pytest.raises(SystemExit):                                       # a named library that is not there
+        script.main(["--allocator", "/no/such/library.so"])
+    assert "--allocator: /no/such/library.so: no such library" in capsys.readouterr().err
