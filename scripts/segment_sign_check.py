@@ -18,7 +18,11 @@ right (on the lift with the left arm's choice), chosen per view by
 - *2D pose likelihood*: the choice whose novel views a normalising flow fitted to the training 2D
   (:mod:`lifter.flow`, ``--flow-steps``) finds most likely, the views turned about the *true* vertical from the
   protocol's elevations (``scripts/view_likelihood.py``'s ``upright_views``: an oracle vertical, the most a 2D
-  prior could be given).
+  prior could be given);
+- *the lifter's own arms*: the choice whose arm, in the lifted torso's frame, lies nearest (mean distance to its
+  ``--prior-neighbours`` nearest) the arms of the lifter's lifts of ``--prior-views`` training views (2D only) in
+  which neither of the arm's segments is steep, so that their depth sign hardly matters (the right arms mirrored
+  onto the left).
 
 Usage:
 
@@ -153,24 +157,84 @@ def flow_costs(flow, choices: np.ndarray, rotations: np.ndarray, views: int) -> 
     return np.stack(costs)
 
 
-def choice_rows(lift: np.ndarray, test: TestSet, rules: dict[str, Callable[[np.ndarray], np.ndarray]]
+def torso_frame(points: np.ndarray) -> np.ndarray:
+    """``(F, 3, 3)``: the rows of each ``human17`` pose's torso frame in ``points (F, 17, 3)``: across (right to
+    left shoulder), up (pelvis to thorax, made orthogonal to across) and their cross product."""
+    across = points[:, 11] - points[:, 14]
+    across = across / np.linalg.norm(across, axis=-1, keepdims=True)
+    up = points[:, 8] - points[:, 0]
+    up = up - (up * across).sum(-1, keepdims=True) * across
+    up = up / np.linalg.norm(up, axis=-1, keepdims=True)
+    return np.stack([across, up, np.cross(across, up)], 1)
+
+
+def arm_directions(points: np.ndarray, arm: tuple[int, int, int]) -> np.ndarray:
+    """``(F, 6)``: the unit directions of ``arm``'s upper arm and forearm in :func:`torso_frame`, the right arm's
+    mirrored across the body (its first coordinates negated) so that both arms compare with one set."""
+    s, e, w = arm
+    frame = torso_frame(points)
+    out = []
+    for a, b in ((s, e), (e, w)):
+        d = points[:, b] - points[:, a]
+        out.append(np.einsum("fij,fj->fi", frame, d / np.linalg.norm(d, axis=-1, keepdims=True)))
+    out = np.concatenate(out, -1)
+    if arm == ARMS[1]:
+        out[:, [0, 3]] *= -1
+    return out
+
+
+def own_arms(lift: np.ndarray, steep: float = DEFAULT_STEEP) -> np.ndarray:
+    """``(M, 6)``: the :func:`arm_directions` of the arms of ``lift (F, 17, 3)`` with neither segment steep in
+    the lift (a depth difference within ``steep`` of its length)."""
+    out = []
+    for arm in ARMS:
+        flat = np.ones(len(lift), bool)
+        for a, b in zip(arm[:-1], arm[1:]):
+            d = lift[:, a] - lift[:, b]
+            flat &= np.abs(d[:, 2]) <= steep * np.linalg.norm(d, axis=-1)
+        out.append(arm_directions(lift[flat], arm))
+    return np.concatenate(out)
+
+
+def prior_costs(bank: np.ndarray, choices: np.ndarray, arm: tuple[int, int, int], neighbours: int) -> np.ndarray:
+    """``(4, F)``: each choice's mean distance from ``arm``'s directions to their ``neighbours`` nearest rows of
+    ``bank (M, 6)`` (:func:`own_arms`)."""
+    bank_t = torch.from_numpy(bank)
+    costs = []
+    for shape in choices:
+        d = torch.cdist(torch.from_numpy(arm_directions(shape, arm)), bank_t)
+        costs.append(d.topk(min(neighbours, len(bank)), largest=False).values.mean(1).numpy())
+    return np.stack(costs)
+
+
+def choice_rows(lift: np.ndarray, test: TestSet, rules: dict[str, Callable[[np.ndarray, tuple], np.ndarray]]
                 ) -> list[tuple[str, float, float]]:
     """``(name, strict error, share of the arms where the oracle gains over GAIN that the rule picks as the oracle
-    does)`` for ``lift()`` as is, the oracle and each rule (``rules[name]``: the ``(4, F)`` costs of
-    :func:`arm_choices`' output, lower is better). The arms are chosen in turn, the right arm's choices made on
-    the lift with the left arm's choice applied."""
+    does)`` for ``lift()`` as is, the oracle and each rule (``rules[name](choices, arm)``: the ``(4, F)`` costs
+    of :func:`arm_choices`' output for ``arm``, lower is better). The arms are chosen in turn, the right arm's
+    choices made on the lift with the left arm's choice applied."""
     rows = [("lift() as is", score(lift, test)["strict"], float("nan"))]
-    for name, rule in {"oracle": lambda c: oracle_costs(c, test), **rules}.items():
+    for name, rule in {"oracle": lambda c, arm: oracle_costs(c, test), **rules}.items():
         out, agree = lift, []
         for arm in ARMS:
             choices = arm_choices(out, arm)
-            pick, oracle = rule(choices).argmin(0), oracle_costs(choices, test)
+            pick, oracle = rule(choices, arm).argmin(0), oracle_costs(choices, test)
             big = oracle[0] - oracle.min(0) > GAIN
             agree.append((pick == oracle.argmin(0))[big])
             out = apply_choice(out, choices, pick, arm)
         hits = np.concatenate(agree)
         rows.append((name, score(out, test)["strict"], float(hits.mean()) if len(hits) else float("nan")))
     return rows
+
+
+def own_lifts(lifter, data: Path, category: str, count: int, seed: int) -> np.ndarray:
+    """``(count, N, 3)``: ``lifter.lift`` of ``count`` training views drawn with ``seed`` (2D and visibility only)."""
+    path = Path(data) / f"{category}_train.npz"
+    if not path.exists():
+        raise SystemExit(f"segment_sign_check.py: {path} is missing; --prior-views 0 skips the rule that needs it")
+    with np.load(path) as f:
+        idx = training_indices(len(f["points2d"]), count, seed)
+        return lifter.lift(f["points2d"][idx], category, f["visible"][idx]).astype(np.float64)
 
 
 def view_rotations(data: Path, test: TestSet, views: str, count: int, seed: int) -> np.ndarray:
@@ -190,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cycle-angles", type=float, nargs="+", default=[-60.0, 60.0])
     parser.add_argument("--flow-steps", type=int, default=1000, help="steps fitting the 2D pose flow (0: skip it)")
     parser.add_argument("--flow-views", type=int, default=8, help="novel views per choice scored by the flow")
+    parser.add_argument("--prior-views", type=int, default=20000,
+                        help="training views whose lifts give the lifter's own arms (0: skip that rule)")
+    parser.add_argument("--prior-neighbours", type=int, default=10, help="nearest own arms a choice is scored on")
     args = parser.parse_args(argv)
     check_view_options(parser, args)
     torch.set_num_threads(2)
@@ -211,11 +278,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % |")
         if category != "human17":
             continue
-        rules = {"cycle consistency": lambda c: cycle_costs(lifter, c, category, args.cycle_angles)}
+        rules = {"cycle consistency": lambda c, arm: cycle_costs(lifter, c, category, args.cycle_angles)}
         if args.flow_steps:
             flow = pose_flow(args.data, category, args.flow_steps, args.seed)
             rotations = view_rotations(args.data, test, args.views, args.count, args.seed)
-            rules["2D pose likelihood (true vertical)"] = lambda c: flow_costs(flow, c, rotations, args.flow_views)
+            rules["2D pose likelihood (true vertical)"] = lambda c, arm: flow_costs(flow, c, rotations,
+                                                                                     args.flow_views)
+        if args.prior_views:
+            bank = own_arms(own_lifts(lifter, args.data, category, args.prior_views, args.seed + 1), args.steep)
+            rules["the lifter's own arms"] = lambda c, arm: prior_costs(bank, c, arm, args.prior_neighbours)
         print(f"\n| arms' depth signs chosen by | strict | picks the oracle's choice where it gains > {GAIN:g} "
               f"{units} |\n|---|---|---|")
         for name, err, agree in choice_rows(lift, test, rules):

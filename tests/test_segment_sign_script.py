@@ -70,7 +70,7 @@ def test_a_flipped_forearm_is_counted_and_the_oracle_undoes_it() -> None:
     assert all(w == 0 for k, w in wrong.items() if k != (12, 13))
     assert summary["views_wrong"] == pytest.approx(1 / 4) and summary["error_rest"] == pytest.approx(0, abs=1e-9)
     assert summary["error_wrong"] > 10
-    keep = {"keep every sign": lambda c: np.r_[np.zeros((1, c.shape[1])), np.ones((3, c.shape[1]))]}
+    keep = {"keep every sign": lambda c, arm: np.r_[np.zeros((1, c.shape[1])), np.ones((3, c.shape[1]))]}
     table = {name: (err, agree) for name, err, agree in ssc.choice_rows(lift, test, keep)}
     assert table["lift() as is"][0] == pytest.approx(score(lift, test)["strict"])
     assert table["oracle"][0] == pytest.approx(0, abs=1e-9) and table["oracle"][1] == 1.0
@@ -81,10 +81,39 @@ def test_the_command_runs_on_body_test_files(tmp_path: Path, capsys) -> None:
     ssc = load_script("segment_sign_check")
     shapes = bodies(6, 2).astype(np.float32)
     write_test_files(tmp_path, "human17", shapes, np.ones((6, 17), bool), seed=3)
-    assert ssc.main(["--data", str(tmp_path), "--views", "clean", "--flow-steps", "0", "--cycle-angles", "45"]) == 0
+    command = ["--data", str(tmp_path), "--views", "clean", "--flow-steps", "0", "--cycle-angles", "45"]
+    with pytest.raises(SystemExit, match="human17_train.npz is missing; --prior-views 0 skips"):
+        ssc.main(command)                                                       # the own-arms rule needs training 2D
+    capsys.readouterr()
+    assert ssc.main(command + ["--prior-views", "0"]) == 0
     out = capsys.readouterr().out
     test = load_test_set(tmp_path, "human17", "clean")
     lift = load_lifter(device="cpu").lift(test.points2d, "human17", test.visible)
     assert f"| lift() as is | {score(lift, test)['strict']:.2f} mm |" in out
-    assert "| oracle |" in out and "| cycle consistency |" in out and "likelihood" not in out
+    assert "| oracle |" in out and "| cycle consistency |" in out and "likelihood" not in out and "own" not in out
     assert "| l_elbow–l_wrist |" in out
+
+
+def test_the_own_arms_rule_prefers_the_choice_its_bank_holds() -> None:
+    ssc = load_script("segment_sign_check")
+    truth = bodies(6, 4)
+    left, right = ssc.ARMS
+    # the torso frame of an upright body facing the camera: across = +x (to the left shoulder), up = +y, z = x × y
+    np.testing.assert_allclose(ssc.torso_frame(truth)[0], np.eye(3), atol=1e-12)
+    # the right arm is mirrored onto the left: a body and its x-mirror image (arms swapped) give the same directions
+    mirrored = truth.copy()
+    mirrored[..., 0] *= -1
+    mirrored[:, [11, 12, 13, 14, 15, 16]] = mirrored[:, [14, 15, 16, 11, 12, 13]]
+    np.testing.assert_allclose(ssc.arm_directions(mirrored, right), ssc.arm_directions(truth, left), atol=1e-12)
+    # a bank of the true arms: the kept choice sits on it (zero cost), a flipped forearm does not
+    bank = np.concatenate([ssc.arm_directions(truth, left), ssc.arm_directions(truth, right)])
+    lift = ssc.arm_choices(truth, left)[1]                                      # every left forearm flipped
+    costs = ssc.prior_costs(bank, ssc.arm_choices(lift, left), left, neighbours=1)
+    assert costs.shape == (4, 6)
+    np.testing.assert_array_equal(costs.argmin(0), np.ones(6, int))             # the choice that flips it back
+    np.testing.assert_allclose(costs[1], 0, atol=1e-7)
+    # own_arms keeps only arms whose segments are not steep in the lift: these forearms are all steep
+    assert len(ssc.own_arms(truth)) == 0
+    flat = truth.copy()
+    flat[..., 2] = 0
+    assert len(ssc.own_arms(flat)) == 12
