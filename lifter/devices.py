@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 
@@ -27,3 +29,21 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
             raise ValueError(f"device {device!r}: torch sees {torch.cuda.device_count()} CUDA device(s), "
                              f"numbered from 0")
     return dev
+
+
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
+    none, read from Linux's ``cpuinfo`` (else "unknown CPU"). A training step's speed depends on both."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+    units = [unit for flag, unit in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512")) if flag in flags]
+    return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}"
+
+
+def processor_description(device: torch.device) -> str:
+    """What ran the training on ``device``: the GPU's name for CUDA, else :func:`cpu_description`."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_description()

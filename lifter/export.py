@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import save_file
 
 from lifter.api import record_path, sha256_file
-from lifter.train import read_run
+from lifter.runs import read_run
 
 
 def export(run: Path, out: Path, command: str = "", evaluation: Path | None = None,

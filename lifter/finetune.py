@@ -70,7 +70,7 @@ class FinetuneConfig:
     teacher_bones: str = ""           # bone proportions file refining the teacher's lifts ("": none)
     teacher_reading: str = "orthographic"   # or "perspective": through the pinhole guessed from the 2D extent
     distill_weight: float = 0.0       # weight of the student's depths on the real 2D against the refined teacher's
-    teacher_precision: str = ""       # the teacher's blocks: "fp32" or "bf16" (lifter.train.PRECISIONS); "": the
+    teacher_precision: str = ""       # the teacher's blocks: "fp32" or "bf16" (train_config.PRECISIONS); "": the
                                       # student's (TrainConfig.precision), as every run before this field
 
 

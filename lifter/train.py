@@ -10,145 +10,40 @@ extra landmarks hidden at random (missing-landmark training). 2D-only losses: se
 
 Checkpoints (``checkpoint.safetensors`` + ``checkpoint.json``: model, critics, optimisers, random states) are
 written every ``--checkpoint-every`` steps and at the end; ``--resume`` continues from them bit for bit.
+
+The recipe is :class:`lifter.train_config.TrainConfig`; the command line, :mod:`lifter.train_cli`; reading a run
+folder back, :mod:`lifter.runs`.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
-import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from lifter.bone_lengths import DEFAULT_PROPORTIONS, load_proportions
-from lifter.devices import resolve_device
-from lifter.finetune import TEACHER_READINGS, FinetuneConfig, finetune_losses
-from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow, flow_poses
+from lifter.devices import processor_description
+from lifter.finetune import finetune_losses
+from lifter.flow import PoseFlow, fit_pose_flow, flow_poses
 from lifter.geometry import normalise_2d, random_perspective_view, rigid_factorisation, unproject_lift
 from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, depth_supervised_loss, flow_loss,
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss, template_loss)
 from lifter.masking import block_keys, hide_first
-from lifter.model import BF16_ATTENTIONS, IDENTITY_CODES, IDENTITY_PLACES, Lifter, LifterConfig
+from lifter.bone_lengths import load_proportions
+from lifter.model import BF16_ATTENTIONS, Lifter, LifterConfig
+from lifter.runs import ema_prefix, load_init, prefixed
 from lifter.skeletons import get_category
-
-ALL_CATEGORIES = ("human17", "hand21", "face468", "chair")
-CYCLE_READINGS = ("orthographic", "perspective")  # TrainConfig.cycle_reading: how the cycle reads its second lift
-PRECISIONS = ("fp32", "bf16")                     # TrainConfig.precision
-
-
-@dataclass
-class TrainConfig:
-    """Training recipe (stored with the checkpoint and the bundled weights)."""
-
-    categories: tuple[str, ...] = ALL_CATEGORIES  # categories to train on (those with a *_train.npz)
-    category_weights: tuple[tuple[str, int], ...] = ()  # steps per round-robin cycle, e.g. (("human17", 2),);
-                                     # categories not named take 1 step (empty: every category 1, balanced)
-    supervision: str = "2d"          # "2d" (headline) or "3d" (reference upper bound)
-    steps: int = 4000                # optimiser steps in all (spread round robin over the categories)
-    batch_tokens: int = 4096         # batch size = clamp(batch_tokens // N, min_batch, max_batch)
-    category_batch_tokens: tuple[tuple[str, int], ...] = ()  # batch_tokens of the named categories instead, e.g.
-                                     # (("face468", 2048),): each category's batches sized on its own budget
-    min_batch: int = 16
-    max_batch: int = 256
-    lr: float = 1e-3                 # AdamW peak learning rate, linear warm-up then cosine decay to 5 %
-    warmup: int = 200
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    critic_lr: float = 1e-3
-    critic_steps: int = 2            # critic updates per lifter update
-    adv_weight: float = 0.3          # weight of the adversarial loss on the lifter's side
-    cycle_weight: float = 1.0
-    cycle_reading: str = "orthographic"  # how the cycle reads the second lift: "orthographic" (as every run
-                                     # before this field: x, y = its 2D, scale fitted) or "perspective" (un-projected
-                                     # with the novel view's known camera, geometry.unproject_lift: no residual)
-    hidden_weight: float = 1.0
-    symmetry_weight: float = 0.0     # mirror-symmetry prior (losses.symmetry_loss); 0: off, as before it existed
-    symmetry_categories: tuple[str, ...] = ()  # the categories that prior applies to; empty: every trained one
-                                     # with mirror pairs (as every run before this field)
-    completion_weight: float = 0.0   # hidden-landmark completion distillation (losses.completion_loss); 0: off
-    template_weights: tuple[tuple[str, float], ...] = ()  # rigid-template prior per category, e.g.
-                                     # (("face468", 1.0),): losses.template_loss towards
-                                     # geometry.rigid_factorisation of the training 2D
-    flow_weights: tuple[tuple[str, float], ...] = ()  # ElePose-style 2D pose likelihood per category, e.g.
-                                     # (("human17", 0.1),): losses.flow_loss of the novel views under a
-                                     # normalising flow fitted to the category's training 2D at start-up
-                                     # (lifter.flow; fully visible training 2D, N <= max_tokens)
-    flow: FlowConfig = field(default_factory=FlowConfig)  # the flows' size and fitting schedule
-    learned_elevation: bool = False  # novel views turn about the vertical of a learned camera elevation
-                                     # (ElePose; needs model.elevation_head; geometry.random_perspective_view)
-    hide_prob: float = 0.5           # chance that a training pose gets extra landmarks hidden
-    hide_max: float = 0.3            # ... up to this fraction of its visible ones
-    block_prob: float = 0.0          # chance that a training pose gets a block hidden instead: the visible
-                                     # landmarks on one side of a random 2D direction (a limb or a side out of
-                                     # view, not a scattered few); 0: never, and the random draws of runs before
-    block_max: float = 0.5           # ... up to this fraction of its visible ones
-    mirror_prob: float = 0.5         # chance of a left/right mirrored copy (categories with mirror pairs)
-    max_tokens: int = 128            # larger landmark sets train on a random subset of this many per batch
-    batch_on_subset: bool = False    # size batches on the tokens a pose actually uses, min(N, max_tokens)
-                                     # (False: on N, as every run before this field; faces then get 16 poses)
-    distance_range: tuple[float, float] = (2.5, 12.0)  # novel-view camera distance / RMS radius (log-uniform)
-    max_tilt_deg: float = 10.0       # novel-view tilt about the image x axis
-    seed: int = 0
-    precision: str = "fp32"          # "bf16": the lifters' (student's and teacher's) transformer blocks run under
-                                     # bfloat16 autocast (Lifter.bf16; weights, optimiser, residual stream, output
-                                     # head, critics and losses stay float32): faster on the CPUs measured
-                                     # (AMX or AVX-512 bf16), maybe slower without; "fp32": as every run before
-    bf16_attention: str = "matmul"   # under "bf16" on the CPU, attention as bfloat16 matrix products ("matmul",
-                                     # lifter.model.cpu_bf16_attention) or PyTorch's fused kernel in float32
-                                     # ("fp32": every bf16 run recorded before this field); lifter.model.attention
-    checkpoint_every: int = 500
-    ema_decays: tuple[float, ...] = ()  # keep exponential moving averages of the model's weights at these decays
-                                     # (updated after every step, saved with the checkpoints; export one with
-                                     # ``python -m lifter.export --ema DECAY``); empty: none, as before it existed
-    ema_warmup: str = "mean"         # how the averages start (ema_factor): "mean", the running mean of the weights
-                                     # until 1 / (1 - decay) steps; "tf", min(decay, (1 + t) / (10 + t)), which
-                                     # runs recorded before this field used (it holds every decay at that bound
-                                     # for about the first 9 / (1 - decay) steps)
-    model: LifterConfig = field(default_factory=LifterConfig)
-    init_from: str = ""              # start from a run folder's checkpoint (model and critics) or exported weights
-    init_ema: float | None = None    # with init_from a run folder: start from its weight average at this decay
-                                     # (ema_decays) instead of its last weights; its critics as they are
-    critic_warmup: int = 100         # critic-only updates per category first, when init_from has no critics
-    finetune_3d_aware: bool = False  # add the 3D-aware stage's losses (lifter.finetune); needs init_from
-    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
-
-    def check(self) -> None:
-        """Raise ValueError naming the first setting a run cannot train with (the network's too:
-        :meth:`LifterConfig.check`)."""
-        def whole(name: str, low: int) -> None:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-
-        for name, low in (("steps", 1), ("batch_tokens", 1), ("min_batch", 1), ("critic_steps", 0), ("warmup", 0),
-                          ("max_tokens", 1), ("checkpoint_every", 1), ("critic_warmup", 0)):
-            whole(name, low)
-        if self.max_batch < self.min_batch:
-            raise ValueError(f"max_batch must be at least min_batch ({self.min_batch}), got {self.max_batch}")
-        for name in ("lr", "critic_lr", "grad_clip"):
-            if not math.isfinite(getattr(self, name)) or getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be a finite number > 0, got {getattr(self, name)}")
-        for name in ("weight_decay", "adv_weight", "cycle_weight", "hidden_weight", "symmetry_weight",
-                     "completion_weight", "max_tilt_deg"):
-            if not math.isfinite(getattr(self, name)) or getattr(self, name) < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
-        for name in ("hide_prob", "hide_max", "block_prob", "block_max", "mirror_prob"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is a share in [0, 1], got {getattr(self, name)}")
-        low, high = self.distance_range
-        if not 0 < low <= high:
-            raise ValueError(f"distance_range must be 0 < near <= far, got {self.distance_range}")
-        self.model.check()
+from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, EMA_WARMUPS, PRECISIONS, TrainConfig,
+                                 check_batch_tokens, check_ema_decays, check_flow_weights, check_symmetry_categories,
+                                 check_template_weights, step_schedule)
 
 
 class TrainData:
@@ -176,67 +71,6 @@ class TrainData:
         idx = self.order[self.cursor:self.cursor + batch]
         self.cursor += batch
         return idx
-
-
-def step_schedule(categories: tuple[str, ...], weights: tuple[tuple[str, int], ...] = ()) -> tuple[str, ...]:
-    """One round-robin cycle of categories, each appearing as many times as its weight (default 1), spread
-    evenly (smooth weighted round robin); equal weights give ``categories`` in order.
-
-    >>> step_schedule(("human17", "hand21", "chair"), (("human17", 2),))
-    ('human17', 'hand21', 'chair', 'human17')
-    """
-    given = dict(weights)
-    unknown = sorted(set(given) - set(categories))
-    if unknown:
-        raise ValueError(f"category weights for {unknown}, which are not trained (categories: {list(categories)})")
-    w = {c: int(given.get(c, 1)) for c in categories}
-    if any(v < 1 for v in w.values()):
-        raise ValueError(f"category weights must be whole numbers >= 1, got {w}")
-    total = sum(w.values())
-    current = dict.fromkeys(categories, 0)
-    cycle = []
-    for _ in range(total):
-        for c in categories:
-            current[c] += w[c]
-        pick = max(categories, key=lambda c: current[c])          # first of the largest: stable order
-        current[pick] -= total
-        cycle.append(pick)
-    return tuple(cycle)
-
-
-def check_template_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...],
-                           what: str = "template") -> None:
-    """Raise ``ValueError`` unless every category given a ``what`` (template, flow) weight is trained and its
-    weight is > 0."""
-    untrained = sorted(c for c, _ in weights if c not in categories)
-    if untrained:
-        raise ValueError(f"{what} weights for {untrained}, which are not trained (categories: {list(categories)})")
-    if not all(w > 0 for _, w in weights):
-        raise ValueError(f"{what} weights must be > 0, got {dict(weights)}")
-
-
-def check_symmetry_categories(categories: tuple[str, ...], chosen: tuple[str, ...], weight: float
-                              ) -> tuple[str, ...]:
-    """``chosen`` (TrainConfig.symmetry_categories) checked against the trained ``categories`` and the prior's
-    ``weight``: each must be trained, have mirror pairs, and be named once, and the prior must be on. Returns it."""
-    if not chosen:
-        return ()
-    if weight <= 0:
-        raise ValueError("the symmetry prior is off: give --symmetry-weight W (W > 0) as well")
-    untrained = sorted(set(chosen) - set(categories))
-    if untrained:
-        raise ValueError(f"{untrained} not trained (categories: {list(categories)})")
-    unpaired = [c for c in chosen if not get_category(c).mirror_pairs]
-    if unpaired:
-        raise ValueError(f"{unpaired} have no mirror pairs: the prior does not apply to them")
-    if len(set(chosen)) != len(chosen):
-        raise ValueError(f"a category named twice: {list(chosen)}")
-    return chosen
-
-
-def check_flow_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...]) -> None:
-    """:func:`check_template_weights` for ``flow_weights``."""
-    check_template_weights(categories, weights, "flow")
 
 
 def fit_category_flow(data: "TrainData", cfg: TrainConfig) -> PoseFlow:
@@ -269,11 +103,6 @@ def batch_size(cfg: TrainConfig, n: int, category: str | None = None) -> int:
     used = min(n, cfg.max_tokens) if cfg.batch_on_subset else n
     tokens = dict(cfg.category_batch_tokens).get(category, cfg.batch_tokens)
     return int(min(max(tokens // used, cfg.min_batch), cfg.max_batch))
-
-
-def check_batch_tokens(categories: tuple[str, ...], tokens: tuple[tuple[str, int], ...]) -> None:
-    """Raise ``ValueError`` unless every category given its own batch tokens is trained and its count is > 0."""
-    check_template_weights(categories, tokens, "batch token")
 
 
 def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: TrainConfig,
@@ -347,14 +176,6 @@ def symmetric_pairs(category: str, index: torch.Tensor | None) -> tuple[torch.Te
     return pairs[keep], mirrored[keep]
 
 
-def check_ema_decays(decays: tuple[float, ...], warmup: str = "mean") -> None:
-    """Raise ``ValueError`` unless every weight-average decay is in (0, 1), none is repeated and the warm-up is
-    one :func:`ema_factor` knows."""
-    if not all(0.0 < d < 1.0 for d in decays) or len(set(decays)) != len(decays):
-        raise ValueError(f"weight-average decays must be distinct numbers between 0 and 1, got {list(decays)}")
-    ema_factor(0.5, 1, warmup)
-
-
 def ema_factor(decay: float, t: int, warmup: str = "mean") -> float:
     """The factor ``d`` of a weight average's update ``ema = d * ema + (1 - d) * weights`` after step ``t``
     (1, 2, ...). ``"mean"``: ``min(decay, 1 - 1/t)``, so the average is exactly the mean of the weights after
@@ -366,17 +187,7 @@ def ema_factor(decay: float, t: int, warmup: str = "mean") -> float:
         return min(decay, 1.0 - 1.0 / t)
     if warmup == "tf":
         return min(decay, (1.0 + t) / (10.0 + t))
-    raise ValueError(f"unknown weight-average warm-up {warmup!r} (expected 'mean' or 'tf')")
-
-
-def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    """The checkpoint tensors under ``prefix`` (``model.``, ``critics.``, ``ema.0.999.``), with it removed."""
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-
-def ema_prefix(decay: float) -> str:
-    """The checkpoint key prefix of the weight average at ``decay`` (``ema.0.999.``)."""
-    return f"ema.{decay!r}."
+    raise ValueError(f"unknown weight-average warm-up {warmup!r} (expected one of {EMA_WARMUPS})")
 
 
 def make_optimiser(params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -688,90 +499,6 @@ def _jsonable(x):
     return x
 
 
-def config_from_dict(d: dict) -> TrainConfig:
-    """Inverse of ``asdict(TrainConfig)`` (tuples restored)."""
-    d = dict(d)
-    d.setdefault("batch_on_subset", False)          # recorded before these fields existed
-    d.setdefault("symmetry_weight", 0.0)
-    d["symmetry_categories"] = tuple(str(c) for c in d.get("symmetry_categories", ()))
-    d.setdefault("completion_weight", 0.0)
-    d.setdefault("cycle_reading", "orthographic")
-    d["category_weights"] = tuple((str(c), int(w)) for c, w in d.get("category_weights", ()))
-    d["category_batch_tokens"] = tuple((str(c), int(t)) for c, t in d.get("category_batch_tokens", ()))
-    d["template_weights"] = tuple((str(c), float(w)) for c, w in d.get("template_weights", ()))
-    d["flow_weights"] = tuple((str(c), float(w)) for c, w in d.get("flow_weights", ()))
-    d["flow"] = FlowConfig(**d.get("flow", {}))
-    d["ema_decays"] = tuple(float(x) for x in d.get("ema_decays", ()))
-    d.setdefault("ema_warmup", "tf")                # averages recorded before the field had TensorFlow's warm-up
-    d.setdefault("bf16_attention", "fp32")          # bf16 runs recorded before the field: the fused kernel
-    d["model"] = LifterConfig(**d["model"])
-    d["finetune"] = FinetuneConfig(**d.get("finetune", {}))
-    for k in ("categories", "distance_range"):
-        d[k] = tuple(d[k])
-    return TrainConfig(**d)
-
-
-def read_run(run: str | Path, ema: float | None = None) -> tuple[dict, dict, dict]:
-    """A run folder's checkpoint: ``(model weights, every checkpoint tensor, checkpoint.json)``; the model weights
-    are its last ones, or with ``ema`` its weight average at that decay. Raises FileNotFoundError for a folder
-    without a checkpoint and ValueError for an ``ema`` the run did not keep."""
-    run = Path(run)
-    if not (run / "checkpoint.json").is_file():
-        raise FileNotFoundError(f"{run} holds no checkpoint.json: not a training run folder")
-    meta = json.loads((run / "checkpoint.json").read_text())
-    kept = meta["config"].get("ema_decays", [])
-    if ema is not None and ema not in kept:
-        raise ValueError(f"{run} kept no weight average at decay {ema} (it kept {kept or 'none'}; train with "
-                         f"--ema {ema})")
-    tensors = load_file(str(run / "checkpoint.safetensors"))
-    return prefixed(tensors, "model." if ema is None else ema_prefix(ema)), tensors, meta
-
-
-def load_init(path: str | Path, ema: float | None = None) -> tuple[dict, dict, LifterConfig]:
-    """The trained model to start from: ``(model state, critic state, model config)``.
-
-    ``path``: a run folder (``checkpoint.safetensors`` + ``checkpoint.json``: model and critics; with ``ema``, the
-    model is the run's weight average at that decay, :func:`read_run`) or exported weights (``.safetensors`` +
-    its ``.json`` record, SHA-256 checked: the model only, critic state empty). Raises ValueError for an ``ema``
-    the run did not keep, or with exported weights.
-    """
-    path = Path(path)
-    if path.is_dir():
-        model, tensors, meta = read_run(path, ema)
-        return model, prefixed(tensors, "critics."), config_from_dict(meta["config"]).model
-    if ema is not None:
-        raise ValueError(f"a weight average (decay {ema}) is read from a run folder, not from {path}")
-    if path.suffix == ".safetensors":
-        from lifter.api import load_lifter
-
-        loaded = load_lifter(path, device="cpu")                # checks the file against its record
-        return dict(loaded.model.state_dict()), {}, loaded.model.cfg
-    raise FileNotFoundError(f"--init {path}: neither a run folder nor a .safetensors weights file")
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """The training device for ``--device`` (:func:`lifter.devices.resolve_device`; a ValueError names a bad one)."""
-    return resolve_device(name)
-
-
-def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
-    none, read from Linux's ``cpuinfo`` (else "unknown CPU"). A training step's speed depends on both."""
-    try:
-        lines = cpuinfo.read_text().splitlines()
-    except OSError:
-        return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
-    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
-    units = [unit for flag, unit in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512")) if flag in flags]
-    return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}"
-
-
-def processor_description(device: torch.device) -> str:
-    """What ran the training on ``device``: the GPU's name for CUDA, else :func:`cpu_description`."""
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_description()
-
-
 def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, resume: bool = False,
           progress: bool = True, log_every: int = 50, command: str = "") -> Trainer:
     """Run the training loop; returns the trainer (model inside). Writes ``log.jsonl`` and checkpoints. Raises
@@ -812,245 +539,11 @@ def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, res
     return trainer
 
 
-def _category_values(parser: argparse.ArgumentParser, option: str, given: list[str], convert: Callable,
-                     categories: tuple[str, ...], check: Callable, expected: str) -> tuple[tuple[str, Any], ...]:
-    """``CATEGORY=VALUE`` words of a command-line ``option`` as ``((category, convert(value)), ...)``, passed
-    through ``check(categories, pairs)``; a malformed word or a failed check is a usage error naming the option."""
-    try:
-        pairs = tuple((c, convert(v)) for c, v in (x.split("=", 1) for x in given))
-        check(categories, pairs)
-    except ValueError as e:
-        parser.error(f"{option} {' '.join(given)}: {e} (expected {expected})")
-    return pairs
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lifter.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
-    parser.add_argument("--out", type=Path, default=Path("runs/lifter"), help="run folder (checkpoints, log)")
-    parser.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES)
-    parser.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=STEPS",
-                        help="steps per round-robin cycle for the named categories (others 1), e.g. human17=2: "
-                             "bodies get two steps for every one of each other category (default: balanced)")
-    parser.add_argument("--supervision", choices=("2d", "3d"), default="2d",
-                        help="2d: the headline model; 3d: the 3D-supervised reference (upper bound)")
-    parser.add_argument("--identity", choices=IDENTITY_PLACES, default=LifterConfig.identity,
-                        help="where the landmark identity code enters (input_only is the ablation)")
-    parser.add_argument("--identity-code", choices=IDENTITY_CODES, default=LifterConfig.identity_code,
-                        help="the landmark identity code: fourier (of the landmark index; the default) or "
-                             "laplacian+fourier (a graph-Laplacian code of the category's skeleton appended)")
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps)
-    parser.add_argument("--dim", type=int, default=LifterConfig.dim)
-    parser.add_argument("--depth", type=int, default=LifterConfig.depth)
-    parser.add_argument("--heads", type=int, default=LifterConfig.heads)
-    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
-    parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens)
-    parser.add_argument("--category-batch-tokens", nargs="+", default=[], metavar="CATEGORY=TOKENS",
-                        help="--batch-tokens of the named categories instead (others: --batch-tokens), e.g. "
-                             "face468=2048 chair=2048 with --batch-tokens 8192: large batches where they help")
-    parser.add_argument("--max-batch", type=int, default=TrainConfig.max_batch, metavar="POSES",
-                        help=f"most poses a batch (default {TrainConfig.max_batch}); raise it with --batch-tokens "
-                             f"to grow the batches of the small categories, not only the faces'")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-    parser.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision,
-                        help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
-                             "and losses): 1.5-1.9x faster steps on the CPUs measured, with AMX or AVX-512 bf16 "
-                             "instructions (lscpu: amx_bf16, avx512_bf16; scripts/train_step_speed.py measures it), "
-                             "maybe slower without; default fp32")
-    parser.add_argument("--bf16-attention", choices=BF16_ATTENTIONS, default=TrainConfig.bf16_attention,
-                        help="with --precision bf16 on the CPU: attention as bfloat16 matrix products (matmul, "
-                             "default: faster) or PyTorch's fused kernel in float32 (fp32: every bf16 run recorded "
-                             "before this option)")
-    parser.add_argument("--teacher-precision", choices=PRECISIONS, default=FinetuneConfig.teacher_precision or None,
-                        help="3D-aware stage: the teacher's precision (default: --precision's); --precision bf16 "
-                             "--teacher-precision fp32 keeps the teacher's targets free of bfloat16 rounding")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in OUT from its checkpoint (without it, a run folder that already "
-                             "holds a checkpoint is refused, never overwritten)")
-    parser.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every, metavar="STEPS",
-                        help=f"write OUT/checkpoint.* every this many steps and at the end (default "
-                             f"{TrainConfig.checkpoint_every})")
-    parser.add_argument("--init", default="",
-                        help="start from a trained model: a run folder (checkpoint.*) or exported weights "
-                             "(WEIGHTS.safetensors with its .json record, e.g. assets/weights/lifter.safetensors)")
-    parser.add_argument("--init-ema", type=float, default=None, metavar="DECAY",
-                        help="with --init RUN_FOLDER: start from the run's weight average at this decay (trained "
-                             "with --ema DECAY) instead of its last weights")
-    parser.add_argument("--finetune-3d-aware", action="store_true",
-                        help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
-    parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
-    parser.add_argument("--cycle-weight", type=float, default=TrainConfig.cycle_weight,
-                        help="weight of the cycle loss (lift, rotate, re-project, lift again; default 1); 0 skips "
-                             "the second lift altogether")
-    parser.add_argument("--symmetry-weight", type=float, default=TrainConfig.symmetry_weight,
-                        help="weight of the mirror-symmetry prior on the lift's distances (default 0: off)")
-    parser.add_argument("--symmetry-categories", nargs="+", default=[], metavar="CATEGORY",
-                        help="apply the --symmetry-weight prior to these trained categories only (each must have "
-                             "mirror pairs: human17, face468, chair); default: every trained category that has them")
-    parser.add_argument("--completion-weight", type=float, default=TrainConfig.completion_weight,
-                        help="weight of the hidden-landmark completion distillation (losses.completion_loss; "
-                             "default 0: off)")
-    parser.add_argument("--template-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
-                        help="rigid-template prior for nearly rigid categories, e.g. face468=1: the lift must be "
-                             "close to the shape that structure from motion recovers from the training 2D "
-                             "(losses.template_loss; default: none)")
-    parser.add_argument("--flow-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
-                        help="ElePose-style 2D pose likelihood for categories with fully visible training 2D, "
-                             "e.g. human17=0.1: the lift's random re-projections must be likely under a "
-                             "normalising flow fitted to the training 2D (lifter.flow, losses.flow_loss; default: "
-                             "none)")
-    parser.add_argument("--flow-steps", type=int, default=FlowConfig.steps,
-                        help=f"maximum-likelihood steps fitting each --flow-weight flow at start-up (default "
-                             f"{FlowConfig.steps})")
-    parser.add_argument("--learned-elevation", action="store_true",
-                        help="turn the novel views about the vertical of a camera elevation the network learns to "
-                             "predict (ElePose), not about the image's vertical; adds an elevation head to a new "
-                             "model (an --init model must have one)")
-    parser.add_argument("--finetune-elevation", action="store_true",
-                        help="with --finetune-3d-aware: render the 3D-aware stage's views about the vertical of the "
-                             "camera elevation the teacher predicts (its elevation head), not the image's vertical "
-                             "(lifter.finetune; the --init model must have an elevation head)")
-    parser.add_argument("--batch-on-subset", action="store_true",
-                        help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
-                             "32 faces per batch instead of 16")
-    parser.add_argument("--cycle-reading", choices=CYCLE_READINGS,
-                        default=TrainConfig.cycle_reading,
-                        help="how the cycle loss reads the lift of the novel view: orthographic (x, y = its 2D, "
-                             "scale fitted; the default, as every recorded run) or perspective (un-projected with "
-                             "the novel view's known camera, as the 3D-aware stage's render loss)")
-    parser.add_argument("--ema", nargs="+", type=float, default=[], metavar="DECAY",
-                        help="also keep exponential moving averages of the weights at these decays, e.g. 0.998 "
-                             "(saved in the checkpoints; export one with python -m lifter.export --ema DECAY)")
-    parser.add_argument("--block-hide", type=float, default=TrainConfig.block_prob, metavar="PROB",
-                        help="chance that a training pose gets a block of landmarks hidden (those furthest along a "
-                             "random 2D direction, up to half its visible ones) instead of scattered ones")
-    parser.add_argument("--render-block-hide", type=float, default=FinetuneConfig.block_prob, metavar="PROB",
-                        help="3D-aware stage: chance that a rendered view shows the model a block of landmarks "
-                             "hidden (up to half), the teacher's whole lift still its target")
-    parser.add_argument("--teacher-bones", nargs="?", const=str(DEFAULT_PROPORTIONS), default="", metavar="PATH",
-                        help="3D-aware stage: refine the teacher's lifts of bodies and hands by the bone-length step "
-                             "lift() runs at test time, with the bone proportions of PATH (default: the bundled "
-                             "assets/weights/bone_proportions.safetensors, fitted to a lifter's lifts of training "
-                             "2D) before rendering them (lifter.finetune)")
-    parser.add_argument("--teacher-reading", choices=TEACHER_READINGS, default=FinetuneConfig.teacher_reading,
-                        help="3D-aware stage: read the teacher's lift as 3D orthographically (x, y = its 2D; the "
-                             "default, as every recorded run) or through the pinhole lift()'s refinements guess "
-                             "from the 2D extent (lifter.finetune.perspective_teacher_lift)")
-    parser.add_argument("--teacher-distill", type=float, default=FinetuneConfig.distill_weight, metavar="W",
-                        help="3D-aware stage, with --teacher-bones: weight of a loss pulling the depths of the "
-                             "model's own lift of the real training 2D towards the teacher's lift refined by the "
-                             "bone-length step (lifter.finetune; default 0: off)")
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
-        if not 0 <= value <= 1:
-            parser.error(f"{flag} is a probability in [0, 1], got {value}")
-    for flag, on in (("--render-block-hide", args.render_block_hide), ("--teacher-bones", args.teacher_bones),
-                     ("--teacher-reading", args.teacher_reading != FinetuneConfig.teacher_reading),
-                     ("--teacher-distill", args.teacher_distill), ("--teacher-precision", args.teacher_precision)):
-        if on and not args.finetune_3d_aware:
-            parser.error(f"{flag} is a setting of the 3D-aware stage: add --finetune-3d-aware")
-    if args.teacher_distill < 0 or (args.teacher_distill and not args.teacher_bones):
-        parser.error(f"--teacher-distill takes a weight >= 0 with --teacher-bones, got {args.teacher_distill}"
-                     f"{'' if args.teacher_bones else ' without it'}")
-    if args.teacher_bones:
-        try:
-            load_proportions(Path(args.teacher_bones))
-        except (FileNotFoundError, ValueError, RuntimeError) as e:
-            parser.error(f"--teacher-bones: {e}")
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be at least 1, got {args.threads}")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
-                               step_schedule, "CATEGORY=STEPS, STEPS a whole number >= 1")
-    batch_tokens = _category_values(parser, "--category-batch-tokens", args.category_batch_tokens, int,
-                                    tuple(args.categories), check_batch_tokens,
-                                    "CATEGORY=TOKENS, a trained category and a whole number >= 1")
-    templates = _category_values(parser, "--template-weight", args.template_weight, float, tuple(args.categories),
-                                 check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
-    flows = _category_values(parser, "--flow-weight", args.flow_weight, float, tuple(args.categories),
-                             check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
-    try:
-        symmetry_categories = check_symmetry_categories(tuple(args.categories), tuple(args.symmetry_categories),
-                                                        args.symmetry_weight)
-    except ValueError as e:
-        parser.error(f"--symmetry-categories: {e}")
-    if args.finetune_elevation and not args.finetune_3d_aware:
-        parser.error("--finetune-elevation is a setting of the 3D-aware stage: add --finetune-3d-aware")
-    try:
-        check_ema_decays(tuple(args.ema))
-    except ValueError as e:
-        parser.error(f"--ema: {e}")
-    if args.init_ema is not None and not args.init:
-        parser.error("--init-ema chooses the weights of the --init run: give --init RUN_FOLDER")
-    if args.flow_steps < 1:
-        parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
-    if args.max_batch < TrainConfig.min_batch:
-        parser.error(f"--max-batch must be at least {TrainConfig.min_batch} (the smallest batch), got "
-                     f"{args.max_batch}")
-    if args.checkpoint_every < 1:
-        parser.error(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
-    try:
-        check_training_files(args.data, tuple(args.categories))
-    except FileNotFoundError as e:
-        parser.error(f"--data {args.data}: {e}")
-    held = args.out / "checkpoint.safetensors"
-    if held.exists() and not args.resume:
-        parser.error(f"--out {args.out} already holds a training run ({held}): add --resume to continue it, or "
-                     f"give another --out (nothing was overwritten)")
-    if args.resume and not held.exists():
-        print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
-    cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
-                      steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, max_batch=args.max_batch,
-                      category_batch_tokens=batch_tokens,
-                      seed=args.seed, precision=args.precision, bf16_attention=args.bf16_attention, warmup=args.warmup,
-                      init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
-                      symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,
-                      cycle_weight=args.cycle_weight,
-                      batch_on_subset=args.batch_on_subset,
-                      completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
-                      template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
-                      learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
-                      checkpoint_every=args.checkpoint_every, block_prob=args.block_hide,
-                      finetune=FinetuneConfig(learned_elevation=args.finetune_elevation,
-                                              block_prob=args.render_block_hide, teacher_bones=args.teacher_bones,
-                                              teacher_reading=args.teacher_reading,
-                                              distill_weight=args.teacher_distill,
-                                              teacher_precision=args.teacher_precision or ""),
-                      mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
-                      model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
-                                         identity=args.identity, identity_code=args.identity_code,
-                                         elevation_head=args.learned_elevation))
-    if args.init:                                  # the network must be the one the checkpoint holds
-        try:
-            cfg.model = load_init(args.init, args.init_ema)[2]
-        except (FileNotFoundError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError
-            parser.error(str(e))
-        for flag, on in (("--learned-elevation", args.learned_elevation),
-                         ("--finetune-elevation", args.finetune_elevation)):
-            if on and not cfg.model.elevation_head:
-                parser.error(f"{flag}: the --init model {args.init} has no elevation head (train one from scratch "
-                             f"with --learned-elevation)")
-    if args.resume and (args.out / "checkpoint.json").exists():
-        saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
-        cfg = replace(saved, steps=args.steps, checkpoint_every=args.checkpoint_every)  # model, finetune: dataclasses
-    try:
-        cfg.check()
-    except ValueError as e:                        # e names the setting (the option's name with underscores)
-        parser.error(str(e))
-    try:
-        device = pick_device(args.device)
-    except ValueError as e:
-        parser.error(f"--device: {e}")
-    started = time.perf_counter()
-    command = "python -m lifter.train " + " ".join(argv if argv is not None else sys.argv[1:])
-    train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet, command=command)
-    print(f"trained {cfg.steps} steps on {device} in {time.perf_counter() - started:.0f} s; "
-          f"checkpoint in {args.out}")
-    return 0
+    """``python -m lifter.train``: :func:`lifter.train_cli.main` (the command line lives there)."""
+    from lifter.train_cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

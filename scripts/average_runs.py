@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 
 from lifter.api import record_path, sha256_file
 from lifter.export import export
-from lifter.train import read_run
+from lifter.runs import read_run
 
 
 def average_runs(runs: list[Path], out: Path) -> dict:

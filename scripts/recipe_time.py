@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from allocator_speed import (BUNDLED_RECORD, DEFAULT_TEACHER_BONES, library, run_train,  # noqa: E402
                              stage_command, with_options)
 from lifter.api import DEFAULT_WEIGHTS  # noqa: E402
-from lifter.train import cpu_description  # noqa: E402
+from lifter.devices import cpu_description  # noqa: E402
 
 LOG_EVERY = 50   # lifter.train's log interval (train()'s log_every): the log's seconds come at these steps
 

@@ -37,8 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifter.model import BF16_ATTENTIONS  # noqa: E402
-from lifter.train import (ALL_CATEGORIES, TrainConfig, Trainer, config_from_dict, cpu_description,  # noqa: E402
-                          load_init)
+from lifter.devices import cpu_description  # noqa: E402
+from lifter.runs import load_init  # noqa: E402
+from lifter.train import Trainer  # noqa: E402
+from lifter.train_config import ALL_CATEGORIES, TrainConfig, config_from_dict  # noqa: E402
 
 DEFAULT_INIT = ROOT / "assets" / "weights" / "lifter.safetensors"
 DEFAULT_TEACHER_BONES = ROOT / "assets" / "weights" / "reference" / "teacher_hand_proportions.safetensors"
@@ -67,7 +69,7 @@ def stage_config(stage: str, record: Path, categories: tuple[str, ...], init: Pa
     """The training configuration recorded in ``record`` (a weights file's JSON record, ``train_config``) on
     ``categories``; for ``stage`` "round" started from ``init`` with the teacher's hand proportions
     ``teacher_bones``. Raises ``ValueError`` for a record without a training configuration or of another stage
-    (and what :func:`lifter.train.load_init` raises for a bad ``init``)."""
+    (and what :func:`lifter.runs.load_init` raises for a bad ``init``)."""
     recorded = json.loads(record.read_text())
     if not isinstance(recorded, dict) or "train_config" not in recorded:
         raise ValueError(f"{record} records no train_config: not the JSON record of trained weights")

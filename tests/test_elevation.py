@@ -73,7 +73,8 @@ def test_elevation_head_is_bounded_zero_at_start_and_invariant_to_2d_translation
 
 def test_learned_elevation_trains_the_head_and_is_recorded(tmp_path: Path, capsys) -> None:
     from data_files import write_hand_data
-    from lifter.train import TrainConfig, Trainer, config_from_dict
+    from lifter.train import Trainer
+    from lifter.train_config import TrainConfig, config_from_dict
     from lifter.train import main as train_main
 
     data = tmp_path / "data"

@@ -73,7 +73,8 @@ def test_flow_loss_pulls_poses_towards_the_data(flow) -> None:
 def test_flow_weight_adds_the_loss_and_is_recorded(tmp_path: Path, capsys) -> None:
     from data_files import write_hand_data
     from lifter.model import LifterConfig
-    from lifter.train import TrainConfig, Trainer, config_from_dict, fit_category_flow
+    from lifter.train import Trainer, fit_category_flow
+    from lifter.train_config import TrainConfig, config_from_dict
     from lifter.train import main as train_main
 
     def _cfg(**kw) -> TrainConfig:

@@ -14,8 +14,9 @@ from data_files import load_script, write_hand_data
 from lifter.geometry import unproject_lift
 from lifter.losses import cycle_loss, masked_mse
 from lifter.model import LifterConfig
-from lifter.train import (TrainConfig, Trainer, batch_size, check_ema_decays, config_from_dict, cpu_description,
-                          ema_factor, novel_view, step_schedule, train)
+from lifter.devices import cpu_description
+from lifter.train import Trainer, batch_size, ema_factor, novel_view, train
+from lifter.train_config import TrainConfig, check_ema_decays, config_from_dict, step_schedule
 from lifter.train import main as train_main
 
 TINY = LifterConfig(dim=32, depth=2, heads=2, code_dim=16)
@@ -170,7 +171,7 @@ def test_critic_step_updates_the_critics_as_a_step_does(hand_data: Path, elevati
 def test_init_from_exported_weights_warms_up_fresh_critics(hand_data: Path, tmp_path: Path) -> None:
     """``--init WEIGHTS.safetensors``: the model starts as exported, and its (absent) critics are trained first."""
     from lifter.export import export
-    from lifter.train import load_init
+    from lifter.runs import load_init
 
     run = tmp_path / "run0"
     train(_cfg(steps=4), hand_data, run, torch.device("cpu"), progress=False)
@@ -281,7 +282,6 @@ def test_train_cli_refuses_settings_it_cannot_train_with(hand_data: Path, tmp_pa
 def test_configs_are_checked_where_they_are_used(hand_data: Path, tmp_path: Path) -> None:
     """train() and Lifter refuse what the command line refuses, for callers of the Python API."""
     from lifter.model import Lifter
-    from lifter.train import train
 
     with pytest.raises(ValueError, match="distance_range must be 0 < near <= far"):
         train(TrainConfig(categories=("hand21",), distance_range=(5.0, 2.0)), hand_data, tmp_path / "run",
@@ -606,7 +606,7 @@ def test_export_writes_a_kept_weight_average_and_refuses_others(hand_data: Path,
 
 
 def test_init_from_a_runs_weight_average(hand_data: Path, tmp_path: Path, capsys) -> None:
-    from lifter.train import load_init
+    from lifter.runs import load_init
 
     run = tmp_path / "run"
     first = train(_cfg(steps=5, ema_decays=(0.9,)), hand_data, run, torch.device("cpu"), progress=False)

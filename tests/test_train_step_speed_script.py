@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from data_files import load_script, write_hand_data
-from lifter.train import cpu_description
+from lifter.devices import cpu_description
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_stages_run_the_recorded_recipe() -> None:
 
 def test_narrowed_drops_the_other_categories_settings() -> None:
     script = load_script("train_step_speed")
-    from lifter.train import TrainConfig
+    from lifter.train_config import TrainConfig
 
     cfg = TrainConfig(category_weights=(("face468", 2), ("hand21", 3)), template_weights=(("face468", 100.0),),
                       flow_weights=(("human17", 0.1),), symmetry_weight=5.0, symmetry_categories=("human17", "chair"))

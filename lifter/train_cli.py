@@ -1,0 +1,269 @@
+"""The training command line, ``python -m lifter.train --data data/ --out runs/lifter [options]``: its options,
+checked (a bad value is a usage error naming the option, before anything trains), turned into a
+:class:`lifter.train_config.TrainConfig` and run by :func:`lifter.train.train`. ``--help`` lists every option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from lifter.bone_lengths import DEFAULT_PROPORTIONS, load_proportions
+from lifter.devices import resolve_device
+from lifter.finetune import TEACHER_READINGS, FinetuneConfig
+from lifter.flow import FlowConfig
+from lifter.model import BF16_ATTENTIONS, IDENTITY_CODES, IDENTITY_PLACES, LifterConfig
+from lifter.runs import load_init
+from lifter.train import check_training_files, train
+from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, PRECISIONS, TrainConfig, check_batch_tokens,
+                                 check_ema_decays, check_flow_weights, check_symmetry_categories,
+                                 check_template_weights, config_from_dict, step_schedule)
+
+DESCRIPTION = "Train the lifter: ``python -m lifter.train --data data/ --out runs/lifter``."
+
+def _category_values(parser: argparse.ArgumentParser, option: str, given: list[str], convert: Callable,
+                     categories: tuple[str, ...], check: Callable, expected: str) -> tuple[tuple[str, Any], ...]:
+    """``CATEGORY=VALUE`` words of a command-line ``option`` as ``((category, convert(value)), ...)``, passed
+    through ``check(categories, pairs)``; a malformed word or a failed check is a usage error naming the option."""
+    try:
+        pairs = tuple((c, convert(v)) for c, v in (x.split("=", 1) for x in given))
+        check(categories, pairs)
+    except ValueError as e:
+        parser.error(f"{option} {' '.join(given)}: {e} (expected {expected})")
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lifter.train", description=DESCRIPTION)
+    parser.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
+    parser.add_argument("--out", type=Path, default=Path("runs/lifter"), help="run folder (checkpoints, log)")
+    parser.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES)
+    parser.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=STEPS",
+                        help="steps per round-robin cycle for the named categories (others 1), e.g. human17=2: "
+                             "bodies get two steps for every one of each other category (default: balanced)")
+    parser.add_argument("--supervision", choices=("2d", "3d"), default="2d",
+                        help="2d: the headline model; 3d: the 3D-supervised reference (upper bound)")
+    parser.add_argument("--identity", choices=IDENTITY_PLACES, default=LifterConfig.identity,
+                        help="where the landmark identity code enters (input_only is the ablation)")
+    parser.add_argument("--identity-code", choices=IDENTITY_CODES, default=LifterConfig.identity_code,
+                        help="the landmark identity code: fourier (of the landmark index; the default) or "
+                             "laplacian+fourier (a graph-Laplacian code of the category's skeleton appended)")
+    parser.add_argument("--steps", type=int, default=TrainConfig.steps)
+    parser.add_argument("--dim", type=int, default=LifterConfig.dim)
+    parser.add_argument("--depth", type=int, default=LifterConfig.depth)
+    parser.add_argument("--heads", type=int, default=LifterConfig.heads)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens)
+    parser.add_argument("--category-batch-tokens", nargs="+", default=[], metavar="CATEGORY=TOKENS",
+                        help="--batch-tokens of the named categories instead (others: --batch-tokens), e.g. "
+                             "face468=2048 chair=2048 with --batch-tokens 8192: large batches where they help")
+    parser.add_argument("--max-batch", type=int, default=TrainConfig.max_batch, metavar="POSES",
+                        help=f"most poses a batch (default {TrainConfig.max_batch}); raise it with --batch-tokens "
+                             f"to grow the batches of the small categories, not only the faces'")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision,
+                        help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
+                             "and losses): 1.5-1.9x faster steps on the CPUs measured, with AMX or AVX-512 bf16 "
+                             "instructions (lscpu: amx_bf16, avx512_bf16; scripts/train_step_speed.py measures it), "
+                             "maybe slower without; default fp32")
+    parser.add_argument("--bf16-attention", choices=BF16_ATTENTIONS, default=TrainConfig.bf16_attention,
+                        help="with --precision bf16 on the CPU: attention as bfloat16 matrix products (matmul, "
+                             "default: faster) or PyTorch's fused kernel in float32 (fp32: every bf16 run recorded "
+                             "before this option)")
+    parser.add_argument("--teacher-precision", choices=PRECISIONS, default=FinetuneConfig.teacher_precision or None,
+                        help="3D-aware stage: the teacher's precision (default: --precision's); --precision bf16 "
+                             "--teacher-precision fp32 keeps the teacher's targets free of bfloat16 rounding")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in OUT from its checkpoint (without it, a run folder that already "
+                             "holds a checkpoint is refused, never overwritten)")
+    parser.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every, metavar="STEPS",
+                        help=f"write OUT/checkpoint.* every this many steps and at the end (default "
+                             f"{TrainConfig.checkpoint_every})")
+    parser.add_argument("--init", default="",
+                        help="start from a trained model: a run folder (checkpoint.*) or exported weights "
+                             "(WEIGHTS.safetensors with its .json record, e.g. assets/weights/lifter.safetensors)")
+    parser.add_argument("--init-ema", type=float, default=None, metavar="DECAY",
+                        help="with --init RUN_FOLDER: start from the run's weight average at this decay (trained "
+                             "with --ema DECAY) instead of its last weights")
+    parser.add_argument("--finetune-3d-aware", action="store_true",
+                        help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
+    parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
+    parser.add_argument("--cycle-weight", type=float, default=TrainConfig.cycle_weight,
+                        help="weight of the cycle loss (lift, rotate, re-project, lift again; default 1); 0 skips "
+                             "the second lift altogether")
+    parser.add_argument("--symmetry-weight", type=float, default=TrainConfig.symmetry_weight,
+                        help="weight of the mirror-symmetry prior on the lift's distances (default 0: off)")
+    parser.add_argument("--symmetry-categories", nargs="+", default=[], metavar="CATEGORY",
+                        help="apply the --symmetry-weight prior to these trained categories only (each must have "
+                             "mirror pairs: human17, face468, chair); default: every trained category that has them")
+    parser.add_argument("--completion-weight", type=float, default=TrainConfig.completion_weight,
+                        help="weight of the hidden-landmark completion distillation (losses.completion_loss; "
+                             "default 0: off)")
+    parser.add_argument("--template-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
+                        help="rigid-template prior for nearly rigid categories, e.g. face468=1: the lift must be "
+                             "close to the shape that structure from motion recovers from the training 2D "
+                             "(losses.template_loss; default: none)")
+    parser.add_argument("--flow-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
+                        help="ElePose-style 2D pose likelihood for categories with fully visible training 2D, "
+                             "e.g. human17=0.1: the lift's random re-projections must be likely under a "
+                             "normalising flow fitted to the training 2D (lifter.flow, losses.flow_loss; default: "
+                             "none)")
+    parser.add_argument("--flow-steps", type=int, default=FlowConfig.steps,
+                        help=f"maximum-likelihood steps fitting each --flow-weight flow at start-up (default "
+                             f"{FlowConfig.steps})")
+    parser.add_argument("--learned-elevation", action="store_true",
+                        help="turn the novel views about the vertical of a camera elevation the network learns to "
+                             "predict (ElePose), not about the image's vertical; adds an elevation head to a new "
+                             "model (an --init model must have one)")
+    parser.add_argument("--finetune-elevation", action="store_true",
+                        help="with --finetune-3d-aware: render the 3D-aware stage's views about the vertical of the "
+                             "camera elevation the teacher predicts (its elevation head), not the image's vertical "
+                             "(lifter.finetune; the --init model must have an elevation head)")
+    parser.add_argument("--batch-on-subset", action="store_true",
+                        help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
+                             "32 faces per batch instead of 16")
+    parser.add_argument("--cycle-reading", choices=CYCLE_READINGS,
+                        default=TrainConfig.cycle_reading,
+                        help="how the cycle loss reads the lift of the novel view: orthographic (x, y = its 2D, "
+                             "scale fitted; the default, as every recorded run) or perspective (un-projected with "
+                             "the novel view's known camera, as the 3D-aware stage's render loss)")
+    parser.add_argument("--ema", nargs="+", type=float, default=[], metavar="DECAY",
+                        help="also keep exponential moving averages of the weights at these decays, e.g. 0.998 "
+                             "(saved in the checkpoints; export one with python -m lifter.export --ema DECAY)")
+    parser.add_argument("--block-hide", type=float, default=TrainConfig.block_prob, metavar="PROB",
+                        help="chance that a training pose gets a block of landmarks hidden (those furthest along a "
+                             "random 2D direction, up to half its visible ones) instead of scattered ones")
+    parser.add_argument("--render-block-hide", type=float, default=FinetuneConfig.block_prob, metavar="PROB",
+                        help="3D-aware stage: chance that a rendered view shows the model a block of landmarks "
+                             "hidden (up to half), the teacher's whole lift still its target")
+    parser.add_argument("--teacher-bones", nargs="?", const=str(DEFAULT_PROPORTIONS), default="", metavar="PATH",
+                        help="3D-aware stage: refine the teacher's lifts of bodies and hands by the bone-length step "
+                             "lift() runs at test time, with the bone proportions of PATH (default: the bundled "
+                             "assets/weights/bone_proportions.safetensors, fitted to a lifter's lifts of training "
+                             "2D) before rendering them (lifter.finetune)")
+    parser.add_argument("--teacher-reading", choices=TEACHER_READINGS, default=FinetuneConfig.teacher_reading,
+                        help="3D-aware stage: read the teacher's lift as 3D orthographically (x, y = its 2D; the "
+                             "default, as every recorded run) or through the pinhole lift()'s refinements guess "
+                             "from the 2D extent (lifter.finetune.perspective_teacher_lift)")
+    parser.add_argument("--teacher-distill", type=float, default=FinetuneConfig.distill_weight, metavar="W",
+                        help="3D-aware stage, with --teacher-bones: weight of a loss pulling the depths of the "
+                             "model's own lift of the real training 2D towards the teacher's lift refined by the "
+                             "bone-length step (lifter.finetune; default 0: off)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
+        if not 0 <= value <= 1:
+            parser.error(f"{flag} is a probability in [0, 1], got {value}")
+    for flag, on in (("--render-block-hide", args.render_block_hide), ("--teacher-bones", args.teacher_bones),
+                     ("--teacher-reading", args.teacher_reading != FinetuneConfig.teacher_reading),
+                     ("--teacher-distill", args.teacher_distill), ("--teacher-precision", args.teacher_precision)):
+        if on and not args.finetune_3d_aware:
+            parser.error(f"{flag} is a setting of the 3D-aware stage: add --finetune-3d-aware")
+    if args.teacher_distill < 0 or (args.teacher_distill and not args.teacher_bones):
+        parser.error(f"--teacher-distill takes a weight >= 0 with --teacher-bones, got {args.teacher_distill}"
+                     f"{'' if args.teacher_bones else ' without it'}")
+    if args.teacher_bones:
+        try:
+            load_proportions(Path(args.teacher_bones))
+        except (FileNotFoundError, ValueError, RuntimeError) as e:
+            parser.error(f"--teacher-bones: {e}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
+                               step_schedule, "CATEGORY=STEPS, STEPS a whole number >= 1")
+    batch_tokens = _category_values(parser, "--category-batch-tokens", args.category_batch_tokens, int,
+                                    tuple(args.categories), check_batch_tokens,
+                                    "CATEGORY=TOKENS, a trained category and a whole number >= 1")
+    templates = _category_values(parser, "--template-weight", args.template_weight, float, tuple(args.categories),
+                                 check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
+    flows = _category_values(parser, "--flow-weight", args.flow_weight, float, tuple(args.categories),
+                             check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
+    try:
+        symmetry_categories = check_symmetry_categories(tuple(args.categories), tuple(args.symmetry_categories),
+                                                        args.symmetry_weight)
+    except ValueError as e:
+        parser.error(f"--symmetry-categories: {e}")
+    if args.finetune_elevation and not args.finetune_3d_aware:
+        parser.error("--finetune-elevation is a setting of the 3D-aware stage: add --finetune-3d-aware")
+    try:
+        check_ema_decays(tuple(args.ema))
+    except ValueError as e:
+        parser.error(f"--ema: {e}")
+    if args.init_ema is not None and not args.init:
+        parser.error("--init-ema chooses the weights of the --init run: give --init RUN_FOLDER")
+    if args.flow_steps < 1:
+        parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
+    if args.max_batch < TrainConfig.min_batch:
+        parser.error(f"--max-batch must be at least {TrainConfig.min_batch} (the smallest batch), got "
+                     f"{args.max_batch}")
+    if args.checkpoint_every < 1:
+        parser.error(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
+    try:
+        check_training_files(args.data, tuple(args.categories))
+    except FileNotFoundError as e:
+        parser.error(f"--data {args.data}: {e}")
+    held = args.out / "checkpoint.safetensors"
+    if held.exists() and not args.resume:
+        parser.error(f"--out {args.out} already holds a training run ({held}): add --resume to continue it, or "
+                     f"give another --out (nothing was overwritten)")
+    if args.resume and not held.exists():
+        print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
+    cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
+                      steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, max_batch=args.max_batch,
+                      category_batch_tokens=batch_tokens,
+                      seed=args.seed, precision=args.precision, bf16_attention=args.bf16_attention, warmup=args.warmup,
+                      init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
+                      symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,
+                      cycle_weight=args.cycle_weight,
+                      batch_on_subset=args.batch_on_subset,
+                      completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
+                      template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
+                      learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
+                      checkpoint_every=args.checkpoint_every, block_prob=args.block_hide,
+                      finetune=FinetuneConfig(learned_elevation=args.finetune_elevation,
+                                              block_prob=args.render_block_hide, teacher_bones=args.teacher_bones,
+                                              teacher_reading=args.teacher_reading,
+                                              distill_weight=args.teacher_distill,
+                                              teacher_precision=args.teacher_precision or ""),
+                      mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
+                      model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
+                                         identity=args.identity, identity_code=args.identity_code,
+                                         elevation_head=args.learned_elevation))
+    if args.init:                                  # the network must be the one the checkpoint holds
+        try:
+            cfg.model = load_init(args.init, args.init_ema)[2]
+        except (FileNotFoundError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError
+            parser.error(str(e))
+        for flag, on in (("--learned-elevation", args.learned_elevation),
+                         ("--finetune-elevation", args.finetune_elevation)):
+            if on and not cfg.model.elevation_head:
+                parser.error(f"{flag}: the --init model {args.init} has no elevation head (train one from scratch "
+                             f"with --learned-elevation)")
+    if args.resume and (args.out / "checkpoint.json").exists():
+        saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
+        cfg = replace(saved, steps=args.steps, checkpoint_every=args.checkpoint_every)  # model, finetune: dataclasses
+    try:
+        cfg.check()
+    except ValueError as e:                        # e names the setting (the option's name with underscores)
+        parser.error(str(e))
+    try:
+        device = resolve_device(args.device)
+    except ValueError as e:
+        parser.error(f"--device: {e}")
+    started = time.perf_counter()
+    command = "python -m lifter.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet, command=command)
+    print(f"trained {cfg.steps} steps on {device} in {time.perf_counter() - started:.0f} s; "
+          f"checkpoint in {args.out}")
+    return 0
