@@ -24,9 +24,10 @@ import numpy as np
 from app.config import CONFIG
 from app.figures import GT_COLOUR, PRED_COLOUR, Layer, Panel, error_bar_figure, points_image, views_figure
 from app.io import write_exports
-from lifter.evaluate import METRIC_UNITS, SHIPPED, TestSet, score
+from lifter.evaluate import METRIC_UNITS, SHIPPED, score
 from lifter.geometry import similarity_procrustes
 from lifter.skeletons import categories, get_category
+from lifter.views import TestSet
 
 SETTING_FILES = {"clean": "test", "occluded": "test_occluded"}
 SYNTHETIC_COUNT = 1000

@@ -31,6 +31,9 @@ visible landmarks' x, y, an orthographic reading of a perspective image, so even
 hidden landmarks get their true 3D) and ``best depths on the input x, y`` (the same form with the depths, and the
 hidden landmarks, that bring it closest to the truth: :func:`best_depth_floor`; no lift that keeps the input x, y
 was found to do better).
+
+The test views and the check scripts' shared options are in :mod:`lifter.views`; the reference rows that need no
+training, in :mod:`lifter.references`.
 """
 
 from __future__ import annotations
@@ -39,22 +42,21 @@ import argparse
 import hashlib
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from lifter.devices import resolve_device
-from lifter.geometry import aligned_errors, rigid_factorisation, rms_radius, similarity_procrustes, visible_centroid
+from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes
+from lifter.references import best_depth_floor, depth_only_floor, flat_method, mean_shape, rigid_template
 from lifter.skeletons import get_category
 from lifter.symmetry import refines as symmetry_refines
+from lifter.views import CATEGORY_ORDER, SETTINGS, TestSet, load_test_set
 
 if TYPE_CHECKING:
     from lifter.api import LoadedLifter
 
-CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
-SETTINGS = {"clean": "test", "occluded": "test_occluded"}
 BEST_DEPTH_LABEL = "best depths on the input x, y (lowest found for the output form)"
 METRIC_UNITS = {"human17": "mm", "hand21": "mm", "face468": "%", "chair": "%"}
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
@@ -101,168 +103,6 @@ DEFAULT_MODELS = {
     "3D-supervised (upper bound, 6,000 steps at four-times batches, Laplacian + Fourier code)":
         WEIGHTS_DIR / "reference" / "supervised_3d_four_times_batches.safetensors",
 }
-
-
-@dataclass
-class TestSet:
-    """One test file: ``points2d (B, N, 2)``, ``visible (B, N)``, ``present (B, N)``, ``points3d (B, N, 3)``."""
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    category: str
-    setting: str
-    points2d: np.ndarray
-    visible: np.ndarray
-    present: np.ndarray
-    points3d: np.ndarray
-    focal: np.ndarray | None = None       # (B,) camera focal length, pixels (oracle references only)
-    principal: np.ndarray | None = None   # (B, 2) principal point, pixels
-
-    def select(self, index: np.ndarray) -> TestSet:
-        """The views ``index`` of this set: ``(K,)`` row indices or a ``(B,)`` boolean mask."""
-        def pick(a: np.ndarray | None) -> np.ndarray | None:
-            return None if a is None else a[index]
-        return TestSet(self.category, self.setting, self.points2d[index], self.visible[index], self.present[index],
-                       self.points3d[index], pick(self.focal), pick(self.principal))
-
-    def hide(self, fraction: float, rng: np.random.Generator) -> None:
-        """Hide ``fraction`` of each view's present landmarks at random, drawn from ``rng``, as the occluded test
-        files do (:func:`lifter.data.cameras.hide_landmarks`): ``visible`` loses them, ``points2d`` holds NaN."""
-        from lifter.data.cameras import hide_landmarks
-
-        self.visible = hide_landmarks(self.present, fraction, rng)
-        self.points2d = np.where(self.visible[..., None], self.points2d, np.nan)
-
-
-def read_views(path: Path, category: str, setting: str, index: np.ndarray | None = None) -> TestSet:
-    """The views of one built data file (``lifter.data build``'s layout) as a :class:`TestSet`; with ``index``
-    ``(K,)``, those rows only."""
-    with np.load(path) as f:
-        views = TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"],
-                        f["camera_focal"] if "camera_focal" in f.files else None,
-                        f["camera_principal"] if "camera_principal" in f.files else None)
-    return views if index is None else views.select(index)
-
-
-def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:
-    path = Path(data) / f"{category}_{SETTINGS[setting]}.npz"
-    return read_views(path, category, setting) if path.exists() else None
-
-
-def training_indices(n: int, views: int, seed: int) -> np.ndarray:
-    """The rows :func:`training_views` draws from a training file of ``n`` views: up to ``views`` of them without
-    replacement, drawn with ``seed``, sorted ``(K,)``."""
-    return np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
-
-
-def training_views(data: Path, category: str, views: int, seed: int) -> TestSet | None:
-    """Up to ``views`` training views of ``category`` drawn without replacement (:func:`training_indices`), as a
-    :class:`TestSet`."""
-    path = Path(data) / f"{category}_train.npz"
-    if not path.exists():
-        return None
-    with np.load(path) as f:
-        n = len(f["points2d"])
-    return read_views(path, category, "clean", training_indices(n, views, seed))
-
-
-def checked_views(data: Path, category: str, views: str, count: int, seed: int, hide: float = 0.0
-                  ) -> TestSet | None:
-    """The views a check script measures on: ``views == "train"``: ``count`` training views drawn with ``seed``,
-    with ``hide`` of each view's landmarks hidden at random (drawn with ``seed`` too, :meth:`TestSet.hide`);
-    ``"clean"`` or ``"occluded"``: that test file. None when the file is not there."""
-    if views != "train":
-        return load_test_set(data, category, views)
-    test = training_views(data, category, count, seed)
-    if test is not None and hide:
-        test.hide(hide, np.random.default_rng(seed))
-    return test
-
-
-def add_view_options(parser: argparse.ArgumentParser, count: int, seed: int) -> None:
-    """The options of :func:`checked_views` that the check scripts share: ``--views``, ``--count`` (default
-    ``count``), ``--seed`` (default ``seed``) and ``--hide``; :func:`check_view_options` checks them."""
-    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
-                        help="training views drawn with --seed, or a test file")
-    parser.add_argument("--count", type=int, default=count, help="checked training views per category (--views train)")
-    parser.add_argument("--seed", type=int, default=seed, help="seed of the checked training views' draw")
-    parser.add_argument("--hide", type=float, default=0.0,
-                        help="with --views train: hide this share of each view's landmarks at random (the test "
-                             "files' occlusion is 0.2), drawn with --seed")
-
-
-def checked_view_sets(args: argparse.Namespace, blanks: int = 0) -> Iterator[tuple[str, TestSet]]:
-    """``(category, views)`` for each of ``args.categories`` (a :func:`check_parser` namespace) whose files are in
-    ``args.data``: :func:`checked_views` with ``args``' view options; a category without them prints a Markdown
-    row saying so (and ``blanks`` empty cells) instead."""
-    for category in args.categories:
-        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
-        if test is None:
-            print(f"| {category} | (no {category} files in {args.data}) |" + " |" * blanks)
-            continue
-        yield category, test
-
-
-def check_parser(description: str, count: int, seed: int) -> argparse.ArgumentParser:
-    """The argument parser the camera-reading check scripts start from: ``--data`` (the built data folder),
-    ``--weights`` (a lifter's weights; default the bundled ones), ``--categories`` (default every one) and
-    :func:`add_view_options` with ``count`` and ``seed``."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
-    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
-    parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
-    add_view_options(parser, count, seed)
-    return parser
-
-
-def check_view_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse (``parser.error``) a ``--hide`` outside [0, 1) or given without ``--views train``."""
-    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
-        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
-
-
-def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:
-    """The training set's mean 3D shape ``(N, 3)`` (ground truth: evaluation only).
-
-    Generalised Procrustes analysis: the training shapes (world frame, at most ``max_shapes`` of them) are
-    aligned by similarity transforms to the running mean, ``iterations`` times, so that poses facing different
-    ways do not average into a blob.
-    """
-    path = Path(data) / f"{category}_train.npz"
-    if not path.exists():
-        return None
-    with np.load(path) as f:
-        step = max(1, len(f["points3d"]) // max_shapes)
-        shapes = f["points3d"][::step].astype(np.float64)
-    present = np.isfinite(shapes).all(-1)
-    mean = np.nanmean(shapes - np.nanmean(shapes, 1, keepdims=True), 0)
-    for _ in range(iterations):
-        ref = np.broadcast_to(mean, shapes.shape)
-        aligned = similarity_procrustes(np.nan_to_num(shapes), ref, present & np.isfinite(mean).all(-1))
-        mean = np.nanmean(np.where(present[..., None], aligned, np.nan), 0)
-        mean -= np.nanmean(mean, 0)
-        mean /= np.sqrt(np.nanmean((mean ** 2).sum(-1)))
-    return mean
-
-
-def rigid_template(data: Path, category: str, mean: np.ndarray | None) -> np.ndarray | None:
-    """The rigid shape ``(N, 3)`` that structure from motion recovers from the training 2D alone
-    (:func:`lifter.geometry.rigid_factorisation`, the template of ``--template-weight``), its depth sign set to
-    agree with the training set's ``mean`` 3D shape (the sign and, when scored, the pose are oracles); None
-    without training data or fully visible training views (chairs: every chair lacks some keypoints)."""
-    path = Path(data) / f"{category}_train.npz"
-    if not path.exists() or mean is None:
-        return None
-    with np.load(path) as f:
-        try:
-            shape, _ = rigid_factorisation(f["points2d"], f["visible"])
-        except ValueError:
-            return None
-    ok = np.isfinite(mean).all(-1)
-    mirrored = shape * [1.0, 1.0, -1.0]
-    err = [np.linalg.norm(similarity_procrustes(s[None], mean[None], ok[None])[0] - mean, axis=-1)[ok].mean()
-           for s in (shape, mirrored)]
-    return shape if err[0] <= err[1] else mirrored
 
 
 def _landmark_means(err: np.ndarray) -> list[float | None]:
@@ -418,82 +258,6 @@ def without_basis_label(label: str) -> str:
 def without_bones_label(label: str) -> str:
     """The row label of a lifter evaluated with ``bone_lengths=False``."""
     return f"{label}, without the bone-length refinement"
-
-
-def flat_method(test: TestSet) -> np.ndarray:
-    """Zero depth: the centred input 2D (missing landmarks at the centroid)."""
-    w = test.visible[..., None]
-    xy = np.where(w, test.points2d - visible_centroid(test.points2d, test.visible)[:, None], 0.0)
-    return np.concatenate([xy, np.zeros(xy.shape[:2] + (1,))], -1)
-
-
-def depth_only_floor(test: TestSet) -> np.ndarray:
-    """The best any lift of the API's form can do: ``(B, N, 3)`` pixel units.
-
-    Visible landmarks keep the input 2D as x, y (relative to the principal point) and get the true depth,
-    ``(Z - mean Z) * f / mean Z``; hidden ones get their true 3D at the same scale. Under perspective the true x, y
-    are ``Z / mean Z`` times the 2D, so what remains is the error of reading the image orthographically.
-    """
-    Z = test.points3d[..., 2].astype(np.float64)                             # (B, N)
-    z_mean = np.nanmean(np.where(test.present, Z, np.nan), 1)[:, None]       # (B, 1)
-    k = (test.focal[:, None] / z_mean)[..., None]                            # pixels per unit at mean depth
-    xy = np.where(test.visible[..., None], test.points2d - test.principal[:, None], test.points3d[..., :2] * k)
-    return np.concatenate([xy, (Z[..., None] - z_mean[..., None]) * k], -1)
-
-
-def best_depth_floor(test: TestSet, max_rounds: int = 300, refine_steps: int = 200,
-                     start_depth: np.ndarray | None = None) -> np.ndarray:
-    """The lowest error found for any lift of the API's form: ``(B, N, 3)`` pixel units.
-
-    Visible landmarks keep the input 2D as x, y (as in :func:`depth_only_floor`) and get whatever depths bring the
-    lift closest to the truth; hidden landmarks are free 3D points. :func:`depth_only_floor` gives them the true
-    depths, which are not the best ones: a perspective image read orthographically is explained better by a
-    slightly different shape.
-
-    1. Least squares (:func:`lifter.geometry.closest_orthographic_form` with the truth as the shape), by block
-       coordinate descent from the true depths (or ``start_depth (B, N)``, pixel units): (a) the similarity of the
-       lift's visible landmarks onto the truth's (Procrustes); (b) given it, each visible landmark's depth is the
-       point of its line ``(x, y, *)`` nearest the mapped truth. Each half-step is exact, so the squared error
-       never rises; it stops after ``max_rounds`` or when no view's error falls by more than a part in 10^9.
-       Hidden landmarks are then the mapped truth itself. (Starts from random orientations found no lower
-       minimum: ``scripts/best_depth_check.py``.)
-    2. The benchmark's own figure (the mean, not the squared, distance after the same alignment) descended by
-       Adam over those depths and hidden points for ``refine_steps`` steps; each view keeps its best iterate.
-    """
-    import torch
-
-    from lifter.geometry import closest_orthographic_form, similarity_procrustes_torch
-
-    start = np.nan_to_num(depth_only_floor(test))                                   # (B, N, 3)
-    if start_depth is not None:
-        start[..., 2] = start_depth
-    present = torch.as_tensor(test.present)
-    visible = torch.as_tensor(test.visible) & present                              # (B, N)
-    truth = torch.as_tensor(np.nan_to_num(test.points3d), dtype=torch.float64)      # (B, N, 3)
-    lift = closest_orthographic_form(truth, torch.as_tensor(start[..., :2]), visible, torch.as_tensor(start[..., 2]),
-                                     max_rounds, tolerance=1e-9)
-    # then in units of each view's 2D size, so that one step size suits every category and image
-    unit = torch.as_tensor(rms_radius(start[..., :2], test.visible))[:, None, None].clamp_min(1e-9)
-    lift = lift / unit
-    xy = lift[..., :2]
-
-    def mean_distance(points: torch.Tensor) -> torch.Tensor:                      # (B,)
-        d = (((similarity_procrustes_torch(points, truth, present) - truth) ** 2).sum(-1) + 1e-18).sqrt()
-        return (d * present).sum(-1) / present.sum(-1).clamp_min(1)
-
-    free = lift.clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([free], lr=2e-3)
-    best, best_error = lift.clone(), mean_distance(lift)
-    for _ in range(refine_steps):
-        points = torch.where(visible[..., None], torch.cat([xy, free[..., 2:]], -1), free)
-        err = mean_distance(points)
-        better = err.detach() < best_error
-        best = torch.where(better[:, None, None], points.detach(), best)
-        best_error = torch.where(better, err.detach(), best_error)
-        optimiser.zero_grad()
-        err.sum().backward()
-        optimiser.step()
-    return (best * unit).numpy()
 
 
 def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = CATEGORY_ORDER,

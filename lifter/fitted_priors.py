@@ -74,7 +74,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
             argument naming this prior's file (set to None: the lifter is loaded without it).
         views, seed: the defaults of ``--views`` (training views per category) and ``--seed`` (of their draw).
         fit: ``(lifter, category, views, args, error) -> (fitted dataclass, source dict for the record)``: the
-            prior of one category from its training views (a :class:`lifter.evaluate.TestSet`) and
+            prior of one category from its training views (a :class:`lifter.views.TestSet`) and
             ``lifter.lift(..., option=False)``; ``error(message)`` stops the command with a usage error.
         describe: a category's source dict -> how the printed summary names it, e.g. ``"2 modes from 2000 views"``.
         min_views: the fewest ``--views`` accepted.
@@ -95,7 +95,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     from tqdm import tqdm
 
     from lifter.api import DEFAULT_WEIGHTS, load_lifter, sha256_file
-    from lifter.evaluate import training_views
+    from lifter.views import training_views
 
     if args.views < min_views:
         parser.error(f"--views must be at least {min_views}, got {args.views}")
@@ -120,7 +120,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
         "command": f"python -m lifter.{module} " + " ".join(argv if argv is not None else sys.argv[1:]),
         "lifter": str(weights.name), "lifter_sha256": sha256_file(weights),
         "data": f"{args.data}/<category>_train.npz: points2d and visible of training views drawn with seed "
-                f"{args.seed} (lifter.evaluate.training_views); lifted by lift(..., {option}=False)",
+                f"{args.seed} (lifter.views.training_views); lifted by lift(..., {option}=False)",
         "categories": sources, "wall_s": round(time.time() - start, 1), "device": str(lifter.device),
         "machine": platform.machine(),
     }

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lifter.evaluate import (BEST_DEPTH_LABEL, CATEGORY_ORDER, SHIPPED, with_guessed_camera_label,  # noqa: E402
-                             with_intrinsics_label)
+from lifter.evaluate import BEST_DEPTH_LABEL, SHIPPED, with_guessed_camera_label, with_intrinsics_label  # noqa: E402
+from lifter.views import CATEGORY_ORDER  # noqa: E402
 
 #: (row title, row label in the full table) in the order printed.
 COLUMNS = (

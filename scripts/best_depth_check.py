@@ -1,6 +1,6 @@
 """Whether the benchmark's *best depths* row finds the lowest least-squares error of lift()'s output form.
 
-``lifter.evaluate.best_depth_floor`` keeps each visible landmark's input 2D as its x, y (DESIGN.md's orthographic
+``lifter.references.best_depth_floor`` keeps each visible landmark's input 2D as its x, y (DESIGN.md's orthographic
 output form) and searches the depths that bring the lift closest to the truth, by block coordinate descent started
 from the true depths. The descent can stop in a local minimum. Here it is also started from ``--starts`` random
 orientations of the true shape (its depths under a random rotation, scaled to the 2D's size) on the first
@@ -26,8 +26,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from lifter.evaluate import CATEGORY_ORDER, SETTINGS, TestSet, best_depth_floor, load_test_set, score  # noqa: E402
+from lifter.evaluate import score  # noqa: E402
 from lifter.geometry import rms_radius, similarity_procrustes  # noqa: E402
+from lifter.references import best_depth_floor  # noqa: E402
+from lifter.views import CATEGORY_ORDER, SETTINGS, TestSet, load_test_set  # noqa: E402
 
 COLUMNS = ("category", "setting", "views", "true-depth start", "best start", "views lower elsewhere", "largest drop")
 

@@ -27,10 +27,11 @@ import numpy as np
 import torch
 
 from lifter.api import load_lifter, mirror_permutation
-from lifter.evaluate import load_test_set, score
+from lifter.evaluate import score
 from lifter.geometry import masked_centre, normalise_2d, rotation_y
 from lifter.losses import fit_scale
 from lifter.model import Lifter
+from lifter.views import load_test_set
 
 
 def rotated_relifts(model: Lifter, p: torch.Tensor, vis: torch.Tensor, category: str, yaws: list[float],

@@ -28,9 +28,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import LoadedLifter, load_lifter  # noqa: E402
-from lifter.evaluate import (CATEGORY_ORDER, DEFAULT_MODELS, METRIC_UNITS, SHIPPED,  # noqa: E402
-                             SHIPPED_2D_STAGE, SHIPPED_BEFORE, add_view_options, check_view_options, checked_views,
+from lifter.evaluate import (DEFAULT_MODELS, METRIC_UNITS, SHIPPED, SHIPPED_2D_STAGE, SHIPPED_BEFORE,  # noqa: E402
                              parse_models, score)
+from lifter.views import CATEGORY_ORDER, add_view_options, check_view_options, checked_views  # noqa: E402
 
 DEFAULT_MEMBERS = {
     "bundled": DEFAULT_MODELS[SHIPPED],

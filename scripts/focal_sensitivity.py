@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from lifter.api import load_lifter
-from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, load_test_set, score
+from lifter.evaluate import METRIC_UNITS, score
+from lifter.views import CATEGORY_ORDER, load_test_set
 
 
 def main(argv: list[str] | None = None) -> int:

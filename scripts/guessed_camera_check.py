@@ -35,10 +35,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
-                             checked_views, score)
+from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.geometry import guessed_pinhole_of_lift, project_perspective  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
+from lifter.views import TestSet, check_parser, check_view_options, checked_views  # noqa: E402
 
 
 def farther(test: TestSet, k: float) -> TestSet:

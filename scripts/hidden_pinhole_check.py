@@ -29,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import METRIC_UNITS, check_parser, check_view_options, checked_view_sets, score  # noqa: E402
+from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.geometry import guessed_pinhole_of_lift, similarity_back_torch, similarity_fit_torch  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
+from lifter.views import check_parser, check_view_options, checked_view_sets  # noqa: E402
 from guessed_camera_check import farther  # noqa: E402
 from partial_view_check import hide_block  # noqa: E402
 

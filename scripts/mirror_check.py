@@ -21,8 +21,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter, mirror_back, mirror_image, mirror_permutation  # noqa: E402
-from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, TestSet, load_test_set, parse_models, score  # noqa: E402
+from lifter.evaluate import METRIC_UNITS, parse_models, score  # noqa: E402
 from lifter.skeletons import get_category  # noqa: E402
+from lifter.views import CATEGORY_ORDER, TestSet, load_test_set  # noqa: E402
 
 
 def mirror_lifts(lifter, test: TestSet) -> dict[str, np.ndarray]:

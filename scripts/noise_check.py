@@ -13,7 +13,7 @@ scores, strict (``lifter.evaluate.score``; the 3D ground truth read to measure o
   intrinsics: the basis fitted to the noisy pixels, not moved onto their rays;
 - a reference lifter's ``lift()`` (by default the 3D-supervised twin bundled as a reference: the same network
   trained on the true 3D, read with the same refinements);
-- the floor of ``lift()``'s output form on the noisy 2D (``lifter.evaluate.depth_only_floor``: the noisy x, y
+- the floor of ``lift()``'s output form on the noisy 2D (``lifter.references.depth_only_floor``: the noisy x, y
   with the true depths): what noise costs a lift that keeps the input x, y, before any depth error.
 
 ``PYTHONPATH=. python scripts/noise_check.py --data data --views clean [--sigmas 0 1 2 5 10] [--categories ...]``
@@ -32,9 +32,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import METRIC_UNITS, TestSet, check_parser, check_view_options, checked_view_sets  # noqa: E402
-from lifter.evaluate import depth_only_floor, score  # noqa: E402
+from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.geometry import rms_radius  # noqa: E402
+from lifter.references import depth_only_floor  # noqa: E402
+from lifter.views import TestSet, check_parser, check_view_options, checked_view_sets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "assets/weights/reference/supervised_3d_four_times_batches.safetensors"

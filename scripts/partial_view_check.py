@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lifter.api as api  # noqa: E402
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
-                             checked_view_sets, score)
+from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.geometry import guessed_pinhole, guessed_pinhole_of_lift, guessed_pinhole_torch  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
+from lifter.views import TestSet, check_parser, check_view_options, checked_view_sets  # noqa: E402
 
 PATTERNS = ("as-given", "bottom", "top", "left", "right")
 COLUMNS = ("lift(), whole subject", "lift(), visible box", "guessed camera, whole subject",

@@ -25,11 +25,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import (METRIC_UNITS, TestSet, add_view_options, check_view_options,  # noqa: E402
-                             checked_views, score)
+from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.geometry import guessed_pinhole_of_lift, visible_centroid  # noqa: E402
 from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, fit_to_pixels, load_bases, refine_with_basis  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
+from lifter.views import TestSet, add_view_options, check_view_options, checked_views  # noqa: E402
 
 
 def reading_rows(lifter, test: TestSet, basis: ShapeBasis) -> list[tuple[str, float]]:

@@ -42,10 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lifter.api import load_lifter  # noqa: E402
 from lifter.bone_lengths import category_edges  # noqa: E402
-from lifter.evaluate import (TestSet, aligned_errors, check_parser, check_view_options, checked_views,  # noqa: E402
-                             score, training_indices)
+from lifter.evaluate import aligned_errors, score  # noqa: E402
 from lifter.geometry import rotation_y  # noqa: E402
 from lifter.skeletons import get_category  # noqa: E402
+from lifter.views import TestSet, check_parser, check_view_options, checked_views, training_indices  # noqa: E402
 
 #: ``human17``'s arms: (shoulder, elbow, wrist), left then right.
 ARMS = ((11, 12, 13), (14, 15, 16))
@@ -238,7 +238,7 @@ def own_lifts(lifter, data: Path, category: str, count: int, seed: int) -> np.nd
 
 
 def view_rotations(data: Path, test: TestSet, views: str, count: int, seed: int) -> np.ndarray:
-    """The checked views' world-to-camera rotations ``(F, 3, 3)`` (:func:`lifter.evaluate.checked_views`' draw)."""
+    """The checked views' world-to-camera rotations ``(F, 3, 3)`` (:func:`lifter.views.checked_views`' draw)."""
     name = "train" if views == "train" else {"clean": "test", "occluded": "test_occluded"}[views]
     with np.load(Path(data) / f"{test.category}_{name}.npz") as f:
         R = f["camera_R"].astype(np.float64)

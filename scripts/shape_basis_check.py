@@ -23,10 +23,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter, orthographic_basis_reading  # noqa: E402
-from lifter.evaluate import (METRIC_UNITS, TestSet, add_view_options, check_view_options, checked_views,  # noqa: E402
-                             score, training_views)
+from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.shape_basis import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHT,  # noqa: E402
                                 ShapeBasis, fit_basis, refine_with_basis)
+from lifter.views import TestSet, add_view_options, check_view_options, checked_views, training_views  # noqa: E402
 
 
 def basis_rows(lifter, test: TestSet, bases: dict[int, ShapeBasis], weights: list[float], iterations: list[int]

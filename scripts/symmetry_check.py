@@ -29,10 +29,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.evaluate import (METRIC_UNITS, TestSet, add_view_options, check_view_options,  # noqa: E402
-                             load_test_set, parse_models, score, training_views)
+from lifter.evaluate import METRIC_UNITS, parse_models, score  # noqa: E402
 from lifter.geometry import visible_centroid  # noqa: E402
 from lifter.symmetry import DEFAULT_ITERATIONS, DEFAULT_SPAN_OVER_FOCAL, refine_lift  # noqa: E402
+from lifter.views import TestSet, add_view_options, check_view_options, load_test_set, training_views  # noqa: E402
 
 
 def symmetry_rows(lifter, test: TestSet, weights: list[float], span: float, iterations: int = DEFAULT_ITERATIONS

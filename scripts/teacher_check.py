@@ -21,12 +21,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.api import load_lifter  # noqa: E402
-from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, load_proportions  # noqa: E402
-from lifter.evaluate import (METRIC_UNITS, TestSet, check_parser, check_view_options,  # noqa: E402
-                             checked_view_sets, score)
+from lifter.bone_lengths import BoneProportions, DEFAULT_PROPORTIONS, load_proportions  # noqa: E402
+from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.finetune import perspective_teacher_lift, refined_teacher_lift  # noqa: E402
 from lifter.geometry import normalise_2d  # noqa: E402
 from lifter.model import Lifter  # noqa: E402
+from lifter.views import TestSet, check_parser, check_view_options, checked_view_sets  # noqa: E402
 
 
 def teacher_rows(model: Lifter, test: TestSet, proportions: BoneProportions | None) -> list[tuple[str, float]]:

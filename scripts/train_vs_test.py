@@ -18,7 +18,8 @@ import argparse
 from pathlib import Path
 
 from lifter.api import load_lifter
-from lifter.evaluate import CATEGORY_ORDER, METRIC_UNITS, load_test_set, parse_models, score, training_views
+from lifter.evaluate import METRIC_UNITS, parse_models, score
+from lifter.views import CATEGORY_ORDER, load_test_set, training_views
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,8 @@ def tiny_data(tmp_path_factory) -> Path:
 
 
 def test_depth_rows_format_and_sanity(tiny_data: Path) -> None:
-    from lifter.evaluate import TestSet, score
+    from lifter.evaluate import score
+    from lifter.views import TestSet
 
     cfg = DepthBenchmarkConfig(render_scale=0.25, max_views=10)
     rows = depth_rows(tiny_data, ("hand21", "chair"), noise_levels=(0.0, 0.05, 0.10), progress=False, config=cfg)

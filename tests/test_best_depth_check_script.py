@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from data_files import load_script, write_hand_data
-from lifter.evaluate import best_depth_floor, load_test_set, score
+from lifter.evaluate import score
+from lifter.references import best_depth_floor
+from lifter.views import load_test_set
 
 
 @pytest.fixture(scope="module")

@@ -183,7 +183,7 @@ def hand_data(tmp_path_factory) -> Path:
 
 
 def test_the_api_refines_hands_and_bodies_and_keeps_its_contracts(hand_data: Path) -> None:
-    from lifter.evaluate import load_test_set
+    from lifter.views import load_test_set
 
     lifter = load_lifter(device="cpu")
     assert set(lifter.proportions) == {"hand21", "human17"}
@@ -222,7 +222,8 @@ def test_the_command_writes_proportions_the_api_loads(tmp_path: Path, hand_data:
 
 
 def test_the_check_scripts_rows_are_the_apis(hand_data: Path, capsys) -> None:
-    from lifter.evaluate import load_test_set, score
+    from lifter.evaluate import score
+    from lifter.views import load_test_set
 
     bc = load_script("bone_length_check")
     lifter = load_lifter(device="cpu")

@@ -9,9 +9,10 @@ import pytest
 from data_files import write_chair_data, write_face_data, write_hand_data, write_test_files
 
 from lifter import load_lifter
-from lifter.evaluate import (BEST_DEPTH_LABEL, DEFAULT_MODELS, SHIPPED, WEIGHTS_DIR, TestSet, best_depth_floor,
-                             depth_only_floor, evaluate, lifter_camera_method, lifter_method, load_test_set, score,
-                             to_markdown)
+from lifter.evaluate import (BEST_DEPTH_LABEL, DEFAULT_MODELS, SHIPPED, WEIGHTS_DIR, evaluate, lifter_camera_method,
+                             lifter_method, score, to_markdown)
+from lifter.references import best_depth_floor, depth_only_floor
+from lifter.views import TestSet, load_test_set
 
 
 def _camera_view(shape: np.ndarray, distance: float, focal: float = 1000.0) -> TestSet:

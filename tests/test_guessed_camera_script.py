@@ -10,9 +10,10 @@ import pytest
 
 from data_files import load_script, write_chair_data
 from lifter import load_lifter
-from lifter.evaluate import load_test_set, score
+from lifter.evaluate import score
 from lifter.geometry import project_perspective
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
+from lifter.views import load_test_set
 
 
 @pytest.fixture(scope="module")

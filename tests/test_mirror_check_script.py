@@ -9,7 +9,7 @@ import pytest
 
 from data_files import load_script, write_chair_data
 from lifter import load_lifter
-from lifter.evaluate import TestSet, load_test_set
+from lifter.views import TestSet, load_test_set
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from data_files import load_script, write_check_data
-from lifter.evaluate import depth_only_floor, load_test_set, score
+from lifter.evaluate import score
 from lifter.geometry import rms_radius
+from lifter.references import depth_only_floor
+from lifter.views import load_test_set
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import pytest
 
 import lifter.api as api
 from data_files import load_script, write_check_data
-from lifter.evaluate import load_test_set, score
+from lifter.evaluate import score
+from lifter.views import load_test_set
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import pytest
 from data_files import load_script, write_test_files
 from lifter import load_lifter
 from lifter.bone_lengths import category_edges, edge_lengths
-from lifter.evaluate import TestSet, load_test_set, score
+from lifter.evaluate import score
+from lifter.views import TestSet, load_test_set
 
 
 def bodies(count: int, seed: int) -> np.ndarray:

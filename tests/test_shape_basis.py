@@ -212,10 +212,12 @@ def test_faces_the_pinhole_fit_cannot_read_keep_the_first_stage_and_spare_the_ot
 def test_lift_reads_faces_near_the_best_lift_of_its_form(face_data: Path, setting: str) -> None:
     """lift()'s second stage (the basis fitted through a guessed pinhole, read back orthographically) takes faces
     seen by the benchmark's cameras to within 5 % of the lowest least-squares error of lift()'s form (the depths
-    that fit the truth best, :func:`lifter.evaluate.best_depth_floor`), well below the lift without the basis;
+    that fit the truth best, :func:`lifter.references.best_depth_floor`), well below the lift without the basis;
     it does so from any lift it is given, keeping the visible x, y."""
     from lifter.api import orthographic_basis_reading
-    from lifter.evaluate import best_depth_floor, load_test_set, score
+    from lifter.evaluate import score
+    from lifter.references import best_depth_floor
+    from lifter.views import load_test_set
 
     lifter = load_lifter(device="cpu")
     test = load_test_set(face_data, "face468", setting)
@@ -291,7 +293,8 @@ def test_the_command_writes_bases_the_api_loads(tmp_path: Path, face_data: Path)
 
 
 def test_the_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
-    from lifter.evaluate import load_test_set, score
+    from lifter.evaluate import score
+    from lifter.views import load_test_set
 
     data = face_data
     sc = load_script("shape_basis_check")
@@ -322,7 +325,8 @@ def test_the_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
 
 
 def test_the_pinhole_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
-    from lifter.evaluate import load_test_set, score
+    from lifter.evaluate import score
+    from lifter.views import load_test_set
 
     sc = load_script("pinhole_fit_check")
     lifter = load_lifter(device="cpu")

@@ -8,8 +8,9 @@ import pytest
 
 from data_files import load_script, write_chair_data
 from lifter import load_lifter
-from lifter.evaluate import load_test_set, score
+from lifter.evaluate import score
 from lifter.symmetry import DEFAULT_WEIGHTS
+from lifter.views import load_test_set
 
 
 @pytest.fixture(scope="module")

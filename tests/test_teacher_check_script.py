@@ -10,9 +10,10 @@ import torch
 
 from data_files import load_script, write_hand_data
 from lifter import load_lifter
-from lifter.evaluate import load_test_set, score
+from lifter.evaluate import score
 from lifter.finetune import perspective_teacher_lift
 from lifter.geometry import normalise_2d
+from lifter.views import load_test_set
 
 
 @pytest.fixture(scope="module")

@@ -81,7 +81,7 @@ def test_template_loss_moves_the_lift_towards_the_template() -> None:
 
 
 def test_evaluate_reference_row_uses_the_2d_only_template_with_the_mean_shapes_sign(tmp_path) -> None:
-    from lifter.evaluate import mean_shape, rigid_template
+    from lifter.references import mean_shape, rigid_template
 
     shape = np.random.default_rng(4).normal(size=(21, 3)) * [1.0, 0.7, 0.4]
     points = _views(shape, 100)

@@ -80,7 +80,7 @@ def method_label(absrel: float) -> str:
 
 def load_intrinsics(data: Path, category: str, setting: str) -> dict[str, np.ndarray] | None:
     """Cameras of one test file: ``focal (B,)``, ``principal (B, 2)``, ``image_size (2,)`` (W, H), or None."""
-    from lifter.evaluate import SETTINGS
+    from lifter.views import SETTINGS
 
     path = Path(data) / f"{category}_{SETTINGS[setting]}.npz"
     if not path.exists():
@@ -103,7 +103,8 @@ def _view_rng(seed: int, category: str, level: int, view: int) -> np.random.Gene
 
 
 def _not_applicable_rows(category: str) -> list[dict]:
-    from lifter.evaluate import METRIC_UNITS, SETTINGS
+    from lifter.evaluate import METRIC_UNITS
+    from lifter.views import SETTINGS
 
     note = (f"{category}: no surface model (KeypointNet gives keypoints only), so there is no depth map to read: "
             "depth-based lifting does not apply")
@@ -127,7 +128,8 @@ def depth_rows(data: Path, categories, noise_levels=NOISE_LEVELS, progress: bool
     Returns:
         Rows in the format of ``lifter.evaluate.evaluate()``'s (see the module docstring for the extra keys).
     """
-    from lifter.evaluate import METRIC_UNITS, SETTINGS, TestSet, load_test_set, score
+    from lifter.evaluate import METRIC_UNITS, score
+    from lifter.views import SETTINGS, TestSet, load_test_set
 
     levels = [float(a) for a in noise_levels]
     if config.backdrop_row and 0.0 in levels:

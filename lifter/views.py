@@ -1,0 +1,135 @@
+"""The views the benchmark and the check scripts measure on: the built test files as :class:`TestSet` (2D input and
+3D ground truth, the ground truth read to score only), training views drawn at random, and the command-line
+options (``--data``, ``--weights``, ``--categories``, ``--views``, ``--count``, ``--seed``, ``--hide``) that the
+check scripts in ``scripts/`` share.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+CATEGORY_ORDER = ("human17", "hand21", "face468", "chair")
+SETTINGS = {"clean": "test", "occluded": "test_occluded"}
+
+
+@dataclass
+class TestSet:
+    """One test file: ``points2d (B, N, 2)``, ``visible (B, N)``, ``present (B, N)``, ``points3d (B, N, 3)``."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    category: str
+    setting: str
+    points2d: np.ndarray
+    visible: np.ndarray
+    present: np.ndarray
+    points3d: np.ndarray
+    focal: np.ndarray | None = None       # (B,) camera focal length, pixels (oracle references only)
+    principal: np.ndarray | None = None   # (B, 2) principal point, pixels
+
+    def select(self, index: np.ndarray) -> TestSet:
+        """The views ``index`` of this set: ``(K,)`` row indices or a ``(B,)`` boolean mask."""
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[index]
+        return TestSet(self.category, self.setting, self.points2d[index], self.visible[index], self.present[index],
+                       self.points3d[index], pick(self.focal), pick(self.principal))
+
+    def hide(self, fraction: float, rng: np.random.Generator) -> None:
+        """Hide ``fraction`` of each view's present landmarks at random, drawn from ``rng``, as the occluded test
+        files do (:func:`lifter.data.cameras.hide_landmarks`): ``visible`` loses them, ``points2d`` holds NaN."""
+        from lifter.data.cameras import hide_landmarks
+
+        self.visible = hide_landmarks(self.present, fraction, rng)
+        self.points2d = np.where(self.visible[..., None], self.points2d, np.nan)
+
+
+def read_views(path: Path, category: str, setting: str, index: np.ndarray | None = None) -> TestSet:
+    """The views of one built data file (``lifter.data build``'s layout) as a :class:`TestSet`; with ``index``
+    ``(K,)``, those rows only."""
+    with np.load(path) as f:
+        views = TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"],
+                        f["camera_focal"] if "camera_focal" in f.files else None,
+                        f["camera_principal"] if "camera_principal" in f.files else None)
+    return views if index is None else views.select(index)
+
+
+def load_test_set(data: Path, category: str, setting: str) -> TestSet | None:
+    path = Path(data) / f"{category}_{SETTINGS[setting]}.npz"
+    return read_views(path, category, setting) if path.exists() else None
+
+
+def training_indices(n: int, views: int, seed: int) -> np.ndarray:
+    """The rows :func:`training_views` draws from a training file of ``n`` views: up to ``views`` of them without
+    replacement, drawn with ``seed``, sorted ``(K,)``."""
+    return np.sort(np.random.default_rng(seed).choice(n, min(views, n), replace=False))
+
+
+def training_views(data: Path, category: str, views: int, seed: int) -> TestSet | None:
+    """Up to ``views`` training views of ``category`` drawn without replacement (:func:`training_indices`), as a
+    :class:`TestSet`."""
+    path = Path(data) / f"{category}_train.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as f:
+        n = len(f["points2d"])
+    return read_views(path, category, "clean", training_indices(n, views, seed))
+
+
+def checked_views(data: Path, category: str, views: str, count: int, seed: int, hide: float = 0.0
+                  ) -> TestSet | None:
+    """The views a check script measures on: ``views == "train"``: ``count`` training views drawn with ``seed``,
+    with ``hide`` of each view's landmarks hidden at random (drawn with ``seed`` too, :meth:`TestSet.hide`);
+    ``"clean"`` or ``"occluded"``: that test file. None when the file is not there."""
+    if views != "train":
+        return load_test_set(data, category, views)
+    test = training_views(data, category, count, seed)
+    if test is not None and hide:
+        test.hide(hide, np.random.default_rng(seed))
+    return test
+
+
+def add_view_options(parser: argparse.ArgumentParser, count: int, seed: int) -> None:
+    """The options of :func:`checked_views` that the check scripts share: ``--views``, ``--count`` (default
+    ``count``), ``--seed`` (default ``seed``) and ``--hide``; :func:`check_view_options` checks them."""
+    parser.add_argument("--views", choices=["train", "clean", "occluded"], default="train",
+                        help="training views drawn with --seed, or a test file")
+    parser.add_argument("--count", type=int, default=count, help="checked training views per category (--views train)")
+    parser.add_argument("--seed", type=int, default=seed, help="seed of the checked training views' draw")
+    parser.add_argument("--hide", type=float, default=0.0,
+                        help="with --views train: hide this share of each view's landmarks at random (the test "
+                             "files' occlusion is 0.2), drawn with --seed")
+
+
+def checked_view_sets(args: argparse.Namespace, blanks: int = 0) -> Iterator[tuple[str, TestSet]]:
+    """``(category, views)`` for each of ``args.categories`` (a :func:`check_parser` namespace) whose files are in
+    ``args.data``: :func:`checked_views` with ``args``' view options; a category without them prints a Markdown
+    row saying so (and ``blanks`` empty cells) instead."""
+    for category in args.categories:
+        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
+        if test is None:
+            print(f"| {category} | (no {category} files in {args.data}) |" + " |" * blanks)
+            continue
+        yield category, test
+
+
+def check_parser(description: str, count: int, seed: int) -> argparse.ArgumentParser:
+    """The argument parser the camera-reading check scripts start from: ``--data`` (the built data folder),
+    ``--weights`` (a lifter's weights; default the bundled ones), ``--categories`` (default every one) and
+    :func:`add_view_options` with ``count`` and ``seed``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
+    parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
+    parser.add_argument("--categories", nargs="+", default=list(CATEGORY_ORDER), choices=CATEGORY_ORDER)
+    add_view_options(parser, count, seed)
+    return parser
+
+
+def check_view_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse (``parser.error``) a ``--hide`` outside [0, 1) or given without ``--views train``."""
+    if not 0 <= args.hide < 1 or (args.hide and args.views != "train"):
+        parser.error(f"--hide takes a share in [0, 1) with --views train, got {args.hide} with {args.views}")
