@@ -1,13 +1,13 @@
 """The public API (DESIGN.md): ``load_lifter()`` and ``LoadedLifter.lift(points2d, category, visible)``.
 
 Weights are a ``.safetensors`` file with a JSON record beside it (same stem): the model config, the SHA-256 of
-the weights file, and how they were made. Nothing is loaded at import time.
+the weights file, and how they were made (:mod:`lifter.checked_files`). Nothing is loaded at import time. The
+camera readings of :meth:`LoadedLifter.lift_with_camera` are in :mod:`lifter.camera_reading`, mirror averaging's
+mirror images in :mod:`lifter.mirroring`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +15,14 @@ import torch
 from safetensors.torch import load_file
 
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, BoneProportions, category_settings, load_proportions
-from lifter.bone_lengths import refine_bone_lengths
 from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
+from lifter.camera_reading import camera_reading, checked_camera, guessed_camera, orthographic_basis_reading
+from lifter.checked_files import WeightsError, checked_record, record_path
 from lifter.devices import resolve_device
-from lifter.geometry import (closest_orthographic_form, guessed_pinhole_of_lift, masked_mean, perspective_reading,
-                             visible_centroid)
+from lifter.geometry import masked_mean
+from lifter.mirroring import mirror_back, mirror_image, mirror_permutation
 from lifter.model import Lifter, LifterConfig
-from lifter.shape_basis import (DEFAULT_BASES, MIN_FIT_VISIBLE, ShapeBasis, fit_to_pixels, load_bases,
-                                refine_with_basis_torch)
-from lifter.skeletons import categories
-from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift
+from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis_torch
 from lifter.symmetry import refine_lift_torch as refine_lift_symmetry
 from lifter.symmetry import refines as refines_symmetry
 
@@ -35,72 +33,6 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "
 #: copies) are bound by memory bandwidth there: a pass whose activations fit the caches runs 1.5-1.7x faster than
 #: one of 2,048 bodies at once (measured on this project's 2-core machine: docs/benchmark.md, *Speed*).
 CPU_TOKENS = 3072
-
-
-class WeightsError(RuntimeError):
-    """The weights file or its record is missing, corrupted or inconsistent (the message names the file)."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def record_path(weights: Path) -> Path:
-    return weights.with_suffix(".json")
-
-
-def checked_record(path: Path, what: str, remedy: str, kind: str) -> dict:
-    """The JSON record beside the safetensors file ``path`` (:func:`record_path`), once both exist and ``path``'s
-    SHA-256 matches the recorded one.
-
-    Raises :class:`WeightsError` naming the file: ``"{what} not found: {file} is missing ({remedy})"``, ``"{record}
-    is not a valid {kind} record (...)"`` or ``"{path} is corrupted: SHA-256 ..."``.
-    """
-    record_file = record_path(path)
-    for f in (path, record_file):
-        if not f.is_file():
-            raise WeightsError(f"{what} not found: {f} is missing ({remedy})")
-    try:
-        record = json.loads(record_file.read_text())
-        expected = record["sha256"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise WeightsError(f"{record_file} is not a valid {kind} record ({e})") from None
-    actual = sha256_file(path)
-    if actual != expected:
-        raise WeightsError(f"{path} is corrupted: SHA-256 {actual} differs from {expected} recorded in "
-                           f"{record_file.name}")
-    return record
-
-
-def write_checked_tensors(path: Path, tensors: dict[str, np.ndarray], record: dict) -> None:
-    """Write numpy ``tensors`` to the safetensors file ``path`` and ``record`` plus the file's SHA-256 to the JSON
-    beside it (:func:`record_path`), as :func:`read_checked_tensors` reads them back."""
-    from safetensors.numpy import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path))
-    record_path(path).write_text(json.dumps({"sha256": sha256_file(path), **record}, indent=1) + "\n")
-
-
-def read_checked_tensors(path: Path, what: str, remedy: str, kind: str) -> dict[str, np.ndarray]:
-    """The numpy tensors of the safetensors file ``path`` once :func:`checked_record` passes (same arguments).
-
-    Raises :class:`WeightsError` naming the file: :func:`checked_record`'s errors, or ``"{path} does not hold
-    {what} (...)"`` when the file cannot be read as safetensors.
-    """
-    from safetensors.numpy import load_file as load_numpy
-
-    path = Path(path)
-    checked_record(path, what, remedy, kind)
-    try:
-        return load_numpy(str(path))
-    except Exception as e:  # noqa: BLE001  (safetensors raises several kinds)
-        raise WeightsError(f"{path} does not hold {what} ({e})") from None
 
 
 def _checked_visible(visible: np.ndarray) -> np.ndarray:
@@ -114,116 +46,6 @@ def _checked_visible(visible: np.ndarray) -> np.ndarray:
         raise ValueError("visible must be bool (or 0 / 1): True where a landmark is seen; for confidence scores "
                          "pass a thresholded mask such as scores > 0.5")
     return vis.astype(bool)
-
-
-def _checked_camera(focal_length: float | np.ndarray | None, principal_point: np.ndarray | None, frames: int
-                    ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The checks of :meth:`LoadedLifter.lift_with_camera` on the intrinsics given for ``frames`` poses:
-    ``(focal (F,) or None, principal (F, 2) or None)`` float64, None where not given (:func:`_guessed_camera`
-    then guesses it from the lift). Raises the ValueErrors it documents."""
-    focal = principal = None
-    if focal_length is not None:
-        focal = np.asarray(focal_length, dtype=np.float64)
-        focal = np.broadcast_to(focal, (frames,)) if focal.ndim == 0 else focal
-        if focal.shape != (frames,) or not (np.isfinite(focal) & (focal > 0)).all():
-            raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, "
-                             f"({frames},)), got {focal_length!r}")
-    if principal_point is not None:
-        principal = np.asarray(principal_point, dtype=np.float64)
-        principal = np.broadcast_to(principal, (frames, 2)) if principal.shape == (2,) else principal
-        if principal.shape != (frames, 2) or not np.isfinite(principal).all():
-            raise ValueError(f"principal_point must be finite pixels, (2,) or ({frames}, 2), got shape "
-                             f"{np.shape(principal_point)}")
-    return focal, principal
-
-
-#: A guessed focal length is at least this many times the lift's reach towards the camera from the visible
-#: landmarks' mean depth (2: no landmark nearer the camera than half that mean depth); see :func:`_guessed_camera`.
-GUESS_DEPTH_MARGIN = 2.0
-
-
-def _guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift: np.ndarray, pts: np.ndarray,
-                    vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_checked_camera`'s intrinsics with the missing ones guessed from the lift ``(F, N, 3)`` of the
-    checked input ``pts (F, N, 2)``, ``vis (F, N)``: ``(focal (F,), principal (F, 2))`` float64.
-
-    The guess is :func:`lifter.geometry.guessed_pinhole_of_lift` at :data:`lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL`:
-    every landmark where the lift puts it in the image (visible ones at their pixels, hidden ones at their
-    predicted pixels): the whole subject's extent, as :meth:`LoadedLifter.lift`'s refinements guess it. A guessed
-    focal length is lengthened to :data:`GUESS_DEPTH_MARGIN` times the lift's farthest reach towards the camera
-    (from the visible landmarks' mean depth) where it is shorter, so that the guess never puts a landmark on or
-    behind the camera (only an implausible lift needs it, e.g. of random points; no benchmark view does). Raises a
-    ValueError when no focal length can be guessed (every landmark at one pixel)."""
-    if focal is not None and principal is not None:
-        return focal, principal
-    point, kappa = guessed_pinhole_of_lift(lift, pts, vis, DEFAULT_SPAN_OVER_FOCAL)
-    if focal is None:
-        if not (kappa > 0).all():
-            f = int(np.argmax(~(kappa > 0)))
-            raise ValueError(f"frame {f}'s landmarks all coincide: no focal length can be guessed from their "
-                             f"extent; give focal_length")
-        z = np.asarray(lift[..., 2], dtype=np.float64)
-        reach = visible_centroid(z[..., None], vis)[:, 0] - z.min(1)                  # (F,) towards the camera
-        focal = np.maximum(1.0 / kappa, GUESS_DEPTH_MARGIN * reach)
-    return focal, point if principal is None else principal
-
-
-def _camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
-                    principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None,
-                    proportions: BoneProportions | None, estimate_focal: bool = False,
-                    fitted_shape: bool = False) -> np.ndarray:
-    """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
-    centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
-    ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`); with a
-    ``basis``, then the basis fitted to the pixels through the camera (:func:`lifter.shape_basis.fit_to_pixels`;
-    the focal length estimated with it when ``estimate_focal``, and the points returned in units of that
-    estimate; the fitted shape itself, not moved onto the pixels' rays, with ``fitted_shape``); with
-    ``proportions``, then moved towards them along the pixels' rays
-    (:func:`lifter.bone_lengths.refine_bone_lengths`)."""
-    centre = visible_centroid(pts, vis)
-    if symmetrize:
-        lift = refine_lift(lift, centre, vis, category, focal, principal)
-    points = perspective_reading(lift, centre, vis, focal, principal)
-    if basis is not None:
-        points, focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal,
-                                      on_rays=not fitted_shape)
-    if proportions is not None:
-        points = refine_bone_lengths(points, vis, proportions, points[..., :2] / points[..., 2:3],
-                                     **category_settings(category))
-    if basis is not None or proportions is not None:
-        # the refinements move points along their rays: scaled back (along the rays too) so that the visible
-        # landmarks' mean depth is the focal length again, the units perspective_reading returns
-        points = points * (focal / visible_centroid(points[..., 2:3], vis)[:, 0])[:, None, None]
-    return points.astype(np.float32)
-
-
-def orthographic_basis_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str,
-                               basis: ShapeBasis, symmetrize: bool = True) -> np.ndarray:
-    """The second stage of :meth:`LoadedLifter.lift`'s shape-basis refinement (faces) -> ``(F, N, 3)`` float32.
-
-    The ``basis`` is fitted to the pixels through a pinhole guessed from ``lift (F, N, 3)`` (the lift of the
-    checked input ``pts (F, N, 2)``, zero where not visible, ``vis (F, N)``), its focal length estimated with the
-    fit: ``lift_with_camera(..., fitted_shape=True)`` without intrinsics. The lift of :meth:`LoadedLifter.lift`'s
-    orthographic form closest to that fitted shape is returned (:func:`lifter.geometry.closest_orthographic_form`):
-    the visible landmarks keep their pixels, centred on their centroid, as x, y and take the depths that match the
-    fitted shape best up to a similarity; hidden landmarks are the fitted shape's points. A close camera's
-    perspective bends the pixels, which no depth undoes, but these depths come from a shape read through the
-    pinhole. Views with fewer than :data:`lifter.shape_basis.MIN_FIT_VISIBLE` visible landmarks, and views whose
-    landmarks all lie at one pixel (no pinhole can be guessed from their extent), keep ``lift``.
-    """
-    fit = (vis.sum(1) >= MIN_FIT_VISIBLE) & (guessed_pinhole_of_lift(lift, pts, vis, DEFAULT_SPAN_OVER_FOCAL)[1] > 0)
-    if not fit.all():                   # only the views that can be fitted (each view is fitted as if alone)
-        out = np.asarray(lift, dtype=np.float32).copy()
-        if fit.any():
-            out[fit] = orthographic_basis_reading(lift[fit], pts[fit], vis[fit], category, basis, symmetrize)
-        return out
-    focal, principal = _guessed_camera(None, None, lift, pts, vis)
-    fitted = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize, basis, None,
-                             estimate_focal=True, fitted_shape=True)
-    centre = visible_centroid(pts, vis)
-    read = closest_orthographic_form(torch.as_tensor(fitted), torch.as_tensor(pts - centre[:, None]),
-                                     torch.as_tensor(vis)).numpy()
-    return read.astype(np.float32)
 
 
 class LoadedLifter:
@@ -383,12 +205,12 @@ class LoadedLifter:
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         self._check_fitted_shape(category, shape_basis, fitted_shape)
-        focal, principal = _checked_camera(focal_length, principal_point, len(pts))
+        focal, principal = checked_camera(focal_length, principal_point, len(pts))
         out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
                                  bone_lengths)
         estimate = focal is None
-        focal, principal = _guessed_camera(focal, principal, out, pts, vis)
-        points = _camera_reading(out, pts, vis, category, focal, principal, symmetrize,
+        focal, principal = guessed_camera(focal, principal, out, pts, vis)
+        points = camera_reading(out, pts, vis, category, focal, principal, symmetrize,
                                  *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
                                  fitted_shape=fitted_shape)
         return points[0] if single else points
@@ -420,10 +242,10 @@ class LoadedLifter:
         if not np.isfinite(lift).all():
             f = int(np.argmax(~np.isfinite(lift).all((1, 2))))
             raise ValueError(f"lift3d must be finite (lift()'s output for points2d); frame {f} is not")
-        focal, principal = _checked_camera(focal_length, principal_point, len(pts))
+        focal, principal = checked_camera(focal_length, principal_point, len(pts))
         estimate = focal is None
-        focal, principal = _guessed_camera(focal, principal, lift, pts, vis)
-        points = _camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
+        focal, principal = guessed_camera(focal, principal, lift, pts, vis)
+        points = camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
                                  *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
                                  fitted_shape=fitted_shape)
         return points[0] if single else points
@@ -564,36 +386,6 @@ class LoadedLifter:
             shape, _, scale = self.model(pts[s:s + step].to(torch.float32), vis[s:s + step], category)
             out.append((shape * scale[:, None, None]).float())
         return out[0] if len(out) == 1 else torch.cat(out)
-
-
-def mirror_image(points2d: np.ndarray | torch.Tensor, perm: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """The left/right mirror image of ``points2d (F, N, 2)`` (numpy or torch): x negated, landmarks relabelled by
-    ``perm`` (:func:`mirror_permutation`); any reflection will do, the model is translation invariant."""
-    return _flip_x(points2d[:, perm])
-
-
-def mirror_back(lift3d: np.ndarray | torch.Tensor, perm: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """A lift ``(F, N, 3)`` (numpy or torch) of :func:`mirror_image`'s 2D, mirrored back into the original's frame
-    and landmark order (``perm`` is an involution: its own inverse)."""
-    return _flip_x(lift3d[:, perm])
-
-
-def _flip_x(points: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-    """``points (..., D)`` with x (the first coordinate) negated, in their own type and dtype."""
-    sign = [-1.0] + [1.0] * (points.shape[-1] - 1)
-    if isinstance(points, torch.Tensor):
-        return points * points.new_tensor(sign)
-    return points * np.array(sign, dtype=points.dtype)
-
-
-def mirror_permutation(category: str) -> np.ndarray | None:
-    """The landmark permutation ``(N,)`` of a left/right reflection of ``category`` (mirror pairs swapped), or
-    None when the category has no mirror pairs (``hand21``: a mirrored right hand is a left hand, which the
-    lifter is not trained on) or is not in the registry."""
-    cat = categories().get(category)
-    if cat is None or not cat.mirror_pairs:
-        return None
-    return np.asarray(cat.mirror_permutation())
 
 
 def load_lifter(path: str | Path | None = None, device: str | torch.device | None = None,

@@ -47,6 +47,7 @@ import torch
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
 from lifter.geometry import guessed_pinhole_torch, host_tensor, masked_mean
 from lifter.hinges import Hinges, category_hinges, hinge_active, hinge_residuals
+from lifter.mirroring import mirror_permutation
 from lifter.skeletons import get_category
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
@@ -103,7 +104,7 @@ def fit_proportions(lifts: np.ndarray, visible: np.ndarray, edges: np.ndarray, m
                     ) -> BoneProportions:
     """The bone proportions of the lifts ``(F, N, 3)`` whose ``visible (F, N)`` landmarks include every edge's ends.
 
-    With ``mirror`` (the landmark permutation of a left/right reflection, :func:`lifter.api.mirror_permutation`),
+    With ``mirror`` (the landmark permutation of a left/right reflection, :func:`lifter.mirroring.mirror_permutation`),
     an edge and its mirror image get the mean of their two medians: a left forearm is as long as a right one, and
     the refinement stays exactly mirror-equivariant, as ``lift()`` is.
     Raises:
@@ -363,8 +364,6 @@ def load_proportions(path: Path) -> dict[str, BoneProportions]:
 
 def _fit_category(lifter, category: str, views, args, error) -> tuple[BoneProportions, dict]:
     """One category's proportions for :func:`main` (:func:`lifter.fitted_priors.fit_command`'s ``fit``)."""
-    from lifter.api import mirror_permutation
-
     edges = category_edges(category)
     if not len(edges):
         error("no skeleton edges")

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from lifter.api import record_path, sha256_file
+from lifter.checked_files import record_path, sha256_file
 from lifter.runs import read_run
 
 

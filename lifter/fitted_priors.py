@@ -4,7 +4,7 @@ A refinement's prior (the faces' shape bases, :mod:`lifter.shape_basis`; the bon
 :mod:`lifter.bone_lengths`) is one small dataclass of arrays per category, fitted to the bundled lifter's
 ``lift()`` of training 2D views (no 3D data) by ``python -m lifter.<module> --data data/`` and kept as a
 safetensors file (``<category>.<field>``) with a JSON record of the command, the lifter and the views, its
-SHA-256 checked at load (:func:`lifter.api.read_checked_tensors`).
+SHA-256 checked at load (:func:`lifter.checked_files.read_checked_tensors`).
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
+from lifter.checked_files import WeightsError, read_checked_tensors, sha256_file, write_checked_tensors
+
 T = TypeVar("T")
 
 
 def save_fitted(path: Path, fitted: dict[str, object], record: dict) -> None:
     """Write each category's dataclass in ``fitted`` to ``path`` (``<category>.<field>``: floating arrays as
     float32, integer ones as they are) and ``record`` plus the file's SHA-256 to the JSON beside it."""
-    from lifter.api import write_checked_tensors
-
     tensors = {}
     for category, item in fitted.items():
         for field in dataclasses.fields(item):
@@ -42,8 +42,6 @@ def load_fitted(path: Path, cls: type[T], what: str, remedy: str, kind: str) -> 
         lifter.api.WeightsError: a missing file or record, a corrupted file, a file without ``cls``'s fields
             (naming it).
     """
-    from lifter.api import WeightsError, read_checked_tensors
-
     path = Path(path)
     tensors = read_checked_tensors(path, what, remedy, kind)
 
@@ -94,7 +92,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
-    from lifter.api import DEFAULT_WEIGHTS, load_lifter, sha256_file
+    from lifter.api import DEFAULT_WEIGHTS, load_lifter
     from lifter.views import training_views
 
     if args.views < min_views:

@@ -13,9 +13,9 @@ to the views' pixels at once). At test time:
   transform on its visible landmarks, the mode coefficients by least squares on those landmarks, the shape
   aligned back; (2) the depths: each visible landmark moves along its ray to ``(weight z_lift + z_basis) / (1 +
   weight)``. Landmarks that are not visible become the basis shape's points. Then
-  :func:`lifter.api.orthographic_basis_reading` fits the basis to the pixels through a camera guessed from the
-  landmarks (:func:`fit_to_pixels`, the focal length estimated) and returns the lift of the orthographic form
-  closest to that fitted shape (:func:`lifter.geometry.closest_orthographic_form`).
+  :func:`lifter.camera_reading.orthographic_basis_reading` fits the basis to the pixels through a camera guessed
+  from the landmarks (:func:`fit_to_pixels`, the focal length estimated) and returns the lift of the orthographic
+  form closest to that fitted shape (:func:`lifter.geometry.closest_orthographic_form`).
 - ``lift_with_camera`` (a pinhole: known intrinsics or a guess) runs :func:`fit_to_pixels`: the basis fitted to
   the visible pixels through the camera (pose and coefficients, and the focal length when it was not given:
   a face's perspective shows its distance), each visible landmark put on its pixel's ray at the fitted depth and

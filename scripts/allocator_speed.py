@@ -30,9 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lifter.api import DEFAULT_WEIGHTS, record_path  # noqa: E402
-from lifter.export import lineage  # noqa: E402
+from lifter.api import DEFAULT_WEIGHTS  # noqa: E402
+from lifter.checked_files import record_path  # noqa: E402
 from lifter.devices import cpu_description  # noqa: E402
+from lifter.export import lineage  # noqa: E402
 
 BUNDLED_RECORD = record_path(DEFAULT_WEIGHTS)
 DEFAULT_TEACHER_BONES = ROOT / "assets" / "weights" / "reference" / "teacher_hand_proportions.safetensors"

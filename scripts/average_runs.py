@@ -18,7 +18,7 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-from lifter.api import record_path, sha256_file
+from lifter.checked_files import record_path, sha256_file
 from lifter.export import export
 from lifter.runs import read_run
 

@@ -25,12 +25,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lifter.api import load_lifter, mirror_permutation  # noqa: E402
+from lifter.api import load_lifter  # noqa: E402
 from lifter.bone_lengths import (BoneProportions, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHTS,  # noqa: E402
                                  category_edges, category_settings, fit_proportions, refine_bone_lengths, refine_lift)
 from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.geometry import visible_centroid  # noqa: E402
 from lifter.hinges import category_hinges  # noqa: E402
+from lifter.mirroring import mirror_permutation  # noqa: E402
 from lifter.views import TestSet, add_view_options, check_view_options, checked_views, training_views  # noqa: E402
 
 

@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lifter.api import load_lifter, mirror_permutation
+from lifter.api import load_lifter
 from lifter.evaluate import score
 from lifter.geometry import masked_centre, normalise_2d, rotation_y
 from lifter.losses import fit_scale
+from lifter.mirroring import mirror_permutation
 from lifter.model import Lifter
 from lifter.views import load_test_set
 

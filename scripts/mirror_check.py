@@ -20,8 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lifter.api import load_lifter, mirror_back, mirror_image, mirror_permutation  # noqa: E402
+from lifter.api import load_lifter  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, parse_models, score  # noqa: E402
+from lifter.mirroring import mirror_back, mirror_image, mirror_permutation  # noqa: E402
 from lifter.skeletons import get_category  # noqa: E402
 from lifter.views import CATEGORY_ORDER, TestSet, load_test_set  # noqa: E402
 

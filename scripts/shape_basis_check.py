@@ -22,7 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lifter.api import load_lifter, orthographic_basis_reading  # noqa: E402
+from lifter.api import load_lifter  # noqa: E402
+from lifter.camera_reading import orthographic_basis_reading  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.shape_basis import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHT,  # noqa: E402
                                 ShapeBasis, fit_basis, refine_with_basis)

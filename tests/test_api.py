@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from lifter import load_lifter
-from lifter.api import CPU_TOKENS, DEFAULT_WEIGHTS, GUESS_DEPTH_MARGIN, WeightsError, record_path
+from lifter.api import CPU_TOKENS, DEFAULT_WEIGHTS, WeightsError
+from lifter.camera_reading import GUESS_DEPTH_MARGIN
+from lifter.checked_files import record_path
 from lifter.data.cameras import render_views
 from lifter.data.hand import sample_hands
 from lifter.export import lineage

@@ -251,7 +251,7 @@ def test_the_check_scripts_rows_are_the_apis(hand_data: Path, capsys) -> None:
 
 
 def test_mirrored_edges_share_their_proportions() -> None:
-    from lifter.api import mirror_permutation
+    from lifter.mirroring import mirror_permutation
     from lifter.bone_lengths import mirror_edges
 
     edges, perm = category_edges("human17"), mirror_permutation("human17")

@@ -214,7 +214,7 @@ def test_lift_reads_faces_near_the_best_lift_of_its_form(face_data: Path, settin
     seen by the benchmark's cameras to within 5 % of the lowest least-squares error of lift()'s form (the depths
     that fit the truth best, :func:`lifter.references.best_depth_floor`), well below the lift without the basis;
     it does so from any lift it is given, keeping the visible x, y."""
-    from lifter.api import orthographic_basis_reading
+    from lifter.camera_reading import orthographic_basis_reading
     from lifter.evaluate import score
     from lifter.references import best_depth_floor
     from lifter.views import load_test_set

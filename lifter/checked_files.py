@@ -1,0 +1,77 @@
+"""Files checked against their records: a ``.safetensors`` file with a JSON record beside it (same stem) that holds
+its SHA-256 and how it was made. The lifter's weights, the faces' shape bases and the bone proportions are all
+stored this way; a missing, corrupted or mismatched file raises :class:`WeightsError` naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+class WeightsError(RuntimeError):
+    """The weights file or its record is missing, corrupted or inconsistent (the message names the file)."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def record_path(weights: Path) -> Path:
+    return weights.with_suffix(".json")
+
+
+def checked_record(path: Path, what: str, remedy: str, kind: str) -> dict:
+    """The JSON record beside the safetensors file ``path`` (:func:`record_path`), once both exist and ``path``'s
+    SHA-256 matches the recorded one.
+
+    Raises :class:`WeightsError` naming the file: ``"{what} not found: {file} is missing ({remedy})"``, ``"{record}
+    is not a valid {kind} record (...)"`` or ``"{path} is corrupted: SHA-256 ..."``.
+    """
+    record_file = record_path(path)
+    for f in (path, record_file):
+        if not f.is_file():
+            raise WeightsError(f"{what} not found: {f} is missing ({remedy})")
+    try:
+        record = json.loads(record_file.read_text())
+        expected = record["sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise WeightsError(f"{record_file} is not a valid {kind} record ({e})") from None
+    actual = sha256_file(path)
+    if actual != expected:
+        raise WeightsError(f"{path} is corrupted: SHA-256 {actual} differs from {expected} recorded in "
+                           f"{record_file.name}")
+    return record
+
+
+def write_checked_tensors(path: Path, tensors: dict[str, np.ndarray], record: dict) -> None:
+    """Write numpy ``tensors`` to the safetensors file ``path`` and ``record`` plus the file's SHA-256 to the JSON
+    beside it (:func:`record_path`), as :func:`read_checked_tensors` reads them back."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path))
+    record_path(path).write_text(json.dumps({"sha256": sha256_file(path), **record}, indent=1) + "\n")
+
+
+def read_checked_tensors(path: Path, what: str, remedy: str, kind: str) -> dict[str, np.ndarray]:
+    """The numpy tensors of the safetensors file ``path`` once :func:`checked_record` passes (same arguments).
+
+    Raises :class:`WeightsError` naming the file: :func:`checked_record`'s errors, or ``"{path} does not hold
+    {what} (...)"`` when the file cannot be read as safetensors.
+    """
+    from safetensors.numpy import load_file as load_numpy
+
+    path = Path(path)
+    checked_record(path, what, remedy, kind)
+    try:
+        return load_numpy(str(path))
+    except Exception as e:  # noqa: BLE001  (safetensors raises several kinds)
+        raise WeightsError(f"{path} does not hold {what} ({e})") from None
