@@ -42,123 +42,140 @@ def _category_values(parser: argparse.ArgumentParser, option: str, given: list[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lifter.train", description=DESCRIPTION)
-    parser.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
-    parser.add_argument("--out", type=Path, default=Path("runs/lifter"), help="run folder (checkpoints, log)")
-    parser.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES)
-    parser.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=STEPS",
-                        help="steps per round-robin cycle for the named categories (others 1), e.g. human17=2: "
-                             "bodies get two steps for every one of each other category (default: balanced)")
-    parser.add_argument("--supervision", choices=("2d", "3d"), default="2d",
-                        help="2d: the headline model; 3d: the 3D-supervised reference (upper bound)")
-    parser.add_argument("--identity", choices=IDENTITY_PLACES, default=LifterConfig.identity,
-                        help="where the landmark identity code enters (input_only is the ablation)")
-    parser.add_argument("--identity-code", choices=IDENTITY_CODES, default=LifterConfig.identity_code,
-                        help="the landmark identity code: fourier (of the landmark index; the default) or "
-                             "laplacian+fourier (a graph-Laplacian code of the category's skeleton appended)")
-    parser.add_argument("--steps", type=int, default=TrainConfig.steps)
-    parser.add_argument("--dim", type=int, default=LifterConfig.dim)
-    parser.add_argument("--depth", type=int, default=LifterConfig.depth)
-    parser.add_argument("--heads", type=int, default=LifterConfig.heads)
-    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
-    parser.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens)
-    parser.add_argument("--category-batch-tokens", nargs="+", default=[], metavar="CATEGORY=TOKENS",
-                        help="--batch-tokens of the named categories instead (others: --batch-tokens), e.g. "
-                             "face468=2048 chair=2048 with --batch-tokens 8192: large batches where they help")
-    parser.add_argument("--max-batch", type=int, default=TrainConfig.max_batch, metavar="POSES",
-                        help=f"most poses a batch (default {TrainConfig.max_batch}); raise it with --batch-tokens "
-                             f"to grow the batches of the small categories, not only the faces'")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-    parser.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision,
-                        help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
-                             "and losses): 1.5-1.9x faster steps on the CPUs measured, with AMX or AVX-512 bf16 "
-                             "instructions (lscpu: amx_bf16, avx512_bf16; scripts/train_step_speed.py measures it), "
-                             "maybe slower without; default fp32")
-    parser.add_argument("--bf16-attention", choices=BF16_ATTENTIONS, default=TrainConfig.bf16_attention,
-                        help="with --precision bf16 on the CPU: attention as bfloat16 matrix products (matmul, "
-                             "default: faster) or PyTorch's fused kernel in float32 (fp32: every bf16 run recorded "
-                             "before this option)")
-    parser.add_argument("--teacher-precision", choices=PRECISIONS, default=FinetuneConfig.teacher_precision or None,
-                        help="3D-aware stage: the teacher's precision (default: --precision's); --precision bf16 "
-                             "--teacher-precision fp32 keeps the teacher's targets free of bfloat16 rounding")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in OUT from its checkpoint (without it, a run folder that already "
-                             "holds a checkpoint is refused, never overwritten)")
-    parser.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every, metavar="STEPS",
-                        help=f"write OUT/checkpoint.* every this many steps and at the end (default "
-                             f"{TrainConfig.checkpoint_every})")
-    parser.add_argument("--init", default="",
-                        help="start from a trained model: a run folder (checkpoint.*) or exported weights "
-                             "(WEIGHTS.safetensors with its .json record, e.g. assets/weights/lifter.safetensors)")
-    parser.add_argument("--init-ema", type=float, default=None, metavar="DECAY",
-                        help="with --init RUN_FOLDER: start from the run's weight average at this decay (trained "
-                             "with --ema DECAY) instead of its last weights")
-    parser.add_argument("--finetune-3d-aware", action="store_true",
-                        help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
-    parser.add_argument("--warmup", type=int, default=TrainConfig.warmup)
-    parser.add_argument("--cycle-weight", type=float, default=TrainConfig.cycle_weight,
+    run = parser.add_argument_group("data and run", "what to train on, where the run goes, and how it starts, "
+                                                    "resumes and is kept")
+    run.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
+    run.add_argument("--out", type=Path, default=Path("runs/lifter"), help="run folder (checkpoints, log)")
+    run.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES,
+                     help="categories to train on (default: all four)")
+    run.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=STEPS",
+                     help="steps per round-robin cycle for the named categories (others 1), e.g. human17=2: "
+                          "bodies get two steps for every one of each other category (default: balanced)")
+    run.add_argument("--supervision", choices=("2d", "3d"), default="2d",
+                     help="2d: the headline model; 3d: the 3D-supervised reference (upper bound)")
+    run.add_argument("--steps", type=int, default=TrainConfig.steps,
+                     help=f"optimiser steps in all, round robin over the categories (default {TrainConfig.steps})")
+    run.add_argument("--seed", type=int, default=0,
+                     help="random seed: the same seed, data and options give the same weights on the same "
+                          "machine (default 0)")
+    run.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    run.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the run in OUT from its checkpoint (without it, a run folder that already "
+                          "holds a checkpoint is refused, never overwritten)")
+    run.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every, metavar="STEPS",
+                     help=f"write OUT/checkpoint.* every this many steps and at the end (default "
+                          f"{TrainConfig.checkpoint_every})")
+    run.add_argument("--init", default="",
+                     help="start from a trained model: a run folder (checkpoint.*) or exported weights "
+                          "(WEIGHTS.safetensors with its .json record, e.g. assets/weights/lifter.safetensors)")
+    run.add_argument("--init-ema", type=float, default=None, metavar="DECAY",
+                     help="with --init RUN_FOLDER: start from the run's weight average at this decay (trained "
+                          "with --ema DECAY) instead of its last weights")
+    run.add_argument("--ema", nargs="+", type=float, default=[], metavar="DECAY",
+                     help="also keep exponential moving averages of the weights at these decays, e.g. 0.998 "
+                          "(saved in the checkpoints; export one with python -m lifter.export --ema DECAY)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    network = parser.add_argument_group("network", "the transformer (a new run's; an --init run keeps its own)")
+    network.add_argument("--identity", choices=IDENTITY_PLACES, default=LifterConfig.identity,
+                         help="where the landmark identity code enters (input_only is the ablation)")
+    network.add_argument("--identity-code", choices=IDENTITY_CODES, default=LifterConfig.identity_code,
+                         help="the landmark identity code: fourier (of the landmark index; the default) or "
+                              "laplacian+fourier (a graph-Laplacian code of the category's skeleton appended)")
+    network.add_argument("--dim", type=int, default=LifterConfig.dim, help=f"token width (default {LifterConfig.dim})")
+    network.add_argument("--depth", type=int, default=LifterConfig.depth,
+                         help=f"attention blocks (default {LifterConfig.depth})")
+    network.add_argument("--heads", type=int, default=LifterConfig.heads,
+                         help=f"attention heads, dividing --dim (default {LifterConfig.heads})")
+    network.add_argument("--learned-elevation", action="store_true",
+                         help="turn the novel views about the vertical of a camera elevation the network learns to "
+                              "predict (ElePose), not about the image's vertical; adds an elevation head to a new "
+                              "model (an --init model must have one)")
+    optim = parser.add_argument_group("optimisation and batches")
+    optim.add_argument("--lr", type=float, default=TrainConfig.lr,
+                       help=f"AdamW peak learning rate, then cosine decay to 5 %% (default {TrainConfig.lr:g})")
+    optim.add_argument("--warmup", type=int, default=TrainConfig.warmup,
+                       help=f"steps of linear learning-rate warm-up (default {TrainConfig.warmup})")
+    optim.add_argument("--batch-tokens", type=int, default=TrainConfig.batch_tokens,
+                       help=f"landmarks a batch: poses = tokens / the category's landmark count, clamped to "
+                            f"{TrainConfig.min_batch}..--max-batch (default {TrainConfig.batch_tokens})")
+    optim.add_argument("--category-batch-tokens", nargs="+", default=[], metavar="CATEGORY=TOKENS",
+                       help="--batch-tokens of the named categories instead (others: --batch-tokens), e.g. "
+                            "face468=2048 chair=2048 with --batch-tokens 8192: large batches where they help")
+    optim.add_argument("--max-batch", type=int, default=TrainConfig.max_batch, metavar="POSES",
+                       help=f"most poses a batch (default {TrainConfig.max_batch}); raise it with --batch-tokens "
+                            f"to grow the batches of the small categories, not only the faces'")
+    optim.add_argument("--batch-on-subset", action="store_true",
+                       help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
+                            "32 faces per batch instead of 16")
+    optim.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision,
+                       help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
+                            "and losses): 1.5-1.9x faster steps on the CPUs measured, with AMX or AVX-512 bf16 "
+                            "instructions (lscpu: amx_bf16, avx512_bf16; scripts/train_step_speed.py measures it), "
+                            "maybe slower without; default fp32")
+    optim.add_argument("--bf16-attention", choices=BF16_ATTENTIONS, default=TrainConfig.bf16_attention,
+                       help="with --precision bf16 on the CPU: attention as bfloat16 matrix products (matmul, "
+                            "default: faster) or PyTorch's fused kernel in float32 (fp32: every bf16 run recorded "
+                            "before this option)")
+    losses = parser.add_argument_group("2D-only losses and priors", "lifter.losses: every loss reads 2D only")
+    losses.add_argument("--cycle-weight", type=float, default=TrainConfig.cycle_weight,
                         help="weight of the cycle loss (lift, rotate, re-project, lift again; default 1); 0 skips "
                              "the second lift altogether")
-    parser.add_argument("--symmetry-weight", type=float, default=TrainConfig.symmetry_weight,
-                        help="weight of the mirror-symmetry prior on the lift's distances (default 0: off)")
-    parser.add_argument("--symmetry-categories", nargs="+", default=[], metavar="CATEGORY",
-                        help="apply the --symmetry-weight prior to these trained categories only (each must have "
-                             "mirror pairs: human17, face468, chair); default: every trained category that has them")
-    parser.add_argument("--completion-weight", type=float, default=TrainConfig.completion_weight,
-                        help="weight of the hidden-landmark completion distillation (losses.completion_loss; "
-                             "default 0: off)")
-    parser.add_argument("--template-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
-                        help="rigid-template prior for nearly rigid categories, e.g. face468=1: the lift must be "
-                             "close to the shape that structure from motion recovers from the training 2D "
-                             "(losses.template_loss; default: none)")
-    parser.add_argument("--flow-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
-                        help="ElePose-style 2D pose likelihood for categories with fully visible training 2D, "
-                             "e.g. human17=0.1: the lift's random re-projections must be likely under a "
-                             "normalising flow fitted to the training 2D (lifter.flow, losses.flow_loss; default: "
-                             "none)")
-    parser.add_argument("--flow-steps", type=int, default=FlowConfig.steps,
-                        help=f"maximum-likelihood steps fitting each --flow-weight flow at start-up (default "
-                             f"{FlowConfig.steps})")
-    parser.add_argument("--learned-elevation", action="store_true",
-                        help="turn the novel views about the vertical of a camera elevation the network learns to "
-                             "predict (ElePose), not about the image's vertical; adds an elevation head to a new "
-                             "model (an --init model must have one)")
-    parser.add_argument("--finetune-elevation", action="store_true",
-                        help="with --finetune-3d-aware: render the 3D-aware stage's views about the vertical of the "
-                             "camera elevation the teacher predicts (its elevation head), not the image's vertical "
-                             "(lifter.finetune; the --init model must have an elevation head)")
-    parser.add_argument("--batch-on-subset", action="store_true",
-                        help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
-                             "32 faces per batch instead of 16")
-    parser.add_argument("--cycle-reading", choices=CYCLE_READINGS,
+    losses.add_argument("--cycle-reading", choices=CYCLE_READINGS,
                         default=TrainConfig.cycle_reading,
                         help="how the cycle loss reads the lift of the novel view: orthographic (x, y = its 2D, "
                              "scale fitted; the default, as every recorded run) or perspective (un-projected with "
                              "the novel view's known camera, as the 3D-aware stage's render loss)")
-    parser.add_argument("--ema", nargs="+", type=float, default=[], metavar="DECAY",
-                        help="also keep exponential moving averages of the weights at these decays, e.g. 0.998 "
-                             "(saved in the checkpoints; export one with python -m lifter.export --ema DECAY)")
-    parser.add_argument("--block-hide", type=float, default=TrainConfig.block_prob, metavar="PROB",
+    losses.add_argument("--symmetry-weight", type=float, default=TrainConfig.symmetry_weight,
+                        help="weight of the mirror-symmetry prior on the lift's distances (default 0: off)")
+    losses.add_argument("--symmetry-categories", nargs="+", default=[], metavar="CATEGORY",
+                        help="apply the --symmetry-weight prior to these trained categories only (each must have "
+                             "mirror pairs: human17, face468, chair); default: every trained category that has them")
+    losses.add_argument("--completion-weight", type=float, default=TrainConfig.completion_weight,
+                        help="weight of the hidden-landmark completion distillation (losses.completion_loss; "
+                             "default 0: off)")
+    losses.add_argument("--template-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
+                        help="rigid-template prior for nearly rigid categories, e.g. face468=1: the lift must be "
+                             "close to the shape that structure from motion recovers from the training 2D "
+                             "(losses.template_loss; default: none)")
+    losses.add_argument("--flow-weight", nargs="+", default=[], metavar="CATEGORY=WEIGHT",
+                        help="ElePose-style 2D pose likelihood for categories with fully visible training 2D, "
+                             "e.g. human17=0.1: the lift's random re-projections must be likely under a "
+                             "normalising flow fitted to the training 2D (lifter.flow, losses.flow_loss; default: "
+                             "none)")
+    losses.add_argument("--flow-steps", type=int, default=FlowConfig.steps,
+                        help=f"maximum-likelihood steps fitting each --flow-weight flow at start-up (default "
+                             f"{FlowConfig.steps})")
+    losses.add_argument("--block-hide", type=float, default=TrainConfig.block_prob, metavar="PROB",
                         help="chance that a training pose gets a block of landmarks hidden (those furthest along a "
                              "random 2D direction, up to half its visible ones) instead of scattered ones")
-    parser.add_argument("--render-block-hide", type=float, default=FinetuneConfig.block_prob, metavar="PROB",
-                        help="3D-aware stage: chance that a rendered view shows the model a block of landmarks "
-                             "hidden (up to half), the teacher's whole lift still its target")
-    parser.add_argument("--teacher-bones", nargs="?", const=str(DEFAULT_PROPORTIONS), default="", metavar="PATH",
-                        help="3D-aware stage: refine the teacher's lifts of bodies and hands by the bone-length step "
-                             "lift() runs at test time, with the bone proportions of PATH (default: the bundled "
-                             "assets/weights/bone_proportions.safetensors, fitted to a lifter's lifts of training "
-                             "2D) before rendering them (lifter.finetune)")
-    parser.add_argument("--teacher-reading", choices=TEACHER_READINGS, default=FinetuneConfig.teacher_reading,
-                        help="3D-aware stage: read the teacher's lift as 3D orthographically (x, y = its 2D; the "
-                             "default, as every recorded run) or through the pinhole lift()'s refinements guess "
-                             "from the 2D extent (lifter.finetune.perspective_teacher_lift)")
-    parser.add_argument("--teacher-distill", type=float, default=FinetuneConfig.distill_weight, metavar="W",
-                        help="3D-aware stage, with --teacher-bones: weight of a loss pulling the depths of the "
-                             "model's own lift of the real training 2D towards the teacher's lift refined by the "
-                             "bone-length step (lifter.finetune; default 0: off)")
-    parser.add_argument("--quiet", action="store_true")
+    stage3d = parser.add_argument_group("3D-aware stage", "FiT3D-style fine-tuning on rendered views of a teacher's "
+                                                         "lifts (lifter.finetune; needs --init)")
+    stage3d.add_argument("--finetune-3d-aware", action="store_true",
+                         help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
+    stage3d.add_argument("--finetune-elevation", action="store_true",
+                         help="with --finetune-3d-aware: render the 3D-aware stage's views about the vertical of the "
+                              "camera elevation the teacher predicts (its elevation head), not the image's vertical "
+                              "(lifter.finetune; the --init model must have an elevation head)")
+    stage3d.add_argument("--render-block-hide", type=float, default=FinetuneConfig.block_prob, metavar="PROB",
+                         help="3D-aware stage: chance that a rendered view shows the model a block of landmarks "
+                              "hidden (up to half), the teacher's whole lift still its target")
+    stage3d.add_argument("--teacher-bones", nargs="?", const=str(DEFAULT_PROPORTIONS), default="", metavar="PATH",
+                         help="3D-aware stage: refine the teacher's lifts of bodies and hands by the bone-length step "
+                              "lift() runs at test time, with the bone proportions of PATH (default: the bundled "
+                              "assets/weights/bone_proportions.safetensors, fitted to a lifter's lifts of training "
+                              "2D) before rendering them (lifter.finetune)")
+    stage3d.add_argument("--teacher-reading", choices=TEACHER_READINGS, default=FinetuneConfig.teacher_reading,
+                         help="3D-aware stage: read the teacher's lift as 3D orthographically (x, y = its 2D; the "
+                              "default, as every recorded run) or through the pinhole lift()'s refinements guess "
+                              "from the 2D extent (lifter.finetune.perspective_teacher_lift)")
+    stage3d.add_argument("--teacher-distill", type=float, default=FinetuneConfig.distill_weight, metavar="W",
+                         help="3D-aware stage, with --teacher-bones: weight of a loss pulling the depths of the "
+                              "model's own lift of the real training 2D towards the teacher's lift refined by the "
+                              "bone-length step (lifter.finetune; default 0: off)")
+    stage3d.add_argument("--teacher-precision", choices=PRECISIONS, default=FinetuneConfig.teacher_precision or None,
+                         help="3D-aware stage: the teacher's precision (default: --precision's); --precision bf16 "
+                              "--teacher-precision fp32 keeps the teacher's targets free of bfloat16 rounding")
     args = parser.parse_args(argv)
     for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
         if not 0 <= value <= 1:
