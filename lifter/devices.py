@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -31,17 +32,47 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
-def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
-    none, read from Linux's ``cpuinfo`` (else "unknown CPU"). A training step's speed depends on both."""
+#: Environment variables that cap the instructions oneDNN, MKL and PyTorch's own kernels use (their documented
+#: switches): a process with one set runs without some of what the CPU has, so :func:`cpu_description` names them.
+INSTRUCTION_LIMITS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY")
+
+
+def cpu_bf16_units(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str] | None = None) -> list[str] | None:
+    """The CPU's bfloat16 instructions a training step can use: ``"AMX"`` (``amx_bf16`` in Linux's ``cpuinfo``
+    flags) and ``"AVX-512"`` (``avx512_bf16``), less those that ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``) in
+    ``environ`` (default: this process's environment) caps away: a cap without ``AMX`` in its name drops AMX, one
+    without ``BF16``, ``AMX`` or ``AVX10`` drops both. None where ``cpuinfo`` cannot be read (not Linux)."""
+    environ = os.environ if environ is None else environ
     try:
         lines = cpuinfo.read_text().splitlines()
     except OSError:
-        return "unknown CPU"
-    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+        return None
     flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
     units = [unit for flag, unit in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512")) if flag in flags]
-    return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}"
+    cap = (environ.get("ONEDNN_MAX_CPU_ISA") or environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    if cap and cap != "ALL":
+        if "AMX" not in cap:
+            units = [u for u in units if u != "AMX"]
+        if not any(word in cap for word in ("AMX", "BF16", "AVX10")):
+            units = []
+    return units
+
+
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str] | None = None) -> str:
+    """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
+    none, read from Linux's ``cpuinfo`` (else "unknown CPU"). A training step's speed depends on both. Any of
+    :data:`INSTRUCTION_LIMITS` set in ``environ`` (default: this process's environment) is named after them:
+    ``"..., bf16 instructions: AMX and AVX-512, limited by ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16"``."""
+    environ = os.environ if environ is None else environ
+    limits = [f"{name}={environ[name]}" for name in INSTRUCTION_LIMITS if environ.get(name)]
+    limited = f", limited by {' and '.join(limits)}" if limits else ""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return "unknown CPU" + limited
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+    units = cpu_bf16_units(cpuinfo, {})
+    return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}{limited}"
 
 
 def processor_description(device: torch.device) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import torch
 
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, load_proportions
-from lifter.devices import resolve_device
+from lifter.devices import cpu_bf16_units, resolve_device
 from lifter.finetune import TEACHER_READINGS, FinetuneConfig
 from lifter.flow import FlowConfig
 from lifter.model import BF16_ATTENTIONS, IDENTITY_CODES, IDENTITY_PLACES, LifterConfig
@@ -26,6 +26,12 @@ from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, PRECISIONS, Tra
                                  check_ema_decays, check_flow_weights, check_symmetry_categories,
                                  check_template_weights, config_from_dict, step_schedule)
 
+#: Printed when ``--precision bf16`` (or ``--teacher-precision bf16``) trains on a CPU without bfloat16 instructions.
+BF16_WITHOUT_UNITS = ("warning: bfloat16 on a CPU without bfloat16 instructions (neither amx_bf16 nor avx512_bf16 "
+                      "in lscpu's flags, or capped by ONEDNN_MAX_CPU_ISA): PyTorch emulates them, and on this "
+                      "project's Intel CPU limited to AVX2 a 2D-only step took 20x as long as in float32 "
+                      "(results/train_speed/intel_instruction_limits.md). --precision fp32 (PRECISION=fp32 for "
+                      "scripts/cpu_recipe.sh) will be much faster here.")
 DESCRIPTION = "Train the lifter: ``python -m lifter.train --data data/ --out runs/lifter``."
 
 def _category_values(parser: argparse.ArgumentParser, option: str, given: list[str], convert: Callable,
@@ -111,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     optim.add_argument("--precision", choices=PRECISIONS, default=TrainConfig.precision,
                        help="bf16: run the lifter's transformer blocks under bfloat16 autocast (float32 weights "
                             "and losses): 1.5-1.9x faster steps on the CPUs measured, with AMX or AVX-512 bf16 "
-                            "instructions (lscpu: amx_bf16, avx512_bf16; scripts/train_step_speed.py measures it), "
-                            "maybe slower without; default fp32")
+                            "instructions (lscpu: amx_bf16, avx512_bf16; scripts/train_step_speed.py measures it); "
+                            "emulated, and 20x slower, without them (a warning says so); default fp32")
     optim.add_argument("--bf16-attention", choices=BF16_ATTENTIONS, default=TrainConfig.bf16_attention,
                        help="with --precision bf16 on the CPU: attention as bfloat16 matrix products (matmul, "
                             "default: faster) or PyTorch's fused kernel in float32 (fp32: every bf16 run recorded "
@@ -278,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         device = resolve_device(args.device)
     except ValueError as e:
         parser.error(f"--device: {e}")
+    if device.type == "cpu" and "bf16" in (cfg.precision, cfg.finetune.teacher_precision) and cpu_bf16_units() == []:
+        print(BF16_WITHOUT_UNITS, file=sys.stderr)
     started = time.perf_counter()
     command = "python -m lifter.train " + " ".join(argv if argv is not None else sys.argv[1:])
     train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet, command=command)

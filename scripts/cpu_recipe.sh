@@ -11,7 +11,8 @@
 #   DATA=data RUNS=runs/cpu_recipe ROUNDS=3 ROUND_STEPS=1800 HAND_STEPS=2 sh scripts/cpu_recipe.sh
 # STEPS (2D-only steps, default 6000), ROUNDS (default 5), ROUND_STEPS (default 1200), HAND_STEPS (hand steps per
 # round-robin cycle in the rounds, default 3; faces 2, bodies and chairs 1), SEED (default 0), THREADS (default 2),
-# PRECISION (default bf16; fp32 for CPUs without bfloat16 units), DEVICE (default cpu), PYTHON (default python),
+# PRECISION (default bf16; fp32 for CPUs without bfloat16 units, where bf16 is emulated and 20x slower a step),
+# DEVICE (default cpu), PYTHON (default python),
 # MALLOC (the memory allocator the Python commands run with: "auto", the default, preloads tcmalloc where it is
 # installed (Debian and Ubuntu: apt-get install libtcmalloc-minimal4), else uses the system's; "system"; or a
 # shared library's path). The allocator changes the speed only: the same weights, bit for bit, in 11 % less

@@ -16,6 +16,10 @@ between the rounds, which ``times.txt`` does not count, are left out (a few seco
 An estimate, not a run: this machine's speed drifts between days and within one. On the Intel CPU where the
 bundled weights were trained it is checked against the recipe's measured time (``--recorded``, a ``times.txt`` of
 the recipe, prints its figures beside the estimate). Wall time, not CPU time: run it on a machine left alone.
+
+The first line names the CPU's bfloat16 instructions and any instruction caps set in the environment
+(``lifter.devices.INSTRUCTION_LIMITS``: ``ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16`` runs this CPU without AMX, for
+instance); ``results/train_speed/intel_instruction_limits.md`` estimates the recipe on the Intel CPU so capped.
 """
 
 from __future__ import annotations

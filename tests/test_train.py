@@ -944,3 +944,21 @@ def test_bf16_training_learns_and_is_recorded(hand_data: Path, tmp_path: Path, c
     with pytest.raises(SystemExit):
         train_main(tiny + ["--out", str(tmp_path / "bad3"), "--bf16-attention", "bf16"])
     assert "--bf16-attention" in capsys.readouterr().err
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_is_warned_about(hand_data: Path, tmp_path: Path, capsys,
+                                                                  monkeypatch) -> None:
+    """Emulated bfloat16 was measured 20x slower than float32: the command says so (and still trains)."""
+    import lifter.train_cli
+
+    tiny = tiny_cli(hand_data) + ["--steps", "1"]
+    monkeypatch.setattr(lifter.train_cli, "cpu_bf16_units", lambda: [])
+    train_main(tiny + ["--out", str(tmp_path / "bf16"), "--precision", "bf16"])
+    assert "warning: bfloat16 on a CPU without bfloat16 instructions" in capsys.readouterr().err
+    assert (tmp_path / "bf16" / "checkpoint.safetensors").exists()
+    train_main(tiny + ["--out", str(tmp_path / "fp32")])
+    assert "warning" not in capsys.readouterr().err
+    for units in (["AVX-512"], None):                   # bf16 units, or a CPU whose flags cannot be read: no warning
+        monkeypatch.setattr(lifter.train_cli, "cpu_bf16_units", lambda units=units: units)
+        train_main(tiny + ["--out", str(tmp_path / f"bf16_{units}"), "--precision", "bf16"])
+        assert "warning" not in capsys.readouterr().err

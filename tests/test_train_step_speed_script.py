@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from data_files import load_script, write_hand_data
-from lifter.devices import cpu_description
+from lifter.devices import cpu_bf16_units, cpu_description
 
 
 @pytest.fixture(scope="module")
@@ -93,5 +93,23 @@ def test_cpu_description_names_the_bf16_instructions(flags: str, expected: str, 
     """The table's first line (and every training record's ``processor``) names the CPU and its bf16 units."""
     info = tmp_path / "cpuinfo"
     info.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n")
-    assert cpu_description(info) == f"Some CPU, bf16 instructions: {expected}"
-    assert cpu_description(tmp_path / "none") == "unknown CPU"
+    assert cpu_description(info, {}) == f"Some CPU, bf16 instructions: {expected}"
+    assert cpu_description(tmp_path / "none", {}) == "unknown CPU"
+    # a cap on the instructions oneDNN or MKL may use is named: the CPU's flags alone would overstate the run
+    limited = {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "OTHER": "x"}
+    assert cpu_description(info, limited) == (f"Some CPU, bf16 instructions: {expected}, limited by "
+                                              f"ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 and MKL_ENABLE_INSTRUCTIONS=AVX2")
+    assert cpu_description(info, {"ONEDNN_MAX_CPU_ISA": ""}) == f"Some CPU, bf16 instructions: {expected}"
+
+
+def test_cpu_bf16_units_drop_what_onednn_is_capped_away_from(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("model name\t: Some CPU\nflags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert cpu_bf16_units(info, {}) == ["AMX", "AVX-512"]
+    for cap, units in (("AVX512_CORE_AMX", ["AMX", "AVX-512"]), ("avx512_core_bf16", ["AVX-512"]),
+                       ("AVX10_1_512", ["AVX-512"]), ("AVX512_CORE", []), ("AVX2", []), ("ALL", ["AMX", "AVX-512"])):
+        assert cpu_bf16_units(info, {"ONEDNN_MAX_CPU_ISA": cap}) == units, cap
+    assert cpu_bf16_units(info, {"DNNL_MAX_CPU_ISA": "AVX2"}) == []
+    info.write_text("model name\t: Old CPU\nflags\t\t: fpu avx2\n")
+    assert cpu_bf16_units(info, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX"}) == []    # a cap adds nothing
+    assert cpu_bf16_units(tmp_path / "none", {}) is None
