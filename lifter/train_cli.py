@@ -46,7 +46,8 @@ def _category_values(parser: argparse.ArgumentParser, option: str, given: list[s
     return pairs
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m lifter.train``: its options in five groups (``--help`` shows them)."""
     parser = argparse.ArgumentParser(prog="python -m lifter.train", description=DESCRIPTION)
     run = parser.add_argument_group("data and run", "what to train on, where the run goes, and how it starts, "
                                                     "resumes and is kept")
@@ -182,7 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     stage3d.add_argument("--teacher-precision", choices=PRECISIONS, default=FinetuneConfig.teacher_precision or None,
                          help="3D-aware stage: the teacher's precision (default: --precision's); --precision bf16 "
                               "--teacher-precision fp32 keeps the teacher's targets free of bfloat16 rounding")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` the parsed ``args`` ask for, every option checked first: a bad value, a missing data
+    file, an ``--out`` that already holds a run (without ``--resume``) or an ``--init`` that cannot be read is a
+    usage error (``parser.error``) naming the option, before anything trains. With ``--resume`` and a checkpoint in
+    ``--out``, the run's own config with the steps and checkpoint interval given."""
     for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
         if not 0 <= value <= 1:
             parser.error(f"{flag} is a probability in [0, 1], got {value}")
@@ -201,8 +209,6 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--teacher-bones: {e}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
-    if args.threads:
-        torch.set_num_threads(args.threads)
     weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
                                step_schedule, "CATEGORY=STEPS, STEPS a whole number >= 1")
     batch_tokens = _category_values(parser, "--category-batch-tokens", args.category_batch_tokens, int,
@@ -280,10 +286,19 @@ def main(argv: list[str] | None = None) -> int:
         cfg.check()
     except ValueError as e:                        # e names the setting (the option's name with underscores)
         parser.error(str(e))
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    cfg = config_from_args(parser, args)
     try:
         device = resolve_device(args.device)
     except ValueError as e:
         parser.error(f"--device: {e}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if device.type == "cpu" and "bf16" in (cfg.precision, cfg.finetune.teacher_precision) and cpu_bf16_units() == []:
         print(BF16_WITHOUT_UNITS, file=sys.stderr)
     started = time.perf_counter()
