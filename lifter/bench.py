@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, load_lifter
+from lifter.devices import cpu_description
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories as registered_categories
 from lifter.symmetry import refines as symmetry_refines
@@ -209,14 +210,16 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
     sources = {c: pose_source(c, data) for c in main.categories if categories is None or c in categories}
     return {"weights": str(weights), "threads": torch.get_num_threads(), "torch": torch.__version__,
             "poses": {c: str(p) if p else "random" for c, p in sources.items()},
-            "cpu": platform.processor() or platform.machine(),
+            "cpu": (cpu_description() if Path("/proc/cpuinfo").exists()    # model name and bf16 instructions
+                    else platform.processor() or platform.machine()),
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "weights_mb": round(Path(weights).stat().st_size / 1e6, 2),
             "cold_start_s": round(cold_start_seconds(weights), 2), "results": results}
 
 
 def to_markdown(report: dict) -> str:
-    lines = [f"threads: {report['threads']}, weights {report['weights_mb']} MB, cold start (load + first lift, "
+    lines = [f"CPU: {report.get('cpu', 'not recorded')}; GPU: {report.get('cuda') or 'none'}", "",
+             f"threads: {report['threads']}, weights {report['weights_mb']} MB, cold start (load + first lift, "
              f"fresh process): {report['cold_start_s']} s",
              "poses timed: " + ", ".join(f"{c} {src}" for c, src in report.get("poses", {}).items()), "",
              "| device | category | model | p50 ms | p90 ms | poses/s (batch) | p50 vs baseline | "

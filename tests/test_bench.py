@@ -23,6 +23,7 @@ def test_bench_rows_and_ratios(tmp_path: Path) -> None:
             assert r["latency_ratio_vs_baseline"] == 1.0 and r["throughput_ratio_vs_baseline"] == 1.0
     assert 0 < report["cold_start_s"] < 60 and report["weights_mb"] < 50
     assert "| cpu | human17 | lifter without mirror averaging |" in to_markdown(report)
+    assert report["cpu"] and to_markdown(report).startswith(f"CPU: {report['cpu']}; GPU: ")
     assert report["poses"] == {c: "random" for c in ("human17", "hand21", "face468", "chair")}
 
 
