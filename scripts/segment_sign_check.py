@@ -5,8 +5,9 @@ Under a 2D view a segment of known length fixes how far apart its two ends are i
 (Taylor, 2000): a lift can put a forearm pointing towards the camera where the truth points away, at the same 2D
 and the same bone length. For every skeleton edge this prints, on the checked views, how often the true segment
 is *steep* (its ends' depth difference over a share ``--steep`` of its length: 0.3 by default, where the sign
-matters) and how often the lift's depth difference then has the other sign, and the strict error of the views
-with such a segment against the others (ground truth read to measure only).
+matters) and how often the lift's depth difference then has the other sign (for bodies and hands also before
+``lift()``'s bone-length step), and the strict error of the views with such a segment against the others (ground
+truth read to measure only).
 
 For ``human17`` it then tries the arms: each arm's four sign choices (the upper arm's and the forearm's depth
 differences kept or negated, the hand following the elbow; x, y and bone lengths unchanged), the left arm then the
@@ -273,9 +274,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{100 * s['wrong']:.2f} % with the wrong depth sign; {100 * s['views_wrong']:.1f} % of views have "
               f"one, strict error {s['error_wrong'] or float('nan'):.2f} against {s['error_rest'] or float('nan'):.2f}"
               f" {units} for the rest")
-        print("| segment | steep | wrong sign (of the steep) |\n|---|---|---|")
+        before = {}
+        if category in lifter.proportions:         # the same lift before its bone-length step
+            plain = lifter.lift(test.points2d, category, test.visible, bone_lengths=False)
+            before = {(a, b): wr for a, b, _, wr in sign_table(plain, test, category_edges(category), args.steep)[0]}
+        print("| segment | steep | wrong sign (of the steep) | before the bone-length step |\n|---|---|---|---|")
         for a, b, st, wr in sorted(rows, key=lambda r: -r[3]):
-            print(f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % |")
+            was = f"{100 * before[(a, b)]:.2f} %" if before else "—"
+            print(f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % | {was} |")
         if category != "human17":
             continue
         rules = {"cycle consistency": lambda c, arm: cycle_costs(lifter, c, category, args.cycle_angles)}

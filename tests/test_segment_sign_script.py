@@ -12,6 +12,7 @@ from data_files import load_script, write_test_files
 from lifter import load_lifter
 from lifter.bone_lengths import category_edges, edge_lengths
 from lifter.evaluate import score
+from lifter.skeletons import get_category
 from lifter.views import TestSet, load_test_set
 
 
@@ -93,6 +94,14 @@ def test_the_command_runs_on_body_test_files(tmp_path: Path, capsys) -> None:
     assert f"| lift() as is | {score(lift, test)['strict']:.2f} mm |" in out
     assert "| oracle |" in out and "| cycle consistency |" in out and "likelihood" not in out and "own" not in out
     assert "| l_elbow–l_wrist |" in out
+    # each segment's row also holds its wrong-sign share before lift()'s bone-length step
+    lifter = load_lifter(device="cpu")
+    rows = ssc.sign_table(lift, test, category_edges("human17"))[0]
+    plain = ssc.sign_table(lifter.lift(test.points2d, "human17", test.visible, bone_lengths=False), test,
+                           category_edges("human17"))[0]
+    (a, b, st, wr), before = rows[-1], plain[-1][3]
+    names = get_category("human17").landmarks
+    assert f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % | {100 * before:.2f} % |" in out
 
 
 def test_the_own_arms_rule_prefers_the_choice_its_bank_holds() -> None:
