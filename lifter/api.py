@@ -211,8 +211,8 @@ class LoadedLifter:
         estimate = focal is None
         focal, principal = guessed_camera(focal, principal, out, pts, vis)
         points = camera_reading(out, pts, vis, category, focal, principal, symmetrize,
-                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
-                                 fitted_shape=fitted_shape)
+                                *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
+                                fitted_shape=fitted_shape)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
@@ -246,8 +246,8 @@ class LoadedLifter:
         estimate = focal is None
         focal, principal = guessed_camera(focal, principal, lift, pts, vis)
         points = camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
-                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
-                                 fitted_shape=fitted_shape)
+                                *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
+                                fitted_shape=fitted_shape)
         return points[0] if single else points
 
     def _check_fitted_shape(self, category: str, shape_basis: bool, fitted_shape: bool) -> None:

@@ -14,8 +14,9 @@ from lifter.geometry import closest_orthographic_form, guessed_pinhole_of_lift, 
 from lifter.shape_basis import MIN_FIT_VISIBLE, ShapeBasis, fit_to_pixels
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift
 
+
 def checked_camera(focal_length: float | np.ndarray | None, principal_point: np.ndarray | None, frames: int
-                    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The checks of :meth:`lifter.api.LoadedLifter.lift_with_camera` on the intrinsics given for ``frames`` poses:
     ``(focal (F,) or None, principal (F, 2) or None)`` float64, None where not given (:func:`guessed_camera`
     then guesses it from the lift). Raises the ValueErrors it documents."""
@@ -41,7 +42,7 @@ GUESS_DEPTH_MARGIN = 2.0
 
 
 def guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift: np.ndarray, pts: np.ndarray,
-                    vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   vis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`checked_camera`'s intrinsics with the missing ones guessed from the lift ``(F, N, 3)`` of the
     checked input ``pts (F, N, 2)``, ``vis (F, N)``: ``(focal (F,), principal (F, 2))`` float64.
 
@@ -67,9 +68,9 @@ def guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift:
 
 
 def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
-                    principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None,
-                    proportions: BoneProportions | None, estimate_focal: bool = False,
-                    fitted_shape: bool = False) -> np.ndarray:
+                   principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None,
+                   proportions: BoneProportions | None, estimate_focal: bool = False,
+                   fitted_shape: bool = False) -> np.ndarray:
     """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
     centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
     ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`); with a
@@ -118,7 +119,7 @@ def orthographic_basis_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarra
         return out
     focal, principal = guessed_camera(None, None, lift, pts, vis)
     fitted = camera_reading(lift, pts, vis, category, focal, principal, symmetrize, basis, None,
-                             estimate_focal=True, fitted_shape=True)
+                            estimate_focal=True, fitted_shape=True)
     centre = visible_centroid(pts, vis)
     read = closest_orthographic_form(torch.as_tensor(fitted), torch.as_tensor(pts - centre[:, None]),
                                      torch.as_tensor(vis)).numpy()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 class WeightsError(RuntimeError):
     """The weights file or its record is missing, corrupted or inconsistent (the message names the file)."""
 

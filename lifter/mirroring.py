@@ -9,6 +9,7 @@ import torch
 
 from lifter.skeletons import categories
 
+
 def mirror_permutation(category: str) -> np.ndarray | None:
     """The landmark permutation ``(N,)`` of a left/right reflection of ``category`` (mirror pairs swapped), or
     None when the category has no mirror pairs (``hand21``: a mirrored right hand is a left hand, which the

@@ -13,6 +13,7 @@ import numpy as np
 from lifter.geometry import rigid_factorisation, rms_radius, similarity_procrustes, visible_centroid
 from lifter.views import TestSet
 
+
 def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:
     """The training set's mean 3D shape ``(N, 3)`` (ground truth: evaluation only).
 

@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from lifter.model import LifterConfig
 from lifter.train_config import config_from_dict
 
+
 def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """The checkpoint tensors under ``prefix`` (``model.``, ``critics.``, ``ema.0.999.``), with it removed."""
     return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}

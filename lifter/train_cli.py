@@ -34,6 +34,7 @@ BF16_WITHOUT_UNITS = ("warning: bfloat16 on a CPU without bfloat16 instructions 
                       "scripts/cpu_recipe.sh) will be much faster here.")
 DESCRIPTION = "Train the lifter: ``python -m lifter.train --data data/ --out runs/lifter``."
 
+
 def _category_values(parser: argparse.ArgumentParser, option: str, given: list[str], convert: Callable,
                      categories: tuple[str, ...], check: Callable, expected: str) -> tuple[tuple[str, Any], ...]:
     """``CATEGORY=VALUE`` words of a command-line ``option`` as ``((category, convert(value)), ...)``, passed
@@ -49,8 +50,8 @@ def _category_values(parser: argparse.ArgumentParser, option: str, given: list[s
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m lifter.train``: its options in five groups (``--help`` shows them)."""
     parser = argparse.ArgumentParser(prog="python -m lifter.train", description=DESCRIPTION)
-    run = parser.add_argument_group("data and run", "what to train on, where the run goes, and how it starts, "
-                                                    "resumes and is kept")
+    run = parser.add_argument_group(
+        "data and run", "what to train on, where the run goes, and how it starts, resumes and is kept")
     run.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
     run.add_argument("--out", type=Path, default=Path("runs/lifter"), help="run folder (checkpoints, log)")
     run.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES,
@@ -156,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     losses.add_argument("--block-hide", type=float, default=TrainConfig.block_prob, metavar="PROB",
                         help="chance that a training pose gets a block of landmarks hidden (those furthest along a "
                              "random 2D direction, up to half its visible ones) instead of scattered ones")
-    stage3d = parser.add_argument_group("3D-aware stage", "FiT3D-style fine-tuning on rendered views of a teacher's "
-                                                         "lifts (lifter.finetune; needs --init)")
+    stage3d = parser.add_argument_group(
+        "3D-aware stage", "FiT3D-style fine-tuning on rendered views of a teacher's lifts (lifter.finetune; needs "
+                          "--init)")
     stage3d.add_argument("--finetune-3d-aware", action="store_true",
                          help="3D-aware fine-tuning stage (lifter.finetune); needs --init")
     stage3d.add_argument("--finetune-elevation", action="store_true",
