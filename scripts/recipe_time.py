@@ -20,6 +20,8 @@ the recipe, prints its figures beside the estimate). Wall time, not CPU time: ru
 The first line names the CPU's bfloat16 instructions and any instruction caps set in the environment
 (``lifter.devices.INSTRUCTION_LIMITS``: ``ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16`` runs this CPU without AMX, for
 instance); ``results/train_speed/intel_instruction_limits.md`` estimates the recipe on the Intel CPU so capped.
+``--precision bf16 fp32`` estimates the recipe in each precision and names the faster: on a CPU without AMX, which
+one wins depends on the CPU (that file).
 """
 
 from __future__ import annotations
@@ -66,39 +68,14 @@ def recorded_steps(command: list[str]) -> int:
     return int(command[command.index("--steps") + 1])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/recipe_time.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "data", help="folder of *_train.npz")
-    parser.add_argument("--steps", type=int, default=200,
-                        help=f"steps of each short run, a multiple of {2 * LOG_EVERY} (default 200)")
-    parser.add_argument("--rounds", type=int, default=5, help="the recipe's rounds (its ROUNDS; default 5)")
-    parser.add_argument("--allocator", default="auto",
-                        help="auto (tcmalloc where installed, as the recipe), system or a library's path")
-    parser.add_argument("--record", type=Path, default=BUNDLED_RECORD, help="the weights record whose lineage runs")
-    parser.add_argument("--init", type=Path, default=DEFAULT_WEIGHTS, help="the round's start (and teacher)")
-    parser.add_argument("--teacher-bones", type=Path, default=DEFAULT_TEACHER_BONES,
-                        help="the round's teacher's hand proportions")
-    parser.add_argument("--precision", choices=("bf16", "fp32"), default=None,
-                        help="the recipe's PRECISION (default: the recorded commands', bf16)")
-    parser.add_argument("--recorded", type=Path, default=None,
-                        help="a times.txt the recipe wrote, to compare the estimate with")
-    args = parser.parse_args(argv)
-    if args.steps < 2 * LOG_EVERY or args.steps % (2 * LOG_EVERY) or args.rounds < 1:
-        parser.error(f"--steps takes a multiple of {2 * LOG_EVERY} and --rounds a count >= 1")
-    try:
-        preload = library("tcmalloc" if args.allocator == "auto" else args.allocator)
-    except FileNotFoundError as e:
-        if args.allocator != "auto":
-            parser.error(f"--allocator: {e}")
-        preload = ""                                         # auto without tcmalloc: the system's, as the recipe
-    try:
-        record = json.loads(args.record.read_text())
-        commands = {stage: stage_command(record, stage) for stage in ("2d", "round")}
-    except (OSError, ValueError) as e:
-        parser.error(str(e))
+def estimate(args: argparse.Namespace, commands: dict[str, list[str]], precision: str | None, preload: str
+             ) -> tuple[str, float]:
+    """Time the short runs of the recorded ``commands`` (``{"2d": ..., "round": ...}``) at ``precision`` (None: as
+    recorded), print the recipe's estimated time as a Markdown table (and against ``args.recorded`` when given), and
+    return ``(the precision, the estimated seconds)``."""
     values = {"--data": str(args.data), "--steps": str(args.steps)}
-    if args.precision is not None:
-        values["--precision"] = args.precision
+    if precision is not None:
+        values["--precision"] = precision
     short = {"2d": with_options(commands["2d"], values),
              "round": with_options(commands["round"], values | {"--init": str(args.init),
                                                                 "--teacher-bones": str(args.teacher_bones)})}
@@ -130,6 +107,52 @@ def main(argv: list[str] | None = None) -> int:
               f"{', '.join(f'{v:.0f}' for k, v in seconds.items() if k.startswith('r'))} s, total "
               f"{seconds.get('total', float('nan')):.0f} s; estimate / recorded "
               f"{total / seconds.get('total', float('nan')):.3f}")
+    return precision, total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/recipe_time.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "data", help="folder of *_train.npz")
+    parser.add_argument("--steps", type=int, default=200,
+                        help=f"steps of each short run, a multiple of {2 * LOG_EVERY} (default 200)")
+    parser.add_argument("--rounds", type=int, default=5, help="the recipe's rounds (its ROUNDS; default 5)")
+    parser.add_argument("--allocator", default="auto",
+                        help="auto (tcmalloc where installed, as the recipe), system or a library's path")
+    parser.add_argument("--record", type=Path, default=BUNDLED_RECORD, help="the weights record whose lineage runs")
+    parser.add_argument("--init", type=Path, default=DEFAULT_WEIGHTS, help="the round's start (and teacher)")
+    parser.add_argument("--teacher-bones", type=Path, default=DEFAULT_TEACHER_BONES,
+                        help="the round's teacher's hand proportions")
+    parser.add_argument("--precision", choices=("bf16", "fp32"), nargs="+", default=None,
+                        help="the recipe's PRECISION (default: the recorded commands', bf16); two (bf16 fp32) "
+                             "estimate each and name the faster")
+    parser.add_argument("--recorded", type=Path, default=None,
+                        help="a times.txt the recipe wrote, to compare the estimate with")
+    args = parser.parse_args(argv)
+    if args.precision and len(set(args.precision)) != len(args.precision):
+        parser.error(f"--precision names each precision once, got {' '.join(args.precision)}")
+    if args.steps < 2 * LOG_EVERY or args.steps % (2 * LOG_EVERY) or args.rounds < 1:
+        parser.error(f"--steps takes a multiple of {2 * LOG_EVERY} and --rounds a count >= 1")
+    try:
+        preload = library("tcmalloc" if args.allocator == "auto" else args.allocator)
+    except FileNotFoundError as e:
+        if args.allocator != "auto":
+            parser.error(f"--allocator: {e}")
+        preload = ""                                         # auto without tcmalloc: the system's, as the recipe
+    try:
+        record = json.loads(args.record.read_text())
+        commands = {stage: stage_command(record, stage) for stage in ("2d", "round")}
+    except (OSError, ValueError) as e:
+        parser.error(str(e))
+    totals = {}
+    for precision in args.precision or [None]:
+        if totals:
+            print()
+        label, totals_s = estimate(args, commands, precision, preload)
+        totals[label] = totals_s
+    if len(totals) > 1:
+        best = min(totals, key=totals.get)
+        print(f"\nfastest here: {best} ({', '.join(f'{k} {v / 60:.1f} min' for k, v in totals.items())}); "
+              f"PRECISION={best} sh scripts/cpu_recipe.sh")
     return 0
 
 

@@ -58,3 +58,23 @@ def test_bad_counts_are_refused(script, capsys) -> None:
     with pytest.raises(SystemExit):                                       # a named library that is not there
         script.main(["--allocator", "/no/such/library.so"])
     assert "--allocator: /no/such/library.so: no such library" in capsys.readouterr().err
+
+
+def test_two_precisions_are_each_estimated_and_the_faster_named(script, monkeypatch, capsys) -> None:
+    def stand_in(args: list[str], preload: str, out: Path) -> tuple[dict[int, float], float]:
+        steps = int(args[args.index("--steps") + 1])
+        per_step = 0.4 if args[args.index("--precision") + 1] == "bf16" else 0.3     # emulated bf16: slower
+        log = {s: s * per_step for s in range(50, steps + 1, 50)}
+        return log, log[steps]
+
+    monkeypatch.setattr(script, "log_seconds", stand_in)
+    assert script.main(["--data", "d", "--steps", "100", "--rounds", "1", "--allocator", "system",
+                        "--precision", "bf16", "fp32"]) == 0
+    out = capsys.readouterr().out
+    # bf16: 6,000 steps at 0.4 s + 1,200 at 0.4 s = 2880 s; fp32: at 0.3 s, 2160 s
+    assert "; bf16; 100 steps" in out and "; fp32; 100 steps" in out
+    assert "| 2880 s = 48.0 min |" in out and "| 2160 s = 36.0 min |" in out
+    assert "fastest here: fp32 (bf16 48.0 min, fp32 36.0 min); PRECISION=fp32 sh scripts/cpu_recipe.sh" in out
+    with pytest.raises(SystemExit):
+        script.main(["--precision", "fp32", "fp32"])
+    assert "--precision names each precision once" in capsys.readouterr().err
