@@ -1,7 +1,8 @@
 """The benchmark's reference rows that need no training (:mod:`lifter.evaluate` scores them beside the lifters):
 the training set's mean 3D shape, the rigid template that structure from motion recovers from the training 2D,
 zero depth, and the floors of ``lift()``'s output form (the true depths, and the best depths found, on the input
-x, y). The mean shape and the floors read the 3D ground truth: they are references, never methods.
+x, y). The mean shape, the template's depth sign and the floors read the 3D ground truth: they are references,
+never methods.
 """
 
 from __future__ import annotations
