@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -189,7 +190,9 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
                 out[s:s + chunk] = lifter.lift_with_camera(p, category, f_all[s:s + chunk], p_all[s:s + chunk], v,
                                                            fitted_shape=fitted_shape)
         except ValueError as e:
-            raise ValueError(f"frames {s}-{s + len(p) - 1}: {e}") from None
+            where = f"frame {s}" if len(p) == 1 else f"frames {s}-{s + len(p) - 1}"
+            message = re.sub(r"\bframe (\d+)", lambda m: f"frame {s + int(m.group(1))}", str(e))  # the file's count
+            raise ValueError(f"{where}: {message}") from None
     return (out[0], vis[0], camera) if single else (out, vis, camera)
 
 

@@ -122,6 +122,10 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
     np.savez(no_points, other=np.zeros(3))
     no_camera = tmp_path / "nocam.npz"
     np.savez(no_camera, points2d=np.random.default_rng(0).normal(size=(2, 21, 2)) * 100)
+    nan_seen = tmp_path / "nan_seen.npz"                  # frame 3 has a non-finite landmark marked visible
+    points = np.random.default_rng(1).normal(size=(5, 21, 2)) * 100
+    points[3, 4] = np.nan
+    np.savez(nan_seen, points2d=points, visible=np.ones((5, 21), bool))
     cases = [
         ([str(path), "--category", "hand21", "--out", str(out)], "exists; give --force"),
         ([str(tmp_path / "missing.npz"), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "no such input"),
@@ -129,6 +133,8 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
         ([str(no_points), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "has no 'points2d'"),
         ([str(path), "--category", "cat", "--out", str(tmp_path / "a.npz")], "unknown category 'cat'"),
         ([str(path), "--category", "human17", "--out", str(tmp_path / "a.npz")], "human17 has 17 landmarks"),
+        ([str(nan_seen), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--chunk", "2"],
+         "frames 2-3: non-finite 2D coordinates at visible landmark 4 (frame 3)"),   # the file's frame, not the chunk's
         ([str(no_camera), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera"],
          "needs the intrinsics"),
         ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--focal", "900"],
