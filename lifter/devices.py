@@ -39,16 +39,20 @@ INSTRUCTION_LIMITS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INST
 
 def cpu_bf16_units(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str] | None = None) -> list[str] | None:
     """The CPU's bfloat16 instructions a training step can use: ``"AMX"`` (``amx_bf16`` in Linux's ``cpuinfo``
-    flags) and ``"AVX-512"`` (``avx512_bf16``), less those that ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``) in
-    ``environ`` (default: this process's environment) caps away: a cap without ``AMX`` in its name drops AMX, one
-    without ``BF16``, ``AMX`` or ``AVX10`` drops both. None where ``cpuinfo`` cannot be read (not Linux)."""
+    flags) and ``"AVX-512"`` (``avx512_bf16``), or on Arm ``"Arm BF16"`` (``bf16`` in its Features), less those that
+    ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``) in ``environ`` (default: this process's environment) caps away: a
+    cap without ``AMX`` in its name drops AMX, one without ``BF16``, ``AMX`` or ``AVX10`` drops both. None where
+    ``cpuinfo`` cannot be read (not Linux)."""
     environ = os.environ if environ is None else environ
     try:
         lines = cpuinfo.read_text().splitlines()
     except OSError:
         return None
-    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+    flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith(("flags", "Features"))),
+                     []))
     units = [unit for flag, unit in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512")) if flag in flags]
+    if "bf16" in flags:                              # Arm's Features line (Armv8.6 BF16, e.g. Graviton3)
+        return units + ["Arm BF16"]
     cap = (environ.get("ONEDNN_MAX_CPU_ISA") or environ.get("DNNL_MAX_CPU_ISA") or "").upper()
     if cap and cap != "ALL":
         if "AMX" not in cap:

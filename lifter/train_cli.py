@@ -27,11 +27,11 @@ from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, PRECISIONS, Tra
                                  check_template_weights, config_from_dict, step_schedule)
 
 #: Printed when ``--precision bf16`` (or ``--teacher-precision bf16``) trains on a CPU without bfloat16 instructions.
-BF16_WITHOUT_UNITS = ("warning: bfloat16 on a CPU without bfloat16 instructions (neither amx_bf16 nor avx512_bf16 "
-                      "in lscpu's flags, or capped by ONEDNN_MAX_CPU_ISA): PyTorch emulates them, and on this "
-                      "project's Intel CPU limited to AVX2 a 2D-only step took 20x as long as in float32 "
-                      "(results/train_speed/intel_instruction_limits.md). --precision fp32 (PRECISION=fp32 for "
-                      "scripts/cpu_recipe.sh) will be much faster here.")
+BF16_WITHOUT_UNITS = ("warning: bfloat16 on a CPU without bfloat16 instructions (lscpu's flags show no amx_bf16 or "
+                      "avx512_bf16, nor bf16 on Arm, or ONEDNN_MAX_CPU_ISA caps them away): PyTorch emulates them, "
+                      "and on this project's Intel CPU limited to AVX2 a 2D-only step took 20x as long as in "
+                      "float32 (results/train_speed/intel_instruction_limits.md). --precision fp32 (PRECISION=fp32 "
+                      "for scripts/cpu_recipe.sh) will be much faster here.")
 DESCRIPTION = "Train the lifter: ``python -m lifter.train --data data/ --out runs/lifter``."
 
 

@@ -113,3 +113,7 @@ def test_cpu_bf16_units_drop_what_onednn_is_capped_away_from(tmp_path: Path) -> 
     info.write_text("model name\t: Old CPU\nflags\t\t: fpu avx2\n")
     assert cpu_bf16_units(info, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX"}) == []    # a cap adds nothing
     assert cpu_bf16_units(tmp_path / "none", {}) is None
+    info.write_text("processor\t: 0\nFeatures\t: fp asimd sve bf16 i8mm\n")            # an Arm CPU with BF16
+    assert cpu_bf16_units(info, {}) == ["Arm BF16"]
+    info.write_text("processor\t: 0\nFeatures\t: fp asimd\n")
+    assert cpu_bf16_units(info, {}) == []
