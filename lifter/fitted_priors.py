@@ -78,7 +78,8 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
         min_views: the fewest ``--views`` accepted.
         add_arguments: adds the command's own options to the parser.
     """
-    parser = argparse.ArgumentParser(description=f"Fit the {what} of a test-time refinement from a lifter's lifts "
+    parser = argparse.ArgumentParser(prog=f"python -m lifter.{module}",
+                                     description=f"Fit the {what} of a test-time refinement from a lifter's lifts "
                                                  "of training 2D views (no 3D data).")
     parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built data files")
     parser.add_argument("--out", type=Path, default=default_out, help="safetensors file to write (+ .json)")
@@ -97,6 +98,10 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
 
     if args.views < min_views:
         parser.error(f"--views must be at least {min_views}, got {args.views}")
+    missing = [f"{c}_train.npz" for c in args.categories if not (Path(args.data) / f"{c}_train.npz").exists()]
+    if missing:                                    # before the lifter is loaded and anything is fitted
+        parser.error(f"no {', '.join(missing)} in {args.data}: run `python -m lifter.data build --source "
+                     f"../shared/data --out {args.data}` first")
     weights = args.weights or DEFAULT_WEIGHTS
     try:
         lifter = load_lifter(weights, device=args.device, **{load_option: None})

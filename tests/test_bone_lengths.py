@@ -208,7 +208,7 @@ def test_the_api_refines_hands_and_bodies_and_keeps_its_contracts(hand_data: Pat
     np.testing.assert_array_equal(lifter.lift(face, "face468"), lifter.lift(face, "face468", bone_lengths=False))
 
 
-def test_the_command_writes_proportions_the_api_loads(tmp_path: Path, hand_data: Path) -> None:
+def test_the_command_writes_proportions_the_api_loads(tmp_path: Path, hand_data: Path, capsys) -> None:
     from lifter.bone_lengths import main
 
     out = tmp_path / "bones.safetensors"
@@ -218,7 +218,10 @@ def test_the_command_writes_proportions_the_api_loads(tmp_path: Path, hand_data:
     lifter = load_lifter(device="cpu", bone_proportions=out)
     assert set(lifter.proportions) == {"hand21"}
     with pytest.raises(SystemExit):
-        main(["--data", str(tmp_path / "empty"), "--out", str(out), "--categories", "hand21"])
+        main(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "none.safetensors")])
+    err = capsys.readouterr().err                 # every missing file named at once, before anything is fitted
+    assert "python -m lifter.bone_lengths: error: no hand21_train.npz, human17_train.npz in" in err
+    assert not (tmp_path / "none.safetensors").exists()
 
 
 def test_the_check_scripts_rows_are_the_apis(hand_data: Path, capsys) -> None:
