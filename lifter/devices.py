@@ -37,17 +37,16 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 INSTRUCTION_LIMITS = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", "ATEN_CPU_CAPABILITY")
 
 
-def cpu_bf16_units(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str] | None = None) -> list[str] | None:
-    """The CPU's bfloat16 instructions a training step can use: ``"AMX"`` (``amx_bf16`` in Linux's ``cpuinfo``
-    flags) and ``"AVX-512"`` (``avx512_bf16``), or on Arm ``"Arm BF16"`` (``bf16`` in its Features), less those that
-    ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``) in ``environ`` (default: this process's environment) caps away: a
-    cap without ``AMX`` in its name drops AMX, one without ``BF16``, ``AMX`` or ``AVX10`` drops both. None where
-    ``cpuinfo`` cannot be read (not Linux)."""
-    environ = os.environ if environ is None else environ
+def _cpuinfo_lines(cpuinfo: Path) -> list[str] | None:
+    """The lines of Linux's ``cpuinfo`` file, or None where it cannot be read (not Linux)."""
     try:
-        lines = cpuinfo.read_text().splitlines()
+        return cpuinfo.read_text().splitlines()
     except OSError:
         return None
+
+
+def _bf16_units(lines: list[str], environ: dict[str, str]) -> list[str]:
+    """:func:`cpu_bf16_units` of ``cpuinfo``'s ``lines``."""
     flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith(("flags", "Features"))),
                      []))
     units = [unit for flag, unit in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512")) if flag in flags]
@@ -62,6 +61,16 @@ def cpu_bf16_units(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str
     return units
 
 
+def cpu_bf16_units(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str] | None = None) -> list[str] | None:
+    """The CPU's bfloat16 instructions a training step can use: ``"AMX"`` (``amx_bf16`` in Linux's ``cpuinfo``
+    flags) and ``"AVX-512"`` (``avx512_bf16``), or on Arm ``"Arm BF16"`` (``bf16`` in its Features), less those that
+    ``ONEDNN_MAX_CPU_ISA`` (or ``DNNL_MAX_CPU_ISA``) in ``environ`` (default: this process's environment) caps away: a
+    cap without ``AMX`` in its name drops AMX, one without ``BF16``, ``AMX`` or ``AVX10`` drops both. None where
+    ``cpuinfo`` cannot be read (not Linux)."""
+    lines = _cpuinfo_lines(cpuinfo)
+    return None if lines is None else _bf16_units(lines, os.environ if environ is None else environ)
+
+
 def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str] | None = None) -> str:
     """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
     none, read from Linux's ``cpuinfo`` (else "unknown CPU"). A training step's speed depends on both. Any of
@@ -70,12 +79,11 @@ def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, st
     environ = os.environ if environ is None else environ
     limits = [f"{name}={environ[name]}" for name in INSTRUCTION_LIMITS if environ.get(name)]
     limited = f", limited by {' and '.join(limits)}" if limits else ""
-    try:
-        lines = cpuinfo.read_text().splitlines()
-    except OSError:
+    lines = _cpuinfo_lines(cpuinfo)
+    if lines is None:
         return "unknown CPU" + limited
     name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
-    units = cpu_bf16_units(cpuinfo, {})
+    units = _bf16_units(lines, {})                   # the CPU's own; the caps are named after them
     return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}{limited}"
 
 

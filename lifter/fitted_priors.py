@@ -113,10 +113,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     start = time.time()
     fitted, sources = {}, {}
     for category in tqdm(args.categories, desc=what, unit="category"):
-        train = training_views(args.data, category, args.views, args.seed)
-        if train is None:
-            parser.error(f"no {category}_train.npz in {args.data}: run `python -m lifter.data build --source "
-                         f"../shared/data --out {args.data}` first")
+        train = training_views(args.data, category, args.views, args.seed)          # its file checked above
         fitted[category], sources[category] = fit(lifter, category, train, args,
                                                   lambda message: parser.error(f"{category}: {message}"))
     record = {
