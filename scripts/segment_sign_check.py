@@ -5,9 +5,11 @@ Under a 2D view a segment of known length fixes how far apart its two ends are i
 (Taylor, 2000): a lift can put a forearm pointing towards the camera where the truth points away, at the same 2D
 and the same bone length. For every skeleton edge this prints, on the checked views, how often the true segment
 is *steep* (its ends' depth difference over a share ``--steep`` of its length: 0.3 by default, where the sign
-matters) and how often the lift's depth difference then has the other sign (for bodies and hands also before
-``lift()``'s bone-length step), and the strict error of the views with such a segment against the others (ground
-truth read to measure only).
+matters) and how often the lift's depth difference then has the other sign, and the strict error of the views with
+such a segment against the others (ground truth read to measure only). For bodies and hands each segment's row also
+holds its wrong-sign share before ``lift()``'s bone-length step, and the strict error with the step's result but that
+segment's depth sign from before the step (:func:`keep_step_signs`: what the step's sign changes on it cost or
+gain), and the table ends with the same for every segment at once.
 
 For ``human17`` it then tries the arms: each arm's four sign choices (the upper arm's and the forearm's depth
 differences kept or negated, the hand following the elbow; x, y and bone lengths unchanged), the left arm then the
@@ -106,6 +108,47 @@ def apply_choice(lift: np.ndarray, choices: np.ndarray, pick: np.ndarray, arm: t
     rows = np.arange(len(out))
     for k in arm[1:]:
         out[:, k, 2] = choices[pick, rows, k, 2]
+    return out
+
+
+def tree_edges(edges: np.ndarray, root: int = 0) -> list[tuple[int, int]]:
+    """The skeleton ``edges (P, 2)`` that a breadth-first walk from ``root`` takes, each as ``(parent, child)``,
+    parents before children: a spanning tree (``hand21``'s palm edges across the knuckles are left out)."""
+    order, seen, out = [root], {root}, []
+    for j in order:
+        for a, b in edges.tolist():
+            child = b if a == j else a if b == j else None
+            if child is not None and child not in seen:
+                seen.add(child)
+                order.append(child)
+                out.append((j, child))
+    return out
+
+
+def subtree(tree: list[tuple[int, int]], root: int) -> list[int]:
+    """``root`` and every landmark below it in ``tree`` (:func:`tree_edges`)."""
+    out, todo = [], [root]
+    while todo:
+        j = todo.pop()
+        out.append(j)
+        todo += [b for a, b in tree if a == j]
+    return out
+
+
+def keep_step_signs(after: np.ndarray, before: np.ndarray, visible: np.ndarray, tree: list[tuple[int, int]],
+                    segments: list[tuple[int, int]]) -> np.ndarray:
+    """``after (F, N, 3)`` (a lift after ``lift()``'s bone-length step) with each of ``segments``' depth
+    difference given the sign it had in ``before`` (the same lift without the step), where the step changed it and
+    both ends are ``visible (F, N)``: the child end's depth mirrored about the parent's, the landmarks below it in
+    ``tree`` (:func:`tree_edges`) moved with it. x, y are kept, and so is every tree segment's depth difference up
+    to its sign. ``segments`` are edges of ``tree``, taken in the given order (parents before children)."""
+    out = np.array(after, dtype=np.float64)
+    for a, b in segments:
+        dz_before = before[:, b, 2] - before[:, a, 2]
+        dz = out[:, b, 2] - out[:, a, 2]
+        flipped = (np.sign(dz_before) != np.sign(dz)) & visible[:, a] & visible[:, b]
+        below = subtree(tree, b)
+        out[np.ix_(flipped, below, [2])] -= 2 * dz[flipped][:, None, None]
     return out
 
 
@@ -274,14 +317,26 @@ def main(argv: list[str] | None = None) -> int:
               f"{100 * s['wrong']:.2f} % with the wrong depth sign; {100 * s['views_wrong']:.1f} % of views have "
               f"one, strict error {s['error_wrong'] or float('nan'):.2f} against {s['error_rest'] or float('nan'):.2f}"
               f" {units} for the rest")
-        before = {}
+        edges = category_edges(category)
+        before, kept = {}, {}
         if category in lifter.proportions:         # the same lift before its bone-length step
             plain = lifter.lift(test.points2d, category, test.visible, bone_lengths=False)
-            before = {(a, b): wr for a, b, _, wr in sign_table(plain, test, category_edges(category), args.steep)[0]}
-        print("| segment | steep | wrong sign (of the steep) | before the bone-length step |\n|---|---|---|---|")
+            before = {(a, b): wr for a, b, _, wr in sign_table(plain, test, edges, args.steep)[0]}
+            tree = tree_edges(edges)
+            kept = {(a, b): score(keep_step_signs(lift, plain, test.visible, tree, [(a, b)]), test)["strict"]
+                    for a, b in tree}
+        print("| segment | steep | wrong sign (of the steep) | before the bone-length step | strict with the sign from "
+              "before the step |\n|---|---|---|---|---|")
         for a, b, st, wr in sorted(rows, key=lambda r: -r[3]):
             was = f"{100 * before[(a, b)]:.2f} %" if before else "—"
-            print(f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % | {was} |")
+            k = kept.get((a, b), kept.get((b, a)))                              # None: not a tree segment
+            kept_error = "—" if k is None else f"{k:.2f} {units}"
+            print(f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % | {was} | {kept_error} |")
+        if kept:
+            every = score(keep_step_signs(lift, plain, test.visible, tree, tree), test)
+            print(f"\nStrict error: {score(lift, test)['strict']:.2f} {units} as lifted, "
+                  f"{score(plain, test)['strict']:.2f} without the bone-length step, {every['strict']:.2f} with the "
+                  f"step but every tree segment's depth sign from before it")
         if category != "human17":
             continue
         rules = {"cycle consistency": lambda c, arm: cycle_costs(lifter, c, category, args.cycle_angles)}

@@ -97,11 +97,54 @@ def test_the_command_runs_on_body_test_files(tmp_path: Path, capsys) -> None:
     # each segment's row also holds its wrong-sign share before lift()'s bone-length step
     lifter = load_lifter(device="cpu")
     rows = ssc.sign_table(lift, test, category_edges("human17"))[0]
-    plain = ssc.sign_table(lifter.lift(test.points2d, "human17", test.visible, bone_lengths=False), test,
-                           category_edges("human17"))[0]
+    plain_lift = lifter.lift(test.points2d, "human17", test.visible, bone_lengths=False)
+    plain = ssc.sign_table(plain_lift, test, category_edges("human17"))[0]
     (a, b, st, wr), before = rows[-1], plain[-1][3]
     names = get_category("human17").landmarks
-    assert f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % | {100 * before:.2f} % |" in out
+    kept = score(ssc.keep_step_signs(lift, plain_lift, test.visible, ssc.tree_edges(category_edges("human17")),
+                                     [(a, b)]), test)["strict"]
+    assert (f"| {names[a]}–{names[b]} | {100 * st:.1f} % | {100 * wr:.2f} % | {100 * before:.2f} % | {kept:.2f} mm |"
+            in out)
+    assert f"{score(plain_lift, test)['strict']:.2f} without the bone-length step" in out
+
+
+def test_tree_edges_span_the_skeleton_parents_first() -> None:
+    ssc = load_script("segment_sign_check")
+    body = category_edges("human17")
+    assert sorted(ssc.tree_edges(body)) == sorted(tuple(e) for e in body.tolist())   # already a tree
+    hand = ssc.tree_edges(category_edges("hand21"))
+    assert len(hand) == 20 and sorted(b for _, b in hand) == list(range(1, 21))
+    assert (5, 9) not in hand and (0, 9) in hand                              # the palm's knuckle edges are left out
+    reached = {0}
+    for a, b in hand:                                                         # every parent reached before its child
+        assert a in reached
+        reached.add(b)
+    # an edge listed child first is turned round; the subtree below a landmark follows the tree
+    assert ssc.tree_edges(np.array([[1, 0], [1, 2]])) == [(0, 1), (1, 2)]
+    assert sorted(ssc.subtree(ssc.tree_edges(body), 8)) == [8, 9, 10, 11, 12, 13, 14, 15, 16]
+
+
+def test_keep_step_signs_gives_back_the_signs_from_before() -> None:
+    ssc = load_script("segment_sign_check")
+    truth = bodies(5, 5)
+    tree = ssc.tree_edges(category_edges("human17"))
+    # a "step" that flipped the left forearm in every view and the thorax-neck segment (head with it) in view 0
+    after = ssc.arm_choices(truth, ssc.ARMS[0])[1]
+    after[0, [9, 10], 2] -= 2 * (truth[0, 9, 2] - truth[0, 8, 2])
+    visible = np.ones(truth.shape[:2], bool)
+    np.testing.assert_allclose(ssc.keep_step_signs(after, truth, visible, tree, tree), truth, atol=1e-9)
+    # one segment at a time: only that one is given back
+    only_neck = ssc.keep_step_signs(after, truth, visible, tree, [(8, 9)])
+    np.testing.assert_allclose(only_neck[:, [9, 10]], truth[:, [9, 10]], atol=1e-9)
+    np.testing.assert_array_equal(only_neck[:, 13], after[:, 13])
+    # a segment with an end not visible keeps the step's sign; x, y and the bone lengths never change
+    visible[1, 13] = False
+    kept = ssc.keep_step_signs(after, truth, visible, tree, tree)
+    np.testing.assert_array_equal(kept[1, 13], after[1, 13])
+    np.testing.assert_allclose(kept[2:], truth[2:], atol=1e-9)
+    np.testing.assert_array_equal(kept[..., :2], after[..., :2])
+    np.testing.assert_allclose(edge_lengths(kept, category_edges("human17")),
+                               edge_lengths(truth, category_edges("human17")), rtol=1e-9)
 
 
 def test_the_own_arms_rule_prefers_the_choice_its_bank_holds() -> None:
