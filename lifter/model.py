@@ -117,7 +117,8 @@ def skeleton_laplacian(n: int, edges: tuple[tuple[int, int], ...]) -> np.ndarray
 
 
 def laplacian_code(n: int, edges: tuple[tuple[int, int], ...], dim: int) -> torch.Tensor:
-    """Fixed graph-Laplacian code ``(n, dim)`` of a skeleton: its ``dim`` lowest non-trivial eigenvectors, times sqrt(n).
+    """Fixed graph-Laplacian code ``(n, dim)`` of a skeleton: its ``dim`` lowest non-trivial eigenvectors, times
+    sqrt(n).
 
     The eigenvectors of the combinatorial Laplacian ``L = D - A`` of the skeleton graph (``edges`` over ``n``
     landmarks) with non-zero eigenvalue, in ascending order (the zero eigenvalue's are constant on each connected

@@ -112,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         command = " ".join(sys.argv[1:] if argv is None else argv)
-        args.out.write_text(f"`PYTHONPATH=. python scripts/best_depth_check.py {command}`: the first {args.count or 'all'} "
-                            f"views of each test file, {args.starts} random starts a view (seed {args.seed}); strict "
-                            f"error in the benchmark's units (mm, %).\n\n{table}")
+        args.out.write_text(f"`PYTHONPATH=. python scripts/best_depth_check.py {command}`: the first "
+                            f"{args.count or 'all'} views of each test file, {args.starts} random starts a view (seed "
+                            f"{args.seed}); strict error in the benchmark's units (mm, %).\n\n{table}")
     return 0
 
 

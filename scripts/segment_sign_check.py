@@ -343,8 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.flow_steps:
             flow = pose_flow(args.data, category, args.flow_steps, args.seed)
             rotations = view_rotations(args.data, test, args.views, args.count, args.seed)
-            rules["2D pose likelihood (true vertical)"] = lambda c, arm: flow_costs(flow, c, rotations,
-                                                                                     args.flow_views)
+            rules["2D pose likelihood (true vertical)"] = lambda c, arm: flow_costs(flow, c, rotations, args.flow_views)
         if args.prior_views:
             bank = own_arms(own_lifts(lifter, args.data, category, args.prior_views, args.seed + 1), args.steep)
             rules["the lifter's own arms"] = lambda c, arm: prior_costs(bank, c, arm, args.prior_neighbours)

@@ -104,7 +104,8 @@ def test_flow_weight_adds_the_loss_and_is_recorded(tmp_path: Path, capsys) -> No
                     "--flow-weight", "hand21=1", "--flow-steps", "0"])
     assert "--flow-steps" in capsys.readouterr().err
     train_main(["--data", str(data), "--out", str(tmp_path / "run"), "--categories", "hand21", "--steps", "2",
-                "--dim", "32", "--depth", "2", "--heads", "2", "--flow-weight", "hand21=0.25", "--flow-steps", "20", "--quiet"])
+                "--dim", "32", "--depth", "2", "--heads", "2", "--flow-weight", "hand21=0.25", "--flow-steps", "20",
+                "--quiet"])
     record = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
     assert record["config"]["flow_weights"] == [["hand21", 0.25]]
     restored = config_from_dict(record["config"])

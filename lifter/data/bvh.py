@@ -203,7 +203,8 @@ class _HierarchyBuilder:
         j = self._add(name, parent, end, lineno)
         t.expect("{")
         t.expect("OFFSET")
-        self.offsets[j] = tuple(t.number(f"OFFSET {axis} of {self.names[j]!r}") for axis in "xyz")  # type: ignore[assignment]
+        self.offsets[j] = tuple(t.number(f"OFFSET {axis} of {self.names[j]!r}")  # type: ignore[assignment]
+                                for axis in "xyz")
         if end:
             t.expect("}")
             return

@@ -15,7 +15,8 @@ The protocol (all draws independent per view):
 | 2D noise             | Gaussian, sigma uniform 0..2 px per view                                       |
 | occlusion (optional) | a fixed fraction (20 % in the benchmark) of the present landmarks hidden       |
 
-The camera looks at the subject, whose 2D bounding box is centred in the image. Shapes are given in a world frame with +Y up.
+The camera looks at the subject, whose 2D bounding box is centred in the image. Shapes are given in a world frame
+with +Y up.
 """
 
 from __future__ import annotations
