@@ -9,7 +9,8 @@ matters) and how often the lift's depth difference then has the other sign, and 
 such a segment against the others (ground truth read to measure only). For bodies and hands each segment's row also
 holds its wrong-sign share before ``lift()``'s bone-length step, and the strict error with the step's result but that
 segment's depth sign from before the step (:func:`keep_step_signs`: what the step's sign changes on it cost or
-gain), and the table ends with the same for every segment at once.
+gain); a line after the table gives the strict error without the step, and with it but every segment's sign from
+before it (over a spanning tree of the skeleton: :func:`tree_edges`).
 
 For ``human17`` it then tries the arms: each arm's four sign choices (the upper arm's and the forearm's depth
 differences kept or negated, the hand following the elbow; x, y and bone lengths unchanged), the left arm then the
