@@ -1,5 +1,5 @@
 """Where a lift's error lives: limb segments whose depth sign the lift gets wrong, and whether a test-time choice of
-the arms' signs could fix them. docs/benchmark.md's paragraph on the bodies' remaining error quotes these figures.
+the limbs' signs could fix them. docs/benchmark.md's paragraph on the bodies' remaining error quotes these figures.
 
 Under a 2D view a segment of known length fixes how far apart its two ends are in depth, not which end is nearer
 (Taylor, 2000): a lift can put a forearm pointing towards the camera where the truth points away, at the same 2D
@@ -28,6 +28,13 @@ right (on the lift with the left arm's choice), chosen per view by
   which neither of the arm's segments is steep, so that their depth sign hardly matters (the right arms mirrored
   onto the left).
 
+Then the legs the same way (hip, knee, ankle; the left leg then the right), chosen by the *oracle* and by the
+*knee hinge*: a knee bends backwards only (:func:`knee_flexion`: the sine of its bend about the hips' axis, positive
+as a knee bends; never below 0 in the CMU data's true poses), so where the lift's knee bends forwards by more than
+``--knee-margin`` the first choice (the shin's sign flipped, then the thigh's, then both) whose knee does not is
+taken, and the lift's own choice everywhere else. Last, the oracle choosing the arms and legs together bounds what the
+limbs' signs could gain.
+
 Usage:
 
     PYTHONPATH=. python scripts/segment_sign_check.py --data data [--views train|clean|occluded] [--count 1000]
@@ -53,6 +60,11 @@ from lifter.views import TestSet, check_parser, check_view_options, checked_view
 
 #: ``human17``'s arms: (shoulder, elbow, wrist), left then right.
 ARMS = ((11, 12, 13), (14, 15, 16))
+#: ``human17``'s legs: (hip, knee, ankle), left then right.
+LEGS = ((4, 5, 6), (1, 2, 3))
+#: ``human17``'s right and left hip, whose difference is the hips' axis.
+HIPS = (1, 4)
+DEFAULT_KNEE_MARGIN = 0.1
 DEFAULT_STEEP = 0.3
 #: A view where the oracle's choice gains more than this (the category's units) counts as one a choice must get.
 GAIN = 5.0
@@ -252,16 +264,37 @@ def prior_costs(bank: np.ndarray, choices: np.ndarray, arm: tuple[int, int, int]
     return np.stack(costs)
 
 
-def choice_rows(lift: np.ndarray, test: TestSet, rules: dict[str, Callable[[np.ndarray, tuple], np.ndarray]]
-                ) -> list[tuple[str, float, float]]:
-    """``(name, strict error, share of the arms where the oracle gains over GAIN that the rule picks as the oracle
-    does)`` for ``lift()`` as is, the oracle and each rule (``rules[name](choices, arm)``: the ``(4, F)`` costs
-    of :func:`arm_choices`' output for ``arm``, lower is better). The arms are chosen in turn, the right arm's
-    choices made on the lift with the left arm's choice applied."""
+def knee_flexion(points: np.ndarray, leg: tuple[int, int, int]) -> np.ndarray:
+    """``(F,)``: how ``leg``'s knee bends about the hips' axis in ``points (F, N, 3)`` (x right, y down, z away
+    from the camera): ``(thigh x shin) . axis / (|thigh| |shin|)`` with ``axis`` the unit vector from the right hip
+    to the left, positive where the shin turns backwards from the thigh's line (a knee's flexion), negative where
+    it turns forwards (a hyperextended knee), 0 for a straight leg or a bend sideways."""
+    hip, knee, ankle = leg
+    axis = points[:, HIPS[1]] - points[:, HIPS[0]]
+    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+    thigh, shin = points[:, knee] - points[:, hip], points[:, ankle] - points[:, knee]
+    return ((np.cross(thigh, shin) * axis).sum(-1)
+            / (np.linalg.norm(thigh, axis=-1) * np.linalg.norm(shin, axis=-1)))
+
+
+def hinge_costs(choices: np.ndarray, leg: tuple[int, int, int], margin: float = DEFAULT_KNEE_MARGIN) -> np.ndarray:
+    """``(4, F)`` costs of :func:`arm_choices`' output for ``leg``: the choice's index, plus 4 where its knee bends
+    forwards by more than ``margin`` (:func:`knee_flexion` below ``-margin``). The lift's own choice wins wherever
+    its knee is within the margin; elsewhere the first choice whose knee is; where none is, the lift's own."""
+    bent = np.stack([knee_flexion(c, leg) for c in choices]) < -margin
+    return np.arange(len(choices))[:, None] + 4.0 * bent
+
+
+def choice_rows(lift: np.ndarray, test: TestSet, rules: dict[str, Callable[[np.ndarray, tuple], np.ndarray]],
+                limbs: tuple[tuple[int, int, int], ...] = ARMS) -> list[tuple[str, float, float]]:
+    """``(name, strict error, share of the limbs where the oracle gains over GAIN that the rule picks as the
+    oracle does)`` for ``lift()`` as is, the oracle and each rule (``rules[name](choices, limb)``: the ``(4, F)``
+    costs of :func:`arm_choices`' output for ``limb``, lower is better). The ``limbs`` (default the arms) are
+    chosen in turn, each one's choices made on the lift with the choices before it applied."""
     rows = [("lift() as is", score(lift, test)["strict"], float("nan"))]
     for name, rule in {"oracle": lambda c, arm: oracle_costs(c, test), **rules}.items():
         out, agree = lift, []
-        for arm in ARMS:
+        for arm in limbs:
             choices = arm_choices(out, arm)
             pick, oracle = rule(choices, arm).argmin(0), oracle_costs(choices, test)
             big = oracle[0] - oracle.min(0) > GAIN
@@ -302,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prior-views", type=int, default=20000,
                         help="training views whose lifts give the lifter's own arms (0: skip that rule)")
     parser.add_argument("--prior-neighbours", type=int, default=10, help="nearest own arms a choice is scored on")
+    parser.add_argument("--knee-margin", type=float, default=DEFAULT_KNEE_MARGIN,
+                        help="how far (the sine of the bend) a lifted knee may bend forwards before the knee hinge "
+                             f"rule changes its leg's signs (default {DEFAULT_KNEE_MARGIN})")
     args = parser.parse_args(argv)
     check_view_options(parser, args)
     torch.set_num_threads(2)
@@ -348,10 +384,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.prior_views:
             bank = own_arms(own_lifts(lifter, args.data, category, args.prior_views, args.seed + 1), args.steep)
             rules["the lifter's own arms"] = lambda c, arm: prior_costs(bank, c, arm, args.prior_neighbours)
-        print(f"\n| arms' depth signs chosen by | strict | picks the oracle's choice where it gains > {GAIN:g} "
-              f"{units} |\n|---|---|---|")
-        for name, err, agree in choice_rows(lift, test, rules):
-            print(f"| {name} | {err:.2f} {units} | {'—' if np.isnan(agree) else f'{100 * agree:.1f} %'} |")
+        knee = {"knee hinge": lambda c, leg: hinge_costs(c, leg, args.knee_margin)}
+        both = [row for row in choice_rows(lift, test, {}, ARMS + LEGS) if row[0] == "oracle"]
+        for limbs, table in (("arms'", choice_rows(lift, test, rules)), ("legs'", choice_rows(lift, test, knee, LEGS)),
+                             ("arms' and legs'", both)):
+            print(f"\n| {limbs} depth signs chosen by | strict | picks the oracle's choice where it gains > {GAIN:g} "
+                  f"{units} |\n|---|---|---|")
+            for name, err, agree in table:
+                print(f"| {name} | {err:.2f} {units} | {'—' if np.isnan(agree) else f'{100 * agree:.1f} %'} |")
     return 0
 
 

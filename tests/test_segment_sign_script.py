@@ -93,6 +93,8 @@ def test_the_command_runs_on_body_test_files(tmp_path: Path, capsys) -> None:
     lift = load_lifter(device="cpu").lift(test.points2d, "human17", test.visible)
     assert f"| lift() as is | {score(lift, test)['strict']:.2f} mm |" in out
     assert "| oracle |" in out and "| cycle consistency |" in out and "likelihood" not in out and "own" not in out
+    assert "| legs' depth signs chosen by |" in out and "| knee hinge |" in out
+    assert "| arms' and legs' depth signs chosen by |" in out
     assert "| l_elbow–l_wrist |" in out
     # each segment's row also holds its wrong-sign share before lift()'s bone-length step
     lifter = load_lifter(device="cpu")
@@ -170,3 +172,23 @@ def test_the_own_arms_rule_prefers_the_choice_its_bank_holds() -> None:
     flat = truth.copy()
     flat[..., 2] = 0
     assert len(ssc.own_arms(flat)) == 12
+
+
+def test_the_knee_hinge_bends_knees_backwards_only() -> None:
+    ssc = load_script("segment_sign_check")
+    truth = bodies(4, 6)
+    truth[..., 1] *= -1                          # y down, as the lifts: the body faces the camera (its left at +x)
+    truth[:, [2, 5], 2] = -100                   # both knees bent towards the camera, as a knee bends
+    for leg in ssc.LEGS:
+        assert (ssc.knee_flexion(truth, leg) > 0.2).all()
+        np.testing.assert_array_equal(ssc.hinge_costs(ssc.arm_choices(truth, leg), leg).argmin(0), np.zeros(4, int))
+    left = ssc.LEGS[0]
+    hyper = truth.copy()
+    hyper[:, left[1], 2] = 100                   # the left knee bent backwards: hyperextended
+    assert (ssc.knee_flexion(hyper, left) < -0.2).all() and (ssc.knee_flexion(hyper, ssc.LEGS[1]) > 0.2).all()
+    choices = ssc.arm_choices(hyper, left)
+    # the shin's sign flipped leaves the leg straight (within the margin): the first choice the rule may take
+    np.testing.assert_allclose(ssc.knee_flexion(choices[1], left), 0, atol=1e-12)
+    np.testing.assert_array_equal(ssc.hinge_costs(choices, left).argmin(0), np.ones(4, int))
+    # a margin wider than the hyperextension keeps the lift's own choice
+    np.testing.assert_array_equal(ssc.hinge_costs(choices, left, margin=1.0).argmin(0), np.zeros(4, int))
