@@ -94,6 +94,16 @@ def sign_table(lift: np.ndarray, test: TestSet, edges: np.ndarray, steep: float 
     return rows, summary
 
 
+def mirror_segment(points: np.ndarray, parent: int, below: list[int], rows: np.ndarray | None = None) -> None:
+    """Negate, in place, the depth difference of the segment from ``parent`` to ``below[0]`` in ``points (F, N, 3)``
+    (in the frames ``rows (F,)`` bool; None: every frame): ``below[0]``'s depth mirrored about ``parent``'s, the
+    landmarks of ``below`` (the segment's end and those beyond it) moved with it. x, y are kept, and so is every
+    segment's length whose two ends both move or both stay."""
+    rows = np.ones(len(points), bool) if rows is None else rows
+    dz = points[rows, below[0], 2] - points[rows, parent, 2]
+    points[np.ix_(rows, below, [2])] -= 2 * dz[:, None, None]
+
+
 def arm_choices(lift: np.ndarray, arm: tuple[int, int, int]) -> np.ndarray:
     """The four sign choices of one arm of ``lift (F, N, 3)``: ``(4, F, N, 3)``, in the order (kept, kept), (kept,
     forearm negated), (upper arm negated, kept), (both negated). Negating the upper arm's depth difference moves
@@ -105,11 +115,9 @@ def arm_choices(lift: np.ndarray, arm: tuple[int, int, int]) -> np.ndarray:
         for fore in (False, True):
             h = np.array(lift, dtype=np.float64)
             if upper:
-                shift = 2 * (h[:, s, 2] - h[:, e, 2])
-                h[:, e, 2] += shift
-                h[:, w, 2] += shift
+                mirror_segment(h, s, [e, w])
             if fore:
-                h[:, w, 2] = 2 * h[:, e, 2] - h[:, w, 2]
+                mirror_segment(h, e, [w])
             out.append(h)
     return np.stack(out)
 
@@ -157,11 +165,8 @@ def keep_step_signs(after: np.ndarray, before: np.ndarray, visible: np.ndarray, 
     to its sign. ``segments`` are edges of ``tree``, taken in the given order (parents before children)."""
     out = np.array(after, dtype=np.float64)
     for a, b in segments:
-        dz_before = before[:, b, 2] - before[:, a, 2]
-        dz = out[:, b, 2] - out[:, a, 2]
-        flipped = (np.sign(dz_before) != np.sign(dz)) & visible[:, a] & visible[:, b]
-        below = subtree(tree, b)
-        out[np.ix_(flipped, below, [2])] -= 2 * dz[flipped][:, None, None]
+        flipped = np.sign(before[:, b, 2] - before[:, a, 2]) != np.sign(out[:, b, 2] - out[:, a, 2])
+        mirror_segment(out, a, subtree(tree, b), flipped & visible[:, a] & visible[:, b])
     return out
 
 

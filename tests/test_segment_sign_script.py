@@ -90,14 +90,14 @@ def test_the_command_runs_on_body_test_files(tmp_path: Path, capsys) -> None:
     assert ssc.main(command + ["--prior-views", "0"]) == 0
     out = capsys.readouterr().out
     test = load_test_set(tmp_path, "human17", "clean")
-    lift = load_lifter(device="cpu").lift(test.points2d, "human17", test.visible)
+    lifter = load_lifter(device="cpu")
+    lift = lifter.lift(test.points2d, "human17", test.visible)
     assert f"| lift() as is | {score(lift, test)['strict']:.2f} mm |" in out
     assert "| oracle |" in out and "| cycle consistency |" in out and "likelihood" not in out and "own" not in out
     assert "| legs' depth signs chosen by |" in out and "| knee hinge |" in out
     assert "| arms' and legs' depth signs chosen by |" in out
     assert "| l_elbow–l_wrist |" in out
     # each segment's row also holds its wrong-sign share before lift()'s bone-length step
-    lifter = load_lifter(device="cpu")
     rows = ssc.sign_table(lift, test, category_edges("human17"))[0]
     plain_lift = lifter.lift(test.points2d, "human17", test.visible, bone_lengths=False)
     plain = ssc.sign_table(plain_lift, test, category_edges("human17"))[0]
