@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -210,8 +209,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
     sources = {c: pose_source(c, data) for c in main.categories if categories is None or c in categories}
     return {"weights": str(weights), "threads": torch.get_num_threads(), "torch": torch.__version__,
             "poses": {c: str(p) if p else "random" for c, p in sources.items()},
-            "cpu": (cpu_description() if Path("/proc/cpuinfo").exists()    # model name and bf16 instructions
-                    else platform.processor() or platform.machine()),
+            "cpu": cpu_description(),                                   # model name and bf16 instructions
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "weights_mb": round(Path(weights).stat().st_size / 1e6, 2),
             "cold_start_s": round(cold_start_seconds(weights), 2), "results": results}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 import torch
@@ -73,15 +74,17 @@ def cpu_bf16_units(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str
 
 def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, str] | None = None) -> str:
     """The CPU's model name and its bfloat16 instructions: AMX (``amx_bf16``), AVX-512 (``avx512_bf16``), both or
-    none, read from Linux's ``cpuinfo`` (else "unknown CPU"). A training step's speed depends on both. Any of
-    :data:`INSTRUCTION_LIMITS` set in ``environ`` (default: this process's environment) is named after them:
+    none, read from Linux's ``cpuinfo``; where that cannot be read (not Linux), what :mod:`platform` names
+    (``platform.processor()``, else ``platform.machine()``, else "unknown CPU"). A training step's speed depends on
+    both. Any of :data:`INSTRUCTION_LIMITS` set in ``environ`` (default: this process's environment) is named after
+    them:
     ``"..., bf16 instructions: AMX and AVX-512, limited by ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16"``."""
     environ = os.environ if environ is None else environ
     limits = [f"{name}={environ[name]}" for name in INSTRUCTION_LIMITS if environ.get(name)]
     limited = f", limited by {' and '.join(limits)}" if limits else ""
     lines = _cpuinfo_lines(cpuinfo)
     if lines is None:
-        return "unknown CPU" + limited
+        return (platform.processor() or platform.machine() or "unknown CPU") + limited
     name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
     units = _bf16_units(lines, {})                   # the CPU's own; the caps are named after them
     return f"{name}, bf16 instructions: {' and '.join(units) or 'none'}{limited}"

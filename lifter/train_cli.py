@@ -235,11 +235,6 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--init-ema chooses the weights of the --init run: give --init RUN_FOLDER")
     if args.flow_steps < 1:
         parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
-    if args.max_batch < TrainConfig.min_batch:
-        parser.error(f"--max-batch must be at least {TrainConfig.min_batch} (the smallest batch), got "
-                     f"{args.max_batch}")
-    if args.checkpoint_every < 1:
-        parser.error(f"--checkpoint-every must be at least 1, got {args.checkpoint_every}")
     try:
         check_training_files(args.data, tuple(args.categories))
     except FileNotFoundError as e:
@@ -286,9 +281,17 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         cfg = replace(saved, steps=args.steps, checkpoint_every=args.checkpoint_every)  # model, finetune: dataclasses
     try:
         cfg.check()
-    except ValueError as e:                        # e names the setting (the option's name with underscores)
-        parser.error(str(e))
+    except ValueError as e:                        # e starts with the setting's name: name the option instead
+        parser.error(_as_option(str(e), args))
     return cfg
+
+
+def _as_option(message: str, args: argparse.Namespace) -> str:
+    """``message``, a :meth:`TrainConfig.check` error (it starts with the setting's name), with the name written as
+    the option that sets it where ``args`` has one of that name: ``"batch_tokens must be ..."`` reads
+    ``"--batch-tokens must be ..."``."""
+    name, space, rest = message.partition(" ")
+    return f"--{name.replace('_', '-')}{space}{rest}" if name in vars(args) else message
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,6 +117,19 @@ def checked_view_sets(args: argparse.Namespace, blanks: int = 0) -> Iterator[tup
         yield category, test
 
 
+def fitted_view_sets(args: argparse.Namespace, fit_views: int, fit_seed: int, blanks: int = 0
+                     ) -> Iterator[tuple[str, TestSet, TestSet]]:
+    """``(category, fit, views)`` for each of :func:`checked_view_sets`' categories that has a training file too:
+    ``fit`` holds up to ``fit_views`` training views drawn with ``fit_seed`` (:func:`training_views`, what a test-time
+    prior is fitted to), ``views`` the checked ones; a category without its files prints the row saying so."""
+    for category, test in checked_view_sets(args, blanks):
+        fit = training_views(args.data, category, fit_views, fit_seed)
+        if fit is None:
+            print(f"| {category} | (no {category} files in {args.data}) |" + " |" * blanks)
+            continue
+        yield category, fit, test
+
+
 def check_parser(description: str, count: int, seed: int) -> argparse.ArgumentParser:
     """The argument parser the camera-reading check scripts start from: ``--data`` (the built data folder),
     ``--weights`` (a lifter's weights; default the bundled ones), ``--categories`` (default every one) and

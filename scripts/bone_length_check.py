@@ -32,7 +32,7 @@ from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.geometry import visible_centroid  # noqa: E402
 from lifter.hinges import category_hinges  # noqa: E402
 from lifter.mirroring import mirror_permutation  # noqa: E402
-from lifter.views import TestSet, add_view_options, check_view_options, checked_views, training_views  # noqa: E402
+from lifter.views import TestSet, add_view_options, check_view_options, fitted_view_sets  # noqa: E402
 
 
 def bone_rows(lifter, test: TestSet, proportions: BoneProportions, weights: list[float], iterations: list[int],
@@ -91,12 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     lifter = load_lifter(args.weights_file, device="cpu")                   # None: the bundled weights
     print(f"| category ({args.views} views) | reading | strict |")
     print("|---|---|---|")
-    for category in args.categories:
-        fit = training_views(args.data, category, args.fit_views, DEFAULT_SEED)
-        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
-        if fit is None or test is None:
-            print(f"| {category} | (no {category} files in {args.data}) | |")
-            continue
+    for category, fit, test in fitted_view_sets(args, args.fit_views, DEFAULT_SEED, blanks=1):
         lifts = lifter.lift(fit.points2d, category, fit.visible, bone_lengths=False)
         mirror = None if args.unpaired else mirror_permutation(category)
         proportions = fit_proportions(lifts, fit.visible, category_edges(category), mirror)

@@ -27,7 +27,7 @@ from lifter.camera_reading import orthographic_basis_reading  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
 from lifter.shape_basis import (DEFAULT_ITERATIONS, DEFAULT_SEED, DEFAULT_VIEWS, DEFAULT_WEIGHT,  # noqa: E402
                                 ShapeBasis, fit_basis, refine_with_basis)
-from lifter.views import TestSet, add_view_options, check_view_options, checked_views, training_views  # noqa: E402
+from lifter.views import TestSet, add_view_options, check_view_options, fitted_view_sets  # noqa: E402
 
 
 def basis_rows(lifter, test: TestSet, bases: dict[int, ShapeBasis], weights: list[float], iterations: list[int]
@@ -83,12 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     lifter = load_lifter(args.weights_file, device="cpu")                   # None: the bundled weights
     print(f"| category ({args.views} views) | reading | strict |")
     print("|---|---|---|")
-    for category in args.categories:
-        fit = training_views(args.data, category, args.fit_views, DEFAULT_SEED)
-        test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
-        if fit is None or test is None:
-            print(f"| {category} | (no {category} files in {args.data}) | |")
-            continue
+    for category, fit, test in fitted_view_sets(args, args.fit_views, DEFAULT_SEED, blanks=1):
         lifts = lifter.lift(fit.points2d, category, fit.visible, shape_basis=False)
         bases = {k: fit_basis(lifts, k) for k in args.modes}
         for reading, error in basis_rows(lifter, test, bases, args.weights, args.iterations):

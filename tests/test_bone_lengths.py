@@ -247,6 +247,9 @@ def test_the_check_scripts_rows_are_the_apis(hand_data: Path, capsys) -> None:
                     "--unpaired"]) == 0                                     # hands have no mirror edges: the same
     again = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| hand21 (6)")]
     assert again == [lines[0], lines[1], lines[4], lines[5]]                   # the shipped setting: 2 steps
+    assert bc.main(["--data", str(hand_data), "--views", "clean", "--fit-views", "20"]) == 0   # no body files
+    out = capsys.readouterr().out
+    assert f"| human17 | (no human17 files in {hand_data}) | |" in out and "| hand21 (6)" in out
     with pytest.raises(SystemExit):
         bc.main(["--data", str(hand_data), "--weights", "0"])
     with pytest.raises(SystemExit):

@@ -258,18 +258,19 @@ def test_train_cli_rejects_bad_category_weights(capsys) -> None:
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--steps", "0"], "steps must be a whole number >= 1"),
-    (["--lr", "-1"], "lr must be a finite number > 0"),
-    (["--lr", "nan"], "lr must be a finite number > 0"),
-    (["--warmup", "-3"], "warmup must be a whole number >= 0"),
-    (["--batch-tokens", "0"], "batch_tokens must be a whole number >= 1"),
-    (["--cycle-weight", "-1"], "cycle_weight must be a finite number >= 0"),
-    (["--symmetry-weight", "-1"], "symmetry_weight must be a finite number >= 0"),
-    (["--completion-weight", "-2"], "completion_weight must be a finite number >= 0"),
-    (["--dim", "0"], "dim must be a whole number >= 1"),
-    (["--depth", "0"], "depth must be a whole number >= 1"),
-    (["--heads", "3"], "dim (128) must be a multiple of heads (3)"),
+    (["--steps", "0"], "--steps must be a whole number >= 1"),
+    (["--lr", "-1"], "--lr must be a finite number > 0"),
+    (["--lr", "nan"], "--lr must be a finite number > 0"),
+    (["--warmup", "-3"], "--warmup must be a whole number >= 0"),
+    (["--batch-tokens", "0"], "--batch-tokens must be a whole number >= 1"),
+    (["--cycle-weight", "-1"], "--cycle-weight must be a finite number >= 0"),
+    (["--symmetry-weight", "-1"], "--symmetry-weight must be a finite number >= 0"),
+    (["--completion-weight", "-2"], "--completion-weight must be a finite number >= 0"),
+    (["--dim", "0"], "--dim must be a whole number >= 1"),
+    (["--depth", "0"], "--depth must be a whole number >= 1"),
+    (["--heads", "3"], "--dim (128) must be a multiple of heads (3)"),
     (["--threads", "0"], "--threads must be at least 1"),
+    (["--max-batch", "2"], "--max-batch must be at least min_batch"),
 ])
 def test_train_cli_refuses_settings_it_cannot_train_with(hand_data: Path, tmp_path: Path, capsys, flags, message
                                                          ) -> None:
@@ -297,8 +298,9 @@ def test_max_batch_flag_lifts_the_cap_on_small_categories(hand_data: Path, tmp_p
     assert batch_size(TrainConfig(batch_tokens=8192), 17) == 256               # the default cap
     assert batch_size(TrainConfig(batch_tokens=8192, max_batch=1024), 17) == 8192 // 17
     with pytest.raises(SystemExit):
-        train_main(["--data", str(hand_data), "--max-batch", "8"])
-    assert "--max-batch" in capsys.readouterr().err
+        train_main(["--data", str(hand_data), "--categories", "hand21", "--out", str(tmp_path / "small"),
+                    "--max-batch", "8"])
+    assert "--max-batch must be at least min_batch" in capsys.readouterr().err
     out = tmp_path / "run"
     train_main(["--data", str(hand_data), "--out", str(out), "--categories", "hand21", "--steps", "1", "--dim", "16",
                 "--depth", "1", "--heads", "2", "--batch-tokens", "8192", "--max-batch", "300", "--quiet"])
@@ -427,8 +429,9 @@ def test_cli_refuses_to_overwrite_a_run_and_names_missing_data(hand_data: Path, 
     assert "already holds a training run" in err and "--resume" in err
     assert {name: (run / name).read_bytes() for name in kept} == kept
     with pytest.raises(SystemExit):
-        train_main(tiny + ["--out", str(run), "--checkpoint-every", "0"])
-    assert "--checkpoint-every must be at least 1" in capsys.readouterr().err
+        train_main(tiny + ["--out", str(tmp_path / "zero"), "--checkpoint-every", "0"])
+    assert "--checkpoint-every must be a whole number >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "zero").exists()
     with pytest.raises(SystemExit):
         train_main(["--data", str(tmp_path / "nowhere"), "--categories", "hand21", "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err

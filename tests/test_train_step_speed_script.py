@@ -3,6 +3,7 @@ and the table reads back."""
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 
 import pytest
@@ -89,12 +90,20 @@ def test_bad_records_are_refused(hand_data: Path, tmp_path: Path, capsys) -> Non
 
 @pytest.mark.parametrize("flags, expected", [("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile", "AMX and AVX-512"),
                                              ("fpu avx2 avx512f avx512_bf16", "AVX-512"), ("fpu avx2", "none")])
-def test_cpu_description_names_the_bf16_instructions(flags: str, expected: str, tmp_path: Path) -> None:
+def test_cpu_description_names_the_bf16_instructions(flags: str, expected: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The table's first line (and every training record's ``processor``) names the CPU and its bf16 units."""
     info = tmp_path / "cpuinfo"
     info.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n")
     assert cpu_description(info, {}) == f"Some CPU, bf16 instructions: {expected}"
+    # no cpuinfo (not Linux): what the platform module names, else "unknown CPU"
+    monkeypatch.setattr(platform, "processor", lambda: "arm")
+    assert cpu_description(tmp_path / "none", {}) == "arm"
+    monkeypatch.setattr(platform, "processor", lambda: "")
+    monkeypatch.setattr(platform, "machine", lambda: "")
     assert cpu_description(tmp_path / "none", {}) == "unknown CPU"
+    assert cpu_description(tmp_path / "none", {"ONEDNN_MAX_CPU_ISA": "AVX2"}) == ("unknown CPU, limited by "
+                                                                                 "ONEDNN_MAX_CPU_ISA=AVX2")
     # a cap on the instructions oneDNN or MKL may use is named: the CPU's flags alone would overstate the run
     limited = {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "OTHER": "x"}
     assert cpu_description(info, limited) == (f"Some CPU, bf16 instructions: {expected}, limited by "
