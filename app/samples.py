@@ -24,7 +24,7 @@ import numpy as np
 from app.config import CONFIG
 from app.figures import GT_COLOUR, PRED_COLOUR, Layer, Panel, error_bar_figure, points_image, views_figure
 from app.io import write_exports
-from lifter.evaluate import METRIC_UNITS, SHIPPED, score
+from lifter.evaluate import METRIC_UNITS, SHIPPED, SHORT_LABELS, score, short_method
 from lifter.geometry import similarity_procrustes
 from lifter.skeletons import categories, get_category
 from lifter.views import TestSet
@@ -236,10 +236,6 @@ def sample_outputs(s: SampleView) -> tuple:
     return image, fig, rows, bars, json_path, csv_path
 
 
-#: How the summary table names the shipped lifter (:data:`lifter.evaluate.SHIPPED` is a sentence long).
-SHORT_SHIPPED = "lifter (shipped)"
-
-
 def summary_for(category: str) -> tuple[list[list], str | None, str]:
     """The evaluate command's summary for ``category``: ``(table rows, chart png path or None, note)``. The shipped
     lifter's long label is shortened to ``lifter (shipped)`` in the rows (its variants keep their suffixes, so the
@@ -252,12 +248,12 @@ def summary_for(category: str) -> tuple[list[list], str | None, str]:
         rows = json.loads(path.read_text())["results"]
     except (ValueError, KeyError, TypeError) as e:
         return [], None, f"`{path}` could not be read ({e}); run `python -m lifter.evaluate` again."
-    table = [[str(r.get("method")).replace(SHIPPED, SHORT_SHIPPED), r.get("setting"), round(r["strict"], 2),
+    table = [[short_method(str(r.get("method"))), r.get("setting"), round(r["strict"], 2),
               round(r["flip_best"], 2), r.get("units"), round(100 * r.get("mirrored_share", 0.0), 1)]
              for r in rows if r.get("category") == category and "strict" in r]
     png = CONFIG.results_dir / "depth_vs_noise.png"
     html = CONFIG.results_dir / "depth_vs_noise.html"
-    note = f"From `{path.relative_to(CONFIG.results_dir.parent)}`; {SHORT_SHIPPED}: {SHIPPED}."
+    note = f"From `{path.relative_to(CONFIG.results_dir.parent)}`; {SHORT_LABELS[SHIPPED]}: {SHIPPED}."
     if html.is_file():
         note += f" Interactive chart: `{html.relative_to(CONFIG.results_dir.parent)}`."
     if not png.is_file():

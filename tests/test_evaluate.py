@@ -10,7 +10,7 @@ from data_files import write_chair_data, write_face_data, write_hand_data, write
 
 from lifter import load_lifter
 from lifter.evaluate import (BEST_DEPTH_LABEL, DEFAULT_MODELS, SHIPPED, WEIGHTS_DIR, evaluate, lifter_camera_method,
-                             lifter_method, score, to_markdown)
+                             lifter_method, score, short_method, to_markdown)
 from lifter.references import best_depth_floor, depth_only_floor
 from lifter.views import TestSet, load_test_set
 
@@ -116,6 +116,22 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
     assert rows[("bundled, without the bone-length refinement", "clean")]["strict"] != lifter["strict"]
     md = to_markdown(report)
     assert "| hand21 | bundled |" in md and "floor of the output form" in md
+
+
+def test_markdown_writes_the_shipped_label_short_and_gives_it_once_in_full() -> None:
+    """The shipped lifter's label is a sentence long: the table's rows name it short (its variants keep their
+    suffixes), the line above the table gives it in full; the JSON's labels are not touched."""
+    row = {"category": "hand21", "setting": "clean", "strict": 5.0, "flip_best": 5.0, "units": "mm",
+           "mirrored_share": 0.0, "per_landmark": [1.0] * 21}
+    rows = [dict(row, method=SHIPPED), dict(row, method=SHIPPED + ", without mirror averaging"),
+            dict(row, method="flat (zero depth)")]
+    md = to_markdown({"models": {SHIPPED: "x"}, "results": rows})
+    assert md.count(SHIPPED) == 1 and md.startswith(f'*lifter (shipped)* stands for "{SHIPPED}" (the label in the JSON).\n\n| category |')
+    assert "| hand21 | lifter (shipped) | 5.0 mm |" in md
+    assert "| hand21 | lifter (shipped), without mirror averaging | 5.0 mm |" in md
+    assert "Per-landmark strict error, hand21, clean, lifter (shipped) (mm):" in md
+    assert short_method("flat (zero depth)") == "flat (zero depth)" and rows[0]["method"] == SHIPPED
+    assert not to_markdown({"models": {}, "results": rows[2:]}).startswith("*")        # no legend where not used
 
 
 @pytest.mark.parametrize("category, setting, option, row", [
