@@ -12,6 +12,10 @@ segment's depth sign from before the step (:func:`keep_step_signs`: what the ste
 gain); a line after the table gives the strict error without the step, and with it but every segment's sign from
 before it (over a spanning tree of the skeleton: :func:`tree_edges`).
 
+With ``--against WEIGHTS ...`` it also lifts the views with each other lifter and prints how their wrong depth signs
+overlap with this lift's (:func:`shared_wrong`): whether another draw of the recipe, or the 3D-supervised twin, gets
+the same segments wrong, and what the mean of the two lifts reads.
+
 For ``human17`` it then tries the arms: each arm's four sign choices (the upper arm's and the forearm's depth
 differences kept or negated, the hand following the elbow; x, y and bone lengths unchanged), the left arm then the
 right (on the lift with the left arm's choice), chosen per view by
@@ -70,6 +74,36 @@ DEFAULT_STEEP = 0.3
 GAIN = 5.0
 
 
+def wrong_signs(lift: np.ndarray, test: TestSet, edges: np.ndarray, steep: float = DEFAULT_STEEP
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(counted, steep, wrong)``, each ``(F, P)`` bool over the views and the edges ``(P, 2)``: both ends present;
+    the true segment steep (its ends' depth difference over ``steep`` of its length); steep and the lift's depth
+    difference of the other sign."""
+    truth, pred = test.points3d, np.asarray(lift, dtype=np.float64)
+    i, j = edges[:, 0], edges[:, 1]
+    dz_true, dz_pred = truth[:, i, 2] - truth[:, j, 2], pred[:, i, 2] - pred[:, j, 2]
+    length = np.linalg.norm(truth[:, i] - truth[:, j], axis=-1)
+    counted = test.present[:, i] & test.present[:, j]
+    is_steep = counted & (np.abs(np.nan_to_num(dz_true)) > steep * np.nan_to_num(length))
+    return counted, is_steep, is_steep & (np.sign(dz_pred) != np.sign(np.nan_to_num(dz_true)))
+
+
+def shared_wrong(lift: np.ndarray, other: np.ndarray, test: TestSet, edges: np.ndarray, steep: float = DEFAULT_STEEP
+                 ) -> dict:
+    """How two lifts ``(F, N, 3)`` of the same views share their wrong depth signs: ``wrong`` and ``other_wrong``
+    (each lift's wrong share of the steep segments), ``shared`` (the share of ``lift``'s wrong steep segments that
+    ``other`` gets wrong too; None where ``lift`` has none), ``disagree`` (the share of steep segments whose sign the
+    two lifts differ on) and ``lift_wrong_where_they_disagree`` (``lift``'s share of the wrong ones there: one of the
+    two always is; None where they never differ)."""
+    _, is_steep, a = wrong_signs(lift, test, edges, steep)
+    b = wrong_signs(other, test, edges, steep)[2]
+    steep_count, differ = max(int(is_steep.sum()), 1), a ^ b
+    return {"wrong": float(a.sum() / steep_count), "other_wrong": float(b.sum() / steep_count),
+            "shared": float((a & b).sum() / a.sum()) if a.any() else None,
+            "disagree": float(differ.sum() / steep_count),
+            "lift_wrong_where_they_disagree": float((a & differ).sum() / differ.sum()) if differ.any() else None}
+
+
 def sign_table(lift: np.ndarray, test: TestSet, edges: np.ndarray, steep: float = DEFAULT_STEEP
                ) -> tuple[list[tuple[int, int, float, float]], dict]:
     """Per edge of ``edges (P, 2)``: ``(i, j, steep share, wrong share of the steep)``, and a summary: ``steep``
@@ -77,12 +111,7 @@ def sign_table(lift: np.ndarray, test: TestSet, edges: np.ndarray, steep: float 
     ``error_rest`` (their strict error and the others', in the category's units; None where no view is such).
     Edges with an end not present in a view do not count there."""
     truth, pred = test.points3d, np.asarray(lift, dtype=np.float64)
-    i, j = edges[:, 0], edges[:, 1]
-    dz_true, dz_pred = truth[:, i, 2] - truth[:, j, 2], pred[:, i, 2] - pred[:, j, 2]
-    length = np.linalg.norm(truth[:, i] - truth[:, j], axis=-1)
-    counted = test.present[:, i] & test.present[:, j]
-    is_steep = counted & (np.abs(np.nan_to_num(dz_true)) > steep * np.nan_to_num(length))
-    wrong = is_steep & (np.sign(dz_pred) != np.sign(np.nan_to_num(dz_true)))
+    counted, is_steep, wrong = wrong_signs(pred, test, edges, steep)
     rows = [(int(a), int(b), float(is_steep[:, k].sum() / max(counted[:, k].sum(), 1)),
              float(wrong[:, k].sum() / max(is_steep[:, k].sum(), 1))) for k, (a, b) in enumerate(edges)]
     per_view = np.nanmean(aligned_errors(pred, truth, test.present), 1)
@@ -330,6 +359,10 @@ def view_rotations(data: Path, test: TestSet, views: str, count: int, seed: int)
     return R
 
 
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{100 * share:.1f} %"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = check_parser(__doc__.splitlines()[0], 1000, 1)
     parser.set_defaults(categories=["human17"])
@@ -343,10 +376,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--knee-margin", type=float, default=DEFAULT_KNEE_MARGIN,
                         help="how far (the sine of the bend) a lifted knee may bend forwards before the knee hinge "
                              f"rule changes its leg's signs (default {DEFAULT_KNEE_MARGIN})")
+    parser.add_argument("--against", type=Path, nargs="+", default=[], metavar="WEIGHTS",
+                        help="other lifters' weights: how many of this lift's wrong depth signs each shares, and "
+                             "the strict error of the two lifts' mean")
     args = parser.parse_args(argv)
     check_view_options(parser, args)
     torch.set_num_threads(2)
     lifter = load_lifter(args.weights, device="cpu")
+    others = {path: load_lifter(path, device="cpu") for path in args.against}     # a bad file fails before the work
     for category in args.categories:
         test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
         if test is None:
@@ -360,6 +397,15 @@ def main(argv: list[str] | None = None) -> int:
               f"one, strict error {s['error_wrong'] or float('nan'):.2f} against {s['error_rest'] or float('nan'):.2f}"
               f" {units} for the rest")
         edges = category_edges(category)
+        for path, other in others.items():
+            other_lift = other.lift(test.points2d, category, test.visible)
+            sh = shared_wrong(lift, other_lift, test, edges, args.steep)
+            mean = score((np.asarray(lift, np.float64) + other_lift) / 2, test)["strict"]
+            print(f"against {path}: it gets {100 * sh['other_wrong']:.2f} % of the steep segments' signs wrong; "
+                  f"{_percent(sh['shared'])} of this lift's wrong ones are wrong there too; the two differ on "
+                  f"{100 * sh['disagree']:.2f} % of the steep segments, and where they differ this lift is the wrong "
+                  f"one in {_percent(sh['lift_wrong_where_they_disagree'])}; the two lifts' mean: strict "
+                  f"{mean:.2f} {units}")
         before, kept = {}, {}
         if category in lifter.proportions:         # the same lift before its bone-length step
             plain = lifter.lift(test.points2d, category, test.visible, bone_lengths=False)

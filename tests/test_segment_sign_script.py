@@ -79,6 +79,27 @@ def test_a_flipped_forearm_is_counted_and_the_oracle_undoes_it() -> None:
     assert table["keep every sign"] == (table["lift() as is"][0], 0.0)      # misses the one arm that matters
 
 
+def test_shared_wrong_counts_the_signs_two_lifts_get_wrong() -> None:
+    ssc = load_script("segment_sign_check")
+    truth = bodies(4, 1)
+    test = as_test(truth)
+    left, right = ssc.ARMS
+    a, b = truth.copy(), truth.copy()
+    a[:2] = ssc.arm_choices(truth, left)[1][:2]                 # views 0 and 1: the left forearm flipped
+    b[1:3] = ssc.arm_choices(truth, left)[1][1:3]               # views 1 and 2
+    b[3] = ssc.arm_choices(truth, right)[1][3]                  # view 3: the right forearm
+    edges = category_edges("human17")
+    steep = ssc.wrong_signs(truth, test, edges)[1].sum()        # every forearm is steep in every view
+    s = ssc.shared_wrong(a, b, test, edges)
+    assert s["wrong"] == pytest.approx(2 / steep) and s["other_wrong"] == pytest.approx(3 / steep)
+    assert s["shared"] == pytest.approx(1 / 2)                  # view 1 is wrong in both
+    assert s["disagree"] == pytest.approx(3 / steep)            # views 0, 2 and 3 differ
+    assert s["lift_wrong_where_they_disagree"] == pytest.approx(1 / 3)
+    same = ssc.shared_wrong(a, a, test, edges)
+    assert same["shared"] == 1.0 and same["disagree"] == 0.0 and same["lift_wrong_where_they_disagree"] is None
+    assert ssc.shared_wrong(truth, a, test, edges)["shared"] is None
+
+
 def test_the_command_runs_on_body_test_files(tmp_path: Path, capsys) -> None:
     ssc = load_script("segment_sign_check")
     shapes = bodies(6, 2).astype(np.float32)
@@ -87,11 +108,17 @@ def test_the_command_runs_on_body_test_files(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit, match="human17_train.npz is missing; --prior-views 0 skips"):
         ssc.main(command)                                                       # the own-arms rule needs training 2D
     capsys.readouterr()
-    assert ssc.main(command + ["--prior-views", "0"]) == 0
+    from lifter.api import DEFAULT_WEIGHTS
+
+    assert ssc.main(command + ["--prior-views", "0", "--against", str(DEFAULT_WEIGHTS)]) == 0
     out = capsys.readouterr().out
     test = load_test_set(tmp_path, "human17", "clean")
     lifter = load_lifter(device="cpu")
     lift = lifter.lift(test.points2d, "human17", test.visible)
+    # against itself: every wrong sign shared, no disagreement, and the mean of the two lifts is the lift
+    against = next(line for line in out.splitlines() if line.startswith(f"against {DEFAULT_WEIGHTS}:"))
+    assert "the two differ on 0.00 % of the steep segments" in against
+    assert against.endswith(f"the two lifts' mean: strict {score(lift, test)['strict']:.2f} mm")
     assert f"| lift() as is | {score(lift, test)['strict']:.2f} mm |" in out
     assert "| oracle |" in out and "| cycle consistency |" in out and "likelihood" not in out and "own" not in out
     assert "| legs' depth signs chosen by |" in out and "| knee hinge |" in out
