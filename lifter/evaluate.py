@@ -405,12 +405,16 @@ def _cross(row: dict | None, units: str) -> str:
 
 def parse_models(specs: list[str] | None) -> dict[str, Path]:
     """``--model LABEL=PATH`` words as ``{label: path}`` (default: the bundled and reference weights); a word
-    without ``=``, an empty label, a label given twice or a weights file that does not exist is a ``ValueError``."""
+    without ``=``, an empty label, a label given twice or a weights file that does not exist is a ``ValueError``.
+    A label may hold ``=`` itself (``"recipe, SEED=1=runs/seed1/r5.safetensors"``): the word splits at the last
+    ``=`` whose right side names a file, else at the first."""
     if not specs:
         return dict(DEFAULT_MODELS)
     models = {}
     for spec in specs:
-        label, sep, path = spec.partition("=")
+        cuts = [k for k, c in enumerate(spec) if c == "="]
+        cut = next((k for k in reversed(cuts) if Path(spec[k + 1:]).is_file()), cuts[0] if cuts else len(spec))
+        label, sep, path = spec[:cut], spec[cut:cut + 1], spec[cut + 1:]
         if not sep or not label or not path:
             raise ValueError(f"--model takes LABEL=PATH, got {spec!r}")
         if label in models:

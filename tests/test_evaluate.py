@@ -235,6 +235,7 @@ def test_evaluate_cli_refuses_bad_model_words_before_measuring(tiny_data: Path, 
     from lifter.evaluate import main, parse_models
 
     assert parse_models([f"a={DEFAULT_WEIGHTS}"]) == {"a": DEFAULT_WEIGHTS}
+    assert parse_models([f"recipe, SEED=1={DEFAULT_WEIGHTS}"]) == {"recipe, SEED=1": DEFAULT_WEIGHTS}  # = in a label
     for words, message in ((["no-equals-sign"], "LABEL=PATH"), ([f"={DEFAULT_WEIGHTS}"], "LABEL=PATH"),
                            ([f"a={DEFAULT_WEIGHTS}", f"a={DEFAULT_WEIGHTS}"], "given twice"),
                            ([f"a={tmp_path / 'missing.safetensors'}"], "no weights file")):
