@@ -371,8 +371,8 @@ def to_markdown(report: dict) -> str:
     lines = [f"*{short}* stands for \"{long}\" (the label in the JSON)." for short, long in used]
     lines += [""] if used else []
     lines += ["| category | method | clean: strict | clean: flip-best | occluded 20 %: strict | "
-             "occluded: flip-best | mirrored (clean) | cross-view clean / occluded |",
-             "|---|---|---|---|---|---|---|---|"]
+              "occluded: flip-best | mirrored (clean) | cross-view clean / occluded |",
+              "|---|---|---|---|---|---|---|---|"]
     keyed = {(r["category"], r["method"], r["setting"]): r for r in rows}
     seen = []
     for r in rows:

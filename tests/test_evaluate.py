@@ -126,7 +126,8 @@ def test_markdown_writes_the_shipped_label_short_and_gives_it_once_in_full() -> 
     rows = [dict(row, method=SHIPPED), dict(row, method=SHIPPED + ", without mirror averaging"),
             dict(row, method="flat (zero depth)")]
     md = to_markdown({"models": {SHIPPED: "x"}, "results": rows})
-    assert md.count(SHIPPED) == 1 and md.startswith(f'*lifter (shipped)* stands for "{SHIPPED}" (the label in the JSON).\n\n| category |')
+    legend = f'*lifter (shipped)* stands for "{SHIPPED}" (the label in the JSON).'
+    assert md.count(SHIPPED) == 1 and md.startswith(legend + "\n\n| category |")
     assert "| hand21 | lifter (shipped) | 5.0 mm |" in md
     assert "| hand21 | lifter (shipped), without mirror averaging | 5.0 mm |" in md
     assert "Per-landmark strict error, hand21, clean, lifter (shipped) (mm):" in md
