@@ -20,7 +20,7 @@ from lifter.skeletons import get_category
 SELECT_COLOUR = (255, 215, 0)        # RGB of the selected landmark's ring
 REPROJECT_COLOUR = (0, 200, 255)     # RGB of the lifted 3D re-projected over the image
 GT_COLOUR, PRED_COLOUR = "#d62728", "#1f77b4"   # the seed's figure: ground truth red, prediction blue
-DEFAULT_EYE = dict(x=0.45, y=-2.3, z=0.6)       # slightly above and to the right of the camera
+DEFAULT_EYE = dict(x=0.55, y=-2.9, z=0.75)      # slightly above and to the right of the camera
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -193,8 +193,9 @@ def _layer_traces(layer: Layer, category: str, scene: str, show_legend: bool, co
     return traces
 
 
-def views_figure(panels: list[Panel], category: str, height: int = 460) -> go.Figure:
-    """Side-by-side interactive 3D views (one scene per panel, one starting camera, kept in sync by JS)."""
+def views_figure(panels: list[Panel], category: str, height: int = 484) -> go.Figure:
+    """Side-by-side interactive 3D views (one scene per panel, one starting camera, kept in sync by JS). The top
+    margin leaves the panels' titles clear of the label the app's plot box draws over its top-left corner."""
     n = max(1, len(panels))
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
                         subplot_titles=[p.title for p in panels], horizontal_spacing=0.02)
@@ -217,7 +218,7 @@ def views_figure(panels: list[Panel], category: str, height: int = 460) -> go.Fi
             fig.add_annotation(text=_wrap(panel.message), x=x0, y=0.5, xref="paper", yref="paper",
                                showarrow=False, align="center", font=dict(size=12, color="#444"),
                                bgcolor="rgba(255,255,240,0.95)", bordercolor="#bbb", borderwidth=1)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=40, b=0), uirevision="keep",
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=64, b=0), uirevision="keep",
                       legend=dict(orientation="h", y=-0.02), paper_bgcolor="white")
     return fig
 
