@@ -352,6 +352,8 @@ def plot_error_vs_noise(rows: list[dict], lifter_label: str, out_dir: Path, plot
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    from lifter.evaluate import short_method
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     curves = _depth_curves(rows)
@@ -369,7 +371,8 @@ def plot_error_vs_noise(rows: list[dict], lifter_label: str, out_dir: Path, plot
             else:
                 result[cat][s] = {"absrel": None, "status": "no lifter row",
                                   "text": f"no row for {lifter_label!r} ({cat}, {s})"}
-    title = f"Depth-based lifting vs depth noise; reference: {lifter_label}"
+    name = short_method(lifter_label)                # the shipped lifter's label is a paragraph long
+    title = f"Depth-based lifting vs depth noise; reference: {name}"
     cats = list(curves)
     fig = make_subplots(rows=1, cols=max(1, len(cats)),
                         subplot_titles=[f"{c} ({units.get(c, '')})" for c in cats] or ["no depth rows"])
@@ -386,7 +389,7 @@ def plot_error_vs_noise(rows: list[dict], lifter_label: str, out_dir: Path, plot
             fig.add_trace(go.Scatter(x=[min(xs), max(xs)], y=[v, v], mode="lines", name=f"lifter, {s}",
                                      legendgroup=f"lifter {s}", showlegend=ci == 1,
                                      line=dict(color="#d62728", dash="solid" if s == "clean" else "dash"),
-                                     hovertemplate=f"{lifter_label}, {s}: {v:.2f}<extra></extra>"),
+                                     hovertemplate=f"{name}, {s}: {v:.2f}<extra></extra>"),
                           row=1, col=ci)
         fig.update_xaxes(title_text="depth noise, AbsRel (%)", row=1, col=ci)
         fig.update_yaxes(title_text=f"strict error ({units.get(cat, '')})", rangemode="tozero", row=1, col=ci)
