@@ -133,7 +133,8 @@ def _benchmark_tab() -> tuple:
     gr.Markdown("### Whole test split (from `python -m lifter.evaluate`)")
     summary = gr.Dataframe(headers=["method", "setting", "strict", "flip-best", "units", "mirrored %"],
                            interactive=False, label="Summary")
-    chart = gr.Image(label="Error vs depth noise", interactive=False, type="filepath", visible=False)
+    chart = gr.Image(label="Error vs depth noise", show_label=False,       # the PNG has a title of its own
+                     interactive=False, type="filepath", visible=False)
     summary_note = gr.Markdown("")
 
     meta = [index, source_note, summary, chart, summary_note]
