@@ -77,8 +77,7 @@ def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo"), environ: dict[str, st
     none, read from Linux's ``cpuinfo``; where that cannot be read (not Linux), what :mod:`platform` names
     (``platform.processor()``, else ``platform.machine()``, else "unknown CPU"). A training step's speed depends on
     both. Any of :data:`INSTRUCTION_LIMITS` set in ``environ`` (default: this process's environment) is named after
-    them:
-    ``"..., bf16 instructions: AMX and AVX-512, limited by ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16"``."""
+    them: ``"..., bf16 instructions: AMX and AVX-512, limited by ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16"``."""
     environ = os.environ if environ is None else environ
     limits = [f"{name}={environ[name]}" for name in INSTRUCTION_LIMITS if environ.get(name)]
     limited = f", limited by {' and '.join(limits)}" if limits else ""

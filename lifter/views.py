@@ -112,9 +112,14 @@ def checked_view_sets(args: argparse.Namespace, blanks: int = 0) -> Iterator[tup
     for category in args.categories:
         test = checked_views(args.data, category, args.views, args.count, args.seed, args.hide)
         if test is None:
-            print(f"| {category} | (no {category} files in {args.data}) |" + " |" * blanks)
+            _print_missing(category, args.data, blanks)
             continue
         yield category, test
+
+
+def _print_missing(category: str, data: Path, blanks: int) -> None:
+    """The Markdown row of a category whose files are not in ``data``, with ``blanks`` empty cells."""
+    print(f"| {category} | (no {category} files in {data}) |" + " |" * blanks)
 
 
 def fitted_view_sets(args: argparse.Namespace, fit_views: int, fit_seed: int, blanks: int = 0
@@ -125,7 +130,7 @@ def fitted_view_sets(args: argparse.Namespace, fit_views: int, fit_seed: int, bl
     for category, test in checked_view_sets(args, blanks):
         fit = training_views(args.data, category, fit_views, fit_seed)
         if fit is None:
-            print(f"| {category} | (no {category} files in {args.data}) |" + " |" * blanks)
+            _print_missing(category, args.data, blanks)
             continue
         yield category, fit, test
 

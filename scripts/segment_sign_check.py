@@ -360,7 +360,8 @@ def view_rotations(data: Path, test: TestSet, views: str, count: int, seed: int)
 
 
 def _percent(share: float | None) -> str:
-    return "—" if share is None else f"{100 * share:.1f} %"
+    """A share as a percentage with one decimal; "—" where there is none (None or NaN)."""
+    return "—" if share is None or np.isnan(share) else f"{100 * share:.1f} %"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -442,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n| {limbs} depth signs chosen by | strict | picks the oracle's choice where it gains > {GAIN:g} "
                   f"{units} |\n|---|---|---|")
             for name, err, agree in table:
-                print(f"| {name} | {err:.2f} {units} | {'—' if np.isnan(agree) else f'{100 * agree:.1f} %'} |")
+                print(f"| {name} | {err:.2f} {units} | {_percent(agree)} |")
     return 0
 
 
