@@ -197,8 +197,9 @@ def views_figure(panels: list[Panel], category: str, height: int = 484) -> go.Fi
     """Side-by-side interactive 3D views (one scene per panel, one starting camera, kept in sync by JS). The top
     margin leaves the panels' titles clear of the label the app's plot box draws over its top-left corner."""
     n = max(1, len(panels))
+    width = max(20, TITLE_CHARS // n)
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
-                        subplot_titles=[p.title for p in panels], horizontal_spacing=0.02)
+                        subplot_titles=[panel_title(p.title, width) for p in panels], horizontal_spacing=0.02)
     camera = dict(eye=DEFAULT_EYE, up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=0))
     seen = set()
     for k, panel in enumerate(panels):
@@ -221,6 +222,21 @@ def views_figure(panels: list[Panel], category: str, height: int = 484) -> go.Fi
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=64, b=0), uirevision="keep",
                       legend=dict(orientation="h", y=-0.02), paper_bgcolor="white")
     return fig
+
+
+TITLE_CHARS = 120     # characters of panel titles across the whole views figure (16 px font, about 1,100 px wide)
+
+
+def panel_title(title: str, width: int) -> str:
+    """``title`` in lines of at most ``width`` characters (Plotly's ``<br>``) where it is longer: split after its
+    last ": " when both halves fit (a method's name, then its error), else word by word. Neighbouring panels'
+    titles ran into each other on one line (four panels: "depth baseline (AbsRel 0.00): 48.8 mm")."""
+    if len(title) <= width:
+        return title
+    name, sep, value = title.rpartition(": ")
+    if sep and len(name) + 1 <= width and len(value) <= width:
+        return f"{name}:<br>{value}"
+    return _wrap(title, width)
 
 
 def _wrap(text: str, width: int = 38) -> str:

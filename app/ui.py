@@ -132,7 +132,8 @@ def _benchmark_tab() -> tuple:
         csv_file = gr.DownloadButton("Download CSV", value=None)
     gr.Markdown("### Whole test split (from `python -m lifter.evaluate`)")
     summary = gr.Dataframe(headers=["method", "setting", "strict", "flip-best", "units", "mirrored %"],
-                           interactive=False, label="Summary")
+                           interactive=False, label="Summary", elem_id="bench-summary", wrap=True, max_height=900,
+                           column_widths=["50%", "10%", "10%", "10%", "8%", "12%"])  # the figures in view
     chart = gr.Image(label="Error vs depth noise", show_label=False,       # the PNG has a title of its own
                      interactive=False, type="filepath", visible=False)
     summary_note = gr.Markdown("")

@@ -218,6 +218,21 @@ def test_benchmark_sample_has_finite_errors() -> None:
     assert "lifter+fitted" not in s.predictions                   # hands have no shape basis to fit
 
 
+def test_long_panel_titles_break_within_their_panel() -> None:
+    from app.figures import Panel, panel_title, views_figure
+    assert panel_title("lifter: 22.9 mm", 30) == "lifter: 22.9 mm"
+    assert panel_title("depth baseline (AbsRel 0.00): 48.8 mm", 30) == "depth baseline (AbsRel 0.00):<br>48.8 mm"
+    wrapped = panel_title("a title without any colon that runs on and on", 20)
+    assert all(len(line) <= 20 for line in wrapped.split("<br>")) and wrapped.replace("<br>", " ") == \
+        "a title without any colon that runs on and on"
+    titles = ["lifter: 22.9 mm", "lifter+intrinsics: 22.1 mm", "lifter+guessed: 22.5 mm",
+              "depth baseline (AbsRel 0.00): 48.8 mm"]
+    fig = views_figure([Panel(t, []) for t in titles], "human17")
+    shown = [a.text for a in fig.layout.annotations]
+    assert shown[:3] == titles[:3] and shown[3] == "depth baseline (AbsRel 0.00):<br>48.8 mm"
+    assert views_figure([Panel(titles[3], [])], "human17").layout.annotations[0].text == titles[3]
+
+
 def test_a_benchmark_face_shows_its_fitted_shape(tmp_path: Path, monkeypatch) -> None:
     """Faces add the fitted shape itself (``fitted_shape=True`` through the sample's intrinsics), scored like the
     others; made from the test's own face views, not the shared data."""
