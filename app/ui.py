@@ -70,7 +70,7 @@ def _image_tab() -> None:
             fitted = gr.Checkbox(False, label="Face: the fitted shape", visible=False, elem_id="fitted-shape",
                                  info="Return the face's shape basis fitted to the landmarks, not moved onto their "
                                       "rays: the 2D's noise stays out, and so does any expression.")
-            mirrored = gr.Checkbox(False, label="Mirrored selfie image",
+            mirrored = gr.Checkbox(False, label="Hand: mirrored selfie image", visible=False, elem_id="mirrored",
                                    info="Tick for mirrored selfies: MediaPipe's hand side then needs no swap.")
             with gr.Row():
                 detect = gr.Button("Detect", variant="primary", elem_id="detect-btn")
@@ -94,8 +94,8 @@ def _image_tab() -> None:
 
     outputs = [session, canvas, status, landmark]
     source.change(h.on_image, [source, mirrored], outputs, **PRIVATE)
-    mode.change(lambda m: (gr.update(visible=m == MANUAL), gr.update(visible=m == "Hand")), mode,
-                [manual_category, hand], **PRIVATE)
+    mode.change(lambda m: (gr.update(visible=m == MANUAL), gr.update(visible=m == "Hand"),
+                           gr.update(visible=m == "Hand")), mode, [manual_category, hand, mirrored], **PRIVATE)
     mode.change(lambda m: gr.update(value="Start manual" if m == MANUAL else "Detect"), mode, detect, **PRIVATE)
     for trigger in (mode, manual_category):                    # faces only: the categories with a shape basis
         trigger.change(lambda m, c: gr.update(visible=m == "Face" or (m == MANUAL and c == "face468")),

@@ -151,6 +151,19 @@ def test_a_face_can_be_returned_as_its_fitted_shape(page) -> None:
     fitted.wait_for(state="hidden")
 
 
+def test_the_hand_options_show_in_hand_mode_only(page) -> None:
+    """Which hand and the mirrored-selfie box concern MediaPipe's hands only: hidden in the other modes."""
+    mirrored, which = page.locator("#mirrored"), page.get_by_text("Hand: which (the person's side)")
+    assert not mirrored.is_visible() and not which.is_visible()
+    page.locator('#mode label:has-text("Hand")').click()
+    mirrored.wait_for(state="visible")
+    which.wait_for(state="visible")
+    for other in ("Face", "Manual", "Body"):
+        page.locator(f'#mode label:has-text("{other}")').click()
+        mirrored.wait_for(state="hidden")
+        which.wait_for(state="hidden")
+
+
 def test_benchmark_tab_shows_a_sample(page) -> None:
     page.get_by_role("tab", name="Benchmark").click()
     page.locator("#bench-btn").click()
