@@ -112,11 +112,13 @@ class Session:
         return f"Selected {self.names[index]}: click its new position in the image."
 
     def move(self, index: int, xy: tuple[float, float]) -> str:
-        """Put landmark ``index`` at ``xy`` (original px) and mark it visible."""
+        """Put landmark ``index`` at ``xy`` (original px) and mark it visible: "Placed" where it was missing (Manual
+        mode's clicks, a missing landmark given a position), "Moved" where it was shown."""
         self._push()
+        verb = "Moved" if self.visible[index] else "Placed"
         self.points[index] = xy
         self.visible[index] = True
-        return f"Moved {self.names[index]} to ({xy[0]:.0f}, {xy[1]:.0f})."
+        return f"{verb} {self.names[index]} at ({xy[0]:.0f}, {xy[1]:.0f})."
 
     def mark_missing(self, index: int) -> str:
         self._push()
