@@ -115,10 +115,10 @@ class Session:
         """Put landmark ``index`` at ``xy`` (original px) and mark it visible: "Placed" where it was missing (Manual
         mode's clicks, a missing landmark given a position), "Moved" where it was shown."""
         self._push()
-        verb = "Moved" if self.visible[index] else "Placed"
+        verb = "Moved {} to" if self.visible[index] else "Placed {} at"
         self.points[index] = xy
         self.visible[index] = True
-        return f"{verb} {self.names[index]} at ({xy[0]:.0f}, {xy[1]:.0f})."
+        return f"{verb.format(self.names[index])} ({xy[0]:.0f}, {xy[1]:.0f})."
 
     def mark_missing(self, index: int) -> str:
         self._push()

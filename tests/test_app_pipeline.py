@@ -160,7 +160,7 @@ def test_editing_click_select_move_undo_reset_manual() -> None:
     s.set_landmarks("human17", pts, vis, detected=True)
     assert "No landmark near" in s.click((70, 20))
     assert "Selected" in s.click((51, 49)) and s.selected == 1
-    assert s.click((60, 30)).startswith("Moved r_hip at (60, 30).") and tuple(s.points[1]) == (60, 30)
+    assert s.click((60, 30)).startswith("Moved r_hip to (60, 30).") and tuple(s.points[1]) == (60, 30)
     s.select(2)
     s.mark_missing(2)
     assert not s.visible[2] and np.isnan(s.points[2]).all()
