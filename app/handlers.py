@@ -217,15 +217,27 @@ def on_bench_category(category: str, setting: str) -> tuple:
     """Category or setting changed: the sample range, where samples come from, and the split's summary."""
     src = samples.sample_source(category, setting)
     summary, chart, note = samples.summary_for(category)
-    return (gr.update(maximum=max(0, src.count - 1), value=0), src.description, summary,
-            gr.update(value=chart, visible=chart is not None), note)
+    return (gr.update(maximum=max(0, src.count - 1), value=0), src.description,
+            shown_table(summary, samples.SUMMARY_COLUMNS), gr.update(value=chart, visible=chart is not None), note)
 
 
 @user_errors
 def on_bench_sample(category: str, setting: str, index: float, absrel: float) -> tuple:
     """Outputs ``[2D image, 3D figure, error table, per-landmark figure, json file, csv file]``."""
     view = samples.evaluate_sample(category, setting, int(index or 0), float(absrel or 0.0))
-    return samples.sample_outputs(view)
+    image, fig, rows, bars, json_path, csv_path = samples.sample_outputs(view)
+    return image, fig, shown_table(rows, samples.ERROR_COLUMNS), bars, json_path, csv_path
+
+
+def shown_table(rows: list[list], columns: tuple[str, ...]):
+    """``rows`` under ``columns`` for a read-only ``gr.Dataframe``: a pandas ``Styler`` that shows each figure
+    column of :data:`app.samples.DECIMALS` with its fixed digits (40.00 beside 40.34, not 40), the values kept
+    numbers (the table sorts them as numbers)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(columns))
+    return frame.style.format({c: f"{{:.{d}f}}" for c, d in samples.DECIMALS.items() if c in frame.columns},
+                              na_rep="n/a")
 
 
 # ------------------------------------------------------------------------------------------------ API

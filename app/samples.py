@@ -206,6 +206,11 @@ def aligned(pred: np.ndarray, gt: np.ndarray, present: np.ndarray) -> np.ndarray
     return similarity_procrustes(np.nan_to_num(pred)[None], np.nan_to_num(gt)[None], mask[None])[0]
 
 
+ERROR_COLUMNS = ("method", "strict", "flip-best", "units", "mirror better")     # sample_outputs' error rows
+SUMMARY_COLUMNS = ("method", "setting", "strict", "flip-best", "units", "mirrored %")    # summary_for's rows
+DECIMALS = {"strict": 2, "flip-best": 2, "mirrored %": 1}      # digits the tables show of those columns' figures
+
+
 def sample_outputs(s: SampleView) -> tuple:
     """``(2D image, 3D figure, error table rows, per-landmark figure, json path, csv path)`` for the UI."""
     cat = get_category(s.category)

@@ -12,6 +12,7 @@ import gradio as gr
 from app import handlers as h
 from app.config import CONFIG, MANUAL, MODES
 from app.figures import SYNC_CAMERAS_JS
+from app.samples import ERROR_COLUMNS, SUMMARY_COLUMNS
 from app.state import Session
 from lifter.skeletons import categories
 
@@ -124,14 +125,14 @@ def _benchmark_tab() -> tuple:
         with gr.Column(scale=3):
             fig = gr.Plot(label="Ground truth (red) and prediction (blue) after alignment; marker colour: error",
                           elem_id="bench-plot")
-    errors = gr.Dataframe(headers=["method", "strict", "flip-best", "units", "mirror better"], interactive=False,
+    errors = gr.Dataframe(headers=list(ERROR_COLUMNS), interactive=False,
                           label="This sample's error (similarity-aligned)", elem_id="bench-errors")
     bars = gr.Plot(label="Per-landmark error")
     with gr.Row():
         json_file = gr.DownloadButton("Download JSON", value=None)
         csv_file = gr.DownloadButton("Download CSV", value=None)
     gr.Markdown("### Whole test split (from `python -m lifter.evaluate`)")
-    summary = gr.Dataframe(headers=["method", "setting", "strict", "flip-best", "units", "mirrored %"],
+    summary = gr.Dataframe(headers=list(SUMMARY_COLUMNS),
                            interactive=False, label="Summary", elem_id="bench-summary", wrap=True, max_height=900,
                            column_widths=["50%", "10%", "10%", "10%", "8%", "12%"])  # the figures in view
     chart = gr.Image(label="Error vs depth noise", show_label=False,       # the PNG has a title of its own

@@ -313,3 +313,20 @@ def test_summary_rows_name_the_shipped_variants_apart(tmp_path: Path, monkeypatc
     assert [r[0] for r in table] == ["lifter (shipped)", "lifter (shipped), without mirror averaging",
                                      "lifter (shipped), with the camera intrinsics", "flat (zero depth)"]
     assert png is None and SHIPPED in note
+
+
+def test_benchmark_tables_show_fixed_digits_and_keep_numbers() -> None:
+    """The Benchmark tab's tables show 40.00 beside 40.34 (not 40), and still hold numbers to sort by."""
+    import gradio as gr
+
+    from app.handlers import shown_table
+
+    rows = [["lifter (shipped)", "clean", 40.0, 40.0, "mm", 0.0], ["flat", "clean", 101.234, 99.5, "mm", 12.25]]
+    shown = gr.Dataframe(headers=list(samples.SUMMARY_COLUMNS), interactive=False).postprocess(
+        shown_table(rows, samples.SUMMARY_COLUMNS))
+    assert shown.metadata["display_value"] == [["lifter (shipped)", "clean", "40.00", "40.00", "mm", "0.0"],
+                                               ["flat", "clean", "101.23", "99.50", "mm", "12.2"]]
+    assert shown.data[1][2] == 101.234
+    errors = shown_table([["lifter", 22.9, 22.9, "mm", "no"]], samples.ERROR_COLUMNS)
+    assert errors.data.columns.tolist() == list(samples.ERROR_COLUMNS)
+    assert shown_table([], samples.SUMMARY_COLUMNS).data.empty
