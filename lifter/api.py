@@ -35,7 +35,7 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "
 CPU_TOKENS = 3072
 
 
-def _checked_visible(visible: np.ndarray) -> np.ndarray:
+def checked_visible(visible: np.ndarray) -> np.ndarray:
     """``visible`` as a bool array: bools, or numbers that are all 0 or 1. Anything else (a detector's confidence
     scores, say) raises a ValueError saying how to make a mask of it, rather than counting every nonzero score
     as visible."""
@@ -265,13 +265,21 @@ class LoadedLifter:
         return (self.bases.get(category) if shape_basis else None,
                 self.proportions.get(category) if bone_lengths else None)
 
+    def landmark_count(self, category: str, given: int | None = None) -> int:
+        """``category``'s number of landmarks N. Raises ValueError (:meth:`lift`'s) for a category this lifter does
+        not know, or a ``given`` count that is not N."""
+        cats = self.categories
+        if category not in cats:
+            raise ValueError(f"unknown category {category!r}; this lifter knows {', '.join(cats)}")
+        if given is not None and given != cats[category]:
+            raise ValueError(f"{category} has {cats[category]} landmarks, got {given}")
+        return cats[category]
+
     def _checked_input(self, points2d: np.ndarray, category: str, visible: np.ndarray | None
                        ) -> tuple[np.ndarray, np.ndarray, bool]:
         """The checks of :meth:`lift`: ``(pts (F, N, 2) float64, zero where not visible; vis (F, N) bool; whether
         one pose ``(N, 2)`` was given)``. Raises the ValueErrors :meth:`lift` documents."""
-        cats = self.categories
-        if category not in cats:
-            raise ValueError(f"unknown category {category!r}; this lifter knows {', '.join(cats)}")
+        n = self.landmark_count(category)
         try:                                  # an object array's None (a missing landmark) becomes NaN
             pts = np.asarray(points2d)
             if pts.dtype.kind == "c":
@@ -283,15 +291,13 @@ class LoadedLifter:
         single = pts.ndim == 2
         if single:
             pts = pts[None]
-        n = cats[category]
         if pts.ndim != 3 or pts.shape[-1] != 2:
             raise ValueError(f"points2d must be (F, N, 2) or (N, 2), got shape {np.shape(points2d)}")
-        if pts.shape[1] != n:
-            raise ValueError(f"{category} has {n} landmarks, got {pts.shape[1]}")
+        self.landmark_count(category, pts.shape[1])
         if visible is None:
             vis = np.ones(pts.shape[:2], dtype=bool)
         else:
-            vis = _checked_visible(visible)
+            vis = checked_visible(visible)
             vis = np.repeat(vis[None], len(pts), 0) if vis.shape == (n,) else vis   # one mask, every frame
             if vis.shape != pts.shape[:2]:
                 raise ValueError(f"visible must have shape {pts.shape[:2] if not single else (n,)}"

@@ -46,6 +46,7 @@ import argparse
 import json
 import re
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,14 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
     keys = ("points2d", "visible", "camera_focal", "camera_principal")
     try:
         if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as f:
-                raw = {k: f[k] for k in keys if k in f.files}
+            if not zipfile.is_zipfile(path):
+                raise ValueError("not a .npz archive (what numpy.savez writes)")
+            try:
+                with np.load(path, allow_pickle=False) as f:
+                    found = list(f.files)
+                    raw = {k: f[k] for k in keys if k in found}
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                raise ValueError(f"a damaged .npz archive ({e})") from None
         elif path.suffix == ".json":
             data = json.loads(path.read_text())
             rows = detector_rows(data)
@@ -76,14 +83,15 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
                 raise ValueError("the JSON must be an object with a 'points2d' key, a list of COCO results "
                                  "('keypoints'), a COCO file ('annotations') or an OpenPose file ('people')")
             else:
-                raw = {k: np.asarray(data[k], dtype=bool if k == "visible" else np.float64)
+                found = list(data)
+                raw = {k: np.asarray(data[k], dtype=None if k == "visible" else np.float64)
                        for k in keys if k in data}
         else:
             raise ValueError(f"the input must be a .npz or .json file, got {path.suffix or 'no suffix'}")
     except ValueError as e:
         raise ValueError(f"cannot read {path}: {e}") from None
     if "points2d" not in raw:
-        raise ValueError(f"{path} has no 'points2d' array (keys: {', '.join(sorted(raw)) or 'none'})")
+        raise ValueError(f"{path} has no 'points2d' array (its keys: {', '.join(map(str, found)) or 'none'})")
     return raw
 
 
@@ -125,7 +133,9 @@ def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np
     if pts.shape[-1] == 3:
         vis &= np.nan_to_num(pts[..., 2], nan=0.0) > 0
     if arrays.get("visible") is not None:
-        vis = np.asarray(arrays["visible"], dtype=bool)
+        from lifter.api import checked_visible
+
+        vis = checked_visible(arrays["visible"])
     out, out_vis = to_human17(np.where(np.isfinite(xy), xy, np.nan), vis, source)
     return {**arrays, "points2d": out, "visible": out_vis}
 
@@ -143,6 +153,9 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     landmarks, bad intrinsics, ``fitted_shape`` for a category without a shape basis, ...)."""
     from tqdm import tqdm
 
+    from lifter.api import checked_visible
+    from lifter.camera_reading import checked_camera
+
     if reading not in READINGS:
         raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
     if fitted_shape and reading == "lift":
@@ -159,10 +172,11 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     if vis is None:
         vis = np.isfinite(pts).all(-1)                                   # no mask: the finite landmarks
     else:
-        vis = np.asarray(vis, dtype=bool)
+        vis = checked_visible(vis)                                       # a mask, not detector scores
         vis = vis[None] if single and vis.ndim == 1 else vis
     if vis.shape != pts.shape[:2]:
         raise ValueError(f"visible must have shape {pts.shape[:2]}, got {np.shape(arrays['visible'])}")
+    lifter.landmark_count(category, pts.shape[1])      # the whole file's errors first, not one chunk's
     camera: dict = {"reading": reading, "fitted_shape": fitted_shape}
     f_all = p_all = None
     if reading == "camera":
@@ -171,8 +185,7 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
         if f_all is None or p_all is None:
             raise ValueError("--reading camera needs the intrinsics: --focal and --principal, or camera_focal and "
                              "camera_principal in the input file (or use --reading guessed)")
-        f_all = np.broadcast_to(np.asarray(f_all, dtype=np.float64), (F,))
-        p_all = np.broadcast_to(np.asarray(p_all, dtype=np.float64).reshape(-1, 2), (F, 2))
+        f_all, p_all = checked_camera(f_all, p_all, F)                   # (F,), (F, 2): as given, checked
         camera.update(focal=f_all[0].item() if np.all(f_all == f_all[0]) else "per frame",
                       principal=p_all[0].tolist() if np.all(p_all == p_all[0]) else "per frame")
     elif reading == "guessed":

@@ -126,13 +126,27 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
     points = np.random.default_rng(1).normal(size=(5, 21, 2)) * 100
     points[3, 4] = np.nan
     np.savez(nan_seen, points2d=points, visible=np.ones((5, 21), bool))
+    scores = tmp_path / "scores.npz"                      # a detector's confidences in place of a mask
+    np.savez(scores, points2d=points[:2], visible=np.full((2, 21), 0.9))
+    not_npz = tmp_path / "text.npz"
+    not_npz.write_text("x, y\n1, 2\n")
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"PK\x03\x04" + b"\0" * 40)
     cases = [
         ([str(path), "--category", "hand21", "--out", str(out)], "exists; give --force"),
         ([str(tmp_path / "missing.npz"), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "no such input"),
         ([str(bad_json), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "object with a 'points2d'"),
-        ([str(no_points), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "has no 'points2d'"),
-        ([str(path), "--category", "cat", "--out", str(tmp_path / "a.npz")], "unknown category 'cat'"),
-        ([str(path), "--category", "human17", "--out", str(tmp_path / "a.npz")], "human17 has 17 landmarks"),
+        ([str(no_points), "--category", "hand21", "--out", str(tmp_path / "a.npz")],
+         "has no 'points2d' array (its keys: other)"),
+        ([str(not_npz), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "not a .npz archive"),
+        ([str(damaged), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "not a .npz archive"),
+        ([str(scores), "--category", "hand21", "--out", str(tmp_path / "a.npz")],
+         "visible must be bool (or 0 / 1)"),
+        ([str(path), "--category", "cat", "--out", str(tmp_path / "a.npz")], "error: unknown category 'cat'"),
+        ([str(path), "--category", "human17", "--out", str(tmp_path / "a.npz")],
+         "error: human17 has 17 landmarks, got 21"),                      # the whole file's, no chunk's frames
+        ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera", "--focal",
+          "-5", "--principal", "500", "500"], "got -5.0\n"),            # the value given, not a broadcast array
         ([str(nan_seen), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--chunk", "2"],
          "frames 2-3: non-finite 2D coordinates at visible landmark 4 (frame 3)"),   # the file's frame, not the chunk's
         ([str(no_camera), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera"],
