@@ -246,3 +246,20 @@ def test_evaluate_cli_refuses_bad_model_words_before_measuring(tiny_data: Path, 
             main(["--data", str(tiny_data), "--out", str(tmp_path / "out")] + [f"--model={w}" for w in words])
         assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_bundled_record_holds_the_benchmark_rows_of_its_weights() -> None:
+    """``assets/weights/lifter.json``'s evaluation rows are the shipped lifter's rows of ``results/evaluate.json``
+    (``python -m lifter.export --evaluation`` copies them; rerun it after the benchmark changes a shipped figure)."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    record = json.loads((root / "assets" / "weights" / "lifter.json").read_text())["evaluation"]
+    results = json.loads((root / "results" / "evaluate.json").read_text())["results"]
+    shipped = {(r["category"], r["setting"]): r for r in results if r["method"] == SHIPPED}
+    assert len(record) == len(shipped) == 8
+    for row in record:
+        table = shipped[row["category"], row["setting"]]
+        assert row["method"] == SHIPPED
+        for key in ("strict", "flip_best", "median_strict", "per_landmark"):
+            assert row[key] == table[key], (row["category"], row["setting"], key)
