@@ -185,7 +185,9 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
         if f_all is None or p_all is None:
             raise ValueError("--reading camera needs the intrinsics: --focal and --principal, or camera_focal and "
                              "camera_principal in the input file (or use --reading guessed)")
-        f_all, p_all = checked_camera(f_all, p_all, F)                   # (F,), (F, 2): as given, checked
+        f_all = np.asarray(f_all, dtype=np.float64).item() if np.size(f_all) == 1 else f_all   # one for all,
+        p_all = np.asarray(p_all, dtype=np.float64).reshape(2) if np.size(p_all) == 2 else p_all  # (1, 2) too
+        f_all, p_all = checked_camera(f_all, p_all, F)                   # (F,), (F, 2): checked
         camera.update(focal=f_all[0].item() if np.all(f_all == f_all[0]) else "per frame",
                       principal=p_all[0].tolist() if np.all(p_all == p_all[0]) else "per frame")
     elif reading == "guessed":

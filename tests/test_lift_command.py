@@ -224,3 +224,15 @@ def test_detector_json_files_are_read_person_by_person(lifter, tmp_path: Path, c
     with pytest.raises(SystemExit):                          # a score column without --from
         main([str(tmp_path / "results.json"), "--category", "human17", "--out", str(tmp_path / "x.npz"), "--quiet"])
     assert "give --from FORMAT" in capsys.readouterr().err
+
+
+def test_one_camera_for_every_frame_in_any_shape(lifter, hand_file) -> None:
+    """A file's one camera, as (1,) / (1, 2) or () / (2,) arrays, is every frame's (the API's call with it)."""
+    _, views = hand_file
+    pts, vis = views.points2d[:4], views.visible[:4]
+    want = lifter.lift_with_camera(pts, "hand21", float(views.focal[0]), views.principal[0], vis)
+    for f, c in ((views.focal[:1], views.principal[:1]), (views.focal[0], views.principal[0])):
+        got, _, camera = lift_file(lifter, {"points2d": pts, "visible": vis, "camera_focal": f,
+                                            "camera_principal": c}, "hand21", "camera", progress=False)
+        np.testing.assert_array_equal(got, want)
+        assert camera["focal"] == float(views.focal[0]) and camera["principal"] == views.principal[0].tolist()
