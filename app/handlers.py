@@ -176,13 +176,21 @@ def image_panels(session: Session) -> list[Panel]:
     if depth["points3d"] is not None and np.isfinite(depth["points3d"]).all(-1).sum() >= 2:
         dpanel = Panel(f"Depth baseline: {depth['name']}", [Layer(normalise(depth["points3d"]), "depth baseline")])
     else:
-        dpanel = Panel("Depth baseline", message=depth["message"])
+        dpanel = Panel("Depth baseline", message=panel_note(depth["message"]))
     ref = r["reference3d"]
     if ref is not None:
         mp = Panel("MediaPipe 3D (reference)", [Layer(normalise(ref), "MediaPipe 3D")])
     else:
         mp = Panel("MediaPipe 3D (reference)", message="No MediaPipe 3D for manual landmarks.")
     return [lifter, dpanel, mp]
+
+
+def panel_note(message: str) -> str:
+    """A 3D panel's short form of a depth-baseline ``message``: its first clause (up to the first ": "), the whole
+    message being in the note below the views ("No depth source available for photos: ...": the reason and the way
+    to add one filled the panel, and the note repeated them)."""
+    head, sep, _ = message.partition(": ")
+    return f"{head}. Details below the views." if sep else message
 
 
 @user_errors

@@ -330,3 +330,13 @@ def test_benchmark_tables_show_fixed_digits_and_keep_numbers() -> None:
     errors = shown_table([["lifter", 22.9, 22.9, "mm", "no"]], samples.ERROR_COLUMNS)
     assert errors.data.columns.tolist() == list(samples.ERROR_COLUMNS)
     assert shown_table([], samples.SUMMARY_COLUMNS).data.empty
+
+
+def test_the_depth_panel_says_in_short_what_the_note_says_in_full() -> None:
+    from app.handlers import panel_note
+
+    full = ("No depth source available for photos: depth network 'x' is not available: its weights are not in the "
+            "cache. Elsewhere: download them.")
+    assert panel_note(full) == "No depth source available for photos. Details below the views."
+    assert panel_note("Depth baseline not available yet (the module is missing).") == \
+        "Depth baseline not available yet (the module is missing)."
