@@ -241,6 +241,12 @@ def sample_outputs(s: SampleView) -> tuple:
     return image, fig, rows, bars, json_path, csv_path
 
 
+def _rounded(x: float | None, digits: int, factor: float = 1.0) -> float | None:
+    """``factor * x`` to ``digits`` decimals, None kept (a row whose method does not apply, e.g. depth-based lifting
+    of chairs, which have no surface)."""
+    return None if x is None else round(factor * x, digits)
+
+
 def summary_for(category: str) -> tuple[list[list], str | None, str]:
     """The evaluate command's summary for ``category``: ``(table rows, chart png path or None, note)``. The shipped
     lifter's long label is shortened to ``lifter (shipped)`` in the rows (its variants keep their suffixes, so the
@@ -253,9 +259,9 @@ def summary_for(category: str) -> tuple[list[list], str | None, str]:
         rows = json.loads(path.read_text())["results"]
     except (ValueError, KeyError, TypeError) as e:
         return [], None, f"`{path}` could not be read ({e}); run `python -m lifter.evaluate` again."
-    table = [[short_method(str(r.get("method"))), r.get("setting"), round(r["strict"], 2),
-              round(r["flip_best"], 2), r.get("units"), round(100 * r.get("mirrored_share", 0.0), 1)]
-             for r in rows if r.get("category") == category and "strict" in r]
+    table = [[short_method(str(r.get("method"))), r.get("setting"), _rounded(r["strict"], 2),
+              _rounded(r.get("flip_best"), 2), r.get("units"), _rounded(r.get("mirrored_share", 0.0), 1, 100)]
+             for r in rows if r.get("category") == category and "strict" in r]   # None: not applicable
     png = CONFIG.results_dir / "depth_vs_noise.png"
     html = CONFIG.results_dir / "depth_vs_noise.html"
     note = f"From `{path.relative_to(CONFIG.results_dir.parent)}`; {SHORT_LABELS[SHIPPED]}: {SHIPPED}."

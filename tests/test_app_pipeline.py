@@ -306,12 +306,20 @@ def test_summary_rows_name_the_shipped_variants_apart(tmp_path: Path, monkeypatc
             for k, suffix in enumerate(("", ", without mirror averaging", ", with the camera intrinsics"))]
     rows.append({"method": "flat (zero depth)", "category": "hand21", "setting": "clean", "strict": 19.0,
                  "flip_best": 19.0, "units": "mm"})
+    rows.append({"method": "depth-based (no surface: not applicable)", "category": "hand21", "setting": "clean",
+                 "strict": None, "flip_best": None, "units": "mm", "mirrored_share": None})   # as chairs' rows
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "evaluate.json").write_text(json.dumps({"results": rows}))
     monkeypatch.setattr(samples, "CONFIG", dataclasses.replace(CONFIG, results_dir=tmp_path / "results"))
     table, png, note = samples.summary_for("hand21")
     assert [r[0] for r in table] == ["lifter (shipped)", "lifter (shipped), without mirror averaging",
-                                     "lifter (shipped), with the camera intrinsics", "flat (zero depth)"]
+                                     "lifter (shipped), with the camera intrinsics", "flat (zero depth)",
+                                     "depth-based (no surface: not applicable)"]
+    assert table[-1][2:] == [None, None, "mm", None]        # not applicable: no figures (the tab failed on chairs)
+    from app.handlers import shown_table
+
+    shown = shown_table(table, samples.SUMMARY_COLUMNS).to_html()
+    assert "n/a" in shown and "19.00" in shown
     assert png is None and SHIPPED in note
 
 
