@@ -198,8 +198,10 @@ def views_figure(panels: list[Panel], category: str, height: int = 484) -> go.Fi
     margin leaves the panels' titles clear of the label the app's plot box draws over its top-left corner."""
     n = max(1, len(panels))
     width = max(20, TITLE_CHARS // n)
+    scaled = any(layer.marker_values is not None for p in panels for layer in p.layers)
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
-                        subplot_titles=[panel_title(p.title, width) for p in panels], horizontal_spacing=0.02)
+                        subplot_titles=[panel_title(p.title, width) for p in panels],
+                        horizontal_spacing=0.06 if scaled else 0.02)   # colour scales sit in the gaps
     camera = dict(eye=DEFAULT_EYE, up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=0))
     seen = set()
     for k, panel in enumerate(panels):
@@ -207,7 +209,7 @@ def views_figure(panels: list[Panel], category: str, height: int = 484) -> go.Fi
         for layer in panel.layers:
             show = layer.name not in seen
             seen.add(layer.name)
-            cbx = (k + 1) / n - 0.02 if layer.marker_values is not None else None
+            cbx = fig.layout[scene].domain.x[1] + 0.004 if layer.marker_values is not None else None
             for t in _layer_traces(layer, category, scene, show, cbx):
                 fig.add_trace(t)
         axis = dict(showticklabels=False, title="", showbackground=True, backgroundcolor="#f4f4f4",
@@ -219,7 +221,7 @@ def views_figure(panels: list[Panel], category: str, height: int = 484) -> go.Fi
             fig.add_annotation(text=_wrap(panel.message), x=x0, y=0.5, xref="paper", yref="paper",
                                showarrow=False, align="center", font=dict(size=12, color="#444"),
                                bgcolor="rgba(255,255,240,0.95)", bordercolor="#bbb", borderwidth=1)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=64, b=0), uirevision="keep",
+    fig.update_layout(height=height, margin=dict(l=0, r=48 if scaled else 0, t=64, b=0), uirevision="keep",
                       legend=dict(orientation="h", y=-0.02), paper_bgcolor="white")
     return fig
 

@@ -348,3 +348,18 @@ def test_the_depth_panel_says_in_short_what_the_note_says_in_full() -> None:
     assert panel_note(full) == "No depth source available for photos. Details below the views."
     assert panel_note("Depth baseline not available yet (the module is missing).") == \
         "Depth baseline not available yet (the module is missing)."
+
+
+def test_error_colour_scales_sit_between_the_3d_views() -> None:
+    """Each panel's colour scale lies in the gap after its own view, not over the next view's axes."""
+    from app.figures import Layer, Panel, views_figure
+
+    pts = np.random.default_rng(0).normal(size=(17, 3))
+    panels = [Panel(f"p{k}", [Layer(pts, f"m{k}", "#1f77b4", marker_values=np.arange(17.0), values_label="mm")])
+              for k in range(5)]
+    fig = views_figure(panels, "human17")
+    scenes = [fig.layout["scene" if k == 0 else f"scene{k + 1}"].domain.x for k in range(5)]
+    bars = [t.marker.colorbar.x for t in fig.data if t.marker is not None and t.marker.showscale]
+    assert len(bars) == 5
+    for k, x in enumerate(bars):
+        assert scenes[k][1] < x and (k == 4 or x < scenes[k + 1][0]), (k, x, scenes)
