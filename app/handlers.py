@@ -260,6 +260,22 @@ def api_lift_image(image: str, category: str) -> dict:
         raise gr.Error(str(e).replace("**", "")) from None
 
 
+def api_example_points(category: str, human17_example: list) -> tuple:
+    """The API tab's example input when its category changes (its JSON boxes cannot be edited in the page):
+    ``(points update, visible update)``. ``human17_example`` for bodies; else the Benchmark tab's first clean test
+    sample of ``category``, its 2D rounded to 0.1 px and None where a landmark is not visible; where the category has
+    no samples here, the boxes are left as they are (``lift_points`` then says what is wrong)."""
+    if category == "human17":
+        return gr.update(value=human17_example), gr.update(value=None)
+    try:
+        view = samples.load_sample(category, "clean", 0)
+    except ValueError:
+        return gr.update(), gr.update()
+    pts = [[round(float(x), 1), round(float(y), 1)] if seen else None
+           for (x, y), seen in zip(view.points2d, view.visible)]
+    return gr.update(value=pts), gr.update(value=None)
+
+
 @user_errors
 def api_lift_points(points: list | dict, category: str, visible: list | None = None) -> dict:
     """2D landmarks (N [x, y] pairs, null where missing) + category -> 3D (JSON)."""

@@ -163,6 +163,7 @@ def _api_tab() -> None:
     out = gr.JSON(label="Result")
     run_image.click(h.api_lift_image, [image, category], out, api_name="lift_image")
     run_points.click(h.api_lift_points, [points, pcategory, visible], out, api_name="lift_points")
+    pcategory.change(lambda c: h.api_example_points(c, EXAMPLE_POINTS), pcategory, [points, visible], **PRIVATE)
 
 
 def build_demo() -> gr.Blocks:

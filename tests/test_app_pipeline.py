@@ -363,3 +363,15 @@ def test_error_colour_scales_sit_between_the_3d_views() -> None:
     assert len(bars) == 5
     for k, x in enumerate(bars):
         assert scenes[k][1] < x and (k == 4 or x < scenes[k + 1][0]), (k, x, scenes)
+
+
+def test_the_api_tab_offers_an_example_of_each_category_it_can() -> None:
+    """Its JSON boxes cannot be edited in the page: a category change puts that category's example in them."""
+    from app.handlers import api_example_points, api_lift_points
+
+    body = [[500, 300]] * 17
+    points, visible = api_example_points("human17", body)
+    assert points["value"] == body and visible["value"] is None
+    points, _ = api_example_points("hand21", body)                 # hands: made here when data/ is not built
+    assert len(points["value"]) == 21
+    assert len(api_lift_points(points["value"], "hand21")["points3d"]) == 21

@@ -182,6 +182,17 @@ def test_every_benchmark_category_loads_its_summary(page) -> None:
     page.get_by_role("tab", name="Image").click()
 
 
+def test_the_api_tab_lifts_the_example_of_the_category_chosen(page) -> None:
+    page.get_by_role("tab", name="API").click()
+    page.get_by_label("Category").last.click()              # the lift_points column's
+    page.get_by_role("option", name="hand21").click()
+    page.wait_for_timeout(1500)                             # the example points follow the category
+    page.get_by_role("button", name="lift_points").click()
+    page.get_by_text('"hand21"').first.wait_for()
+    assert page.locator(".toast-body.error").count() == 0
+    page.get_by_role("tab", name="Image").click()
+
+
 def test_benchmark_tab_shows_a_sample(page) -> None:
     page.get_by_role("tab", name="Benchmark").click()
     page.locator("#bench-btn").click()
