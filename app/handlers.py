@@ -33,7 +33,8 @@ def user_errors(fn):
         except gr.Error:
             raise
         except (ValueError, IndexError, KeyError) as e:    # ImageError, NotFound and lifter errors are ValueErrors
-            raise gr.Error(str(e).strip("'\"")) from None
+            message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)   # a KeyError's str is a repr
+            raise gr.Error(str(message)) from None
         except Exception as e:  # noqa: BLE001  (the server must stay usable whatever happens)
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(f"Something went wrong ({type(e).__name__}: {e}). The app is still running: "

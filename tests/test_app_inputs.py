@@ -134,6 +134,17 @@ def test_handlers_never_raise_raw_exceptions() -> None:
         handlers.api_lift_points([[1, 2]] * 3, "octopus")
     with pytest.raises(gr.Error, match="at least 3"):
         handlers.api_lift_points([[1, 2], [3, 4]] + [None] * 15, "human17")
+    with pytest.raises(gr.Error) as e:                          # a message ending in a quoted value keeps its quote
+        handlers.api_lift_image(str(CONFIG.examples_dir / "cameraman.png"), "chair")
+    assert e.value.message.endswith("got 'chair'")
+
+    @handlers.user_errors
+    def missing():
+        raise KeyError("no such landmark")
+
+    with pytest.raises(gr.Error) as e:                          # a KeyError's message, not its repr
+        missing()
+    assert e.value.message == "no such landmark"
 
 
 def test_sessions_are_independent() -> None:
