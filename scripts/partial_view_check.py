@@ -12,7 +12,8 @@ every landmark where its lift puts it (hidden ones at their predicted pixels); b
 error (``lifter.evaluate.score``, every present landmark, hidden ones included) of
 
 - ``lift()`` with the shipped rule (the whole subject) and with the visible landmarks' box;
-- ``lift_with_camera`` through the guessed camera, each rule;
+- ``lift_with_camera`` without intrinsics, each rule (the API's own reading: the guessed focal length lengthened
+  where the lift would reach behind the camera, and for faces only the start of an estimate of it);
 - ``lift_with_camera`` with the views' true intrinsics (the lift of the shipped rule), for reference.
 
 Occlusion patterns, applied to the views' own visibility (``--hide`` hides a share at random first, as the
@@ -35,9 +36,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import lifter.api as api  # noqa: E402
+import lifter.camera_reading as camera_reading  # noqa: E402
 from lifter.api import load_lifter  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
-from lifter.geometry import guessed_pinhole, guessed_pinhole_of_lift, guessed_pinhole_torch  # noqa: E402
+from lifter.geometry import guessed_pinhole, guessed_pinhole_torch  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 from lifter.views import TestSet, check_parser, check_view_options, checked_view_sets  # noqa: E402
 
@@ -73,12 +75,21 @@ def _visible_box_camera(lift: torch.Tensor, centre: torch.Tensor, visible: torch
     return 1.0 / kappa, point
 
 
+def _visible_box_pinhole(lift: np.ndarray, points2d: np.ndarray, visible: np.ndarray, span_over_focal: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`lifter.geometry.guessed_pinhole_of_lift`'s signature, boxing the visible landmarks only."""
+    return guessed_pinhole(np.where(visible[..., None], points2d, 0.0), visible, span_over_focal)
+
+
 @contextmanager
 def visible_box_guess() -> Iterator[None]:
-    """Within it, ``lift()``'s refinements read through the camera guessed from the visible landmarks' box (the
-    rule before the whole subject's): the symmetry and bone-length refinements ``lifter.api`` calls are given
-    that camera explicitly (the symmetry refinement still without filling hidden landmarks, as without one)."""
+    """Within it, ``lift()``'s refinements and ``lift_with_camera``'s reading guess the camera from the visible
+    landmarks' box (the rule before the whole subject's): the symmetry and bone-length refinements ``lifter.api``
+    calls are given that camera explicitly (the symmetry refinement still without filling hidden landmarks, as
+    without one), and :mod:`lifter.camera_reading` (faces' second shape-basis stage in ``lift()``, and
+    ``lift_with_camera``'s guess) boxes the visible landmarks."""
     symmetry, bones = api.refine_lift_symmetry, api.refine_lift_bones
+    box = camera_reading.guessed_pinhole_of_lift
 
     def symmetry_visible_box(lift, centre, visible, category):
         return symmetry(lift, centre, visible, category, *_visible_box_camera(lift, centre, visible),
@@ -89,27 +100,26 @@ def visible_box_guess() -> Iterator[None]:
         return bones(lift, centre, visible, proportions, focal=focal, principal=principal, **settings)
 
     api.refine_lift_symmetry, api.refine_lift_bones = symmetry_visible_box, bones_visible_box
+    camera_reading.guessed_pinhole_of_lift = _visible_box_pinhole
     try:
         yield
     finally:
         api.refine_lift_symmetry, api.refine_lift_bones = symmetry, bones
+        camera_reading.guessed_pinhole_of_lift = box
 
 
 def partial_rows(lifter, test: TestSet) -> dict[str, float]:
     """``{column of COLUMNS: strict error}`` on ``test`` (module docstring)."""
-    def guessed_reading(lift: np.ndarray, camera: tuple[np.ndarray, np.ndarray]) -> float:
-        point, kappa = camera
-        return score(lifter.read_with_camera(lift, test.points2d, test.category, 1 / kappa, point, test.visible),
+    def guessed_reading(lift: np.ndarray) -> float:
+        return score(lifter.read_with_camera(lift, test.points2d, test.category, visible=test.visible),
                      test)["strict"]
 
-    shown = np.where(test.visible[..., None], test.points2d, 0.0)
     whole = lifter.lift(test.points2d, test.category, test.visible)
     with visible_box_guess():
         seen = lifter.lift(test.points2d, test.category, test.visible)
+        seen_read = guessed_reading(seen)
     rows = {COLUMNS[0]: score(whole, test)["strict"], COLUMNS[1]: score(seen, test)["strict"],
-            COLUMNS[2]: guessed_reading(whole, guessed_pinhole_of_lift(whole, test.points2d, test.visible,
-                                                                       DEFAULT_SPAN_OVER_FOCAL)),
-            COLUMNS[3]: guessed_reading(seen, guessed_pinhole(shown, test.visible, DEFAULT_SPAN_OVER_FOCAL))}
+            COLUMNS[2]: guessed_reading(whole), COLUMNS[3]: seen_read}
     if test.focal is not None and test.principal is not None:
         true = lifter.read_with_camera(whole, test.points2d, test.category, test.focal, test.principal,
                                        test.visible)

@@ -4,14 +4,17 @@ is visible), on hands, faces and chairs the tests make."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import lifter.api as api
+import lifter.camera_reading as camera_reading
 from data_files import load_script, write_check_data
 from lifter.evaluate import score
+from lifter.geometry import guessed_pinhole
 from lifter.views import load_test_set
 
 
@@ -49,11 +52,35 @@ def test_rows_are_the_apis_readings_and_the_visible_box_rule_is_restored(data: P
     assert rows["true intrinsics"] == pytest.approx(score(true, test)["strict"], abs=1e-4)
     assert rows["lift(), visible box"] != rows["lift(), whole subject"]   # the rule matters with a block hidden
     assert rows["guessed camera, visible box"] != rows["guessed camera, whole subject"]
-    symmetry, bones = api.refine_lift_symmetry, api.refine_lift_bones
+    symmetry, bones, box = api.refine_lift_symmetry, api.refine_lift_bones, camera_reading.guessed_pinhole_of_lift
     with pytest.raises(RuntimeError), pv.visible_box_guess():
         assert api.refine_lift_symmetry is not symmetry and api.refine_lift_bones is not bones
+        assert camera_reading.guessed_pinhole_of_lift is not box
         raise RuntimeError
     assert api.refine_lift_symmetry is symmetry and api.refine_lift_bones is bones
+    assert camera_reading.guessed_pinhole_of_lift is box
+
+
+def test_faces_guessed_column_is_the_apis_and_a_tiny_visible_box_reads(data: Path, lifter) -> None:
+    """Faces: without intrinsics the API estimates the focal length (the guess only starts it), and the script's
+    column is that reading. A face with only 3 landmarks in view, close together, has a visible box whose guessed
+    focal length is shorter than the face's lifted depth: the visible-box column reads it as lift_with_camera
+    would (the guess lengthened), where a reading through that raw guess fails."""
+    pv = load_script("partial_view_check")
+    test = load_test_set(data, "face468", "clean")
+    rows = pv.partial_rows(lifter, test)
+    guessed = lifter.lift_with_camera(test.points2d, "face468")
+    assert rows["guessed camera, whole subject"] == pytest.approx(score(guessed, test)["strict"], abs=1e-4)
+    near = np.argsort(np.linalg.norm(test.points2d[0] - test.points2d[0, 1], axis=-1))[:3]
+    visible = np.zeros_like(test.visible)
+    visible[:, near] = True
+    few = replace(test, visible=visible, points2d=np.where(visible[..., None], test.points2d, np.nan))
+    lift = lifter.lift(few.points2d, "face468", few.visible)
+    point, kappa = guessed_pinhole(np.where(visible[..., None], few.points2d, 0.0), visible, 0.45)
+    with pytest.raises(ValueError, match="shorter than the lifted depth range"):
+        lifter.read_with_camera(lift, few.points2d, "face468", 1 / kappa, point, few.visible)
+    rows = pv.partial_rows(lifter, few)
+    assert all(np.isfinite(v) for v in rows.values())
 
 
 @pytest.mark.parametrize("category", ["hand21", "face468"])
