@@ -12,6 +12,10 @@ strict error of:
 - on views with hidden landmarks, each also the other way of treating them: ``lift()`` with the hidden landmarks
   replaced by their partners' reflections (through the guessed camera), ``lift_with_camera`` without.
 
+Faces are read without the shape-basis steps (``shape_basis=False``), which in ``lift()`` and ``lift_with_camera``
+follow the symmetry refinement: the rows measure the refinement alone, and face rows equal the API's lifts with
+``shape_basis=False`` (with the steps, ``lift()``'s faces read through the basis fitted at a pinhole instead).
+
 ``--views train`` draws views of the training shapes with seed 0 (``scripts/train_vs_test.py``'s draw; ``--hide
 0.2`` hides a fifth of their landmarks as the occluded test files do): the weights in
 ``lifter.symmetry.DEFAULT_WEIGHTS`` and the treatment of hidden landmarks were chosen on these, not on the test
@@ -37,9 +41,9 @@ from lifter.views import TestSet, add_view_options, check_view_options, load_tes
 
 def symmetry_rows(lifter, test: TestSet, weights: list[float], span: float, iterations: int = DEFAULT_ITERATIONS
                   ) -> list[tuple[str, float]]:
-    """``[(reading, strict error)]`` for ``test``: lift() and lift_with_camera, without the refinement and with it
-    at each weight."""
-    raw = lifter.lift(test.points2d, test.category, test.visible, symmetrize=False)
+    """``[(reading, strict error)]`` for ``test``: lift() and lift_with_camera (without the shape-basis steps),
+    without the refinement and with it at each weight."""
+    raw = lifter.lift(test.points2d, test.category, test.visible, symmetrize=False, shape_basis=False)
     centre = visible_centroid(np.where(test.visible[..., None], test.points2d, 0.0), test.visible)
 
     def camera(lift: np.ndarray, weight: float | None, fill: bool = True) -> np.ndarray:
@@ -47,7 +51,7 @@ def symmetry_rows(lifter, test: TestSet, weights: list[float], span: float, iter
             lift = refine_lift(lift, centre, test.visible, test.category, test.focal, test.principal, weight,
                                fill_hidden=fill, iterations=iterations)
         return lifter.read_with_camera(lift, test.points2d, test.category, test.focal, test.principal,
-                                       test.visible, symmetrize=False)
+                                       test.visible, symmetrize=False, shape_basis=False)
 
     def refined(w: float, fill: bool = False) -> np.ndarray:
         return refine_lift(raw, centre, test.visible, test.category, weight=w, span_over_focal=span,

@@ -1,4 +1,5 @@
-"""``scripts/symmetry_check.py``: its rows at the default weight are what the API gives, on chairs the tests make."""
+"""``scripts/symmetry_check.py``: its rows at the default weight are what the API gives, on chairs and faces the tests
+make (faces without the shape-basis steps that follow the refinement)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from data_files import load_script, write_chair_data
+from data_files import load_script, write_chair_data, write_check_data
 from lifter import load_lifter
 from lifter.evaluate import score
 from lifter.symmetry import DEFAULT_WEIGHTS
@@ -51,3 +52,17 @@ def test_script_prints_a_row_per_reading_and_refuses_bad_weights(chair_data: Pat
         sc.main(["--data", str(chair_data), "--views", "clean", "--hide", "0.2"])            # hiding: train only
     with pytest.raises(SystemExit):
         sc.main(["--data", str(chair_data), "--views", "clean", "--iterations", "0"])
+
+
+def test_face_rows_are_the_apis_without_the_shape_basis(tmp_path: Path) -> None:
+    sc = load_script("symmetry_check")
+    lifter = load_lifter(device="cpu")
+    test = load_test_set(write_check_data(tmp_path, faces=6), "face468", "clean")
+    rows = dict(sc.symmetry_rows(lifter, test, [DEFAULT_WEIGHTS["face468"]], span=0.45))
+    w = f"weight {DEFAULT_WEIGHTS['face468']:g}"
+    lift = lifter.lift(test.points2d, "face468", test.visible, shape_basis=False)
+    camera = lifter.lift_with_camera(test.points2d, "face468", test.focal, test.principal, test.visible,
+                                     shape_basis=False)
+    assert rows[f"lift(), {w}"] == pytest.approx(score(lift, test)["strict"], abs=1e-4)
+    assert rows[f"lift_with_camera, {w}"] == pytest.approx(score(camera, test)["strict"], abs=1e-4)
+    assert rows["lift(), no refinement"] != rows[f"lift(), {w}"]
