@@ -10,9 +10,9 @@ error (``lifter.evaluate.score``) of
   bounding-box centre of every landmark where ``lift()`` puts it (hidden ones at their predicted pixels), focal
   length the box's larger side over the span
   (:func:`lifter.geometry.guessed_pinhole_of_lift`); the API guesses with ``lifter.symmetry.DEFAULT_SPAN_OVER_FOCAL``
-  (0.45), so that column is ``lift_with_camera(points2d, category, visible=visible)``: for faces (a category with a
-  shape basis) the guess there only starts an estimate of the focal length, while the other spans' focal lengths are
-  given to the reading as intrinsics and held.
+  (0.45), so that column is ``lift_with_camera(points2d, category, visible=visible)``, and each other span's is the
+  same reading with the guess made at that span (:func:`guess_span`): for faces (a category with a shape basis) the
+  guess only starts an estimate of the focal length, at every span.
 
 ``--lens k`` shows the same views from ``k`` times farther with a ``k`` times longer lens: each view's true
 camera-frame points move away along the optical axis by ``k - 1`` times their mean depth and are projected with ``k``
@@ -27,6 +27,8 @@ fifth of their landmarks as the occluded test files do); ``--views clean`` or ``
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,9 +36,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import lifter.camera_reading as camera_reading  # noqa: E402
 from lifter.api import load_lifter  # noqa: E402
 from lifter.evaluate import METRIC_UNITS, score  # noqa: E402
-from lifter.geometry import guessed_pinhole_of_lift, project_perspective  # noqa: E402
+from lifter.geometry import project_perspective  # noqa: E402
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL  # noqa: E402
 from lifter.views import TestSet, check_parser, check_view_options, checked_views  # noqa: E402
 
@@ -58,6 +61,19 @@ def farther(test: TestSet, k: float) -> TestSet:
                    points3d=np.where(present[..., None], moved, np.nan), focal=focal)
 
 
+@contextmanager
+def guess_span(span: float) -> Iterator[None]:
+    """Within it, ``lift_with_camera`` / ``read_with_camera`` without intrinsics guess the camera at ``span``
+    (:data:`lifter.camera_reading.DEFAULT_SPAN_OVER_FOCAL`) instead of 0.45; ``lift()``'s own refinements keep
+    theirs."""
+    shipped = camera_reading.DEFAULT_SPAN_OVER_FOCAL
+    camera_reading.DEFAULT_SPAN_OVER_FOCAL = span
+    try:
+        yield
+    finally:
+        camera_reading.DEFAULT_SPAN_OVER_FOCAL = shipped
+
+
 def guess_rows(lifter, test: TestSet, spans: list[float]) -> list[tuple[str, float]]:
     """``[(reading, strict error)]`` of ``test``: lift(), lift_with_camera with the true intrinsics and with the
     camera guessed at each span (one lift, read by ``read_with_camera`` as ``lift_with_camera`` reads it)."""
@@ -67,11 +83,8 @@ def guess_rows(lifter, test: TestSet, spans: list[float]) -> list[tuple[str, flo
         true = lifter.read_with_camera(lift, test.points2d, test.category, test.focal, test.principal, test.visible)
         rows.append(("true intrinsics", score(true, test)["strict"]))
     for span in spans:
-        if span == DEFAULT_SPAN_OVER_FOCAL:      # the API's own guess (faces: the start of a focal length estimate)
+        with guess_span(span):                   # the API's own reading, its guess made at this span
             guessed = lifter.read_with_camera(lift, test.points2d, test.category, visible=test.visible)
-        else:                                    # this span's camera, given as intrinsics (faces: focal length held)
-            point, kappa = guessed_pinhole_of_lift(lift, test.points2d, test.visible, span)
-            guessed = lifter.read_with_camera(lift, test.points2d, test.category, 1 / kappa, point, test.visible)
         rows.append((f"guessed, span {span:g}", score(guessed, test)["strict"]))
     return rows
 

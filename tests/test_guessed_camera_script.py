@@ -1,5 +1,6 @@
-"""``scripts/guessed_camera_check.py``: its rows are the API's readings, and its longer lens is the same view from
-farther away, on chairs the tests make (absent and hidden landmarks included)."""
+"""``scripts/guessed_camera_check.py``: its rows are the API's readings (every span's guess read as the API reads
+its own: faces estimate their focal length from it), and its longer lens is the same view from farther away, on
+chairs and faces the tests make (absent and hidden landmarks included)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_files import load_script, write_chair_data
+import lifter.camera_reading as camera_reading
+from data_files import load_script, write_chair_data, write_check_data
 from lifter import load_lifter
 from lifter.evaluate import score
-from lifter.geometry import project_perspective
+from lifter.geometry import guessed_pinhole_of_lift, pinhole_of_reading, project_perspective
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 from lifter.views import load_test_set
 
@@ -34,6 +36,26 @@ def test_rows_are_the_apis_readings(chair_data: Path, setting: str) -> None:
     assert rows["true intrinsics"] == pytest.approx(score(true, test)["strict"], abs=1e-4)
     assert rows[f"guessed, span {DEFAULT_SPAN_OVER_FOCAL:g}"] == pytest.approx(score(guessed, test)["strict"], abs=1e-4)
     assert rows["guessed, span 0.2"] != rows[f"guessed, span {DEFAULT_SPAN_OVER_FOCAL:g}"]   # the span matters
+    # a chair's reading at another span is the reading through that span's guess (no focal length to estimate)
+    point, kappa = guessed_pinhole_of_lift(lift, test.points2d, test.visible, 0.2)
+    at_span = lifter.read_with_camera(lift, test.points2d, "chair", 1 / kappa, point, test.visible)
+    assert rows["guessed, span 0.2"] == pytest.approx(score(at_span, test)["strict"], abs=1e-4)
+
+
+def test_faces_estimate_their_focal_length_at_every_span(tmp_path: Path) -> None:
+    gc = load_script("guessed_camera_check")
+    lifter = load_lifter(device="cpu")
+    test = load_test_set(write_check_data(tmp_path, faces=6), "face468", "clean")
+    lift = lifter.lift(test.points2d, "face468")
+    start = 1 / guessed_pinhole_of_lift(lift, test.points2d, test.visible, 0.3)[1]
+    with gc.guess_span(0.3):
+        assert camera_reading.DEFAULT_SPAN_OVER_FOCAL == 0.3
+        reading = lifter.read_with_camera(lift, test.points2d, "face468")
+    assert camera_reading.DEFAULT_SPAN_OVER_FOCAL == DEFAULT_SPAN_OVER_FOCAL             # restored
+    focal = pinhole_of_reading(reading, test.points2d, test.visible)[0]
+    assert np.abs(focal / start - 1).max() > 0.05                       # estimated, not held at the span's guess
+    rows = dict(gc.guess_rows(lifter, test, [0.3]))
+    assert rows["guessed, span 0.3"] == pytest.approx(score(reading, test)["strict"], abs=1e-4)
 
 
 def test_a_longer_lens_is_the_same_view_from_farther(chair_data: Path) -> None:
