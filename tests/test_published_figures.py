@@ -1,7 +1,7 @@
-"""The benchmark figures the README and docs/benchmark.md print are the measured ones: the tables there agree with
-``results/evaluate.json`` / ``results/evaluate.md``, which ``python -m lifter.evaluate --data data --out results``
-writes. Nothing is re-measured here (that takes 22-29 min); a table edited by hand, or a rerun that was not carried
-into the docs, fails."""
+"""The benchmark and speed figures the README and docs/benchmark.md print are the measured ones: they agree with
+``results/evaluate.json`` / ``.md`` (``python -m lifter.evaluate --data data --out results``, 22-29 min here) and
+``results/bench.json`` / ``.md`` (``python -m lifter.bench --data data``, 15 min). Nothing is re-measured here; a
+table edited by hand, or a rerun that was not carried into the docs, fails."""
 
 from __future__ import annotations
 
@@ -93,3 +93,30 @@ def test_a_figure_that_differs_is_named(results) -> None:
     assert mismatches(good, results, "hand21", SHIPPED) == []
     bad = f"{r['strict'] + 0.01:.2f} / 6.09 mm = {r['strict_pct_radius']:.2f} / 12.0 %"
     assert [w.split(":")[0] for w in mismatches(bad, results, "hand21", SHIPPED)] == ["hand21 clean strict"]
+
+
+def bench_row(bench: dict, category: str, model: str) -> dict:
+    found = [r for r in bench["results"] if (r["device"], r["category"], r["model"]) == ("cpu", category, model)]
+    assert len(found) == 1, f"{category}: {len(found)} CPU rows of {model!r} in results/bench.json"
+    return found[0]
+
+
+def test_the_speed_table_is_the_measured_one() -> None:
+    bench = json.loads((ROOT / "results" / "bench.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    for category in CATEGORY_ORDER:
+        lifter = bench_row(bench, category, "lifter")
+        network = bench_row(bench, category, "network only (no mirror averaging, completion or refinement)")
+        expected = (f"| `{category}` | {lifter['latency_p50_ms']:.2f} / {lifter['latency_p90_ms']:.2f} | "
+                    f"{lifter['throughput_poses_s']:,.0f} | {network['latency_p50_ms']:.2f}, "
+                    f"{network['throughput_poses_s']:,.0f} | {lifter['peak_rss_mib']:.0f} |")
+        assert expected in readme.splitlines(), f"README's speed table, {category}: expected {expected}"
+    body = bench_row(bench, "human17", "lifter")
+    targets = (f"Targets: one body **{body['latency_p50_ms']:.2f} ms p50** (≤ 10 ms), "
+               f"**{body['throughput_poses_s']:,.0f} bodies/s** batched (≥ 1,000), load + first lift in a fresh\n"
+               f"process **{bench['cold_start_s']:.2f} s** (≤ 3 s), weights {bench['weights_mb']:.1f} MB")
+    assert targets in readme
+    measured = [line for line in (ROOT / "results" / "bench.md").read_text().splitlines() if line.startswith("| cpu |")]
+    assert len(measured) >= 4 * 5
+    shown = set((ROOT / "docs" / "benchmark.md").read_text().splitlines())
+    assert [line for line in measured if line not in shown] == []
