@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, load_lifter
+from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, WeightsError, load_lifter
 from lifter.devices import cpu_description
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories as registered_categories
@@ -262,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--data {args.data}: no such folder (build it with python -m lifter.data build --source "
                      f"../shared/data --out {args.data}, or leave --data out to time random poses)")
     data = args.data if args.data is not None else (Path("data") if Path("data").is_dir() else None)
-    report = bench(args.weights, data, args.batch, args.repeats, devices, args.categories)
+    try:
+        report = bench(args.weights, data, args.batch, args.repeats, devices, args.categories)
+    except WeightsError as e:                        # a missing or corrupted --weights: named, no traceback
+        parser.error(str(e))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=1) + "\n")
     md = to_markdown(report)

@@ -93,7 +93,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
-    from lifter.api import DEFAULT_WEIGHTS, load_lifter
+    from lifter.api import DEFAULT_WEIGHTS, WeightsError, load_lifter
     from lifter.views import training_views
 
     if args.views < min_views:
@@ -107,6 +107,8 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
         lifter = load_lifter(weights, device=args.device, **{load_option: None})
     except ValueError as e:
         parser.error(f"--device: {e}")
+    except WeightsError as e:                        # a missing or corrupted --weights: named, no traceback
+        parser.error(str(e))
     unknown = [c for c in args.categories if c not in lifter.categories]
     if unknown:
         parser.error(f"{weights} does not know {', '.join(unknown)}")

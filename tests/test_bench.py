@@ -43,6 +43,10 @@ def test_bench_times_built_test_poses_and_refuses_a_missing_folder(tmp_path: Pat
     with pytest.raises(SystemExit):
         main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
     assert "--data" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit) as stop:                             # a missing weights file is named
+        main(["--weights", str(tmp_path / "nowhere.safetensors"), "--out", str(tmp_path / "out")])
+    assert stop.value.code == 2 and "nowhere.safetensors is missing" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
     for flag in ("--batch", "--repeats", "--threads"):                 # counts below one are refused up front
         with pytest.raises(SystemExit):
             main([flag, "0", "--out", str(tmp_path / "out")])

@@ -10,9 +10,10 @@ import pytest
 
 from data_files import load_script, proportions_of, write_hand_data
 from lifter import load_lifter
-from lifter.api import WeightsError
+from lifter.api import DEFAULT_WEIGHTS, WeightsError
 from lifter.bone_lengths import (category_edges, edge_lengths, fit_proportions, load_proportions, refine_bone_lengths,
                                  refine_lift, save_proportions)
+from lifter.checked_files import record_path
 from lifter.geometry import rotation_x, rotation_y
 
 EDGES = category_edges("hand21")          # 23 edges on 21 landmarks: a tree plus the palm's knuckle links
@@ -221,6 +222,16 @@ def test_the_command_writes_proportions_the_api_loads(tmp_path: Path, hand_data:
         main(["--data", str(tmp_path / "empty"), "--out", str(tmp_path / "none.safetensors")])
     err = capsys.readouterr().err                 # every missing file named at once, before anything is fitted
     assert "python -m lifter.bone_lengths: error: no hand21_train.npz, human17_train.npz in" in err
+    assert not (tmp_path / "none.safetensors").exists()
+    corrupt = tmp_path / "corrupt.safetensors"                  # the bundled record beside a damaged file
+    corrupt.write_bytes(b"not weights")
+    corrupt.with_suffix(".json").write_bytes(record_path(DEFAULT_WEIGHTS).read_bytes())
+    for weights, said in ((tmp_path / "nowhere.safetensors", "nowhere.safetensors is missing"),
+                          (corrupt, "corrupt.safetensors")):
+        with pytest.raises(SystemExit) as stop:                     # named in the usage error, no traceback
+            main(["--data", str(hand_data), "--out", str(tmp_path / "none.safetensors"), "--categories", "hand21",
+                  "--weights", str(weights)])
+        assert stop.value.code == 2 and said in capsys.readouterr().err
     assert not (tmp_path / "none.safetensors").exists()
 
 

@@ -245,6 +245,13 @@ def test_evaluate_cli_refuses_bad_model_words_before_measuring(tiny_data: Path, 
         with pytest.raises(SystemExit):
             main(["--data", str(tiny_data), "--out", str(tmp_path / "out")] + [f"--model={w}" for w in words])
         assert message in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.safetensors"         # a damaged file among good ones: refused before any lift
+    corrupt.write_bytes(b"not weights")
+    corrupt.with_suffix(".json").write_bytes(DEFAULT_WEIGHTS.with_suffix(".json").read_bytes())
+    with pytest.raises(SystemExit):
+        main(["--data", str(tiny_data), "--out", str(tmp_path / "out"), f"--model=a={DEFAULT_WEIGHTS}",
+              f"--model=b={corrupt}"])
+    assert f"{corrupt} is corrupted" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
