@@ -33,7 +33,9 @@ hidden landmarks, that bring it closest to the truth: :func:`best_depth_floor`; 
 was found to do better).
 
 The test views and the check scripts' shared options are in :mod:`lifter.views`; the reference rows that need no
-training, in :mod:`lifter.references`.
+training, in :mod:`lifter.references`. Each finished block (a category in a setting) is kept in
+``OUT/evaluate.partial.json`` while the run goes; ``--resume`` takes them from there after an interruption
+(:mod:`lifter.partial_results`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -49,6 +52,7 @@ import numpy as np
 
 from lifter.devices import resolve_device
 from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes
+from lifter.partial_results import PARTIAL_NAME, PartialMismatch, load_blocks, run_key, save_blocks
 from lifter.references import best_depth_floor, depth_only_floor, flat_method, mean_shape, rigid_template
 from lifter.skeletons import get_category
 from lifter.symmetry import refines as symmetry_refines
@@ -264,8 +268,14 @@ def without_bones_label(label: str) -> str:
 
 
 def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = CATEGORY_ORDER,
-             device: str | None = None, progress: bool = True, ablations: bool = True) -> dict:
+             device: str | None = None, progress: bool = True, ablations: bool = True,
+             partial: Path | None = None, resume: bool = False) -> dict:
     """Run every method on every test file; returns ``{"results": [row, ...], ...}``.
+
+    With ``partial``, each finished block (a category in a setting, every method's rows) is written to that file as
+    it ends (:mod:`lifter.partial_results`); with ``resume`` too, the blocks already in it are taken from it instead
+    of being measured again, if it was written for the same weights, data, code and options (else
+    :class:`lifter.partial_results.PartialMismatch`).
 
     Lifters run as ``lift()`` does by default (mirror averaging, hidden-landmark completion, the symmetry, the
     shape-basis and the bone-length refinements on); with ``ablations`` the first model is also run without each of
@@ -281,6 +291,10 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
     """
     from lifter.api import load_lifter
 
+    key = run_key(data, models, categories, ablations) if partial is not None else None
+    blocks = load_blocks(partial, key) if partial is not None and resume else {}
+    if blocks and progress:
+        print(f"resuming: {len(blocks)} finished blocks (category, setting) taken from {partial}")
     rows = []
     methods: dict[str, Callable[[TestSet], np.ndarray]] = {}
     copied_when: dict[str, tuple[str, Callable[[TestSet], bool]]] = {}      # ablation label -> first model's, when
@@ -317,11 +331,19 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
         else:
             methods[label] = lifter_method(lifter)
     for category in categories:
+        if all((category, setting) in blocks for setting in SETTINGS):       # resumed: nothing left to measure
+            rows += [r for setting in SETTINGS for r in blocks[category, setting]]
+            continue
         mean = mean_shape(data, category)
         template = rigid_template(data, category, mean)
         for setting in SETTINGS:
+            if (category, setting) in blocks:
+                rows += blocks[category, setting]
+                continue
+            first = len(rows)
             test = load_test_set(data, category, setting)
             if test is None:
+                blocks[category, setting] = []
                 continue
             cat_methods = dict(methods)
             if mean is not None:
@@ -352,6 +374,9 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
                 if progress:
                     print(f"{category:8} {setting:8} {label:42} strict {row['strict']:7.2f} "
                           f"flip-best {row['flip_best']:7.2f} {row['units']}")
+            blocks[category, setting] = rows[first:]
+            if partial is not None:
+                save_blocks(partial, key, blocks)
     return {"data": str(data), "models": {k: str(v) for k, v in models.items()}, "results": rows}
 
 
@@ -440,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the first model's variant rows: without mirror averaging, hidden-landmark "
                              "completion, the symmetry, shape-basis or bone-length refinement, and read with "
                              "the camera intrinsics or through the guessed camera")
+    parser.add_argument("--resume", action="store_true",
+                        help=f"take the blocks an interrupted run of the same command finished from "
+                             f"OUT/{PARTIAL_NAME} (same weights, data and code) instead of measuring them again")
     args = parser.parse_args(argv)
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "
@@ -453,9 +481,19 @@ def main(argv: list[str] | None = None) -> int:
             checked_record(path, "lifter weights", "export a run with python -m lifter.export", "weights")
     except (ValueError, WeightsError) as e:
         parser.error(str(e))
-    report = evaluate(args.data, models, tuple(args.categories), args.device,
-                      ablations=args.ablations)
     args.out.mkdir(parents=True, exist_ok=True)
+    partial = args.out / PARTIAL_NAME
+    if args.resume and not partial.exists():
+        print(f"--resume: no {partial}, so nothing to resume: measuring every block")
+    try:
+        report = evaluate(args.data, models, tuple(args.categories), args.device,
+                          ablations=args.ablations, partial=partial, resume=args.resume)
+    except PartialMismatch as e:
+        parser.error(str(e))
+    except KeyboardInterrupt:
+        kept = f"the finished blocks are kept in {partial}" if partial.exists() else "no block had finished"
+        print(f"\ninterrupted: {kept}; rerun the same command with --resume to go on", file=sys.stderr)
+        return 130
     if args.depth_baseline:
         from lifter.baselines.benchmark import depth_rows, plot_error_vs_noise
 
@@ -472,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "evaluate.md").write_text(md)
     print()
     print(md)
+    partial.unlink(missing_ok=True)                 # the whole table is written: nothing left to resume
     print(f"wrote {args.out / 'evaluate.json'} and {args.out / 'evaluate.md'}")
     return 0
 

@@ -270,3 +270,67 @@ def test_the_bundled_record_holds_the_benchmark_rows_of_its_weights() -> None:
         assert row["method"] == SHIPPED
         for key in ("strict", "flip_best", "median_strict", "per_landmark"):
             assert row[key] == table[key], (row["category"], row["setting"], key)
+
+
+def _strict(rows: list[dict]) -> list[tuple]:
+    """The rows as (category, setting, method, strict): what a resumed run must reproduce (timings differ)."""
+    return [(r["category"], r["setting"], r["method"], r["strict"]) for r in rows]
+
+
+def test_an_interrupted_benchmark_resumes_from_its_finished_blocks(tiny_data: Path, tmp_path: Path, monkeypatch,
+                                                                   capsys) -> None:
+    import json
+
+    import lifter.evaluate as ev
+    from lifter.api import DEFAULT_WEIGHTS
+    from lifter.partial_results import PARTIAL_NAME, PartialMismatch
+
+    models = {"bundled": DEFAULT_WEIGHTS}
+    whole = evaluate(tiny_data, models, ("hand21",), device="cpu", progress=False, ablations=False)
+    out = tmp_path / "out"
+    measured = []
+    real_score = ev.score
+
+    def interrupted_in_the_second_block(pred, test):          # Ctrl-C while the occluded views are measured
+        measured.append(test.setting)
+        if test.setting == "occluded":
+            raise KeyboardInterrupt
+        return real_score(pred, test)
+
+    monkeypatch.setattr(ev, "score", interrupted_in_the_second_block)
+    words = ["--data", str(tiny_data), "--out", str(out), f"--model=bundled={DEFAULT_WEIGHTS}", "--categories",
+             "hand21", "--no-ablation-rows", "--no-depth-baseline"]
+    assert ev.main(words) == 130
+    assert "rerun the same command with --resume" in capsys.readouterr().err
+    kept = json.loads((out / PARTIAL_NAME).read_text())["blocks"]
+    assert [(b["category"], b["setting"]) for b in kept] == [("hand21", "clean")]
+    assert not (out / "evaluate.json").exists()
+    monkeypatch.setattr(ev, "score", real_score)
+    measured.clear()
+
+    def counted(pred, test):
+        measured.append(test.setting)
+        return real_score(pred, test)
+
+    monkeypatch.setattr(ev, "score", counted)
+    assert ev.main(words + ["--resume"]) == 0                  # only the occluded block is measured again
+    assert "resuming: 1 finished blocks" in capsys.readouterr().out and set(measured) == {"occluded"}
+    resumed = json.loads((out / "evaluate.json").read_text())["results"]
+    assert _strict(resumed) == pytest.approx(_strict(whole["results"]))
+    assert not (out / PARTIAL_NAME).exists()                   # the whole table is written: nothing left to resume
+    # Blocks written for other inputs are never mixed in: other weights (a label or a file), other options.
+    partial = tmp_path / "partial.json"
+    evaluate(tiny_data, models, ("hand21",), device="cpu", progress=False, ablations=False, partial=partial)
+    with pytest.raises(PartialMismatch, match="the weights"):
+        evaluate(tiny_data, {"other": DEFAULT_WEIGHTS}, ("hand21",), device="cpu", progress=False,
+                 ablations=False, partial=partial, resume=True)
+    with pytest.raises(PartialMismatch, match="--no-ablation-rows"):
+        evaluate(tiny_data, models, ("hand21",), device="cpu", progress=False, partial=partial, resume=True)
+    other_out = tmp_path / "other"
+    other_out.mkdir()
+    (other_out / PARTIAL_NAME).write_bytes(partial.read_bytes())
+    with pytest.raises(SystemExit):                            # the command names the file and what to do
+        ev.main(["--data", str(tiny_data), "--out", str(other_out), f"--model=other={DEFAULT_WEIGHTS}",
+                 "--categories", "hand21", "--no-ablation-rows", "--no-depth-baseline", "--resume"])
+    err = capsys.readouterr().err
+    assert str(other_out / PARTIAL_NAME) in err and "rerun without --resume" in err
