@@ -75,11 +75,16 @@ def status_text(session: Session, message: str) -> str:
 
 @user_errors
 def on_image(path: str | None, mirrored: bool) -> tuple:
-    """A new image (upload, webcam, clipboard or example): load it into a fresh session."""
+    """A new image (upload, webcam, clipboard or example): load it into a fresh session. One that cannot be read
+    leaves a fresh, empty session (not the previous image's) and says why."""
     session = Session(mirrored=bool(mirrored))
     if path is None:
         return render(session, "Upload an image, use the webcam, or pick an example.")
-    loaded = load_image(path)
+    try:
+        loaded = load_image(path)
+    except ValueError as e:                              # ImageError: not an image, corrupt, too small or too large
+        gr.Warning(str(e))
+        return render(session, f"{e} Upload another image, use the webcam, or pick an example.")
     session.image, session.original_size, session.image_notes = loaded.rgb, loaded.original_size, loaded.notes
     session.image_name = Path(str(path)).name
     session.display, f = display_copy(loaded.rgb, CONFIG.display_side)
@@ -93,14 +98,16 @@ def _need_image(session: Session) -> None:
 
 
 @user_errors
-def on_detect(session: Session, mode: str, manual_category: str, mirrored: bool, hand: str = "largest") -> tuple:
+def on_detect(session: Session, mode: str, manual_category: str, mirrored: bool, hand: str = "largest",
+              manual_hand: str = "right") -> tuple:
     """Outputs ``[session, canvas, status, landmark list, mode, manual category]``: when nothing is found, the
-    mode switches to Manual (same category) so the user can click the landmarks in."""
+    mode switches to Manual (same category) so the user can click the landmarks in. ``manual_hand``: the side of a
+    hand entered in Manual mode."""
     _need_image(session)
     session = session.copy()
     session.mirrored = bool(mirrored)
     if mode == MANUAL:
-        msg = pipeline.start_manual(session, manual_category)
+        msg = pipeline.start_manual(session, manual_category, manual_hand)
     else:
         try:
             msg = pipeline.detect_session(session, mode, hand)
@@ -195,13 +202,16 @@ def panel_note(message: str) -> str:
 
 
 @user_errors
-def on_lift(session: Session, fitted_shape: bool = False) -> tuple:
+def on_lift(session: Session, fitted_shape: bool = False, manual_hand: str | None = None) -> tuple:
     """Outputs ``[session, canvas, status, landmark list, 3D figure, depth note, json file, csv file]``;
-    ``fitted_shape``: a face is returned as its shape basis's fit (:func:`app.pipeline.lift_session`)."""
+    ``fitted_shape``: a face is returned as its shape basis's fit (:func:`app.pipeline.lift_session`);
+    ``manual_hand``: the side of a hand entered in Manual mode, as chosen now (it can change after the clicks)."""
     _need_image(session)
     if session.points is None:
         raise gr.Error("Press Detect (or enter landmarks in Manual mode) before lifting.")
     session = session.copy()
+    if session.detected is None and manual_hand is not None:          # entered by hand: the side chosen
+        session.hand_side = pipeline.chosen_hand_side(session.category, manual_hand)
     result = pipeline.lift_session(session, fitted_shape)
     fig = views_figure(image_panels(session), session.category)
     depth_msg = result["depth"]["message"]
@@ -277,7 +287,18 @@ def api_example_points(category: str, human17_example: list) -> tuple:
     return gr.update(value=pts), gr.update(value=None)
 
 
+def lift_outputs(session: Session) -> tuple:
+    """``[3D figure, depth note, json file, csv file]`` after an event that may have changed the landmarks or the
+    image: left as they are while the session's lift stands, cleared once it is gone (a new image, an edit, a new
+    detection), so the views and the downloads never show a lift of other landmarks."""
+    if session is not None and session.result is not None:
+        return gr.update(), gr.update(), gr.update(), gr.update()
+    return None, "", None, None
+
+
 @user_errors
-def api_lift_points(points: list | dict, category: str, visible: list | None = None) -> dict:
-    """2D landmarks (N [x, y] pairs, null where missing) + category -> 3D (JSON)."""
-    return pipeline.api_lift_points(points, category, visible)
+def api_lift_points(points: list | dict, category: str, visible: list | None = None,
+                    hand_side: str | None = None) -> dict:
+    """2D landmarks (N [x, y] pairs, null where missing) + category (+ ``hand_side`` "left" or "right" for hands:
+    a left hand is mirrored before and after lifting) -> 3D (JSON)."""
+    return pipeline.api_lift_points(points, category, visible, hand_side)

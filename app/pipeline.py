@@ -248,17 +248,28 @@ def what_name(category: str) -> str:
     return {"human17": "person", "hand21": "hand", "face468": "face", "chair": "chair"}[category]
 
 
-def start_manual(session: Session, category: str) -> str:
-    """Manual mode: all landmarks missing; the user clicks them in order."""
+def start_manual(session: Session, category: str, hand_side: str | None = None) -> str:
+    """Manual mode: all landmarks missing; the user clicks them in order. ``hand_side`` (``hand21``): ``"left"`` for
+    a left hand (mirrored before and after lifting, as a detected one), else a right hand."""
     if session.image is None:
         raise ImageError("Upload an image, take one with the webcam, or pick an example first.")
     n = get_category(category).num_landmarks
     session.set_landmarks(category, np.full((n, 2), np.nan), np.zeros(n, bool), detected=False)
-    session.reference3d, session.reference_name, session.hand_side = None, "", None
-    msg = f"Manual {category}: click each landmark in order; **Skip** marks one missing."
+    session.reference3d, session.reference_name = None, ""
+    session.hand_side = chosen_hand_side(category, hand_side)
+    side = f" ({session.hand_side} hand)" if session.hand_side else ""
+    msg = f"Manual {category}{side}: click each landmark in order; **Skip** marks one missing."
     if n > 100:
         msg += f" ({n} landmarks: this takes a while.)"
     return msg + session.manual_prompt()
+
+
+def chosen_hand_side(category: str, hand_side: str | None) -> str | None:
+    """The side a hand whose landmarks are given (Manual mode, the API) is lifted as: ``"left"`` or ``"right"`` for
+    ``hand21`` (right unless ``"left"`` is given), None for other categories."""
+    if hand_side not in (None, "", "left", "right"):
+        raise ValueError("hand_side must be 'left', 'right' or empty")
+    return ("left" if hand_side == "left" else "right") if category == "hand21" else None
 
 
 def lift_session(session: Session, fitted_shape: bool = False) -> dict:
@@ -357,7 +368,9 @@ def api_lift_points(points: list, category: str, visible: list | None = None, ha
                     ) -> dict:
     """``lift_points`` endpoint: ``points`` N ``[x, y]`` pairs (null or NaN for missing) -> 3D.
 
-    Returns ``{"category", "landmarks", "points3d" (N x 3, camera frame, input pixel units), "visible"}``.
+    Returns ``{"category", "landmarks", "points3d" (N x 3, camera frame, input pixel units), "visible",
+    "hand_side"}`` (``hand_side``: ``"left"`` or ``"right"`` for ``hand21``, a left hand mirrored before and after
+    lifting; None for other categories).
     """
     from app.io import export_record
 
@@ -374,8 +387,8 @@ def api_lift_points(points: list, category: str, visible: list | None = None, ha
     vis = None if visible is None else np.array([bool(v) for v in visible])
     if vis is not None and len(vis) == len(pts):
         vis &= np.isfinite(pts).all(-1)
-    if hand_side not in (None, "", "left", "right"):
-        raise ValueError("hand_side must be 'left', 'right' or empty")
-    out = lift_points(pts, category, vis, hand_side or None)
+    side = chosen_hand_side(category, hand_side)           # checked: "left", "right" or empty
+    out = lift_points(pts, category, vis, side)
     return export_record({"category": category, "landmarks": list(get_category(category).landmarks),
-                          "points3d": out, "visible": (np.isfinite(pts).all(-1) if vis is None else vis)})
+                          "points3d": out, "visible": (np.isfinite(pts).all(-1) if vis is None else vis),
+                          "hand_side": side})

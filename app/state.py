@@ -131,19 +131,20 @@ class Session:
     def click(self, xy: tuple[float, float]) -> str:
         """A click on the image at ``xy`` (original px, inside the image): the editing rules.
 
-        Manual mode: place the next landmark and advance. Otherwise: with a landmark selected, move it there;
-        with none selected, select the nearest visible landmark within the click radius.
+        With a landmark selected (clicked, or picked from the list), move it there, in Manual mode too (the next
+        landmark to place stays the next). Otherwise, in Manual mode, place the next landmark and advance; else
+        select the nearest visible landmark within the click radius.
         """
         if self.points is None:
             raise ValueError("Detect landmarks or start Manual mode first.")
+        if self.selected is not None:
+            i, self.selected = self.selected, None
+            return self.move(i, xy) + self.manual_prompt()
         if self.manual_next is not None and self.manual_next < len(self.points):
             i = self.manual_next
             msg = self.move(i, xy)
             self.manual_next = i + 1
             return msg + self.manual_prompt()
-        if self.selected is not None:
-            i, self.selected = self.selected, None
-            return self.move(i, xy)
         w, h = self.original_size
         radius = CONFIG.select_radius * float(np.hypot(w, h))
         i = self.nearest(xy, radius)
@@ -179,9 +180,10 @@ class Session:
         if self.detected is None:
             if self.category is None:
                 return "Nothing to reset."
-            n = len(self.points)
-            self.set_landmarks(self.category, np.full((n, 2), np.nan), np.zeros(n, bool), detected=False)
-            return "Manual entry restarted." + self.manual_prompt()
+            self._push()                                  # undoable: a misclick on Reset loses no clicks
+            self.points, self.visible = np.full_like(self.points, np.nan), np.zeros_like(self.visible)
+            self.manual_next, self.selected = 0, None
+            return "Manual entry restarted (Undo brings the landmarks back)." + self.manual_prompt()
         self._push()
         self.points, self.visible = self.detected[0].copy(), self.detected[1].copy()
         self.selected = None

@@ -68,6 +68,9 @@ def _image_tab() -> None:
                                           visible=False)
             hand = gr.Radio(["largest", "right", "left"], value="largest", label="Hand: which (the person's side)",
                             visible=False)
+            manual_hand = gr.Radio(["right", "left"], value="right", label="Manual hand: the person's side",
+                                   visible=False, elem_id="manual-hand",
+                                   info="The lifter expects right hands: a left one is mirrored before lifting.")
             fitted = gr.Checkbox(False, label="Face: the fitted shape", visible=False, elem_id="fitted-shape",
                                  info="Return the face's shape basis fitted to the landmarks, not moved onto their "
                                       "rays: the 2D's noise stays out, and so does any expression.")
@@ -94,20 +97,25 @@ def _image_tab() -> None:
         csv_file = gr.DownloadButton("Download CSV", value=None, elem_id="export-csv")
 
     outputs = [session, canvas, status, landmark]
-    source.change(h.on_image, [source, mirrored], outputs, **PRIVATE)
+    lifted = [views, depth_note, json_file, csv_file]               # cleared when an event drops the lift
+    source.change(h.on_image, [source, mirrored], outputs, **PRIVATE).then(h.lift_outputs, session, lifted,
+                                                                           **PRIVATE)
     mode.change(lambda m: (gr.update(visible=m == MANUAL), gr.update(visible=m == "Hand"),
                            gr.update(visible=m == "Hand")), mode, [manual_category, hand, mirrored], **PRIVATE)
     mode.change(lambda m: gr.update(value="Start manual" if m == MANUAL else "Detect"), mode, detect, **PRIVATE)
     for trigger in (mode, manual_category):                    # faces only: the categories with a shape basis
         trigger.change(lambda m, c: gr.update(visible=m == "Face" or (m == MANUAL and c == "face468")),
                        [mode, manual_category], fitted, **PRIVATE)
-    detect.click(h.on_detect, [session, mode, manual_category, mirrored, hand], [*outputs, mode, manual_category],
-                 **PRIVATE)
-    canvas.select(h.on_click, [session], outputs, **PRIVATE)
+        trigger.change(lambda m, c: gr.update(visible=m == MANUAL and c == "hand21"), [mode, manual_category],
+                       manual_hand, **PRIVATE)
+    detect.click(h.on_detect, [session, mode, manual_category, mirrored, hand, manual_hand],
+                 [*outputs, mode, manual_category], **PRIVATE).then(h.lift_outputs, session, lifted, **PRIVATE)
+    canvas.select(h.on_click, [session], outputs, **PRIVATE).then(h.lift_outputs, session, lifted, **PRIVATE)
     landmark.input(h.on_pick, [session, landmark], outputs, **PRIVATE)
     for button, action in ((missing, "missing"), (skip, "skip"), (undo, "undo"), (reset, "reset")):
-        button.click(h.on_edit, [session, gr.State(action)], outputs, **PRIVATE)
-    lift.click(h.on_lift, [session, fitted], [*outputs, views, depth_note, json_file, csv_file], **PRIVATE)
+        button.click(h.on_edit, [session, gr.State(action)], outputs, **PRIVATE).then(h.lift_outputs, session,
+                                                                                      lifted, **PRIVATE)
+    lift.click(h.on_lift, [session, fitted, manual_hand], [*outputs, *lifted], **PRIVATE)
 
 
 def _benchmark_tab() -> tuple:
@@ -159,10 +167,11 @@ def _api_tab() -> None:
             points = gr.JSON(EXAMPLE_POINTS, label="points: N [x, y] pairs (null = missing)")
             pcategory = gr.Dropdown(list(categories()), value="human17", label="Category")
             visible = gr.JSON(None, label="visible (optional): N booleans")
+            hand_side = gr.Radio(["right", "left"], value="right", label="hand_side (hand21: the person's side)")
             run_points = gr.Button("lift_points")
     out = gr.JSON(label="Result")
     run_image.click(h.api_lift_image, [image, category], out, api_name="lift_image")
-    run_points.click(h.api_lift_points, [points, pcategory, visible], out, api_name="lift_points")
+    run_points.click(h.api_lift_points, [points, pcategory, visible, hand_side], out, api_name="lift_points")
     pcategory.change(lambda c: h.api_example_points(c, EXAMPLE_POINTS), pcategory, [points, visible], **PRIVATE)
 
 

@@ -50,6 +50,12 @@ def test_lift_points(client) -> None:
     r = client.predict(pts, "human17", None, api_name="/lift_points")
     p3 = np.array(r["points3d"], dtype=float)
     assert p3.shape == (17, 3) and np.isfinite(p3).all() and r["visible"][3] is False
+    hand = (rng.normal(size=(21, 2)) * 40 + 500).tolist()              # a hand: its side is a fourth input
+    right = np.array(client.predict(hand, "hand21", None, api_name="/lift_points")["points3d"], dtype=float)
+    named = np.array(client.predict(hand, "hand21", None, "right", api_name="/lift_points")["points3d"], dtype=float)
+    left = client.predict(hand, "hand21", None, "left", api_name="/lift_points")
+    np.testing.assert_allclose(named, right, atol=1e-4)                 # right is the default
+    assert left["hand_side"] == "left" and np.abs(np.array(left["points3d"], dtype=float) - right).max() > 1e-3
 
 
 def test_errors_are_messages_and_the_server_survives(client, tmp_path) -> None:

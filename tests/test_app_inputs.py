@@ -36,8 +36,10 @@ def test_non_image_and_corrupt_files(tmp_path) -> None:
     truncated.write_bytes(data[: len(data) // 3])
     with pytest.raises(ImageError, match="corrupt or truncated"):
         load_image(truncated)
-    with pytest.raises(gr.Error):                              # the UI handler turns it into a gr.Error
-        handlers.on_image(str(truncated), False)
+    lifted = handlers.on_image(str(CAMERAMAN), False)[0]       # an image shown, then one that cannot be read:
+    failed = handlers.on_image(str(truncated), False)         # a fresh, empty session and the reason, not the last
+    assert failed[0].image is None and failed[1] is None and "corrupt or truncated" in failed[2]
+    assert lifted.image is not None and handlers.lift_outputs(failed[0]) == (None, "", None, None)
 
 
 def test_grayscale_rgba_16bit_palette(tmp_path) -> None:
@@ -156,3 +158,51 @@ def test_sessions_are_independent() -> None:
     a3 = handlers.on_click(a2, gr.SelectData(None, {"index": [300, 300], "value": None}))[0]
     np.testing.assert_array_equal(a.points, before)
     assert b.points is None and a3 is not a
+
+
+def test_the_3d_views_and_downloads_go_when_the_lift_no_longer_stands() -> None:
+    """After a lift, a new image, a new detection or an edit clears the 3D views and the download files; selecting a
+    landmark (no change yet) keeps them."""
+    shown = handlers.on_detect(handlers.on_image(str(CAMERAMAN), False)[0], "Body", "human17", False)[0]
+    out = handlers.on_lift(shown)
+    lifted = out[0]
+    assert lifted.result is not None and out[6] is not None and out[7] is not None
+    keep = (gr.update(),) * 4
+    assert handlers.lift_outputs(lifted) == keep
+    i = int(np.flatnonzero(lifted.visible)[0])
+    x, y = lifted.points[i] * lifted.display_factor
+    selected = handlers.on_click(lifted, gr.SelectData(None, {"index": [x, y], "value": None}))[0]
+    assert selected.selected == i and handlers.lift_outputs(selected) == keep
+    moved = handlers.on_click(selected, gr.SelectData(None, {"index": [x + 5, y + 5], "value": None}))[0]
+    assert moved.result is None and handlers.lift_outputs(moved) == (None, "", None, None)
+    for edited in (handlers.on_edit(lifted, "reset")[0], handlers.on_image(str(CAMERAMAN), False)[0],
+                   handlers.on_detect(lifted, "Body", "human17", False)[0]):
+        assert handlers.lift_outputs(edited) == (None, "", None, None)
+
+
+def test_a_left_hand_entered_by_hand_is_lifted_as_a_left_hand() -> None:
+    from lifter.data.cameras import render_views
+    from lifter.data.hand import sample_hands
+
+    rng = np.random.default_rng(3)
+    hands, _ = sample_hands(1, rng)
+    right = render_views(hands, None, rng).points2d[0] * 0.4 + 50            # inside the 512 px photo
+    left = right * [-1, 1] + [512, 0]                                        # the same hand mirrored: a left hand
+    image = handlers.on_image(str(CAMERAMAN), False)[0]
+    manual = handlers.on_detect(image, "Manual", "hand21", False, "largest", "left")
+    assert manual[0].hand_side == "left" and "(left hand)" in manual[2]
+    session = manual[0]
+    for xy in left:                                                          # the 21 clicks, in order
+        session = session.copy()
+        session.click(tuple(xy))
+    as_left = handlers.on_lift(session, False, "left")[0]
+    as_right = handlers.on_lift(session, False, "right")[0]                  # the choice can change after the clicks
+    assert as_left.hand_side == "left" and as_right.hand_side == "right"
+    assert pipeline.result_record(as_left)["hand_side"] == "left"
+    expect = pipeline.lift_points(left, "hand21", hand_side="left")
+    got = handlers.api_lift_points(left.tolist(), "hand21", None, "left")   # the API's lift_points takes it too
+    np.testing.assert_allclose(np.asarray(got["points3d"], float), expect, atol=1e-3)
+    plain = np.asarray(handlers.api_lift_points(left.tolist(), "hand21")["points3d"], float)
+    assert np.abs(plain - expect).max() > 1.0                                # lifted as a right hand: not the same
+    with pytest.raises(gr.Error, match="hand_side"):
+        handlers.api_lift_points(left.tolist(), "hand21", None, "both")

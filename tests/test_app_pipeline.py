@@ -179,6 +179,12 @@ def test_editing_click_select_move_undo_reset_manual() -> None:
     assert "thumb_mcp" in m.skip()
     m.undo()
     assert m.manual_next == 1 and "thumb_cmc" in m.manual_prompt()
+    m.select(0)                                   # a landmark picked from the list moves, the order is kept
+    assert m.click((30, 40)).startswith("Moved wrist to (30, 40).") and m.manual_next == 1
+    assert tuple(m.points[0]) == (30, 40) and m.selected is None
+    assert "Placed thumb_cmc" in m.click((12, 12)) and m.manual_next == 2
+    assert "restarted" in m.reset() and m.manual_next == 0 and not m.visible.any()
+    assert m.undo() and m.manual_next == 2 and tuple(m.points[1]) == (12, 12)   # a Reset is undone like a click
 
 
 def test_session_copies_do_not_share_edits() -> None:

@@ -125,6 +125,15 @@ def test_upload_detect_edit_lift_export(page) -> None:
     moved = record["points2d"][j]
     assert abs(moved[0] - (x + 40)) < 6 and abs(moved[1] - (y + 30)) < 6
 
+    # An edit after the lift: the 3D views and the download no longer show the old lift until the next Lift.
+    _click_image_px(page, x + 40, y + 30)
+    page.locator("#status").get_by_text("Selected ").wait_for()
+    _click_image_px(page, x + 10, y + 10)
+    page.locator("#status").get_by_text("Moved ").wait_for()
+    page.wait_for_selector("#views .js-plotly-plot", state="detached")
+    page.locator("#lift-btn").click()
+    page.wait_for_selector("#views .js-plotly-plot")
+
 
 def test_a_face_can_be_returned_as_its_fitted_shape(page) -> None:
     """The Face mode's checkbox (hidden in other modes) returns the face's fitted shape, and the export says so."""
@@ -162,6 +171,16 @@ def test_the_hand_options_show_in_hand_mode_only(page) -> None:
         page.locator(f'#mode label:has-text("{other}")').click()
         mirrored.wait_for(state="hidden")
         which.wait_for(state="hidden")
+
+    side = page.locator("#manual-hand")                 # Manual mode's hand side: for hand21 only
+    page.locator('#mode label:has-text("Manual")').click()
+    assert not side.is_visible()
+    category = page.get_by_label("Manual: category")
+    category.click()
+    page.get_by_role("option", name="hand21").click()
+    side.wait_for(state="visible")
+    page.locator('#mode label:has-text("Body")').click()
+    side.wait_for(state="hidden")
 
 
 def test_every_benchmark_category_loads_its_summary(page) -> None:
