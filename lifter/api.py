@@ -19,7 +19,7 @@ from lifter.bone_lengths import refine_lift_torch as refine_lift_bones
 from lifter.camera_reading import camera_reading, checked_camera, guessed_camera, orthographic_basis_reading
 from lifter.checked_files import WeightsError, checked_record, record_path
 from lifter.devices import resolve_device
-from lifter.geometry import masked_mean
+from lifter.geometry import masked_mean, normalise_2d
 from lifter.mirroring import mirror_back, mirror_image, mirror_permutation
 from lifter.model import Lifter, LifterConfig
 from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis_torch
@@ -41,7 +41,7 @@ def checked_visible(visible: np.ndarray) -> np.ndarray:
     as visible."""
     vis = np.asarray(visible)
     if vis.dtype == bool:
-        return vis
+        return np.ascontiguousarray(vis)           # torch takes no negative strides (a reversed mask, say)
     if vis.dtype.kind not in "biuf" or not np.isin(vis, (0, 1)).all():
         raise ValueError("visible must be bool (or 0 / 1): True where a landmark is seen; for confidence scores "
                          "pass a thresholded mask such as scores > 0.5")
@@ -212,7 +212,7 @@ class LoadedLifter:
         focal, principal = guessed_camera(focal, principal, out, pts, vis)
         points = camera_reading(out, pts, vis, category, focal, principal, symmetrize,
                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
-                                fitted_shape=fitted_shape)
+                                fitted_shape=fitted_shape, focal_guessed=estimate)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
@@ -237,8 +237,8 @@ class LoadedLifter:
         lift = np.asarray(lift3d, dtype=np.float64)
         lift = lift[None] if single else lift
         if lift.shape != pts.shape[:2] + (3,):
-            raise ValueError(f"lift3d must be lift()'s output for points2d, shape {pts.shape[:2] + (3,)}"
-                             f"{' or ' + str(pts.shape[1:2] + (3,)) if single else ''}, got {np.shape(lift3d)}")
+            want = pts.shape[1:2] + (3,) if single else pts.shape[:2] + (3,)       # as points2d is given
+            raise ValueError(f"lift3d must be lift()'s output for points2d, shape {want}, got {np.shape(lift3d)}")
         if not np.isfinite(lift).all():
             f = int(np.argmax(~np.isfinite(lift).all((1, 2))))
             raise ValueError(f"lift3d must be finite (lift()'s output for points2d); frame {f} is not")
@@ -247,7 +247,7 @@ class LoadedLifter:
         focal, principal = guessed_camera(focal, principal, lift, pts, vis)
         points = camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
                                 *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
-                                fitted_shape=fitted_shape)
+                                fitted_shape=fitted_shape, focal_guessed=estimate)
         return points[0] if single else points
 
     def _check_fitted_shape(self, category: str, shape_basis: bool, fitted_shape: bool) -> None:
@@ -385,12 +385,16 @@ class LoadedLifter:
 
     def _lift_valid(self, pts: torch.Tensor, vis: torch.Tensor, category: str) -> torch.Tensor:
         """The network's lift of checked input ``pts (F, N, 2)`` (zero where not visible), ``vis (F, N)`` on
-        :attr:`device` -> ``(F, N, 3)`` float32, in pixels, in passes of :meth:`pass_size` poses."""
+        :attr:`device` -> ``(F, N, 3)`` float32, in pixels, in passes of :meth:`pass_size` poses. The pixels are
+        centred and scaled in float64 before the network's float32, so that any translation and scale of the input
+        lifts alike (far from the origin, float32 pixels lose the pose's detail)."""
         step = self.pass_size(pts.shape[1])
         out = []
         for s in range(0, len(pts), step):
-            shape, _, scale = self.model(pts[s:s + step].to(torch.float32), vis[s:s + step], category)
-            out.append((shape * scale[:, None, None]).float())
+            v = vis[s:s + step]
+            p, _, size = normalise_2d(pts[s:s + step].to(torch.float64), v)         # float64: (f, N, 2), (f,)
+            shape, _, scale = self.model(p.to(torch.float32), v, category)
+            out.append((shape.double() * (scale.double() * size)[:, None, None]).float())
         return out[0] if len(out) == 1 else torch.cat(out)
 
 

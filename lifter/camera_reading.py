@@ -61,16 +61,21 @@ def guessed_camera(focal: np.ndarray | None, principal: np.ndarray | None, lift:
             f = int(np.argmax(~(kappa > 0)))
             raise ValueError(f"frame {f}'s landmarks all coincide: no focal length can be guessed from their "
                              f"extent; give focal_length")
-        z = np.asarray(lift[..., 2], dtype=np.float64)
-        reach = visible_centroid(z[..., None], vis)[:, 0] - z.min(1)                  # (F,) towards the camera
-        focal = np.maximum(1.0 / kappa, GUESS_DEPTH_MARGIN * reach)
+        focal = np.maximum(1.0 / kappa, GUESS_DEPTH_MARGIN * reach_towards_camera(lift, vis))
     return focal, point if principal is None else principal
+
+
+def reach_towards_camera(lift: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    """``(F,)``: how far the lift ``(F, N, 3)`` reaches towards the camera from its visible landmarks' mean depth
+    (``vis (F, N)``), hidden landmarks included."""
+    z = np.asarray(lift[..., 2], dtype=np.float64)
+    return visible_centroid(z[..., None], vis)[:, 0] - z.min(1)
 
 
 def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
                    principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None,
                    proportions: BoneProportions | None, estimate_focal: bool = False,
-                   fitted_shape: bool = False) -> np.ndarray:
+                   fitted_shape: bool = False, focal_guessed: bool = False) -> np.ndarray:
     """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
     centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
     ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`); with a
@@ -78,10 +83,14 @@ def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category:
     the focal length estimated with it when ``estimate_focal``, and the points returned in units of that
     estimate; the fitted shape itself, not moved onto the pixels' rays, with ``fitted_shape``); with
     ``proportions``, then moved towards them along the pixels' rays
-    (:func:`lifter.bone_lengths.refine_bone_lengths`)."""
+    (:func:`lifter.bone_lengths.refine_bone_lengths`). A ``focal_guessed`` focal length (:func:`guessed_camera`) is
+    lengthened again, as there, where the symmetry refinement (which puts hidden landmarks at their partners'
+    reflections) took the lift further towards the camera."""
     centre = visible_centroid(pts, vis)
     if symmetrize:
         lift = refine_lift(lift, centre, vis, category, focal, principal)
+        if focal_guessed:
+            focal = np.maximum(focal, GUESS_DEPTH_MARGIN * reach_towards_camera(lift, vis))
     points = perspective_reading(lift, centre, vis, focal, principal)
     if basis is not None:
         points, focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal,
@@ -119,7 +128,7 @@ def orthographic_basis_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarra
         return out
     focal, principal = guessed_camera(None, None, lift, pts, vis)
     fitted = camera_reading(lift, pts, vis, category, focal, principal, symmetrize, basis, None,
-                            estimate_focal=True, fitted_shape=True)
+                            estimate_focal=True, fitted_shape=True, focal_guessed=True)
     centre = visible_centroid(pts, vis)
     read = closest_orthographic_form(torch.as_tensor(fitted), torch.as_tensor(pts - centre[:, None]),
                                      torch.as_tensor(vis)).numpy()

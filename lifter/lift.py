@@ -154,7 +154,6 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     from tqdm import tqdm
 
     from lifter.api import checked_visible
-    from lifter.camera_reading import checked_camera
 
     if reading not in READINGS:
         raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
@@ -165,7 +164,7 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     single = pts.ndim == 2
     pts = pts[None] if single else pts
     if pts.ndim != 3 or pts.shape[-1] != 2:
-        hint = " (keypoints with a score column: give --from FORMAT)" if pts.shape[-1] == 3 else ""
+        hint = " (keypoints with a score column: give --from FORMAT)" if pts.ndim and pts.shape[-1] == 3 else ""
         raise ValueError(f"points2d must be (F, N, 2) or (N, 2), got shape {np.shape(arrays['points2d'])}{hint}")
     F = len(pts)
     vis = arrays.get("visible")
@@ -180,16 +179,10 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     camera: dict = {"reading": reading, "fitted_shape": fitted_shape}
     f_all = p_all = None
     if reading == "camera":
-        f_all = focal if focal is not None else arrays.get("camera_focal")
-        p_all = principal if principal is not None else arrays.get("camera_principal")
-        if f_all is None or p_all is None:
-            raise ValueError("--reading camera needs the intrinsics: --focal and --principal, or camera_focal and "
-                             "camera_principal in the input file (or use --reading guessed)")
-        f_all = np.asarray(f_all, dtype=np.float64).item() if np.size(f_all) == 1 else f_all   # one for all,
-        p_all = np.asarray(p_all, dtype=np.float64).reshape(2) if np.size(p_all) == 2 else p_all  # (1, 2) too
-        f_all, p_all = checked_camera(f_all, p_all, F)                   # (F,), (F, 2): checked
-        camera.update(focal=f_all[0].item() if np.all(f_all == f_all[0]) else "per frame",
-                      principal=p_all[0].tolist() if np.all(p_all == p_all[0]) else "per frame")
+        f_all, p_all = given_camera(arrays, focal, principal, F)          # (F,), (F, 2): checked
+        same = F > 0 and np.all(f_all == f_all[0]) and np.all(p_all == p_all[0])
+        camera.update(focal=f_all[0].item() if same else "per frame" if F else None,
+                      principal=p_all[0].tolist() if same else "per frame" if F else None)
     elif reading == "guessed":
         camera["camera"] = "guessed from the landmarks (lifter.geometry.guessed_pinhole)"
     out = np.empty(pts.shape[:2] + (3,), dtype=np.float32)
@@ -209,6 +202,23 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
             message = re.sub(r"\bframe (\d+)", lambda m: f"frame {s + int(m.group(1))}", str(e))  # the file's count
             raise ValueError(f"{where}: {message}") from None
     return (out[0], vis[0], camera) if single else (out, vis, camera)
+
+
+def given_camera(arrays: dict, focal: float | None, principal: tuple[float, float] | None, frames: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The intrinsics of ``--reading camera``: ``--focal`` / ``--principal``, else the input file's
+    ``camera_focal`` / ``camera_principal`` -> ``(focal (F,), principal (F, 2))``, checked
+    (:func:`lifter.camera_reading.checked_camera`). Raises ValueError when they are missing or not valid."""
+    from lifter.camera_reading import checked_camera
+
+    f_all = focal if focal is not None else arrays.get("camera_focal")
+    p_all = principal if principal is not None else arrays.get("camera_principal")
+    if f_all is None or p_all is None:
+        raise ValueError("--reading camera needs the intrinsics: --focal and --principal, or camera_focal and "
+                         "camera_principal in the input file (or use --reading guessed)")
+    f_all = np.asarray(f_all, dtype=np.float64).item() if np.size(f_all) == 1 else f_all     # one for all,
+    p_all = np.asarray(p_all, dtype=np.float64).reshape(2) if np.size(p_all) == 2 else p_all    # (1, 2) too
+    return checked_camera(f_all, p_all, frames)
 
 
 def reading_camera(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
@@ -270,15 +280,20 @@ def main(argv: list[str] | None = None) -> int:
         points3d, visible, camera = lift_file(lifter, arrays, args.category, args.reading, args.focal,
                                               tuple(args.principal) if args.principal else None, args.chunk,
                                               progress=not args.quiet, fitted_shape=args.fitted_shape)
+        extra = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
+        if args.reading == "camera" and not args.fitted_shape:   # on the given pinhole's rays: stored as given
+            f_all, p_all = given_camera(arrays, args.focal, tuple(args.principal) if args.principal else None,
+                                        1 if points3d.ndim == 2 else len(points3d))
+            extra.update(camera_focal=f_all[0] if points3d.ndim == 2 else f_all,
+                         camera_principal=p_all[0] if points3d.ndim == 2 else p_all)
+        elif args.reading != "lift":                   # the pinhole the reading went through, recovered from it
+            extra.update(reading_camera(points3d, arrays["points2d"], visible, args.fitted_shape))
     except (ValueError, WeightsError) as e:
         parser.error(str(e))
     record = {"command": "python -m lifter.lift " + " ".join(sys.argv[1:] if argv is None else argv),
               "input": str(args.input), "category": args.category, "keypoints_from": args.source, **camera,
               "weights": str(args.weights or DEFAULT_WEIGHTS), "weights_sha256": lifter.record.get("sha256")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    extra = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
-    if args.reading != "lift":
-        extra.update(reading_camera(points3d, arrays["points2d"], visible, args.fitted_shape))
     np.savez(args.out, points3d=points3d, visible=visible, category=np.str_(args.category),
              reading=np.str_(args.reading), record=np.str_(json.dumps(record)), **extra)
     what = f"{args.reading} reading{' (the fitted shape)' if args.fitted_shape else ''}"

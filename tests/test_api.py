@@ -355,3 +355,41 @@ def test_corrupted_or_missing_bundled_weights(tmp_path: Path) -> None:
     record_path(copy).unlink()
     with pytest.raises(WeightsError, match=r"lifter.json is missing"):
         load_lifter(copy)
+
+
+def test_far_from_the_origin_and_at_any_scale_the_lift_is_the_same(lifter, hand_views) -> None:
+    """Any translation and scale of the input (DESIGN.md): the pixels are centred and scaled in float64 before the
+    network's float32, so an offset of 10^7 px, or coordinates in units of 10^-6 or 10^17, lift alike (float32
+    pixels had lost up to 2.8 px of depth at 10^7 and gave NaN at 10^17)."""
+    pts = hand_views.points2d[:8].astype(np.float64)
+    vis = np.random.default_rng(2).random(pts.shape[:2]) > 0.2
+    base = lifter.lift(pts, "hand21", vis)
+    for offset, scale in ((1e7, 1.0), (-3e6, 1.0), (0.0, 1e-6), (0.0, 1e17), (5e5, 1e3)):
+        moved = lifter.lift(pts * scale + offset, "hand21", vis)
+        assert np.isfinite(moved).all()
+        np.testing.assert_allclose(moved / scale, base, atol=2e-3, err_msg=f"offset {offset}, scale {scale}")
+
+
+def test_any_boolean_mask_is_taken(lifter, hand_views) -> None:
+    """A reversed (negative-stride) or broadcast mask is a mask like any other (torch takes neither as it is)."""
+    pts = hand_views.points2d[:6]
+    vis = np.random.default_rng(4).random(pts.shape[:2]) > 0.3
+    reversed_mask = vis[::-1, ::-1]
+    np.testing.assert_array_equal(lifter.lift(pts, "hand21", reversed_mask),
+                                  lifter.lift(pts, "hand21", reversed_mask.copy()))
+    one = np.broadcast_to(vis[0], vis.shape)
+    np.testing.assert_array_equal(lifter.lift(pts, "hand21", one), lifter.lift(pts, "hand21", one.copy()))
+
+
+def test_a_guessed_camera_stays_in_front_of_a_symmetrised_face(lifter) -> None:
+    """The guess's margin (GUESS_DEPTH_MARGIN x the lift's reach towards the camera) also covers the symmetry
+    refinement's hidden landmarks (their partners' reflections), which can reach further: random points with half
+    the landmarks hidden were refused as "focal length shorter than the lifted depth range" with no focal given."""
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 1000, (6, 468, 2))
+    vis = rng.random((6, 468)) < 0.5
+    out = lifter.lift_with_camera(pts, "face468", visible=vis)
+    assert np.isfinite(out).all() and (out[..., 2] > 0).all()
+    single = lifter.lift(pts[0], "face468", vis[0])
+    with pytest.raises(ValueError, match=r"shape \(468, 3\), got \(1, 468, 3\)"):   # as points2d is given
+        lifter.read_with_camera(single[None], pts[0], "face468", visible=vis[0])

@@ -236,3 +236,25 @@ def test_one_camera_for_every_frame_in_any_shape(lifter, hand_file) -> None:
                                             "camera_principal": c}, "hand21", "camera", progress=False)
         np.testing.assert_array_equal(got, want)
         assert camera["focal"] == float(views.focal[0]) and camera["principal"] == views.principal[0].tolist()
+
+
+def test_edge_files_with_known_intrinsics(tmp_path: Path, capsys) -> None:
+    """An empty file and one whose landmarks all sit at one pixel (no pinhole can be recovered from its lift) are
+    read with --reading camera: the pinhole given is what the output records. A 0-d points2d is refused."""
+    empty, out = tmp_path / "empty.npz", tmp_path / "out.npz"
+    np.savez(empty, points2d=np.zeros((0, 17, 2)), camera_focal=np.zeros(0), camera_principal=np.zeros((0, 2)))
+    assert main([str(empty), "--category", "human17", "--out", str(out), "--reading", "camera", "--quiet"]) == 0
+    with np.load(out) as saved:
+        assert saved["points3d"].shape == (0, 17, 3) and saved["camera_focal"].shape == (0,)
+    one_pixel = tmp_path / "one_pixel.npz"
+    np.savez(one_pixel, points2d=np.full((2, 17, 2), 500.0))
+    assert main([str(one_pixel), "--category", "human17", "--out", str(out), "--force", "--reading", "camera",
+                 "--focal", "1000", "--principal", "500", "500", "--quiet"]) == 0
+    with np.load(out) as saved:
+        np.testing.assert_array_equal(saved["camera_focal"], [1000.0, 1000.0])
+        np.testing.assert_array_equal(saved["camera_principal"], [[500.0, 500.0]] * 2)
+    scalar = tmp_path / "scalar.json"
+    scalar.write_text(json.dumps({"points2d": 5}))
+    with pytest.raises(SystemExit):
+        main([str(scalar), "--category", "human17", "--out", str(tmp_path / "s.npz")])
+    assert "points2d must be (F, N, 2) or (N, 2)" in capsys.readouterr().err
