@@ -249,6 +249,46 @@ def fit_to_pixels(points: np.ndarray, pixels: np.ndarray, visible: np.ndarray, b
     return out, focal
 
 
+def mirror_reflection(mean: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """The reflection ``D (3, 3)`` (symmetric, orthogonal, det -1) that best maps ``mean (N, 3)`` (centred) onto
+    itself with its landmarks relabelled by the mirror permutation ``perm (N,)``: ``mean[perm] @ D ~ mean``. The
+    orthogonal Procrustes solution among matrices of det -1, made an exact reflection (its eigenvalues rounded to
+    +-1), so that mirroring twice is the identity."""
+    u, _, vt = np.linalg.svd(mean[perm].T @ mean)
+    d = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt)) * -1.0]) @ vt          # det -1: a reflection
+    w, v = np.linalg.eigh(0.5 * (d + d.T))
+    return v @ np.diag(np.where(w < 0, -1.0, 1.0)) @ v.T
+
+
+def mirror_symmetric(basis: ShapeBasis, perm: np.ndarray, coefficients: np.ndarray | None = None
+                     ) -> tuple[ShapeBasis, float]:
+    """``basis`` made exactly mirror-symmetric, and the RMS distance (unit radius) of its mean from its mirror image
+    before: the mean and each mode averaged with their reflections (:func:`mirror_reflection`, landmarks relabelled by
+    ``perm``), the modes orthonormalised again (in their order). A face's left/right mirror image is a face: with a
+    symmetric basis, ``lift()`` of a mirrored face is the mirrored lift (mirror averaging's exact equivariance holds
+    through the basis's refinement too), where a basis fitted to lifts of training views keeps some of their chance
+    asymmetry. ``spread``: the standard deviation of ``coefficients (V, K)`` (the fitted views' coefficients on
+    ``basis``'s modes) on the new modes, else the old spread."""
+    reflect = mirror_reflection(basis.mean, perm)
+
+    def mirrored(x: np.ndarray) -> np.ndarray:                                # (..., N, 3)
+        return x[..., perm, :] @ reflect
+
+    asymmetry = float(np.sqrt(((mirrored(basis.mean) - basis.mean) ** 2).sum(-1).mean()))
+    mean = _normalised(0.5 * (basis.mean + mirrored(basis.mean))[None])[0]
+    K = len(basis.modes)
+    if K == 0:
+        return ShapeBasis(mean, basis.modes, basis.spread), asymmetry
+    half = 0.5 * (basis.modes + mirrored(basis.modes))
+    q, r = np.linalg.qr(half.reshape(K, -1).T)                                # (3N, K): Gram-Schmidt in order
+    modes = (q * np.where(np.diag(r) < 0, -1.0, 1.0)).T.reshape(basis.modes.shape)
+    spread = basis.spread
+    if coefficients is not None:
+        overlap = basis.modes.reshape(K, -1) @ modes.reshape(K, -1).T            # (K old, K new)
+        spread = (np.asarray(coefficients, dtype=np.float64) @ overlap).std(0)
+    return ShapeBasis(mean, modes, spread), asymmetry
+
+
 def canonical_frame(mean: np.ndarray, rotations: np.ndarray) -> np.ndarray:
     """A rotation ``C (3, 3)`` that turns a basis fitted by bundle adjustment (whose orientation is arbitrary) into
     a readable frame, from 2D-only information: ``mean (N, 3) @ C.T`` has +y up (against the image-down direction
@@ -276,8 +316,11 @@ def fit_basis_to_views(lifter, category: str, points2d: np.ndarray, visible: np.
     Procrustes mean (:func:`fit_basis`) and each view's pose on it. Then the perspective bundle adjustment
     :func:`lifter.pinhole_fit.bundle_adjust` (principal points kept at the guess, focal lengths estimated), with a
     progress bar when ``progress``. The basis is returned in :func:`canonical_frame`; its ``spread`` is the fitted
-    coefficients' standard deviation.
+    coefficients' standard deviation. A category with mirror pairs gets the basis made exactly mirror-symmetric
+    (:func:`mirror_symmetric`), its mean's asymmetry before that recorded in the summary.
     """
+    from lifter.mirroring import mirror_permutation
+
     from tqdm import tqdm
 
     lift = lifter.lift(points2d, category, visible, shape_basis=False)
@@ -300,11 +343,17 @@ def fit_basis_to_views(lifter, category: str, points2d: np.ndarray, visible: np.
                                                           mean, modes, iterations, report)
     bar.close()
     C = canonical_frame(mean.numpy(), pinhole_fit.rotation_from_axis_angle(params[:, :3]).numpy())
-    spread = params[:, pinhole_fit.POSE:].std(0) if modes else torch.zeros(0)
+    coefficients = params[:, pinhole_fit.POSE:].numpy()
+    spread = coefficients.std(0) if modes else np.zeros(0)
     summary = {"views": len(points2d), "modes": modes, "method": "perspective bundle adjustment",
                "iterations": iterations,
                "rms_px_start": round(rms[0], 4), "rms_px": round(rms[-1], 4)}
-    return ShapeBasis(mean.numpy() @ C.T, basis_modes.numpy() @ C.T, spread.numpy()), summary
+    basis = ShapeBasis(mean.numpy() @ C.T, basis_modes.numpy() @ C.T, spread)
+    perm = mirror_permutation(category)
+    if perm is not None:
+        basis, asymmetry = mirror_symmetric(basis, perm, coefficients if modes else None)
+        summary["mirror_symmetric"] = {"mean_asymmetry_before": round(asymmetry, 6)}
+    return basis, summary
 
 
 def save_bases(path: Path, bases: dict[str, ShapeBasis], record: dict) -> None:
