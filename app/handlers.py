@@ -291,7 +291,7 @@ def lift_outputs(session: Session) -> tuple:
     """``[3D figure, depth note, json file, csv file]`` after an event that may have changed the landmarks or the
     image: left as they are while the session's lift stands, cleared once it is gone (a new image, an edit, a new
     detection), so the views and the downloads never show a lift of other landmarks."""
-    if session is not None and session.result is not None:
+    if session.result is not None:
         return gr.update(), gr.update(), gr.update(), gr.update()
     return None, "", None, None
 

@@ -398,6 +398,15 @@ class LoadedLifter:
         return out[0] if len(out) == 1 else torch.cat(out)
 
 
+def weights_record(path: Path) -> dict:
+    """The JSON record beside the lifter weights ``path``, once the file and the record exist and the file's SHA-256
+    matches the recorded one (:func:`lifter.checked_files.checked_record`); raises :class:`WeightsError` naming the
+    file otherwise. :func:`load_lifter` checks its weights with it; a command can check several files with it before
+    loading any."""
+    return checked_record(Path(path), "lifter weights", "train them with `python -m lifter.train` and export with "
+                          "`python -m lifter.export`, or restore the file from git", "weights")
+
+
 def load_lifter(path: str | Path | None = None, device: str | torch.device | None = None,
                 shape_bases: str | Path | None = DEFAULT_BASES,
                 bone_proportions: str | Path | None = DEFAULT_PROPORTIONS) -> LoadedLifter:
@@ -412,8 +421,7 @@ def load_lifter(path: str | Path | None = None, device: str | torch.device | Non
     (:func:`lifter.devices.resolve_device`).
     """
     weights = Path(path) if path is not None else DEFAULT_WEIGHTS
-    record = checked_record(weights, "lifter weights", "train them with `python -m lifter.train` and export with "
-                            "`python -m lifter.export`, or restore the file from git", "weights")
+    record = weights_record(weights)
     try:
         cfg = LifterConfig(**record["model"])
     except (KeyError, TypeError) as e:

@@ -472,13 +472,13 @@ def main(argv: list[str] | None = None) -> int:
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "
                      f"--out {args.data}` first")
-    from lifter.checked_files import WeightsError, checked_record
+    from lifter.api import WeightsError, weights_record
 
     try:
         models = parse_models(args.model)
         resolve_device(args.device)
         for path in models.values():            # every file and record checked before the first lift, not after
-            checked_record(path, "lifter weights", "export a run with python -m lifter.export", "weights")
+            weights_record(path)
     except (ValueError, WeightsError) as e:
         parser.error(str(e))
     args.out.mkdir(parents=True, exist_ok=True)

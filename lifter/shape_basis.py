@@ -40,6 +40,7 @@ import torch
 from lifter import pinhole_fit
 from lifter.fitted_priors import fit_command, load_fitted, save_fitted
 from lifter.geometry import guessed_pinhole_of_lift, host_tensor, similarity_procrustes, similarity_procrustes_torch
+from lifter.mirroring import mirror_permutation
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
 DEFAULT_BASES = Path(__file__).resolve().parents[1] / "assets" / "weights" / "shape_bases.safetensors"
@@ -319,8 +320,6 @@ def fit_basis_to_views(lifter, category: str, points2d: np.ndarray, visible: np.
     coefficients' standard deviation. A category with mirror pairs gets the basis made exactly mirror-symmetric
     (:func:`mirror_symmetric`), its mean's asymmetry before that recorded in the summary.
     """
-    from lifter.mirroring import mirror_permutation
-
     from tqdm import tqdm
 
     lift = lifter.lift(points2d, category, visible, shape_basis=False)
