@@ -113,7 +113,11 @@ def on_detect(session: Session, mode: str, manual_category: str, mirrored: bool,
             msg = pipeline.detect_session(session, mode, hand)
         except pipeline.NotFound as e:
             gr.Warning(str(e).replace("**", ""))
-            return (*render(session, status_text(session, str(e) + " (Mode switched to Manual: press Start manual.)")),
+            kept = (f" The {pipeline.what_name(session.category)}'s landmarks shown are the ones from before, kept"
+                    f"{' with their lift' if session.result is not None else ''}."
+                    if session.has_landmarks() else "")
+            message = f"{e}{kept} (Mode switched to Manual: press Start manual.)"
+            return (*render(session, status_text(session, message)),
                     gr.update(value=MANUAL), gr.update(value=MODES[mode]))
     return (*render(session, status_text(session, msg)), gr.update(), gr.update())
 

@@ -36,8 +36,11 @@ then ``(F, K, 2)`` in that order, or ``(F, K, 3)`` with a score or COCO visibili
 landmark counts as visible when it is > 0 and its coordinates are finite, unless ``visible`` is given); the output
 then also holds the mapped ``points2d_human17`` and its ``visible``.
 
-Frames are lifted in chunks of ``--chunk`` with a progress bar; the result is the same as one call. An existing
-``OUT`` is kept unless ``--force`` is given.
+Frames are lifted in chunks of ``--chunk`` with a progress bar; the result is the same as one call. A frame with
+fewer than 3 visible landmarks (a person the detector missed, a COCO annotation with no keypoints) cannot be
+lifted: its ``points3d`` (and camera) are NaN, the output's ``lifted (F,)`` says which frames were, and the
+command names them, so the rows stay aligned with the input's (``--strict``: refuse such a file instead). One
+``visible`` mask ``(N,)`` is every frame's. An existing ``OUT`` is kept unless ``--force`` is given.
 """
 
 from __future__ import annotations
@@ -142,15 +145,20 @@ def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np
 
 def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str = "lift",
               focal: float | None = None, principal: tuple[float, float] | None = None, chunk: int = 4096,
-              progress: bool = True, fitted_shape: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
+              progress: bool = True, fitted_shape: bool = False, strict: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Lift the landmarks ``arrays`` (:func:`read_landmarks`) with ``lifter`` -> ``(points3d (F, N, 3) float32,
     visible (F, N) bool, camera record)``; one pose ``(N, 2)`` in gives ``(N, 3)`` / ``(N,)`` out. With
     ``fitted_shape`` (a camera reading of a category with a shape basis) the fitted shape itself
-    (``lift_with_camera(..., fitted_shape=True)``).
+    (``lift_with_camera(..., fitted_shape=True)``). One ``visible`` mask ``(N,)`` is every frame's.
+
+    A frame of several with fewer than 3 visible landmarks is not lifted: its ``points3d`` rows are NaN and the
+    record's ``not_lifted`` lists it (the frames' indices), unless ``strict``.
 
     Raises ValueError: an unknown reading; ``camera`` without intrinsics given or in the file; ``fitted_shape``
-    with the ``lift`` reading; and the API's errors (unknown category, wrong landmark count, too few visible
-    landmarks, bad intrinsics, ``fitted_shape`` for a category without a shape basis, ...)."""
+    with the ``lift`` reading; frames with fewer than 3 visible landmarks when ``strict``, or when no frame (or the
+    one pose) has 3; and the API's errors (unknown category, wrong landmark count, bad intrinsics,
+    ``fitted_shape`` for a category without a shape basis, ...)."""
     from tqdm import tqdm
 
     from lifter.api import checked_visible
@@ -172,11 +180,19 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
         vis = np.isfinite(pts).all(-1)                                   # no mask: the finite landmarks
     else:
         vis = checked_visible(vis)                                       # a mask, not detector scores
-        vis = vis[None] if single and vis.ndim == 1 else vis
+        if vis.shape == pts.shape[1:2]:
+            vis = np.repeat(vis[None], F, 0)                             # one mask, every frame
     if vis.shape != pts.shape[:2]:
-        raise ValueError(f"visible must have shape {pts.shape[:2]}, got {np.shape(arrays['visible'])}")
+        shapes = f"{pts.shape[:2]}" + (f" or {pts.shape[1:2]}" if not single else "")
+        raise ValueError(f"visible must have shape {shapes}, got {np.shape(arrays['visible'])}")
     lifter.landmark_count(category, pts.shape[1])      # the whole file's errors first, not one chunk's
-    camera: dict = {"reading": reading, "fitted_shape": fitted_shape}
+    few = vis.sum(1) < 3
+    if few.any() and (strict or single or few.all()):
+        first = int(np.argmax(few))
+        what = "the pose has" if single else f"{int(few.sum())} of {F} frames have fewer, the first frame {first} has"
+        raise ValueError(f"at least 3 visible landmarks are needed to lift a frame; {what} "
+                         f"{int(vis[first].sum())}")
+    camera: dict = {"reading": reading, "fitted_shape": fitted_shape, "not_lifted": np.flatnonzero(few).tolist()}
     f_all = p_all = None
     if reading == "camera":
         f_all, p_all = given_camera(arrays, focal, principal, F)          # (F,), (F, 2): checked
@@ -185,21 +201,24 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
                       principal=p_all[0].tolist() if same else "per frame" if F else None)
     elif reading == "guessed":
         camera["camera"] = "guessed from the landmarks (lifter.geometry.guessed_pinhole)"
-    out = np.empty(pts.shape[:2] + (3,), dtype=np.float32)
-    starts = range(0, F, max(1, chunk))
-    for s in tqdm(starts, desc=f"lifting {F} frame{'s' * (F != 1)}", unit="chunk", disable=not progress):
-        p, v = pts[s:s + chunk], vis[s:s + chunk]
+    out = np.full(pts.shape[:2] + (3,), np.nan, dtype=np.float32)
+    rows = np.flatnonzero(~few)                                          # the frames lifted, in file order
+    starts = range(0, len(rows), max(1, chunk))
+    desc = f"lifting {len(rows)} frame{'s' * (len(rows) != 1)}"
+    for s in tqdm(starts, desc=desc, unit="chunk", disable=not progress):
+        at = rows[s:s + chunk]
+        p, v = pts[at], vis[at]
         try:
             if reading == "lift":
-                out[s:s + chunk] = lifter.lift(p, category, v)
+                out[at] = lifter.lift(p, category, v)
             elif reading == "guessed":
-                out[s:s + chunk] = lifter.lift_with_camera(p, category, visible=v, fitted_shape=fitted_shape)
+                out[at] = lifter.lift_with_camera(p, category, visible=v, fitted_shape=fitted_shape)
             else:
-                out[s:s + chunk] = lifter.lift_with_camera(p, category, f_all[s:s + chunk], p_all[s:s + chunk], v,
-                                                           fitted_shape=fitted_shape)
+                out[at] = lifter.lift_with_camera(p, category, f_all[at], p_all[at], v, fitted_shape=fitted_shape)
         except ValueError as e:
-            where = f"frame {s}" if len(p) == 1 else f"frames {s}-{s + len(p) - 1}"
-            message = re.sub(r"\bframe (\d+)", lambda m: f"frame {s + int(m.group(1))}", str(e))  # the file's count
+            where = f"frame {at[0]}" if len(at) == 1 else f"frames {at[0]}-{at[-1]}"
+            message = re.sub(r"\bframe (\d+)", lambda m: f"frame {at[int(m.group(1))]}"   # the file's count
+                             if int(m.group(1)) < len(at) else m.group(0), str(e))
             raise ValueError(f"{where}: {message}") from None
     return (out[0], vis[0], camera) if single else (out, vis, camera)
 
@@ -226,14 +245,20 @@ def reading_camera(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarr
     """``{"camera_focal": (F,), "camera_principal": (F, 2)}`` (``()`` and ``(2,)`` for one pose): the pinhole that
     the camera reading ``points3d (F, N, 3)`` of ``points2d (F, N, 2)`` went through
     (:func:`lifter.geometry.pinhole_of_reading`). A ``fitted_shape`` reading is not on the pixels' rays: its focal
-    length is the visible landmarks' mean depth (the readings' units), and the principal point is fitted to it."""
+    length is the visible landmarks' mean depth (the readings' units), and the principal point is fitted to it.
+    Frames not lifted (NaN ``points3d``, :func:`lift_file`) get a NaN camera."""
     from lifter.geometry import pinhole_of_reading, visible_centroid
 
     single = np.ndim(points3d) == 2
     add = (lambda a: a[None]) if single else (lambda a: a)
     pts, vis = add(np.asarray(points3d, dtype=np.float64)), add(np.asarray(visible, dtype=bool))
-    known = visible_centroid(pts[..., 2:], vis)[:, 0] if fitted_shape else None
-    focal, principal = pinhole_of_reading(pts, add(np.asarray(points2d, dtype=np.float64)), vis, known)
+    lifted = ~np.isnan(pts).any((1, 2))
+    focal, principal = np.full(len(pts), np.nan), np.full((len(pts), 2), np.nan)
+    if lifted.any():
+        pts, vis = pts[lifted], vis[lifted]
+        known = visible_centroid(pts[..., 2:], vis)[:, 0] if fitted_shape else None
+        focal[lifted], principal[lifted] = pinhole_of_reading(
+            pts, add(np.asarray(points2d, dtype=np.float64))[lifted], vis, known)
     return {"camera_focal": focal[0] if single else focal, "camera_principal": principal[0] if single else principal}
 
 
@@ -256,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
     parser.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
     parser.add_argument("--chunk", type=int, default=4096, help="frames per call (progress granularity)")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse a file with frames of fewer than 3 visible landmarks (default: they are "
+                             "written as NaN and named)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -279,8 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         lifter = load_lifter(args.weights, args.device)
         points3d, visible, camera = lift_file(lifter, arrays, args.category, args.reading, args.focal,
                                               tuple(args.principal) if args.principal else None, args.chunk,
-                                              progress=not args.quiet, fitted_shape=args.fitted_shape)
+                                              progress=not args.quiet, fitted_shape=args.fitted_shape,
+                                              strict=args.strict)
         extra = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
+        if points3d.ndim == 3:
+            extra["lifted"] = ~np.isin(np.arange(len(points3d)), camera["not_lifted"])
         if args.reading == "camera" and not args.fitted_shape:   # on the given pinhole's rays: stored as given
             f_all, p_all = given_camera(arrays, args.focal, tuple(args.principal) if args.principal else None,
                                         1 if points3d.ndim == 2 else len(points3d))
@@ -298,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
              reading=np.str_(args.reading), record=np.str_(json.dumps(record)), **extra)
     what = f"{args.reading} reading{' (the fitted shape)' if args.fitted_shape else ''}"
     print(f"wrote {args.out}: points3d {points3d.shape}, {what} of {args.category}")
+    skipped = camera["not_lifted"]
+    if skipped:
+        shown = ", ".join(map(str, skipped[:10])) + (f", ... ({len(skipped) - 10} more)" if len(skipped) > 10 else "")
+        print(f"warning: {len(skipped)} of {len(points3d)} frames have fewer than 3 visible landmarks and were not "
+              f"lifted (NaN rows; 'lifted' is False): frame{'s' * (len(skipped) > 1)} {shown}", file=sys.stderr)
     return 0
 
 

@@ -109,6 +109,11 @@ def test_nothing_found_says_so_and_offers_manual(tmp_path) -> None:
         assert "Manual" in out[2] and out[0].points is None and out[4]["value"] == "Manual"
     out = handlers.on_detect(session, "Manual", "hand21", False)
     assert out[0].manual_next == 0 and "wrist" in out[2]
+    clicked = session.copy()                                         # landmarks entered before: kept, and said so
+    clicked.set_landmarks("hand21", np.full((21, 2), 100.0) + np.arange(21)[:, None], np.ones(21, bool),
+                          detected=False)
+    out = handlers.on_detect(clicked, "Face", "human17", False)
+    assert out[0].points is not None and "The hand's landmarks shown are the ones from before, kept." in out[2]
 
 
 def test_clicks_outside_the_image_and_before_detection() -> None:

@@ -258,3 +258,50 @@ def test_edge_files_with_known_intrinsics(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main([str(scalar), "--category", "human17", "--out", str(tmp_path / "s.npz")])
     assert "points2d must be (F, N, 2) or (N, 2)" in capsys.readouterr().err
+
+
+def test_frames_that_cannot_be_lifted_are_nan_and_named(lifter, tmp_path: Path, capsys) -> None:
+    """A COCO file whose second person has no keypoints (``num_keypoints`` 0: all zeros) lifts the others as the
+    API does, writes NaN for that row and names it; ``--strict`` refuses the file, as does one with no liftable
+    frame. The guessed camera of the row not lifted is NaN, the others' are the API's pinholes."""
+    from lifter.keypoint_formats import to_human17
+
+    rng = np.random.default_rng(13)
+    coco = np.concatenate([rng.normal(size=(3, 17, 2)) * 60 + 400, np.full((3, 17, 1), 2.0)], -1)
+    coco[1] = 0.0
+    people = [{"image_id": 1, "num_keypoints": int((k[:, 2] > 0).sum()), "keypoints": k.ravel().tolist()}
+              for k in coco]
+    path = tmp_path / "coco.json"
+    path.write_text(json.dumps({"annotations": people}))
+    out = tmp_path / "out.npz"
+    assert main([str(path), "--category", "human17", "--from", "coco17", "--out", str(out), "--quiet",
+                 "--reading", "guessed", "--device", "cpu"]) == 0
+    assert "1 of 3 frames have fewer than 3 visible landmarks and were not lifted" in capsys.readouterr().err
+    mapped, vis = to_human17(coco[..., :2], coco[..., 2] > 0, "coco17")
+    with np.load(out) as f:
+        np.testing.assert_array_equal(f["lifted"], [True, False, True])
+        assert np.isnan(f["points3d"][1]).all() and np.isnan(f["camera_focal"][1])
+        want = lifter.lift_with_camera(mapped[[0, 2]], "human17", visible=vis[[0, 2]])
+        np.testing.assert_allclose(f["points3d"][[0, 2]], want, rtol=1e-5, atol=1e-3)
+        assert np.isfinite(f["camera_focal"][[0, 2]]).all()
+        assert json.loads(str(f["record"]))["not_lifted"] == [1]
+    for data, extra, message in ((people, ["--strict"], "1 of 3 frames have fewer, the first frame 1 has 0"),
+                                 (people[1:2] * 2, [], "2 of 2 frames have fewer, the first frame 0 has 0")):
+        path.write_text(json.dumps({"annotations": data}))
+        with pytest.raises(SystemExit):
+            main([str(path), "--category", "human17", "--from", "coco17", "--out", str(tmp_path / "x.npz"),
+                  "--quiet", *extra])
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_one_mask_for_every_frame(lifter, hand_file) -> None:
+    """A ``visible`` of shape (N,) is every frame's mask, as in the API; another shape is refused, naming both."""
+    _, views = hand_file
+    pts, mask = views.points2d[:5], views.visible[:5].all(0)            # seen in every frame
+    assert mask.sum() >= 3 and not mask.all()
+    got, vis, _ = lift_file(lifter, {"points2d": pts, "visible": mask}, "hand21", progress=False)
+    np.testing.assert_array_equal(got, lifter.lift(pts, "hand21", mask))
+    np.testing.assert_array_equal(vis, np.repeat(mask[None], 5, 0))
+    with pytest.raises(ValueError, match=r"visible must have shape \(5, 21\) or \(21,\), got \(20,\)"):
+        lift_file(lifter, {"points2d": pts, "visible": mask[:20]}, "hand21", progress=False)
