@@ -281,7 +281,8 @@ def lift_session(session: Session, fitted_shape: bool = False) -> dict:
     estimated instead (:func:`estimated_focal_reading`), which their shape basis's fit does far better than a wrong
     guess held fixed; with ``fitted_shape`` a face is that fit itself, not moved onto its landmarks' rays (other
     categories ignore it: they have no shape basis). Should the assumed focal length be shorter than the lifted
-    depth range (a landmark behind the camera), the orthographic reading is used and the result says so.
+    depth range (a landmark behind the camera), or a face's fit estimate none, the orthographic reading is used and
+    the result says so and why.
 
     Result keys: ``points3d`` ``(N, 3)`` lifter, ``reprojected`` ``(N, 2)`` px, ``intrinsics``
     ``(fx, fy, cx, cy)`` of the reading or None (orthographic), ``reading`` (a sentence saying which),
@@ -308,9 +309,12 @@ def lift_session(session: Session, fitted_shape: bool = False) -> dict:
             pts3d = pinhole_reading(ortho, session.points, session.category, session.visible, intrinsics)
             reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px "
                        f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre")
-    except ValueError as e:                          # the assumed focal length is shorter than the depth range
+    except ValueError as e:         # a focal length shorter than the depth range, or none estimated for the face
+        why = ("no focal length could be estimated for this face" + (", so this is not the fitted shape"
+                                                                      if fitted_shape else "")
+               if session.category in get_lifter().bases else "the assumed focal length is too short for this lift")
         intrinsics, pts3d = None, ortho
-        reading = f"read orthographically (the assumed focal length is too short for this lift: {e})"
+        reading = f"read orthographically ({why}: {e})"
     result = {"points3d": pts3d, "reprojected": reproject(pts3d, session.points, session.visible, intrinsics),
               "intrinsics": intrinsics, "reading": reading, "fitted_shape": fitted,
               "depth": photo_depth_lift(session), "reference3d": session.reference3d,

@@ -153,6 +153,20 @@ def test_short_assumed_focal_falls_back_to_the_orthographic_reading(monkeypatch)
     assert rec["intrinsics_assumed"] is None and "orthographically" in rec["lifter_reading"]
 
 
+def test_a_face_without_a_focal_estimate_falls_back_and_says_why(monkeypatch) -> None:
+    s = _session("astronaut_face.jpg")
+    pipeline.detect_session(s, "Face")
+
+    def no_estimate(*args, **kwargs):
+        raise ValueError("the fit found no focal length")
+
+    monkeypatch.setattr(pipeline, "estimated_focal_reading", no_estimate)
+    result = pipeline.lift_session(s, fitted_shape=True)
+    assert result["intrinsics"] is None and not result["fitted_shape"]
+    assert ("read orthographically (no focal length could be estimated for this face, so this is not the fitted "
+            "shape: the fit found no focal length)") == result["reading"]
+
+
 def test_editing_click_select_move_undo_reset_manual() -> None:
     s = Session(image=np.zeros((100, 100, 3), np.uint8), original_size=(100, 100))
     pts = np.array([[10, 10], [50, 50], [90, 90]] + [[20, 80]] * 14, float)
