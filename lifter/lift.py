@@ -26,8 +26,8 @@ input.
 
 A ``.json`` may also be a detector's own output: a list of COCO results or a COCO file (``keypoints``:
 ``[x1, y1, v1, ...]`` per person) or an OpenPose file (``people``, ``pose_keypoints_2d``): each person entry is
-one row (frame) of ``points2d``, ``(P, K, 3)`` with the score as its third column, in file order (entries
-without keypoints skipped; use ``--from``).
+one row (frame) of ``points2d``, ``(P, K, 3)`` with the score as its third column, in file order (an entry
+without keypoints is a row of NaN, not lifted; use ``--from``).
 
 Body keypoints of another detector's format (``--from coco17``, ``body25`` or ``mediapipe33``: COCO's 17
 keypoints, OpenPose BODY_25, MediaPipe Pose's 33) are mapped to ``human17`` first
@@ -102,8 +102,9 @@ def detector_rows(data) -> np.ndarray | None:
     """Keypoints of a detector's JSON as ``(P, K, 3)`` rows (x, y, score or COCO visibility flag), one per person
     entry in file order, or None when ``data`` is not one of these layouts: a list of COCO results or annotations
     (objects with ``keypoints``: ``[x1, y1, v1, ...]``), a COCO file (an object with such ``annotations``), an
-    OpenPose file (an object with ``people``, each with ``pose_keypoints_2d``). Raises ValueError: entries of
-    different lengths or a length that is not a multiple of 3, or no entries."""
+    OpenPose file (an object with ``people``, each with ``pose_keypoints_2d``). An entry without keypoints (an
+    empty or missing list) is a row of NaN with score 0, so rows stay the entries. Raises ValueError: entries of
+    different lengths or a length that is not a multiple of 3, or no entry with keypoints."""
     if isinstance(data, dict) and isinstance(data.get("annotations"), list):
         entries, key = data["annotations"], "keypoints"
     elif isinstance(data, dict) and isinstance(data.get("people"), list):
@@ -112,21 +113,23 @@ def detector_rows(data) -> np.ndarray | None:
         entries, key = data, "keypoints"
     else:
         return None
-    flat = [e.get(key) for e in entries if isinstance(e, dict) and e.get(key)]
-    if not flat:
+    flat = [e.get(key) if isinstance(e, dict) else None for e in entries]
+    lengths = {len(f) for f in flat if f}
+    if not lengths:
         raise ValueError(f"no person has '{key}'")
-    if len({len(f) for f in flat}) != 1 or len(flat[0]) % 3:
+    if len(lengths) != 1 or min(lengths) % 3:
         raise ValueError(f"every '{key}' must be the same length, a multiple of 3 (x, y, score per keypoint); "
-                         f"got lengths {sorted({len(f) for f in flat})}")
-    return np.asarray(flat, dtype=np.float64).reshape(len(flat), -1, 3)
+                         f"got lengths {sorted(lengths)}")
+    none = [np.nan, np.nan, 0.0] * (min(lengths) // 3)                    # an entry without keypoints: not seen
+    return np.asarray([f or none for f in flat], dtype=np.float64).reshape(len(flat), -1, 3)
 
 
 def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
     """``arrays`` (:func:`read_landmarks`) whose ``points2d`` holds body keypoints in ``source``'s order
     (:data:`lifter.keypoint_formats.FORMATS`), ``(F, K, 2)``, ``(K, 2)`` or with a score column ``(..., K, 3)``,
     with ``points2d`` and ``visible`` mapped to ``human17`` (the other arrays kept). Visible: the file's
-    ``visible`` if given, else finite coordinates with a score > 0 (when there is a score column). Raises
-    ValueError: an unknown format, a wrong count or shape."""
+    ``visible`` if given (one ``(K,)`` mask: every frame's), else finite coordinates with a score > 0 (when there
+    is a score column). Raises ValueError: an unknown format, a wrong count or shape."""
     pts = np.asarray(arrays["points2d"], dtype=np.float64)
     if pts.ndim not in (2, 3) or pts.shape[-1] not in (2, 3):
         raise ValueError(f"--from {source}: points2d must be (F, K, 2) or (F, K, 3) with a score column (or one "
@@ -139,6 +142,8 @@ def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np
         from lifter.api import checked_visible
 
         vis = checked_visible(arrays["visible"])
+        if pts.ndim == 3 and vis.shape == pts.shape[1:2]:
+            vis = np.repeat(vis[None], len(pts), 0)                      # one mask, every frame
     out, out_vis = to_human17(np.where(np.isfinite(xy), xy, np.nan), vis, source)
     return {**arrays, "points2d": out, "visible": out_vis}
 
@@ -153,12 +158,14 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     (``lift_with_camera(..., fitted_shape=True)``). One ``visible`` mask ``(N,)`` is every frame's.
 
     A frame of several with fewer than 3 visible landmarks is not lifted: its ``points3d`` rows are NaN and the
-    record's ``not_lifted`` lists it (the frames' indices), unless ``strict``.
+    record's ``not_lifted`` lists it (the frames' indices), unless ``strict``. The ``camera`` reading's record also
+    holds ``pinhole``, ``(focal (F,), principal (F, 2))``, the intrinsics each frame was read through (NaN for the
+    frames not lifted, whose intrinsics are not checked): not JSON, for the output's arrays.
 
     Raises ValueError: an unknown reading; ``camera`` without intrinsics given or in the file; ``fitted_shape``
-    with the ``lift`` reading; frames with fewer than 3 visible landmarks when ``strict``, or when no frame (or the
-    one pose) has 3; and the API's errors (unknown category, wrong landmark count, bad intrinsics,
-    ``fitted_shape`` for a category without a shape basis, ...)."""
+    with the ``lift`` reading; frames with fewer than 3 visible landmarks when ``strict``, or when a non-empty file
+    has no frame with 3 (or the one pose has fewer); and the API's errors (unknown category, wrong landmark count,
+    bad intrinsics, ``fitted_shape`` for a category without a shape basis, ...)."""
     from tqdm import tqdm
 
     from lifter.api import checked_visible
@@ -195,10 +202,12 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     camera: dict = {"reading": reading, "fitted_shape": fitted_shape, "not_lifted": np.flatnonzero(few).tolist()}
     f_all = p_all = None
     if reading == "camera":
-        f_all, p_all = given_camera(arrays, focal, principal, F)          # (F,), (F, 2): checked
-        same = F > 0 and np.all(f_all == f_all[0]) and np.all(p_all == p_all[0])
-        camera.update(focal=f_all[0].item() if same else "per frame" if F else None,
-                      principal=p_all[0].tolist() if same else "per frame" if F else None)
+        f_all, p_all = given_camera(arrays, focal, principal, F, ~few)    # (F,), (F, 2): checked, NaN if not lifted
+        f_in, p_in = f_all[~few], p_all[~few]
+        same = len(f_in) > 0 and np.all(f_in == f_in[0]) and np.all(p_in == p_in[0])
+        camera.update(focal=f_in[0].item() if same else "per frame" if len(f_in) else None,
+                      principal=p_in[0].tolist() if same else "per frame" if len(f_in) else None,
+                      pinhole=(f_all[0], p_all[0]) if single else (f_all, p_all))
     elif reading == "guessed":
         camera["camera"] = "guessed from the landmarks (lifter.geometry.guessed_pinhole)"
     out = np.full(pts.shape[:2] + (3,), np.nan, dtype=np.float32)
@@ -217,17 +226,27 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
                 out[at] = lifter.lift_with_camera(p, category, f_all[at], p_all[at], v, fitted_shape=fitted_shape)
         except ValueError as e:
             where = f"frame {at[0]}" if len(at) == 1 else f"frames {at[0]}-{at[-1]}"
-            message = re.sub(r"\bframe (\d+)", lambda m: f"frame {at[int(m.group(1))]}"   # the file's count
-                             if int(m.group(1)) < len(at) else m.group(0), str(e))
-            raise ValueError(f"{where}: {message}") from None
+            raise ValueError(f"{where}: {renumbered(str(e), at)}") from None
     return (out[0], vis[0], camera) if single else (out, vis, camera)
 
 
-def given_camera(arrays: dict, focal: float | None, principal: tuple[float, float] | None, frames: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def renumbered(message: str, frames: np.ndarray) -> str:
+    """An error ``message`` raised on the rows ``frames`` (their indices in the file, in order) of a file, each
+    "frame k" in it (k counting those rows) made the file's frame ``frames[k]``."""
+    def file_frame(m: re.Match) -> str:
+        k = int(m.group(1))
+        return f"frame {frames[k]}" if k < len(frames) else m.group(0)
+
+    return re.sub(r"\bframe (\d+)", file_frame, message)
+
+
+def given_camera(arrays: dict, focal: float | None, principal: tuple[float, float] | None, frames: int,
+                 lifted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The intrinsics of ``--reading camera``: ``--focal`` / ``--principal``, else the input file's
     ``camera_focal`` / ``camera_principal`` -> ``(focal (F,), principal (F, 2))``, checked
-    (:func:`lifter.camera_reading.checked_camera`). Raises ValueError when they are missing or not valid."""
+    (:func:`lifter.camera_reading.checked_camera`) on the frames ``lifted`` (bool ``(F,)``; default: all); the
+    others' are NaN (a tracker's file may hold no camera for the frames it missed). Raises ValueError when they
+    are missing or not valid."""
     from lifter.camera_reading import checked_camera
 
     f_all = focal if focal is not None else arrays.get("camera_focal")
@@ -237,7 +256,17 @@ def given_camera(arrays: dict, focal: float | None, principal: tuple[float, floa
                          "camera_principal in the input file (or use --reading guessed)")
     f_all = np.asarray(f_all, dtype=np.float64).item() if np.size(f_all) == 1 else f_all     # one for all,
     p_all = np.asarray(p_all, dtype=np.float64).reshape(2) if np.size(p_all) == 2 else p_all    # (1, 2) too
-    return checked_camera(f_all, p_all, frames)
+    if lifted is None or np.all(lifted):
+        return checked_camera(f_all, p_all, frames)
+    f, p = np.asarray(f_all, dtype=np.float64), np.asarray(p_all, dtype=np.float64)
+    if (f.ndim and f.shape != (frames,)) or p.shape not in ((2,), (frames, 2)):
+        return checked_camera(f_all, p_all, frames)                      # raises, naming the shapes
+    keep = np.asarray(lifted, dtype=bool)
+    f_in, p_in = checked_camera(f_all if f.ndim == 0 else f[keep], p_all if p.shape == (2,) else p[keep],
+                                int(keep.sum()))
+    focal_out, principal_out = np.full(frames, np.nan), np.full((frames, 2), np.nan)
+    focal_out[keep], principal_out[keep] = f_in, p_in
+    return focal_out, principal_out
 
 
 def reading_camera(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarray,
@@ -257,8 +286,11 @@ def reading_camera(points3d: np.ndarray, points2d: np.ndarray, visible: np.ndarr
     if lifted.any():
         pts, vis = pts[lifted], vis[lifted]
         known = visible_centroid(pts[..., 2:], vis)[:, 0] if fitted_shape else None
-        focal[lifted], principal[lifted] = pinhole_of_reading(
-            pts, add(np.asarray(points2d, dtype=np.float64))[lifted], vis, known)
+        try:
+            focal[lifted], principal[lifted] = pinhole_of_reading(
+                pts, add(np.asarray(points2d, dtype=np.float64))[lifted], vis, known)
+        except ValueError as e:
+            raise ValueError(renumbered(str(e), np.flatnonzero(lifted))) from None
     return {"camera_focal": focal[0] if single else focal, "camera_principal": principal[0] if single else principal}
 
 
@@ -312,11 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         extra = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
         if points3d.ndim == 3:
             extra["lifted"] = ~np.isin(np.arange(len(points3d)), camera["not_lifted"])
+        pinhole = camera.pop("pinhole", None)
         if args.reading == "camera" and not args.fitted_shape:   # on the given pinhole's rays: stored as given
-            f_all, p_all = given_camera(arrays, args.focal, tuple(args.principal) if args.principal else None,
-                                        1 if points3d.ndim == 2 else len(points3d))
-            extra.update(camera_focal=f_all[0] if points3d.ndim == 2 else f_all,
-                         camera_principal=p_all[0] if points3d.ndim == 2 else p_all)
+            extra.update(camera_focal=pinhole[0], camera_principal=pinhole[1])
         elif args.reading != "lift":                   # the pinhole the reading went through, recovered from it
             extra.update(reading_camera(points3d, arrays["points2d"], visible, args.fitted_shape))
     except (ValueError, WeightsError) as e:

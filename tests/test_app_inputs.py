@@ -185,6 +185,19 @@ def test_the_3d_views_and_downloads_go_when_the_lift_no_longer_stands() -> None:
         assert handlers.lift_outputs(edited) == (None, "", None, None)
 
 
+def test_a_failed_detection_keeps_the_lift_and_says_so(monkeypatch) -> None:
+    lifted = handlers.on_lift(handlers.on_detect(handlers.on_image(str(CAMERAMAN), False)[0], "Body", "human17",
+                                                 False)[0])[0]
+
+    def nothing(*args, **kwargs):
+        raise pipeline.NotFound("No hand found in this image.")
+
+    monkeypatch.setattr(pipeline, "detect_session", nothing)
+    out = handlers.on_detect(lifted, "Hand", "human17", False)
+    assert out[0].result is lifted.result and handlers.lift_outputs(out[0]) == (gr.update(),) * 4
+    assert "The person's landmarks shown are the ones from before, kept with their lift." in out[2]
+
+
 def test_a_left_hand_entered_by_hand_is_lifted_as_a_left_hand() -> None:
     from lifter.data.cameras import render_views
     from lifter.data.hand import sample_hands

@@ -202,8 +202,10 @@ def test_detector_json_files_are_read_person_by_person(lifter, tmp_path: Path, c
     coco = np.concatenate([rng.normal(size=(3, 17, 2)) * 60 + 400, np.full((3, 17, 1), 2.0)], -1)
     body25 = np.concatenate([rng.normal(size=(2, 25, 2)) * 60 + 400, rng.uniform(0.3, 1, (2, 25, 1))], -1)
     results = [{"image_id": 1, "category_id": 1, "keypoints": k.ravel().tolist(), "score": 0.9} for k in coco]
+    no_keypoints = np.concatenate([np.full((1, 17, 2), np.nan), np.zeros((1, 17, 1))], -1)   # a row, not seen
     layouts = {"results.json": (results, coco),
-               "annotations.json": ({"images": [], "annotations": results[:2] + [{"id": 9}]}, coco[:2]),
+               "annotations.json": ({"images": [], "annotations": results[:2] + [{"id": 9}]},
+                                    np.concatenate([coco[:2], no_keypoints])),
                "openpose.json": ({"version": 1.3, "people": [{"pose_keypoints_2d": k.ravel().tolist()}
                                                              for k in body25]}, body25)}
     for name, (data, expect) in layouts.items():
@@ -276,7 +278,8 @@ def test_frames_that_cannot_be_lifted_are_nan_and_named(lifter, tmp_path: Path, 
     out = tmp_path / "out.npz"
     assert main([str(path), "--category", "human17", "--from", "coco17", "--out", str(out), "--quiet",
                  "--reading", "guessed", "--device", "cpu"]) == 0
-    assert "1 of 3 frames have fewer than 3 visible landmarks and were not lifted" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "1 of 3 frames have fewer than 3 visible landmarks and were not lifted" in err and err.endswith("frame 1\n")
     mapped, vis = to_human17(coco[..., :2], coco[..., 2] > 0, "coco17")
     with np.load(out) as f:
         np.testing.assert_array_equal(f["lifted"], [True, False, True])
@@ -305,3 +308,50 @@ def test_one_mask_for_every_frame(lifter, hand_file) -> None:
     np.testing.assert_array_equal(vis, np.repeat(mask[None], 5, 0))
     with pytest.raises(ValueError, match=r"visible must have shape \(5, 21\) or \(21,\), got \(20,\)"):
         lift_file(lifter, {"points2d": pts, "visible": mask[:20]}, "hand21", progress=False)
+
+
+def test_a_frame_not_lifted_keeps_the_files_frame_numbers_and_cameras(lifter, hand_file, tmp_path: Path,
+                                                                      capsys) -> None:
+    """Frames not lifted are left out of the chunks without shifting the frames an error names; with
+    ``--reading camera`` their intrinsics (a tracker's NaN for a frame it missed) are not checked and come out NaN,
+    the others' as given and lifted as the API lifts them."""
+    _, views = hand_file
+    pts, vis = views.points2d[:6].copy(), views.visible[:6].copy()
+    vis[1] = False                                                       # frame 1: missed
+    focal, principal = views.focal[:6].copy(), views.principal[:6].copy()
+    focal[1], principal[1] = np.nan, np.nan
+    path, out = tmp_path / "missed.npz", tmp_path / "out.npz"
+    np.savez(path, points2d=pts, visible=vis, camera_focal=focal, camera_principal=principal)
+    assert main([str(path), "--category", "hand21", "--out", str(out), "--reading", "camera", "--chunk", "2",
+                 "--quiet", "--device", "cpu"]) == 0
+    keep = [0, 2, 3, 4, 5]
+    with np.load(out) as f:
+        assert np.isnan(f["points3d"][1]).all() and np.isnan(f["camera_focal"][1])
+        np.testing.assert_array_equal(f["camera_focal"][keep], focal[keep])
+        np.testing.assert_array_equal(f["camera_principal"][keep], principal[keep])
+        want = lifter.lift_with_camera(pts[keep], "hand21", focal[keep], principal[keep], vis[keep])
+        np.testing.assert_allclose(f["points3d"][keep], want, rtol=1e-5, atol=1e-3)
+        assert json.loads(str(f["record"]))["focal"] == "per frame"
+    bad = pts.copy()
+    seen = int(np.flatnonzero(vis[4])[0])
+    bad[4, seen] = np.nan                                                # a visible landmark without pixels
+    np.savez(path, points2d=bad, visible=vis)
+    with pytest.raises(SystemExit):
+        main([str(path), "--category", "hand21", "--out", str(tmp_path / "x.npz"), "--chunk", "2", "--quiet"])
+    assert (f"frames 3-4: non-finite 2D coordinates at visible landmark {seen} (frame 4)"
+            in capsys.readouterr().err)                                  # chunks [0, 2], [3, 4], [5]
+
+
+def test_one_mask_for_every_frame_of_detector_keypoints() -> None:
+    """``--from``: one ``visible (K,)`` is every frame's, as for ``points2d`` in the human17 order."""
+    from lifter.keypoint_formats import to_human17
+    from lifter.lift import mapped_keypoints
+
+    rng = np.random.default_rng(14)
+    xy = rng.normal(size=(3, 17, 2)) * 60 + 400
+    mask = np.ones(17, bool)
+    mask[[3, 15]] = False
+    got = mapped_keypoints({"points2d": xy, "visible": mask}, "coco17")
+    want, want_vis = to_human17(xy, np.repeat(mask[None], 3, 0), "coco17")
+    np.testing.assert_array_equal(got["visible"], want_vis)
+    np.testing.assert_allclose(got["points2d"], want)
