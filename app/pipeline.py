@@ -310,9 +310,11 @@ def lift_session(session: Session, fitted_shape: bool = False) -> dict:
             reading = (f"read through an assumed pinhole: fx = fy = {intrinsics[0]:.0f} px "
                        f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre")
     except ValueError as e:         # a focal length shorter than the depth range, or none estimated for the face
-        why = ("no focal length could be estimated for this face" + (", so this is not the fitted shape"
-                                                                      if fitted_shape else "")
-               if session.category in get_lifter().bases else "the assumed focal length is too short for this lift")
+        if session.category in get_lifter().bases:
+            why = "no focal length could be estimated for this face"
+            why += ", so this is not the fitted shape" if fitted_shape else ""
+        else:
+            why = "the assumed focal length is too short for this lift"
         intrinsics, pts3d = None, ortho
         reading = f"read orthographically ({why}: {e})"
     result = {"points3d": pts3d, "reprojected": reproject(pts3d, session.points, session.visible, intrinsics),

@@ -35,17 +35,19 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "
 CPU_TOKENS = 3072
 
 
-def checked_visible(visible: np.ndarray) -> np.ndarray:
+def checked_visible(visible: np.ndarray, frames: int | None = None) -> np.ndarray:
     """``visible`` as a bool array: bools, or numbers that are all 0 or 1. Anything else (a detector's confidence
     scores, say) raises a ValueError saying how to make a mask of it, rather than counting every nonzero score
-    as visible."""
+    as visible. With ``frames``, one mask ``(N,)`` is every frame's: ``(frames, N)`` (the caller checks N)."""
     vis = np.asarray(visible)
     if vis.dtype == bool:
-        return np.ascontiguousarray(vis)           # torch takes no negative strides (a reversed mask, say)
-    if vis.dtype.kind not in "biuf" or not np.isin(vis, (0, 1)).all():
+        vis = np.ascontiguousarray(vis)            # torch takes no negative strides (a reversed mask, say)
+    elif vis.dtype.kind not in "biuf" or not np.isin(vis, (0, 1)).all():
         raise ValueError("visible must be bool (or 0 / 1): True where a landmark is seen; for confidence scores "
                          "pass a thresholded mask such as scores > 0.5")
-    return vis.astype(bool)
+    else:
+        vis = vis.astype(bool)
+    return np.repeat(vis[None], frames, 0) if frames is not None and vis.ndim == 1 else vis
 
 
 class LoadedLifter:
@@ -297,8 +299,7 @@ class LoadedLifter:
         if visible is None:
             vis = np.ones(pts.shape[:2], dtype=bool)
         else:
-            vis = checked_visible(visible)
-            vis = np.repeat(vis[None], len(pts), 0) if vis.shape == (n,) else vis   # one mask, every frame
+            vis = checked_visible(visible, len(pts))                                 # one mask, every frame
             if vis.shape != pts.shape[:2]:
                 raise ValueError(f"visible must have shape {pts.shape[:2] if not single else (n,)}"
                                  f"{'' if single else f' or ({n},)'}, got {np.shape(visible)}")

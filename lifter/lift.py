@@ -141,9 +141,7 @@ def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np
     if arrays.get("visible") is not None:
         from lifter.api import checked_visible
 
-        vis = checked_visible(arrays["visible"])
-        if pts.ndim == 3 and vis.shape == pts.shape[1:2]:
-            vis = np.repeat(vis[None], len(pts), 0)                      # one mask, every frame
+        vis = checked_visible(arrays["visible"], len(pts) if pts.ndim == 3 else None)   # one mask, every frame
     out, out_vis = to_human17(np.where(np.isfinite(xy), xy, np.nan), vis, source)
     return {**arrays, "points2d": out, "visible": out_vis}
 
@@ -186,9 +184,7 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     if vis is None:
         vis = np.isfinite(pts).all(-1)                                   # no mask: the finite landmarks
     else:
-        vis = checked_visible(vis)                                       # a mask, not detector scores
-        if vis.shape == pts.shape[1:2]:
-            vis = np.repeat(vis[None], F, 0)                             # one mask, every frame
+        vis = checked_visible(vis, F)                  # a mask, not detector scores; one (N,) is every frame's
     if vis.shape != pts.shape[:2]:
         shapes = f"{pts.shape[:2]}" + (f" or {pts.shape[1:2]}" if not single else "")
         raise ValueError(f"visible must have shape {shapes}, got {np.shape(arrays['visible'])}")
@@ -241,12 +237,12 @@ def renumbered(message: str, frames: np.ndarray) -> str:
 
 
 def given_camera(arrays: dict, focal: float | None, principal: tuple[float, float] | None, frames: int,
-                 lifted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 lifted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The intrinsics of ``--reading camera``: ``--focal`` / ``--principal``, else the input file's
     ``camera_focal`` / ``camera_principal`` -> ``(focal (F,), principal (F, 2))``, checked
-    (:func:`lifter.camera_reading.checked_camera`) on the frames ``lifted`` (bool ``(F,)``; default: all); the
-    others' are NaN (a tracker's file may hold no camera for the frames it missed). Raises ValueError when they
-    are missing or not valid."""
+    (:func:`lifter.camera_reading.checked_camera`) on the frames ``lifted`` (bool ``(F,)``); the others' are NaN
+    (a tracker's file may hold no camera for the frames it missed). Raises ValueError when they are missing or not
+    valid."""
     from lifter.camera_reading import checked_camera
 
     f_all = focal if focal is not None else arrays.get("camera_focal")
@@ -256,8 +252,6 @@ def given_camera(arrays: dict, focal: float | None, principal: tuple[float, floa
                          "camera_principal in the input file (or use --reading guessed)")
     f_all = np.asarray(f_all, dtype=np.float64).item() if np.size(f_all) == 1 else f_all     # one for all,
     p_all = np.asarray(p_all, dtype=np.float64).reshape(2) if np.size(p_all) == 2 else p_all    # (1, 2) too
-    if lifted is None or np.all(lifted):
-        return checked_camera(f_all, p_all, frames)
     f, p = np.asarray(f_all, dtype=np.float64), np.asarray(p_all, dtype=np.float64)
     if (f.ndim and f.shape != (frames,)) or p.shape not in ((2,), (frames, 2)):
         return checked_camera(f_all, p_all, frames)                      # raises, naming the shapes
