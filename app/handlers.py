@@ -106,6 +106,7 @@ def on_detect(session: Session, mode: str, manual_category: str, mirrored: bool,
     _need_image(session)
     session = session.copy()
     session.mirrored = bool(mirrored)
+    had = session.has_landmarks()
     if mode == MANUAL:
         msg = pipeline.start_manual(session, manual_category, manual_hand)
     else:
@@ -119,6 +120,8 @@ def on_detect(session: Session, mode: str, manual_category: str, mirrored: bool,
             message = f"{e}{kept} (Mode switched to Manual: press Start manual.)"
             return (*render(session, status_text(session, message)),
                     gr.update(value=MANUAL), gr.update(value=MODES[mode]))
+    if had:
+        msg += " (**Undo** brings back the landmarks from before.)"
     return (*render(session, status_text(session, msg)), gr.update(), gr.update())
 
 

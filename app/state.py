@@ -15,6 +15,22 @@ from app.config import CONFIG
 from lifter.skeletons import get_category
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What an edit, a detection or a Manual start changes, kept for Undo: the category, ``points (N, 2)``,
+    ``visible (N,)``, Manual mode's next index, the detection Reset returns to, the hand's side and MediaPipe's 3D
+    (see :class:`Session`'s attributes of the same names). The arrays are copies nobody edits."""
+
+    category: str | None
+    points: np.ndarray | None
+    visible: np.ndarray | None
+    manual_next: int | None
+    detected: tuple[np.ndarray, np.ndarray] | None
+    hand_side: str | None
+    reference3d: np.ndarray | None
+    reference_name: str
+
+
 @dataclass
 class Session:
     """One user's work on one image.
@@ -29,7 +45,8 @@ class Session:
         points: ``(N, 2)`` float64 px, NaN where missing.
         visible: ``(N,)`` bool.
         detected: ``(points, visible)`` as detected, for Reset; None for manual entry.
-        history: earlier ``(points, visible, manual_next)`` for Undo, oldest first.
+        history: earlier states (:class:`Snapshot`) for Undo, oldest first: every edit, and every detection or
+            Manual start that replaced landmarks, so a new detection's Undo brings the landmarks before it back.
         selected: index of the selected landmark, or None.
         manual_next: in Manual mode, the index of the next landmark to click; None when not in Manual mode.
         hand_side: ``"right"`` / ``"left"`` for a hand (the lifter expects right hands), else None.
@@ -48,7 +65,7 @@ class Session:
     points: np.ndarray | None = None
     visible: np.ndarray | None = None
     detected: tuple[np.ndarray, np.ndarray] | None = None
-    history: list[tuple[np.ndarray, np.ndarray, int | None]] = field(default_factory=list)
+    history: list[Snapshot] = field(default_factory=list)
     selected: int | None = None
     manual_next: int | None = None
     hand_side: str | None = None
@@ -78,18 +95,23 @@ class Session:
     # ------------------------------------------------------------------------------------------ edits
 
     def set_landmarks(self, category: str, points: np.ndarray, visible: np.ndarray, *, detected: bool) -> None:
-        """Start editing ``category`` with ``points (N, 2)`` / ``visible (N,)``; clears history and result."""
+        """Start editing ``category`` with ``points (N, 2)`` / ``visible (N,)``; clears the result and the
+        selection. Landmarks shown before (of any category) stay in the history: Undo brings them back. The
+        caller sets ``hand_side`` and ``reference3d`` after this call (the history holds the ones before)."""
         n = get_category(category).num_landmarks
         points = np.asarray(points, dtype=np.float64).reshape(n, 2).copy()
         visible = np.asarray(visible, dtype=bool).reshape(n).copy()
         points[~visible] = np.nan
+        if self.points is not None:
+            self._push()
         self.category, self.points, self.visible = category, points, visible
         self.detected = (points.copy(), visible.copy()) if detected else None
-        self.history, self.selected, self.result = [], None, None
+        self.selected, self.result = None, None
         self.manual_next = None if detected else 0
 
     def _push(self) -> None:
-        self.history.append((self.points.copy(), self.visible.copy(), self.manual_next))
+        self.history.append(Snapshot(self.category, self.points.copy(), self.visible.copy(), self.manual_next,
+                                     self.detected, self.hand_side, self.reference3d, self.reference_name))
         del self.history[:-CONFIG.undo_depth]
         self.result = None
 
@@ -172,8 +194,13 @@ class Session:
     def undo(self) -> str:
         if not self.history:
             return "Nothing to undo."
-        self.points, self.visible, self.manual_next = self.history.pop()
+        before, last = self.category, self.history.pop()
+        self.category, self.manual_next, self.detected = last.category, last.manual_next, last.detected
+        self.points, self.visible = last.points.copy(), last.visible.copy()
+        self.hand_side, self.reference3d, self.reference_name = last.hand_side, last.reference3d, last.reference_name
         self.result, self.selected = None, None
+        if self.category != before:
+            return f"Undone: back to the {self.category} landmarks from before." + self.manual_prompt()
         return "Undone." + self.manual_prompt()
 
     def reset(self) -> str:

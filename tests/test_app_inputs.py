@@ -224,3 +224,32 @@ def test_a_left_hand_entered_by_hand_is_lifted_as_a_left_hand() -> None:
     assert np.abs(plain - expect).max() > 1.0                                # lifted as a right hand: not the same
     with pytest.raises(gr.Error, match="hand_side"):
         handlers.api_lift_points(left.tolist(), "hand21", None, "both")
+
+
+def test_undo_after_a_new_detection_brings_the_clicked_landmarks_back() -> None:
+    """Landmarks clicked in by hand are not lost to a Detect (or a Manual restart) pressed by mistake: Undo brings
+    them back with their category, Manual mode's place and side, and the detection's own state goes with it."""
+    image = handlers.on_image(str(CAMERAMAN), False)[0]
+    session = handlers.on_detect(image, "Manual", "hand21", False, "largest", "left")[0]
+    for xy in ((100, 120), (110, 130), (120, 140)):
+        session = session.copy()
+        session.click(xy)
+    clicked = session
+    out = handlers.on_detect(clicked, "Body", "human17", False)     # the real photo: MediaPipe finds the person
+    detected = out[0]
+    assert detected.category == "human17" and detected.reference3d is not None
+    assert "**Undo** brings back the landmarks from before." in out[2]
+    out = handlers.on_edit(detected, "undo")
+    back = out[0]
+    assert "Undone: back to the hand21 landmarks from before." in out[2] and "thumb_ip" in out[2]
+    assert back.category == "hand21" and back.manual_next == 3 and back.hand_side == "left"
+    assert back.detected is None and back.reference3d is None and back.result is None
+    np.testing.assert_array_equal(back.points, clicked.points)
+    np.testing.assert_array_equal(back.visible, clicked.visible)
+    redone = handlers.on_edit(handlers.on_edit(detected, "reset")[0], "undo")[0]    # the detection's Reset still works
+    np.testing.assert_array_equal(redone.points, detected.points)
+    assert handlers.on_edit(back, "undo")[0].manual_next == 2                        # and the clicks undo one by one
+    restarted = handlers.on_detect(back, "Manual", "hand21", False)[0]              # a Manual restart: undoable too
+    assert not restarted.visible.any()
+    np.testing.assert_array_equal(handlers.on_edit(restarted, "undo")[0].points, clicked.points)
+    assert "Undo" not in handlers.on_detect(image, "Body", "human17", False)[2]     # nothing before: no hint
