@@ -16,7 +16,8 @@ class AppConfig:
     min_side: int = 32                    # smaller images are refused: nothing can be detected in them (px)
     max_pixels: int = 80_000_000          # refuse images with more pixels than this (decompression bombs)
     display_side: int = 1024              # the annotated image shown in the page is at most this big (px)
-    select_radius: float = 0.04           # a click selects a landmark within this fraction of the image diagonal
+    select_radius: float = 0.04           # a click selects a landmark within this fraction of the shown diagonal
+    zoom_margin: float = 0.15             # Zoom: the landmarks' box grown by this fraction of its longer side
     focal_factor: float = 1.2             # assumed focal length of a photo: focal_factor * max(W, H) px
     undo_depth: int = 100                 # edits kept for undo
     min_visibility: float = 0.5           # MediaPipe Pose landmarks below this visibility count as missing

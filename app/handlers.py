@@ -15,9 +15,9 @@ import gradio as gr
 import numpy as np
 
 from app import pipeline, samples
-from app.config import CONFIG, MANUAL, MODES
+from app.config import MANUAL, MODES
 from app.figures import Layer, Panel, draw_landmarks, normalise, views_figure
-from app.io import display_copy, load_image, write_exports
+from app.io import load_image, write_exports
 from app.state import Session
 
 log = logging.getLogger("app")
@@ -49,9 +49,11 @@ def render(session: Session, message: str) -> tuple:
     """Outputs ``[session, canvas, status, landmark list]`` for the current session."""
     if session.display is None:
         return session, None, message, gr.update(choices=[], value=None)
-    canvas = draw_landmarks(session.display, session.points, session.visible, session.category,
-                            session.display_factor, session.selected,
-                            reprojected=(session.result or {}).get("reprojected"),
+    origin = np.asarray(session.display_origin, dtype=np.float64)      # (2,): zoomed, the view's corner
+    reprojected = (session.result or {}).get("reprojected")
+    canvas = draw_landmarks(session.display, None if session.points is None else session.points - origin,
+                            session.visible, session.category, session.display_factor, session.selected,
+                            reprojected=None if reprojected is None else reprojected - origin,
                             next_index=session.manual_next)
     names = list(session.names)
     value = names[session.selected] if session.selected is not None else None
@@ -64,6 +66,18 @@ def status_text(session: Session, message: str) -> str:
         W, H = session.original_size
         lines.append(f"<small>{session.image_name}: {W} x {H} px"
                      + (f"; {'; '.join(session.image_notes)}" if session.image_notes else "") + "</small>")
+    if session.zoom_next:
+        lines.append("<small>the next click on the image zooms in around it</small>")
+    if session.view is not None:
+        x0, y0, x1, y1 = session.view
+        lines.append(f"<small>zoomed to x {x0:.0f}-{x1:.0f}, y {y0:.0f}-{y1:.0f} px (**Whole image** to see it "
+                     f"all)</small>")
+        if session.points is not None:
+            p = session.points[session.visible]
+            outside = int((~((p >= [x0, y0]) & (p <= [x1, y1])).all(-1)).sum())
+            if outside:
+                lines.append(f"<small>{outside} visible landmark{'s' * (outside > 1)} outside the zoomed part: "
+                             f"**Whole image** or **Zoom to landmarks** shows them</small>")
     if session.points is not None:
         missing = [n for n, v in zip(session.names, session.visible) if not v]
         if missing and len(missing) <= 20:
@@ -87,8 +101,7 @@ def on_image(path: str | None, mirrored: bool) -> tuple:
         return render(session, f"{e} Upload another image, use the webcam, or pick an example.")
     session.image, session.original_size, session.image_notes = loaded.rgb, loaded.original_size, loaded.notes
     session.image_name = Path(str(path)).name
-    session.display, f = display_copy(loaded.rgb, CONFIG.display_side)
-    session.display_factor = f * loaded.scale
+    pipeline.show_view(session, None)
     return render(session, status_text(session, "Image loaded: choose a mode and press **Detect**."))
 
 
@@ -126,7 +139,7 @@ def on_detect(session: Session, mode: str, manual_category: str, mirrored: bool,
 
 
 def click_to_original(session: Session, index) -> tuple[float, float] | None:
-    """Display-pixel click ``index = [x, y]`` -> original pixels, or None when outside the image."""
+    """Display-pixel click ``index = [x, y]`` -> original pixels, or None when outside the image shown."""
     try:
         x, y = float(index[0]), float(index[1])
     except (TypeError, ValueError, IndexError):
@@ -134,12 +147,21 @@ def click_to_original(session: Session, index) -> tuple[float, float] | None:
     h, w = session.display.shape[:2]
     if not (0 <= x < w and 0 <= y < h):
         return None
-    return x / session.display_factor, y / session.display_factor
+    x0, y0 = session.display_origin
+    return x / session.display_factor + x0, y / session.display_factor + y0
 
 
 @user_errors
 def on_click(session: Session, evt: gr.SelectData) -> tuple:
     _need_image(session)
+    if session.zoom_next:                                    # Zoom in: this click says where
+        xy = click_to_original(session, evt.index)
+        if xy is None:
+            return render(session, status_text(session, "Click inside the image to zoom in there."))
+        session = session.copy()
+        session.zoom_next = False
+        pipeline.show_view(session, pipeline.zoom_at(session, xy))
+        return render(session, status_text(session, "Zoomed in: click and edit as before, or Detect in this part."))
     if session.points is None:
         raise gr.Error("Press Detect (or choose Manual and press Start) before clicking landmarks.")
     xy = click_to_original(session, evt.index)
@@ -180,6 +202,34 @@ def on_edit(session: Session, action: str) -> tuple:
     else:
         raise ValueError(f"unknown edit {action!r}")
     return render(session, status_text(session, msg))
+
+
+@user_errors
+def on_view(session: Session, action: str) -> tuple:
+    """Zoom buttons, for a large photo or a small subject: ``action`` "zoom" shows the part of the image around the
+    visible landmarks, enlarged, so that they can be clicked; "zoom_in" makes the next click on the image zoom in
+    twice as close around it (no landmarks needed: Detect then searches the part shown, where MediaPipe finds a
+    subject too small in the whole image); "whole" shows the whole image. Landmarks, lift and history are kept.
+    Outputs ``[session, canvas, status, landmark list]``."""
+    _need_image(session)
+    session = session.copy()
+    session.zoom_next = False
+    if action == "whole":
+        pipeline.show_view(session, None)
+        return render(session, status_text(session, "Showing the whole image."))
+    if action == "zoom_in":
+        session.zoom_next = True
+        return render(session, status_text(session, "Click where to zoom in (twice as close)."))
+    if action != "zoom":
+        raise ValueError(f"unknown view {action!r}")
+    if session.points is None or not session.visible.any():
+        raise gr.Error("Nothing to zoom to yet: detect landmarks or place some in Manual mode first.")
+    box = pipeline.zoom_box(session.points, session.visible, session.original_size)
+    if box is None:
+        pipeline.show_view(session, None)
+        return render(session, status_text(session, "The landmarks fill the image: it is shown whole."))
+    pipeline.show_view(session, box)
+    return render(session, status_text(session, "Zoomed to the landmarks: click and edit as before."))
 
 
 def image_panels(session: Session) -> list[Panel]:

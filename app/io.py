@@ -154,6 +154,39 @@ def _orientation(im: Image.Image) -> int | None:
         return None
 
 
+def view_crop(rgb: np.ndarray, original_size: tuple[int, int], box: tuple[float, float, float, float]
+              ) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """The part ``box = (x0, y0, x1, y1)`` (original px) of the working copy ``rgb (h, w, 3)`` of an image of
+    ``original_size`` ``(W, H)``, cut on whole working pixels: ``(crop (h', w', 3) uint8, s working px per original
+    px, origin)``, the crop's pixel ``(c, r)`` being the original pixel ``(c / s + origin[0], r / s + origin[1])``.
+
+    Raises ValueError: ``box`` not inside the image with a positive size."""
+    h, w = rgb.shape[:2]
+    s = w / original_size[0]
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if not (np.isfinite([x0, y0, x1, y1]).all() and 0 <= x0 < x1 <= original_size[0]
+            and 0 <= y0 < y1 <= original_size[1]):
+        raise ValueError(f"the view {box} is not a part of the {original_size[0]} x {original_size[1]} px image")
+    c0, r0 = min(int(np.floor(x0 * s)), w - 1), min(int(np.floor(y0 * s)), h - 1)
+    c1, r1 = max(int(np.ceil(x1 * s)), c0 + 1), max(int(np.ceil(y1 * s)), r0 + 1)
+    return rgb[r0:r1, c0:c1], s, (c0 / s, r0 / s)
+
+
+def display_view(rgb: np.ndarray, original_size: tuple[int, int], box: tuple[float, float, float, float],
+                 max_side: int, max_enlarge: float = 8.0) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """The part ``box = (x0, y0, x1, y1)`` (original px, :func:`view_crop`) of the working copy ``rgb`` for the
+    page: its longer side ``max_side`` px, a small part enlarged (at most ``max_enlarge`` times) so that its
+    landmarks can be clicked. Returns ``(image (h', w', 3) uint8, factor, origin)``: a display pixel ``(x, y)`` is
+    the original pixel ``(x / factor + origin[0], y / factor + origin[1])``.
+
+    Raises ValueError: ``box`` not inside the image with a positive size."""
+    crop, s, origin = view_crop(rgb, original_size, box)
+    f = min(max_side / max(crop.shape[:2]), max_enlarge)
+    size = (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f)))
+    shown = np.asarray(Image.fromarray(crop).resize(size, Image.BILINEAR if f < 1 else Image.LANCZOS)).copy()
+    return shown, f * s, origin
+
+
 def display_copy(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     """A copy for the page at most ``max_side`` px: ``(image (h, w, 3) uint8, factor = h / H)``."""
     h, w = rgb.shape[:2]

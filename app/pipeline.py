@@ -20,7 +20,7 @@ import numpy as np
 
 from app.config import CONFIG, MODES, AppConfig
 from app.detect import get_detectors
-from app.io import ImageError, load_image
+from app.io import ImageError, display_copy, display_view, load_image, view_crop
 from app.state import Session
 from lifter.geometry import pinhole_of_reading, project_perspective
 from lifter.skeletons import get_category
@@ -217,11 +217,21 @@ def detect_session(session: Session, mode: str, hand: str = "largest") -> str:
     if mode not in MODES:
         raise ValueError(f"Detect works in the Body, Hand or Face modes, not {mode!r}.")
     category = MODES[mode]
-    found = get_detectors().detect(session.image, category, session.original_size, session.mirrored)
+    where = "this image"
+    if session.view is None:
+        found = get_detectors().detect(session.image, category, session.original_size, session.mirrored)
+    else:                                       # zoomed: the part shown, so that a small subject is found
+        crop, s, origin = view_crop(session.image, session.original_size, session.view)
+        found = get_detectors().detect(crop, category, (crop.shape[1] / s, crop.shape[0] / s), session.mirrored)
+        for d in found:
+            d.points2d = d.points2d + np.asarray(origin)                # the crop's original px -> the image's
+        where = "the zoomed part of the image"
     if not found:
         what = {"human17": "person", "hand21": "hand", "face468": "face"}[category]
-        raise NotFound(f"No {what} found in this image. Try another image or mode, or choose **Manual** and "
-                       f"click the landmarks in yourself.")
+        raise NotFound(f"No {what} found in {where}. Try another image or mode, "
+                       + ("zoom to the subject (**Zoom in**, then click it) and detect again, " if session.view is None
+                          else "**Whole image**, ")
+                       + "or choose **Manual** and click the landmarks in yourself.")
     det = found[0]
     if category == "hand21" and hand in ("left", "right"):
         det = next((d for d in found if d.hand_side == hand), det)
@@ -229,7 +239,8 @@ def detect_session(session: Session, mode: str, hand: str = "largest") -> str:
     session.reference3d, session.reference_name = det.reference3d, det.reference_name
     session.hand_side = det.hand_side
     n_vis, n = int(det.visible.sum()), len(det.visible)
-    msg = f"Found a {what_name(category)}: {n_vis} of {n} landmarks visible."
+    msg = (f"Found a {what_name(category)}{' in the zoomed part' if session.view is not None else ''}: {n_vis} of "
+           f"{n} landmarks visible.")
     if det.hand_side:
         msg += (f" It is a **{det.hand_side}** hand"
                 f"{' (mirrored before lifting: the lifter expects right hands)' if det.hand_side == 'left' else ''}.")
@@ -242,6 +253,62 @@ def detect_session(session: Session, mode: str, hand: str = "largest") -> str:
     if n_vis < 3:
         msg += " Fewer than 3 landmarks are visible: click more in before lifting."
     return msg
+
+
+def zoom_box(points: np.ndarray, visible: np.ndarray, original_size: tuple[int, int],
+             margin: float = CONFIG.zoom_margin, min_side: float | None = None
+             ) -> tuple[float, float, float, float] | None:
+    """The part of the image to zoom to: the box ``(x0, y0, x1, y1)`` (original px) of the visible landmarks of
+    ``points (N, 2)`` / ``visible (N,)``, grown on every side by ``margin`` of its longer side, at least
+    ``min_side`` px a side (default a tenth of the image's longer side, at least 64 px: one landmark or a row of
+    them still shows their surroundings), inside the ``(W, H)`` image. None when no landmark is visible or the box
+    would be the whole image."""
+    pts = np.asarray(points, dtype=np.float64)[np.asarray(visible, dtype=bool)]
+    pts = pts[np.isfinite(pts).all(-1)]
+    if not len(pts):
+        return None
+    W, H = original_size
+    min_side = max(64.0, 0.1 * max(W, H)) if min_side is None else min_side
+    lo, hi = pts.min(0), pts.max(0)
+    pad = margin * float((hi - lo).max())
+    lo, hi = lo - pad, hi + pad
+    grow = np.maximum(min(min_side, W, H) - (hi - lo), 0) / 2       # too thin: widened about its centre
+    lo, hi = lo - grow, hi + grow
+    shift = np.maximum(0 - lo, 0) - np.maximum(hi - np.array([W, H], dtype=np.float64), 0)   # kept inside
+    lo, hi = np.maximum(lo + shift, 0), np.minimum(hi + shift, [W, H])
+    if lo[0] <= 0 and lo[1] <= 0 and hi[0] >= W and hi[1] >= H:
+        return None
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+def zoom_at(session: Session, xy: tuple[float, float], factor: float = 2.0) -> tuple[float, float, float, float]:
+    """The part of the image ``factor`` times smaller than the one shown (the whole image when not zoomed),
+    centred on ``xy`` (original px) and moved inside the image: ``(x0, y0, x1, y1)`` original px.
+
+    Raises ValueError: the part would be under 16 px a side (as close as zooming goes)."""
+    W, H = session.original_size
+    x0, y0, x1, y1 = session.view or (0, 0, W, H)
+    w, h = (x1 - x0) / factor, (y1 - y0) / factor
+    if min(w, h) < 16:
+        raise ValueError("Zoomed in as far as it goes: Whole image or Zoom to landmarks to see more.")
+    cx = min(max(float(xy[0]), w / 2), W - w / 2)
+    cy = min(max(float(xy[1]), h / 2), H - h / 2)
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def show_view(session: Session, box: tuple[float, float, float, float] | None) -> None:
+    """Show the part ``box`` (original px, :func:`zoom_box`) of the session's image in the page, or the whole image
+    for None: sets ``display``, ``display_factor``, ``display_origin`` and ``view``."""
+    if session.image is None:
+        raise ImageError("Upload an image, take one with the webcam, or pick an example first.")
+    if box is None:
+        session.display, f = display_copy(session.image, CONFIG.display_side)
+        session.display_factor = f * session.image.shape[1] / session.original_size[0]
+        session.display_origin, session.view = (0.0, 0.0), None
+    else:
+        session.display, session.display_factor, session.display_origin = display_view(
+            session.image, session.original_size, box, CONFIG.display_side)
+        session.view = tuple(float(v) for v in box)
 
 
 def what_name(category: str) -> str:

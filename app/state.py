@@ -39,8 +39,10 @@ class Session:
         image: ``(h, w, 3)`` uint8 working copy (downscaled when the original was over ``max_side``), or None.
         original_size: ``(W, H)`` px of the original image: landmarks are in these pixels.
         image_notes: what loading did to the image.
-        display / display_factor: the copy shown in the page and its pixels per original pixel (clicks come
-            back in display pixels).
+        display / display_factor / display_origin: the copy shown in the page, its pixels per original pixel
+            and the original pixel at its top-left corner (clicks come back in display pixels).
+        view: the part of the image shown, ``(x0, y0, x1, y1)`` original px, when zoomed; None: the whole image.
+        zoom_next: the next click on the image zooms in around it (**Zoom in**) instead of editing.
         category: the landmark category being edited, or None before detection / manual start.
         points: ``(N, 2)`` float64 px, NaN where missing.
         visible: ``(N,)`` bool.
@@ -61,6 +63,9 @@ class Session:
     image_name: str = "image"
     display: np.ndarray | None = None          # (h, w, 3) uint8 copy shown in the page (at most display_side)
     display_factor: float = 1.0                # display px per original px
+    display_origin: tuple[float, float] = (0.0, 0.0)   # original px at the display's top-left corner
+    view: tuple[float, float, float, float] | None = None   # zoomed part (x0, y0, x1, y1) original px, or None
+    zoom_next: bool = False                    # the next click zooms in around it
     category: str | None = None
     points: np.ndarray | None = None
     visible: np.ndarray | None = None
@@ -155,7 +160,8 @@ class Session:
 
         With a landmark selected (clicked, or picked from the list), move it there, in Manual mode too (the next
         landmark to place stays the next). Otherwise, in Manual mode, place the next landmark and advance; else
-        select the nearest visible landmark within the click radius.
+        select the nearest visible landmark within the click radius (a fraction of the diagonal of the part of
+        the image shown).
         """
         if self.points is None:
             raise ValueError("Detect landmarks or start Manual mode first.")
@@ -167,8 +173,8 @@ class Session:
             msg = self.move(i, xy)
             self.manual_next = i + 1
             return msg + self.manual_prompt()
-        w, h = self.original_size
-        radius = CONFIG.select_radius * float(np.hypot(w, h))
+        x0, y0, x1, y1 = self.view or (0, 0, *self.original_size)
+        radius = CONFIG.select_radius * float(np.hypot(x1 - x0, y1 - y0))   # of the part shown: zoomed, finer
         i = self.nearest(xy, radius)
         if i is None:
             return "No landmark near that point: click closer to one, or pick it from the list."

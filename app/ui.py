@@ -90,6 +90,10 @@ def _image_tab() -> None:
                 skip = gr.Button("Skip (manual)", size="sm")
                 undo = gr.Button("Undo", size="sm", elem_id="undo-btn")
                 reset = gr.Button("Reset", size="sm")
+            with gr.Row():
+                zoom_in = gr.Button("Zoom in", size="sm", elem_id="zoom-in-btn")
+                zoom = gr.Button("Zoom to landmarks", size="sm", elem_id="zoom-btn")
+                whole = gr.Button("Whole image", size="sm", elem_id="whole-btn")
     views = gr.Plot(label="3D views: lifter | depth baseline | MediaPipe reference", elem_id="views")
     depth_note = gr.Markdown("")
     with gr.Row():
@@ -115,6 +119,8 @@ def _image_tab() -> None:
     for button, action in ((missing, "missing"), (skip, "skip"), (undo, "undo"), (reset, "reset")):
         button.click(h.on_edit, [session, gr.State(action)], outputs, **PRIVATE).then(h.lift_outputs, session,
                                                                                       lifted, **PRIVATE)
+    for button, action in ((zoom_in, "zoom_in"), (zoom, "zoom"), (whole, "whole")):    # the view only: edits kept
+        button.click(h.on_view, [session, gr.State(action)], outputs, **PRIVATE)
     lift.click(h.on_lift, [session, fitted, manual_hand], [*outputs, *lifted], **PRIVATE)
 
 

@@ -135,6 +135,41 @@ def test_upload_detect_edit_lift_export(page) -> None:
     page.wait_for_selector("#views .js-plotly-plot")
 
 
+def test_zoom_to_the_landmarks_and_edit_there(page) -> None:
+    """Zoom to landmarks enlarges the part around them; a click there lands on the original pixel it shows."""
+    import re
+
+    from app.detect import get_detectors
+    from app.io import load_image
+    from app.pipeline import zoom_box
+
+    page.locator("#source-image input[type=file]").set_input_files(str(EXAMPLE))
+    page.locator("#status").get_by_text("Image loaded").wait_for()
+    page.locator("#detect-btn").click()
+    page.locator("#status").get_by_text("Found a person").wait_for()
+    page.locator("#zoom-btn").click()
+    page.locator("#status").get_by_text("Zoomed to the landmarks").wait_for()
+    loaded = load_image(EXAMPLE)                         # 512 px: working pixels are original pixels
+    det = get_detectors().detect(loaded.rgb, "human17", loaded.original_size)[0]
+    x0, y0, x1, y1 = zoom_box(det.points2d, det.visible, loaded.original_size)
+    c0, r0 = int(np.floor(x0)), int(np.floor(y0))
+    img = page.locator("#canvas img").first
+    page.wait_for_function("() => document.querySelector('#canvas img').naturalWidth > 0")
+    natural = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+    f = max(natural) / max(int(np.ceil(x1)) - c0, int(np.ceil(y1)) - r0)
+    assert f > 1.2, (natural, (x0, y0, x1, y1))           # enlarged: the landmarks' part fills the canvas
+    j = int(np.flatnonzero(det.visible)[0])
+    x, y = det.points2d[j]
+    _click_image_px(page, (x - c0) * f, (y - r0) * f)
+    page.locator("#status").get_by_text("Selected ").wait_for()
+    _click_image_px(page, (x + 20 - c0) * f, (y + 15 - r0) * f)
+    page.locator("#status").get_by_text("Moved ").wait_for()
+    mx, my = map(float, re.search(r"to \((\d+), (\d+)\)", _status(page)).groups())
+    assert abs(mx - (x + 20)) <= 1.5 and abs(my - (y + 15)) <= 1.5, (_status(page), x, y)
+    page.locator("#whole-btn").click()
+    page.locator("#status").get_by_text("Showing the whole image").wait_for()
+
+
 def test_a_face_can_be_returned_as_its_fitted_shape(page) -> None:
     """The Face mode's checkbox (hidden in other modes) returns the face's fitted shape, and the export says so."""
     fitted = page.locator("#fitted-shape")
