@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -29,18 +30,37 @@ from lifter.runs import read_run
 def export(run: Path, out: Path, command: str = "", evaluation: Path | None = None,
            label: str | None = None, ema: float | None = None) -> dict:
     """Export ``run``'s checkpoint to ``out`` (its last weights, or with ``ema`` its weight average at that
-    decay); returns the record written beside it. Raises ValueError when the run kept no average at ``ema``."""
+    decay); returns the record written beside it. Everything is read and checked first, and the two files are
+    written under temporary names, then renamed: a failed export leaves ``out`` and its record as they were.
+    Raises ValueError when the run kept no average at ``ema``, or ``evaluation`` has no rows for ``label``."""
     model, _, meta = read_run(run, ema)
+    rows = evaluation_rows(evaluation, label) if evaluation is not None else None
     init = meta["config"].get("init_from")
     started_from = init_record(Path(init)) if init else None     # before ``out`` is written: it may be the init
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_file(model, str(out))
+    partial, record_partial = (p.with_name(p.name + ".partial") for p in (out, record_path(out)))
+    try:
+        save_file(model, str(partial))
+        record = export_record(run, meta, model, sha256_file(partial), command, ema, started_from, rows)
+        record_partial.write_text(json.dumps(record, indent=1) + "\n")
+        os.replace(partial, out)
+        os.replace(record_partial, record_path(out))
+    finally:
+        partial.unlink(missing_ok=True)
+        record_partial.unlink(missing_ok=True)
+    return record
+
+
+def export_record(run: Path, meta: dict, model: dict, sha256: str, command: str, ema: float | None,
+                  started_from: dict | None, rows: list[dict] | None) -> dict:
+    """The JSON record of the weights ``model`` (SHA-256 ``sha256``) exported from ``run`` (its checkpoint's
+    ``meta``): see :func:`export`."""
     log = read_log(run)
     segments = log_segments(log)
     data_dir = Path(meta.get("data_dir", "data"))
     build = json.loads((data_dir / "build.json").read_text()) if (data_dir / "build.json").exists() else None
     record = {
-        "sha256": sha256_file(out),
+        "sha256": sha256,
         "model": meta["config"]["model"],
         "parameters": int(sum(v.numel() for v in model.values())),
         "train_config": meta["config"],
@@ -59,9 +79,8 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     }
     if started_from is not None:
         record["initialised_from"] = started_from
-    if evaluation is not None:
-        record["evaluation"] = evaluation_rows(evaluation, label)
-    record_path(out).write_text(json.dumps(record, indent=1) + "\n")
+    if rows is not None:
+        record["evaluation"] = rows
     return record
 
 
@@ -117,11 +136,20 @@ def lineage(record: dict) -> list[dict]:
 
 
 def evaluation_rows(evaluation: Path, label: str | None) -> list[dict]:
-    """The rows of ``evaluate.json`` for method ``label`` (all rows when None); ValueError when there are none."""
-    report = json.loads(Path(evaluation).read_text())
-    rows = [r for r in report["results"] if label is None or r["method"] == label]
+    """The rows of ``evaluate.json`` for method ``label`` (all rows when None); ValueError when there are none, or
+    the file is missing or not a ``python -m lifter.evaluate`` report."""
+    try:
+        report = json.loads(Path(evaluation).read_text())
+        results = report["results"]
+        methods = sorted({r["method"] for r in results})
+    except FileNotFoundError:
+        raise ValueError(f"--evaluation {evaluation}: no such file (python -m lifter.evaluate writes "
+                         f"evaluate.json in its --out folder)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"--evaluation {evaluation}: not an evaluate.json of python -m lifter.evaluate "
+                         f"({type(e).__name__}: {e})") from None
+    rows = [r for r in results if label is None or r["method"] == label]
     if not rows:
-        methods = sorted({r["method"] for r in report["results"]})
         raise ValueError(f"{evaluation}: no rows for method {label!r}; methods there: {methods}")
     return rows
 
@@ -151,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                              "instead of its last weights")
     parser.add_argument("--evaluation", type=Path, default=None, help="evaluate.json to copy rows from")
     parser.add_argument("--label", default=None, help="method label of this model in --evaluation")
+    parser.add_argument("--force", action="store_true", help="with --run: overwrite an existing --out (and record)")
     args = parser.parse_args(argv)
     if args.run is None:
         if args.ema is not None:
@@ -165,9 +194,15 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(e))
         print(f"attached {len(record['evaluation'])} evaluation rows to {record_path(args.out)}")
         return 0
+    if args.out.suffix != ".safetensors":
+        parser.error(f"--out must end in .safetensors, got {args.out}")
+    if args.out.is_dir():
+        parser.error(f"--out {args.out} is a folder: give the weights file's path")
+    if (args.out.exists() or record_path(args.out).exists()) and not args.force:
+        parser.error(f"{args.out} or its record {record_path(args.out)} exists; give --force to overwrite them")
     try:
         record = export(args.run, args.out, evaluation=args.evaluation, label=args.label, ema=args.ema)
-    except (FileNotFoundError, ValueError) as e:
+    except (OSError, ValueError) as e:                  # FileNotFoundError: not a run folder
         parser.error(str(e))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, {record['parameters']:,} parameters) "
           f"and {record_path(args.out)}")

@@ -608,6 +608,36 @@ def test_export_writes_a_kept_weight_average_and_refuses_others(hand_data: Path,
     assert "--ema" in capsys.readouterr().err
 
 
+def test_a_failed_export_leaves_the_weights_there_as_they_were(hand_data: Path, tmp_path: Path, capsys) -> None:
+    """The export command checks what it copies before it writes, writes under temporary names, and overwrites
+    only with --force: weights that load stay loadable whatever goes wrong."""
+    from lifter.api import load_lifter
+    from lifter.export import main as export_main
+
+    train(_cfg(steps=3), hand_data, tmp_path / "run", torch.device("cpu"), progress=False)
+    out = tmp_path / "w.safetensors"
+    assert export_main(["--run", str(tmp_path / "run"), "--out", str(out)]) == 0
+    before = out.read_bytes(), out.with_suffix(".json").read_text()
+    (tmp_path / "other.json").write_text('{"results": [{"method": "other"}]}')
+    for argv, message in (([], "exists; give --force to overwrite them"),
+                          (["--force", "--evaluation", str(tmp_path / "nope.json")], "nope.json: no such file"),
+                          (["--force", "--evaluation", str(tmp_path / "other.json"), "--label", "mine"],
+                           "no rows for method 'mine'"),
+                          (["--force", "--evaluation", str(out)], "not an evaluate.json")):
+        with pytest.raises(SystemExit):
+            export_main(["--run", str(tmp_path / "run"), "--out", str(out), *argv])
+        assert message in capsys.readouterr().err
+        assert (out.read_bytes(), out.with_suffix(".json").read_text()) == before
+    load_lifter(out, device="cpu")                                    # still loads: SHA-256 and record agree
+    assert sorted(q.name for q in tmp_path.iterdir() if q.is_file()) == ["other.json", "w.json", "w.safetensors"]
+    for bad, message in ((tmp_path / "w.txt", "must end in .safetensors"), (tmp_path / "run", "must end in")):
+        with pytest.raises(SystemExit):
+            export_main(["--run", str(tmp_path / "run"), "--out", str(bad)])
+        assert message in capsys.readouterr().err
+    assert export_main(["--run", str(tmp_path / "run"), "--out", str(out), "--force"]) == 0
+    load_lifter(out, device="cpu")
+
+
 def test_init_from_a_runs_weight_average(hand_data: Path, tmp_path: Path, capsys) -> None:
     from lifter.runs import load_init
 
