@@ -33,8 +33,9 @@ Body keypoints of another detector's format (``--from coco17``, ``body25`` or ``
 keypoints, OpenPose BODY_25, MediaPipe Pose's 33) are mapped to ``human17`` first
 (:func:`lifter.keypoint_formats.to_human17`: the derived pelvis, spine, thorax, neck and head), so ``points2d`` is
 then ``(F, K, 2)`` in that order, or ``(F, K, 3)`` with a score or COCO visibility flag as the third column (a
-landmark counts as visible when it is > 0 and its coordinates are finite, unless ``visible`` is given); the output
-then also holds the mapped ``points2d_human17`` and its ``visible``.
+landmark counts as visible when its coordinates are finite and its score is above ``--min-score``, by default 0.5
+for MediaPipe's visibilities and 0 for the others, unless ``visible`` is given); the output then also holds the
+mapped ``points2d_human17`` and its ``visible``.
 
 Frames are lifted in chunks of ``--chunk`` with a progress bar; the result is the same as one call. A frame with
 fewer than 3 visible landmarks (a person the detector missed, a COCO annotation with no keypoints) cannot be
@@ -74,7 +75,7 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
             try:
                 with np.load(path, allow_pickle=False) as f:
                     found = list(f.files)
-                    raw = {k: f[k] for k in keys if k in found}
+                    raw = {k: numbers(f[k], k) for k in keys if k in found}
             except (zipfile.BadZipFile, OSError, EOFError) as e:
                 raise ValueError(f"a damaged .npz archive ({e})") from None
         elif path.suffix == ".json":
@@ -87,8 +88,7 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
                                  "('keypoints'), a COCO file ('annotations') or an OpenPose file ('people')")
             else:
                 found = list(data)
-                raw = {k: np.asarray(data[k], dtype=None if k == "visible" else np.float64)
-                       for k in keys if k in data}
+                raw = {k: numbers(data[k], k) for k in keys if k in data}
         else:
             raise ValueError(f"the input must be a .npz or .json file, got {path.suffix or 'no suffix'}")
     except ValueError as e:
@@ -96,6 +96,23 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
     if "points2d" not in raw:
         raise ValueError(f"{path} has no 'points2d' array (its keys: {', '.join(map(str, found)) or 'none'})")
     return raw
+
+
+def numbers(value, key: str) -> np.ndarray:
+    """``value`` of the input's ``key`` as an array: float64, or as it is for ``visible`` (a mask, checked later).
+    Raises ValueError naming the key when it holds anything but numbers (objects, text, ragged lists)."""
+    if key == "visible":
+        return np.asarray(value)
+    try:
+        out = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        hint = ""
+        if key == "points2d" and isinstance(value, list) and value and isinstance(value[0], dict):
+            hint = " ([x, y] pairs, not objects such as {'x': ..., 'y': ...})"
+        elif key == "points2d":
+            hint = " ([x, y] pairs per landmark, null or NaN for a missing one)"
+        raise ValueError(f"'{key}' must hold numbers{hint}: {e}") from None
+    return out
 
 
 def detector_rows(data) -> np.ndarray | None:
@@ -124,12 +141,21 @@ def detector_rows(data) -> np.ndarray | None:
     return np.asarray([f or none for f in flat], dtype=np.float64).reshape(len(flat), -1, 3)
 
 
-def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+def default_min_score(source: str) -> float:
+    """The score above which ``--from source``'s keypoints count as detected: 0.5 for MediaPipe Pose's
+    visibilities (as the app's ``min_visibility``: an ankle out of the frame still gets a position and a visibility
+    of a few hundredths), else 0 (COCO's flags 1 and 2, OpenPose's 0 for a keypoint not found)."""
+    return 0.5 if source == "mediapipe33" else 0.0
+
+
+def mapped_keypoints(arrays: dict[str, np.ndarray], source: str, min_score: float | None = None
+                     ) -> dict[str, np.ndarray]:
     """``arrays`` (:func:`read_landmarks`) whose ``points2d`` holds body keypoints in ``source``'s order
     (:data:`lifter.keypoint_formats.FORMATS`), ``(F, K, 2)``, ``(K, 2)`` or with a score column ``(..., K, 3)``,
     with ``points2d`` and ``visible`` mapped to ``human17`` (the other arrays kept). Visible: the file's
-    ``visible`` if given (one ``(K,)`` mask: every frame's), else finite coordinates with a score > 0 (when there
-    is a score column). Raises ValueError: an unknown format, a wrong count or shape."""
+    ``visible`` if given (one ``(K,)`` mask: every frame's), else finite coordinates with a score above
+    ``min_score`` (when there is a score column; default :func:`default_min_score`). Raises ValueError: an unknown
+    format, a wrong count or shape."""
     pts = np.asarray(arrays["points2d"], dtype=np.float64)
     if pts.ndim not in (2, 3) or pts.shape[-1] not in (2, 3):
         raise ValueError(f"--from {source}: points2d must be (F, K, 2) or (F, K, 3) with a score column (or one "
@@ -137,7 +163,8 @@ def mapped_keypoints(arrays: dict[str, np.ndarray], source: str) -> dict[str, np
     xy = pts[..., :2]
     vis = np.isfinite(xy).all(-1)
     if pts.shape[-1] == 3:
-        vis &= np.nan_to_num(pts[..., 2], nan=0.0) > 0
+        threshold = default_min_score(source) if min_score is None else min_score
+        vis &= np.nan_to_num(pts[..., 2], nan=0.0) > threshold
     if arrays.get("visible") is not None:
         from lifter.api import checked_visible
 
@@ -304,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="source", choices=sorted(FORMATS), default=None,
                         help="the input holds body keypoints in this detector's order (COCO 17, OpenPose BODY_25, "
                              "MediaPipe Pose 33): mapped to human17 first (needs --category human17)")
+    parser.add_argument("--min-score", type=float, default=None, metavar="S",
+                        help="with --from and a score column: keypoints scored above S count as detected (default: "
+                             "0.5 for mediapipe33's visibilities, as the app; 0 for coco17 and body25)")
     parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
     parser.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
     parser.add_argument("--chunk", type=int, default=4096, help="frames per call (progress granularity)")
@@ -321,6 +351,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--chunk must be at least 1")
     if (args.focal is not None or args.principal is not None) and args.reading != "camera":
         parser.error("--focal and --principal go with --reading camera")
+    if args.min_score is not None and not args.source:
+        parser.error("--min-score goes with --from (the score column of a detector's keypoints)")
+    if args.min_score is not None and not np.isfinite(args.min_score):
+        parser.error(f"--min-score must be a finite number, got {args.min_score}")
+    if args.out.is_dir():
+        parser.error(f"--out {args.out} is a folder: give the .npz file's path")
+    folder = next((q for q in args.out.parents if q.exists()), None)
+    if folder is not None and not folder.is_dir():
+        parser.error(f"--out {args.out}: {folder} is a file, not a folder")
     if args.source and args.category != "human17":
         parser.error(f"--from {args.source} maps body keypoints to human17: give --category human17, "
                      f"not {args.category}")
@@ -329,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         arrays = read_landmarks(args.input)
         if args.source:
-            arrays = mapped_keypoints(arrays, args.source)
+            arrays = mapped_keypoints(arrays, args.source, args.min_score)
         lifter = load_lifter(args.weights, args.device)
         points3d, visible, camera = lift_file(lifter, arrays, args.category, args.reading, args.focal,
                                               tuple(args.principal) if args.principal else None, args.chunk,
@@ -348,9 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     record = {"command": "python -m lifter.lift " + " ".join(sys.argv[1:] if argv is None else argv),
               "input": str(args.input), "category": args.category, "keypoints_from": args.source, **camera,
               "weights": str(args.weights or DEFAULT_WEIGHTS), "weights_sha256": lifter.record.get("sha256")}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, points3d=points3d, visible=visible, category=np.str_(args.category),
-             reading=np.str_(args.reading), record=np.str_(json.dumps(record)), **extra)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(args.out, points3d=points3d, visible=visible, category=np.str_(args.category),
+                 reading=np.str_(args.reading), record=np.str_(json.dumps(record)), **extra)
+    except OSError as e:
+        parser.error(f"cannot write --out {args.out}: {e}")
     what = f"{args.reading} reading{' (the fitted shape)' if args.fitted_shape else ''}"
     print(f"wrote {args.out}: points3d {points3d.shape}, {what} of {args.category}")
     skipped = camera["not_lifted"]

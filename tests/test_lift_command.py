@@ -132,7 +132,26 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
     not_npz.write_text("x, y\n1, 2\n")
     damaged = tmp_path / "damaged.npz"
     damaged.write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    objects = tmp_path / "objects.json"                   # a common detector layout, not this file's
+    objects.write_text(json.dumps({"points2d": [{"x": 1.0, "y": 2.0}] * 21}))
+    text_focal = tmp_path / "text_focal.json"
+    text_focal.write_text(json.dumps({"points2d": points[0].tolist(), "camera_focal": "abc"}))
+    text_npz = tmp_path / "text_points.npz"
+    np.savez(text_npz, points2d=np.array(["garbage"]))
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    (tmp_path / "folder.npz").mkdir()
     cases = [
+        ([str(objects), "--category", "hand21", "--out", str(tmp_path / "a.npz")],
+         "'points2d' must hold numbers ([x, y] pairs, not objects such as {'x': ..., 'y': ...})"),
+        ([str(text_focal), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera"],
+         "'camera_focal' must hold numbers: could not convert string to float: 'abc'"),
+        ([str(text_npz), "--category", "hand21", "--out", str(tmp_path / "a.npz")],
+         f"cannot read {text_npz}: 'points2d' must hold numbers"),
+        ([str(path), "--category", "hand21", "--out", str(a_file / "x.npz")], f"{a_file} is a file, not a folder"),
+        ([str(path), "--category", "hand21", "--out", str(tmp_path / "folder.npz"), "--force"], "is a folder"),
+        ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--min-score", "0.3"],
+         "--min-score goes with --from"),
         ([str(path), "--category", "hand21", "--out", str(out)], "exists; give --force"),
         ([str(tmp_path / "missing.npz"), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "no such input"),
         ([str(bad_json), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "object with a 'points2d'"),
@@ -192,6 +211,34 @@ def test_coco_keypoints_with_scores_are_mapped_to_human17_first(lifter, tmp_path
         with pytest.raises(SystemExit):
             main([str(path), "--out", str(tmp_path / "x.npz"), "--quiet", *args])
         assert message in capsys.readouterr().err
+
+
+def test_mediapipe_visibilities_count_from_a_half_as_in_the_app(tmp_path: Path) -> None:
+    """MediaPipe Pose gives a position and a low visibility to a landmark out of the frame: below 0.5 it is
+    missing, as in the app (``--min-score`` changes it); COCO's and OpenPose's scores count from above 0."""
+    from lifter.keypoint_formats import to_human17
+    from lifter.lift import mapped_keypoints
+
+    rng = np.random.default_rng(5)
+    xy = rng.normal(size=(2, 33, 2)) * 60 + 400
+    score = np.full((2, 33), 0.9)
+    score[0, 27:29] = 0.02                                    # both ankles out of the frame in frame 0
+    xy[0, 27:29] = [5000.0, -3000.0]
+    arrays = {"points2d": np.concatenate([xy, score[..., None]], -1)}
+    got = mapped_keypoints(arrays, "mediapipe33")
+    expect, vis = to_human17(xy, score > 0.5, "mediapipe33")
+    np.testing.assert_array_equal(got["visible"], vis)
+    assert vis[1].all() and vis[0].sum() == 15                # human17's two ankles missing in frame 0
+    assert mapped_keypoints(arrays, "mediapipe33", 0.0)["visible"].all()     # --min-score 0: every one seen
+    path, out = tmp_path / "mp.npz", tmp_path / "out.npz"
+    np.savez(path, **arrays)
+    assert main([str(path), "--category", "human17", "--from", "mediapipe33", "--out", str(out), "--quiet",
+                 "--device", "cpu"]) == 0
+    with np.load(out) as f:
+        np.testing.assert_array_equal(f["visible"], vis)
+    coco = np.concatenate([xy[:, :17], np.full((2, 17, 1), 0.02)], -1)    # a weak COCO score still counts
+    assert mapped_keypoints({"points2d": coco}, "coco17")["visible"].all()
+    assert not mapped_keypoints({"points2d": coco}, "coco17", 0.1)["visible"].any()
 
 
 def test_detector_json_files_are_read_person_by_person(lifter, tmp_path: Path, capsys) -> None:
