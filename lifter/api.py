@@ -72,6 +72,7 @@ class LoadedLifter:
         # elsewhere; 0, no bound
         self.token_budget = token_budget if token_budget is not None else (
             CPU_TOKENS if torch.device(device).type == "cpu" else None)
+        self._warned: set[str] = set()            # categories warned of as never trained (_warn_untrained)
 
     def chunk_size(self, n: int) -> int:
         """Poses per forward pass for ``n`` landmarks: bounded so that the attention maps stay small
@@ -87,6 +88,29 @@ class LoadedLifter:
     def categories(self) -> dict[str, int]:
         """``{category name: landmark count}`` this lifter knows."""
         return dict(self.model.cfg.categories)
+
+    @property
+    def trained_categories(self) -> tuple[str, ...] | None:
+        """The categories some stage of these weights was trained on (the record's ``train_config`` and the stages
+        it started from), or None when the record does not say. A network knows every category of its config, but
+        one it was never trained on lifts to noise."""
+        names, stage = [], self.record
+        while isinstance(stage, dict):
+            trained = (stage.get("train_config") or {}).get("categories")
+            names += [c for c in trained or () if c not in names]
+            stage = stage.get("initialised_from")
+        return tuple(names) or None
+
+    def _warn_untrained(self, category: str) -> None:
+        """Warn (once per category) when ``category`` is not among :attr:`trained_categories`."""
+        trained = self.trained_categories
+        if trained is None or category in trained or category in self._warned:
+            return
+        self._warned.add(category)
+        import warnings
+
+        warnings.warn(f"these weights were never trained on {category} (trained on {', '.join(trained)}): its "
+                      f"lifts are the untrained network's", UserWarning, stacklevel=4)
 
     def lift(self, points2d: np.ndarray, category: str = "human17", visible: np.ndarray | None = None,
              mirror_average: bool = True, complete_hidden: bool = True, symmetrize: bool = True,
@@ -282,6 +306,7 @@ class LoadedLifter:
         """The checks of :meth:`lift`: ``(pts (F, N, 2) float64, zero where not visible; vis (F, N) bool; whether
         one pose ``(N, 2)`` was given)``. Raises the ValueErrors :meth:`lift` documents."""
         n = self.landmark_count(category)
+        self._warn_untrained(category)
         try:                                  # an object array's None (a missing landmark) becomes NaN
             pts = np.asarray(points2d)
             if pts.dtype.kind == "c":

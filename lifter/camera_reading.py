@@ -30,9 +30,13 @@ def checked_camera(focal_length: float | np.ndarray | None, principal_point: np.
     if principal_point is not None:
         principal = np.asarray(principal_point, dtype=np.float64)
         principal = np.broadcast_to(principal, (frames, 2)) if principal.shape == (2,) else principal
-        if principal.shape != (frames, 2) or not np.isfinite(principal).all():
+        if principal.shape != (frames, 2):
             raise ValueError(f"principal_point must be finite pixels, (2,) or ({frames}, 2), got shape "
                              f"{np.shape(principal_point)}")
+        if not np.isfinite(principal).all():
+            bad = int(np.argmax(~np.isfinite(principal).all(-1)))
+            where = "" if np.shape(principal_point) == (2,) else f" (frame {bad})"
+            raise ValueError(f"principal_point must be finite pixels, got {principal[bad].tolist()}{where}")
     return focal, principal
 
 

@@ -32,13 +32,25 @@ def checked_record(path: Path, what: str, remedy: str, kind: str) -> dict:
     """The JSON record beside the safetensors file ``path`` (:func:`record_path`), once both exist and ``path``'s
     SHA-256 matches the recorded one.
 
-    Raises :class:`WeightsError` naming the file: ``"{what} not found: {file} is missing ({remedy})"``, ``"{record}
-    is not a valid {kind} record (...)"`` or ``"{path} is corrupted: SHA-256 ..."``.
+    Raises :class:`WeightsError` naming the file: ``"{what} not found: {path} is missing ({remedy})"``, ``"{what}
+    incomplete: {record} ... is missing"``, ``"{record} is not a valid {kind} record (...)"``, ``"{path} is
+    corrupted: SHA-256 ..."``, or for a path that is not a ``.safetensors`` file (a training run's folder: how to
+    export it) what it is instead.
     """
     record_file = record_path(path)
-    for f in (path, record_file):
-        if not f.is_file():
-            raise WeightsError(f"{what} not found: {f} is missing ({remedy})")
+    if path.is_dir():
+        if (path / "checkpoint.json").is_file():
+            raise WeightsError(f"{path} is a training run folder, not {what}: export its weights with `python -m "
+                               f"lifter.export --run {path} --out WEIGHTS.safetensors` and give WEIGHTS.safetensors")
+        raise WeightsError(f"{path} is a folder, not {what}: give the .safetensors file")
+    if path.suffix != ".safetensors":
+        raise WeightsError(f"{path} is not {what}: they are a .safetensors file with a .json record of the same name "
+                           f"beside it")
+    if not path.is_file():
+        raise WeightsError(f"{what} not found: {path} is missing ({remedy})")
+    if not record_file.is_file():
+        raise WeightsError(f"{what} incomplete: {record_file} is missing, the record that goes with {path.name} "
+                           f"(its SHA-256 and how it was made): copy it along with the file ({remedy})")
     try:
         record = json.loads(record_file.read_text())
         expected = record["sha256"]

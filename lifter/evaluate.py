@@ -269,7 +269,7 @@ def without_bones_label(label: str) -> str:
 
 def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = CATEGORY_ORDER,
              device: str | None = None, progress: bool = True, ablations: bool = True,
-             partial: Path | None = None, resume: bool = False) -> dict:
+             partial: Path | None = None, resume: bool = False, references: bool = True) -> dict:
     """Run every method on every test file; returns ``{"results": [row, ...], ...}``.
 
     With ``partial``, each finished block (a category in a setting, every method's rows) is written to that file as
@@ -288,10 +288,14 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
     camera guessed from the landmarks (``lift_with_camera`` without intrinsics, row
     :func:`with_guessed_camera_label`), and on categories with a shape basis the fitted shape itself, with and
     without the intrinsics (``fitted_shape=True``, rows :func:`fitted_shape_label`).
+
+    Without ``references``, the rows that need no lifter are left out (mean shape, rigid template, flat, the output
+    form's floors): the models' rows alone, sooner (for the bundled weights without the variant rows, on a 2-core
+    AMD EPYC: 16 s against 4.5 s on hands alone, 3.7 against 2.8 min on all four categories).
     """
     from lifter.api import load_lifter
 
-    key = run_key(data, models, categories, ablations) if partial is not None else None
+    key = run_key(data, models, categories, ablations, references) if partial is not None else None
     blocks = load_blocks(partial, key) if partial is not None and resume else {}
     if blocks and progress:
         print(f"resuming: {len(blocks)} finished blocks (category, setting) taken from {partial}")
@@ -334,8 +338,8 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
         if all((category, setting) in blocks for setting in SETTINGS):       # resumed: nothing left to measure
             rows += [r for setting in SETTINGS for r in blocks[category, setting]]
             continue
-        mean = mean_shape(data, category)
-        template = rigid_template(data, category, mean)
+        mean = mean_shape(data, category) if references else None
+        template = rigid_template(data, category, mean) if references else None
         for setting in SETTINGS:
             if (category, setting) in blocks:
                 rows += blocks[category, setting]
@@ -350,8 +354,9 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
                 cat_methods["mean shape (oracle-aligned)"] = lambda t, m=mean: np.broadcast_to(m, t.points3d.shape)
             if template is not None:
                 cat_methods[TEMPLATE_LABEL] = lambda t, m=template: np.broadcast_to(m, t.points3d.shape)
-            cat_methods["flat (zero depth)"] = flat_method
-            if test.focal is not None and test.principal is not None:
+            if references:
+                cat_methods["flat (zero depth)"] = flat_method
+            if references and test.focal is not None and test.principal is not None:
                 cat_methods["true depth on the input x, y (floor of the output form)"] = depth_only_floor
                 cat_methods[BEST_DEPTH_LABEL] = best_depth_floor
             for label, predict in cat_methods.items():
@@ -465,13 +470,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the first model's variant rows: without mirror averaging, hidden-landmark "
                              "completion, the symmetry, shape-basis or bone-length refinement, and read with "
                              "the camera intrinsics or through the guessed camera")
+    parser.add_argument("--no-reference-rows", dest="references", action="store_false",
+                        help="skip the rows that need no lifter (mean shape, rigid template, flat, the output form's "
+                             "floors): the models' rows alone, sooner")
     parser.add_argument("--resume", action="store_true",
                         help=f"take the blocks an interrupted run of the same command finished from "
                              f"OUT/{PARTIAL_NAME} (same weights, data and code) instead of measuring them again")
     args = parser.parse_args(argv)
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
-        parser.error(f"no test files in {args.data}: run `python -m lifter.data build --source ../shared/data "
-                     f"--out {args.data}` first")
+        there = sorted(c for c in CATEGORY_ORDER if (args.data / f"{c}_test.npz").exists())
+        parser.error(f"no test files of {', '.join(args.categories)} in {args.data} (test files there: "
+                     f"{', '.join(there) or 'none'}): run `python -m lifter.data build --source ../shared/data "
+                     f"--out {args.data}` first, or choose --categories among those")
     from lifter.api import WeightsError, weights_record
 
     try:
@@ -487,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--resume: no {partial}, so nothing to resume: measuring every block")
     try:
         report = evaluate(args.data, models, tuple(args.categories), args.device,
-                          ablations=args.ablations, partial=partial, resume=args.resume)
+                          ablations=args.ablations, partial=partial, resume=args.resume,
+                          references=args.references)
     except PartialMismatch as e:
         parser.error(str(e))
     except KeyboardInterrupt:

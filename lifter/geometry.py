@@ -74,7 +74,7 @@ def project_perspective(points_cam: np.ndarray, focal: np.ndarray, principal: np
     return focal * points_cam[..., :2] / z + np.asarray(principal, dtype=np.float64)[..., None, :]
 
 
-def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.ndarray,
+def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.ndarray | None = None,
                        focal: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The pinhole a camera reading went through, recovered from its points: per frame, the focal length ``f`` and
     principal point ``c`` minimising ``|f (x, y) / z + c - pixel|^2`` over the visible landmarks (linear least
@@ -87,14 +87,22 @@ def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.n
     Args:
         points_cam: ``(F, N, 3)`` camera-frame points, ``z > 0`` where visible.
         pixels: ``(F, N, 2)`` (any value where not visible); visible: ``(F, N)`` bool, at least 2 per frame whose
-            rays differ (at least 1 with ``focal``).
+            rays differ (at least 1 with ``focal``); None: the landmarks whose point and pixel are finite.
         focal: ``(F,)`` known focal lengths, pixels, or None (solved for).
     Returns:
         ``(focal (F,), principal (F, 2))`` float64, pixels.
     Raises:
-        ValueError: a frame whose visible rays do not determine the three unknowns (fewer than two distinct rays).
+        ValueError: arrays of other shapes (one pose: add the frame axis, ``points[None]``), or a frame whose
+            visible rays do not determine the three unknowns (fewer than two distinct rays).
     """
     points_cam, pixels = np.asarray(points_cam, dtype=np.float64), np.asarray(pixels, dtype=np.float64)
+    if points_cam.ndim != 3 or points_cam.shape[-1] != 3 or pixels.shape != points_cam.shape[:2] + (2,):
+        raise ValueError(f"pinhole_of_reading takes points (F, N, 3) and pixels (F, N, 2) (one pose: add the frame "
+                         f"axis, [None]), got {points_cam.shape} and {pixels.shape}")
+    if visible is None:
+        visible = np.isfinite(points_cam).all(-1) & np.isfinite(pixels).all(-1)
+    elif np.shape(visible) != points_cam.shape[:2]:
+        raise ValueError(f"visible must be (F, N) = {points_cam.shape[:2]}, got {np.shape(visible)}")
     w = np.asarray(visible, dtype=bool)[..., None]
     ray = np.where(w, points_cam[..., :2] / np.where(w, points_cam[..., 2:3], 1.0), 0.0)   # (F, N, 2)
     px = np.where(w, pixels, 0.0)

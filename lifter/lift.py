@@ -213,7 +213,7 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     else:
         vis = checked_visible(vis, F)                  # a mask, not detector scores; one (N,) is every frame's
     if vis.shape != pts.shape[:2]:
-        shapes = f"{pts.shape[:2]}" + (f" or {pts.shape[1:2]}" if not single else "")
+        shapes = f"{pts.shape[1:2]}" if single else f"{pts.shape[:2]} or {pts.shape[1:2]}"
         raise ValueError(f"visible must have shape {shapes}, got {np.shape(arrays['visible'])}")
     lifter.landmark_count(category, pts.shape[1])      # the whole file's errors first, not one chunk's
     few = vis.sum(1) < 3
@@ -248,8 +248,13 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
             else:
                 out[at] = lifter.lift_with_camera(p, category, f_all[at], p_all[at], v, fitted_shape=fitted_shape)
         except ValueError as e:
+            message = renumbered(str(e), at)
+            if single:                                   # "frame 0" of one pose says nothing: the API's words
+                raise ValueError(re.sub(r"^frame 0'?s? ?:? ?", "", str(e)) or str(e)) from None
+            if re.search(r"\bframe \d+", message):      # it names the file's frame already
+                raise ValueError(message) from None
             where = f"frame {at[0]}" if len(at) == 1 else f"frames {at[0]}-{at[-1]}"
-            raise ValueError(f"{where}: {renumbered(str(e), at)}") from None
+            raise ValueError(f"{where}: {message}") from None
     return (out[0], vis[0], camera) if single else (out, vis, camera)
 
 

@@ -32,13 +32,15 @@ def code_sha256() -> str:
     return h.hexdigest()
 
 
-def run_key(data: Path, models: dict[str, Path], categories: tuple[str, ...], ablations: bool) -> dict:
+def run_key(data: Path, models: dict[str, Path], categories: tuple[str, ...], ablations: bool,
+            references: bool = True) -> dict:
     """What a run's rows depend on: ``{"models": {label: sha256}, "data": {file: sha256}, "code": sha256,
-    "categories": [...], "ablations": bool}`` (``data``: every ``<category>_*.npz`` of the categories)."""
+    "categories": [...], "ablations": bool, "references": bool}`` (``data``: every ``<category>_*.npz`` of the
+    categories)."""
     files = sorted(f for c in categories for f in Path(data).glob(f"{c}_*.npz"))
     return {"models": {label: sha256_file(Path(path)) for label, path in models.items() if Path(path).exists()},
             "data": {f.name: sha256_file(f) for f in files}, "code": code_sha256(),
-            "categories": list(categories), "ablations": ablations}
+            "categories": list(categories), "ablations": ablations, "references": references}
 
 
 def save_blocks(path: Path, key: dict, blocks: dict[tuple[str, str], list[dict]]) -> None:
@@ -66,7 +68,7 @@ def load_blocks(path: Path, key: dict) -> dict[tuple[str, str], list[dict]]:
         raise PartialMismatch(f"{path} is not a partial-results file ({e}); delete it or rerun without "
                               "--resume") from None
     names = {"models": "the weights (labels or files)", "data": "the data files", "code": "the lifter's code",
-             "categories": "the categories", "ablations": "--no-ablation-rows"}
+             "categories": "the categories", "ablations": "--no-ablation-rows", "references": "--no-reference-rows"}
     differs = [names.get(k, k) for k in sorted(set(key) | set(old)) if key.get(k) != old.get(k)]
     if differs:
         raise PartialMismatch(f"{path} was written by a run with other inputs ({', '.join(differs)} differ): rerun "

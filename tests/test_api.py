@@ -353,8 +353,19 @@ def test_corrupted_or_missing_bundled_weights(tmp_path: Path) -> None:
     with pytest.raises(WeightsError, match=r"lifter.safetensors is corrupted: SHA-256"):
         load_lifter(copy)
     record_path(copy).unlink()
-    with pytest.raises(WeightsError, match=r"lifter.json is missing"):
+    with pytest.raises(WeightsError, match=r"lifter.json is missing, the record that goes with lifter.safetensors"):
         load_lifter(copy)
+    run = tmp_path / "run"                                  # a training run's folder, as train --init takes it
+    run.mkdir()
+    (run / "checkpoint.json").write_text("{}")
+    with pytest.raises(WeightsError, match=r"run is a training run folder, not lifter weights: export its weights "
+                                           r"with `python -m lifter.export --run"):
+        load_lifter(run)
+    poses = tmp_path / "poses.npz"                          # another file, with an unrelated .json beside it
+    poses.write_bytes(b"")
+    (tmp_path / "poses.json").write_text("{}")
+    with pytest.raises(WeightsError, match=r"poses.npz is not lifter weights: they are a .safetensors file"):
+        load_lifter(poses)
 
 
 def test_far_from_the_origin_and_at_any_scale_the_lift_is_the_same(lifter, hand_views) -> None:

@@ -277,6 +277,26 @@ def _strict(rows: list[dict]) -> list[tuple]:
     return [(r["category"], r["setting"], r["method"], r["strict"]) for r in rows]
 
 
+def test_the_models_rows_alone_without_the_reference_rows(tiny_data: Path, tmp_path: Path, capsys) -> None:
+    """--no-reference-rows: the same model rows, none of the references; a --categories with no test file in
+    --data names the ones there."""
+    import lifter.evaluate as ev
+    from lifter.api import DEFAULT_WEIGHTS
+
+    models = {"bundled": DEFAULT_WEIGHTS}
+    whole = evaluate(tiny_data, models, ("hand21",), device="cpu", progress=False, ablations=False)
+    alone = evaluate(tiny_data, models, ("hand21",), device="cpu", progress=False, ablations=False,
+                     references=False)
+    assert {r["method"] for r in alone["results"]} == {"bundled"}
+    assert len({r["method"] for r in whole["results"]}) > 3                 # the references are there by default
+    assert _strict(alone["results"]) == pytest.approx(_strict([r for r in whole["results"]
+                                                               if r["method"] == "bundled"]))
+    with pytest.raises(SystemExit):
+        ev.main(["--data", str(tiny_data), "--out", str(tmp_path / "o"), "--categories", "chair"])
+    err = capsys.readouterr().err
+    assert "no test files of chair in" in err and "(test files there: hand21)" in err
+
+
 def test_an_interrupted_benchmark_resumes_from_its_finished_blocks(tiny_data: Path, tmp_path: Path, monkeypatch,
                                                                    capsys) -> None:
     import json
@@ -326,6 +346,9 @@ def test_an_interrupted_benchmark_resumes_from_its_finished_blocks(tiny_data: Pa
                  ablations=False, partial=partial, resume=True)
     with pytest.raises(PartialMismatch, match="--no-ablation-rows"):
         evaluate(tiny_data, models, ("hand21",), device="cpu", progress=False, partial=partial, resume=True)
+    with pytest.raises(PartialMismatch, match="--no-reference-rows"):
+        evaluate(tiny_data, models, ("hand21",), device="cpu", progress=False, ablations=False, partial=partial,
+                 resume=True, references=False)
     other_out = tmp_path / "other"
     other_out.mkdir()
     (other_out / PARTIAL_NAME).write_bytes(partial.read_bytes())

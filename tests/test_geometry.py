@@ -158,6 +158,13 @@ def test_the_pinhole_of_a_reading_is_recovered_from_its_rays() -> None:
     one_ray[0] = points[0, :1] * rng.uniform(1, 2, (N, 1))                   # every landmark on one ray
     with pytest.raises(ValueError, match="frame 0"):
         pinhole_of_reading(one_ray, project_perspective(one_ray, focal, principal), np.ones((F, N), bool))
+    f, c = pinhole_of_reading(hidden_garbage, np.where(visible[..., None], pixels, np.nan))   # None: the finite
+    np.testing.assert_allclose(f, focal, rtol=1e-10)
+    for args, message in (((points[0], pixels[0], visible[0]), r"one pose: add the frame axis"),
+                          ((points, pixels[..., :1]), r"pixels \(F, N, 2\)"),
+                          ((points, pixels, visible[:, :3]), r"visible must be \(F, N\)")):
+        with pytest.raises(ValueError, match=message):
+            pinhole_of_reading(*args)
 
 
 def test_the_closest_orthographic_form_recovers_an_orthographic_shape_and_fits_a_perspective_one() -> None:

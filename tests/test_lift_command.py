@@ -138,6 +138,10 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
     text_focal.write_text(json.dumps({"points2d": points[0].tolist(), "camera_focal": "abc"}))
     text_npz = tmp_path / "text_points.npz"
     np.savez(text_npz, points2d=np.array(["garbage"]))
+    vis16 = tmp_path / "vis16.json"
+    vis16.write_text(json.dumps({"points2d": points[0].tolist(), "visible": [True] * 20}))
+    one_point = tmp_path / "one_point.json"
+    one_point.write_text(json.dumps({"points2d": [[5.0, 5.0]] * 21}))
     a_file = tmp_path / "a_file"
     a_file.write_text("")
     (tmp_path / "folder.npz").mkdir()
@@ -152,6 +156,12 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
         ([str(path), "--category", "hand21", "--out", str(tmp_path / "folder.npz"), "--force"], "is a folder"),
         ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--min-score", "0.3"],
          "--min-score goes with --from"),
+        ([str(vis16), "--category", "hand21", "--out", str(tmp_path / "a.npz")],
+         "error: visible must have shape (21,), got (20,)"),             # one pose: its mask's shape
+        ([str(one_point), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "guessed"],
+         "error: landmarks all coincide"),                                # one pose: no "frame 0"
+        ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera", "--focal",
+          "900", "--principal", "nan", "500"], "principal_point must be finite pixels, got [nan, 500.0]"),
         ([str(path), "--category", "hand21", "--out", str(out)], "exists; give --force"),
         ([str(tmp_path / "missing.npz"), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "no such input"),
         ([str(bad_json), "--category", "hand21", "--out", str(tmp_path / "a.npz")], "object with a 'points2d'"),
@@ -167,7 +177,7 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
         ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera", "--focal",
           "-5", "--principal", "500", "500"], "got -5.0\n"),            # the value given, not a broadcast array
         ([str(nan_seen), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--chunk", "2"],
-         "frames 2-3: non-finite 2D coordinates at visible landmark 4 (frame 3)"),   # the file's frame, not the chunk's
+         "error: non-finite 2D coordinates at visible landmark 4 (frame 3)"),    # the file's frame, not the chunk's
         ([str(no_camera), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera"],
          "needs the intrinsics"),
         ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--focal", "900"],
@@ -385,7 +395,7 @@ def test_a_frame_not_lifted_keeps_the_files_frame_numbers_and_cameras(lifter, ha
     np.savez(path, points2d=bad, visible=vis)
     with pytest.raises(SystemExit):
         main([str(path), "--category", "hand21", "--out", str(tmp_path / "x.npz"), "--chunk", "2", "--quiet"])
-    assert (f"frames 3-4: non-finite 2D coordinates at visible landmark {seen} (frame 4)"
+    assert (f"error: non-finite 2D coordinates at visible landmark {seen} (frame 4)"   # the file's frame through
             in capsys.readouterr().err)                                  # chunks [0, 2], [3, 4], [5]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -635,7 +636,15 @@ def test_a_failed_export_leaves_the_weights_there_as_they_were(hand_data: Path, 
             export_main(["--run", str(tmp_path / "run"), "--out", str(bad)])
         assert message in capsys.readouterr().err
     assert export_main(["--run", str(tmp_path / "run"), "--out", str(out), "--force"]) == 0
-    load_lifter(out, device="cpu")
+    loaded = load_lifter(out, device="cpu")
+    assert loaded.trained_categories == ("hand21",) and "human17" in loaded.categories
+    body = np.random.default_rng(0).normal(size=(17, 2)) * 50
+    with pytest.warns(UserWarning, match=r"never trained on human17 \(trained on hand21\)"):
+        loaded.lift(body, "human17")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                               # once per category; none for hand21
+        loaded.lift(body, "human17")
+        loaded.lift(np.random.default_rng(1).normal(size=(21, 2)) * 50, "hand21")
 
 
 def test_init_from_a_runs_weight_average(hand_data: Path, tmp_path: Path, capsys) -> None:
