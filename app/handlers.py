@@ -42,6 +42,26 @@ def user_errors(fn):
     return wrapped
 
 
+def keeps_canvas(extra: int = 0):
+    """:func:`user_errors` for the Image tab's handlers whose outputs start with :func:`render`'s
+    ``[session, canvas, status, landmark list]`` (``extra`` more outputs after them, left as they are): an expected
+    problem is a warning toast and the message in the status line, with the session, the annotated image and the
+    rest as they were. (A ``gr.Error`` puts every output in an error state: the image went blank and took no clicks
+    until the next event that worked.)"""
+    def decorate(fn):
+        checked = user_errors(fn)
+
+        @functools.wraps(fn)
+        def wrapped(session: Session, *args, **kwargs):
+            try:
+                return checked(session, *args, **kwargs)
+            except gr.Error as e:
+                gr.Warning(e.message)
+                return (*render(session, status_text(session, e.message)), *(gr.update(),) * extra)
+        return wrapped
+    return decorate
+
+
 # ------------------------------------------------------------------------------------------------ Image tab
 
 
@@ -110,7 +130,7 @@ def _need_image(session: Session) -> None:
         raise gr.Error("Upload an image, use the webcam, or pick an example first.")
 
 
-@user_errors
+@keeps_canvas(2)
 def on_detect(session: Session, mode: str, manual_category: str, mirrored: bool, hand: str = "largest",
               manual_hand: str = "right") -> tuple:
     """Outputs ``[session, canvas, status, landmark list, mode, manual category]``: when nothing is found, the
@@ -151,7 +171,7 @@ def click_to_original(session: Session, index) -> tuple[float, float] | None:
     return x / session.display_factor + x0, y / session.display_factor + y0
 
 
-@user_errors
+@keeps_canvas()
 def on_click(session: Session, evt: gr.SelectData) -> tuple:
     _need_image(session)
     if session.zoom_next:                                    # Zoom in: this click says where
@@ -175,7 +195,7 @@ def on_click(session: Session, evt: gr.SelectData) -> tuple:
     return render(session, status_text(session, msg))
 
 
-@user_errors
+@keeps_canvas()
 def on_pick(session: Session, name: str | None) -> tuple:
     if session.points is None or not name:
         return render(session, status_text(session, ""))
@@ -184,7 +204,7 @@ def on_pick(session: Session, name: str | None) -> tuple:
     return render(session, status_text(session, msg))
 
 
-@user_errors
+@keeps_canvas()
 def on_edit(session: Session, action: str) -> tuple:
     if session.points is None:
         raise gr.Error("Nothing to edit yet: press Detect (or start Manual mode) first.")
@@ -204,7 +224,38 @@ def on_edit(session: Session, action: str) -> tuple:
     return render(session, status_text(session, msg))
 
 
-@user_errors
+def controls(session: Session) -> tuple:
+    """``[mode, manual category, manual hand]`` updates that show how the session's landmarks were made, after an
+    Undo or Reset may have brought back others (a Manual hand21's side then comes back with them, and Lift reads
+    the side from the radio): Manual, the category and the side for landmarks clicked in; the detection's mode for
+    detected ones; nothing changed before any landmarks."""
+    keep = gr.update()
+    if session.category is None:
+        return keep, keep, keep
+    if session.detected is None:
+        side = gr.update(value=session.hand_side) if session.category == "hand21" and session.hand_side else keep
+        return gr.update(value=MANUAL), gr.update(value=session.category), side
+    mode = next((m for m, c in MODES.items() if c == session.category), None)
+    return (gr.update(value=mode) if mode else keep), keep, keep
+
+
+@keeps_canvas()
+def on_manual_hand(session: Session, side: str | None) -> tuple:
+    """The Manual-hand radio changed: a hand clicked in takes the new side now, and a lift of the other side is
+    dropped (the 3D views and downloads go with it), as after an edit. Nothing changes for other landmarks, or when
+    the side is the session's already."""
+    if session.category != "hand21" or session.detected is not None or session.points is None:
+        return render(session, status_text(session, ""))
+    new = pipeline.chosen_hand_side("hand21", side)
+    if new == session.hand_side:
+        return render(session, status_text(session, ""))
+    session = session.copy()
+    session.hand_side, session.result = new, None
+    return render(session, status_text(session, f"The hand is now read as a **{new}** hand: press **Lift** to lift "
+                                                f"it as one."))
+
+
+@keeps_canvas()
 def on_view(session: Session, action: str) -> tuple:
     """Zoom buttons, for a large photo or a small subject: ``action`` "zoom" shows the part of the image around the
     visible landmarks, enlarged, so that they can be clicked; "zoom_in" makes the next click on the image zoom in
@@ -258,7 +309,7 @@ def panel_note(message: str) -> str:
     return f"{head}. Details below the views." if sep else message
 
 
-@user_errors
+@keeps_canvas(4)
 def on_lift(session: Session, fitted_shape: bool = False, manual_hand: str | None = None) -> tuple:
     """Outputs ``[session, canvas, status, landmark list, 3D figure, depth note, json file, csv file]``;
     ``fitted_shape``: a face is returned as its shape basis's fit (:func:`app.pipeline.lift_session`);

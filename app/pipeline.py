@@ -282,13 +282,16 @@ def zoom_box(points: np.ndarray, visible: np.ndarray, original_size: tuple[int, 
 
 
 def zoom_at(session: Session, xy: tuple[float, float], factor: float = 2.0) -> tuple[float, float, float, float]:
-    """The part of the image ``factor`` times smaller than the one shown (the whole image when not zoomed),
-    centred on ``xy`` (original px) and moved inside the image: ``(x0, y0, x1, y1)`` original px.
+    """The part of the image to show when zooming in around ``xy`` (original px): a square ``factor`` times smaller
+    than the longer side of the part shown (the whole image when not zoomed), cut to the image where it is narrower
+    (so that a panorama's full height stays until the zoom is closer than it), centred on ``xy`` and moved inside
+    the image: ``(x0, y0, x1, y1)`` original px.
 
     Raises ValueError: the part would be under 16 px a side (as close as zooming goes)."""
     W, H = session.original_size
     x0, y0, x1, y1 = session.view or (0, 0, W, H)
-    w, h = (x1 - x0) / factor, (y1 - y0) / factor
+    side = max(x1 - x0, y1 - y0) / factor
+    w, h = min(side, W), min(side, H)
     if min(w, h) < 16:
         raise ValueError("Zoomed in as far as it goes: Whole image or Zoom to landmarks to see more.")
     cx = min(max(float(xy[0]), w / 2), W - w / 2)

@@ -159,19 +159,23 @@ class Session:
         """A click on the image at ``xy`` (original px, inside the image): the editing rules.
 
         With a landmark selected (clicked, or picked from the list), move it there, in Manual mode too (the next
-        landmark to place stays the next). Otherwise, in Manual mode, place the next landmark and advance; else
-        select the nearest visible landmark within the click radius (a fraction of the diagonal of the part of
+        landmark to place stays the next, unless it was the one placed). Otherwise, in Manual mode, place the next
+        landmark and advance; the order passes over landmarks already placed. Else select the nearest visible
+        landmark within the click radius (a fraction of the diagonal of the part of
         the image shown).
         """
         if self.points is None:
             raise ValueError("Detect landmarks or start Manual mode first.")
         if self.selected is not None:
             i, self.selected = self.selected, None
-            return self.move(i, xy) + self.manual_prompt()
+            msg = self.move(i, xy)
+            if self.manual_next is not None:
+                self.manual_next = self.next_unplaced(self.manual_next)
+            return msg + self.manual_prompt()
         if self.manual_next is not None and self.manual_next < len(self.points):
             i = self.manual_next
             msg = self.move(i, xy)
-            self.manual_next = i + 1
+            self.manual_next = self.next_unplaced(i + 1)
             return msg + self.manual_prompt()
         x0, y0, x1, y1 = self.view or (0, 0, *self.original_size)
         radius = CONFIG.select_radius * float(np.hypot(x1 - x0, y1 - y0))   # of the part shown: zoomed, finer
@@ -187,8 +191,16 @@ class Session:
         i = self.manual_next
         self._push()
         self.points[i], self.visible[i] = np.nan, False
-        self.manual_next = i + 1
+        self.manual_next = self.next_unplaced(i + 1)
         return f"{self.names[i]} skipped (missing)." + self.manual_prompt()
+
+    def next_unplaced(self, start: int) -> int:
+        """Manual mode's next landmark from ``start`` on: the first not placed yet (``len(points)`` when none is
+        left), so that one picked from the list and placed out of order is not asked for again."""
+        i = start
+        while i < len(self.points) and self.visible[i]:
+            i += 1
+        return i
 
     def manual_prompt(self) -> str:
         if self.manual_next is None:

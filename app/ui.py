@@ -23,7 +23,9 @@ EXAMPLE_POINTS = [[500, 300], [470, 320], [460, 450], [455, 580], [530, 320], [5
 
 
 def safe_image(**kwargs) -> gr.Image:
-    """A ``gr.Image`` whose input errors (not an image, corrupt file) reach the user as ``gr.Error``.
+    """A ``gr.Image`` whose input errors (not an image, corrupt file) reach the handler as the uploaded file's path,
+    so that :func:`app.handlers.on_image` says what is wrong and starts an empty session (a ``gr.Error`` here kept
+    the previous image's session, whose landmarks could then be lifted under the broken upload).
 
     (Wrapping the instance's ``preprocess`` rather than subclassing: Gradio writes a ``.pyi`` stub beside the
     source of every ``Component`` subclass at import time.)
@@ -37,6 +39,9 @@ def safe_image(**kwargs) -> gr.Image:
         except gr.Error:
             raise
         except Exception as e:  # noqa: BLE001  (PIL raises many kinds for bad files)
+            path = getattr(payload, "path", None)
+            if path:             # the file as uploaded: the handler's load_image says what is wrong with it and
+                return path      # leaves an empty session, not the previous image's landmarks
             raise gr.Error(f"This file cannot be read as an image ({type(e).__name__}). Please upload a photo "
                            f"(PNG, JPEG, WebP, ...).") from None
 
@@ -117,8 +122,12 @@ def _image_tab() -> None:
     canvas.select(h.on_click, [session], outputs, **PRIVATE).then(h.lift_outputs, session, lifted, **PRIVATE)
     landmark.input(h.on_pick, [session, landmark], outputs, **PRIVATE)
     for button, action in ((missing, "missing"), (skip, "skip"), (undo, "undo"), (reset, "reset")):
-        button.click(h.on_edit, [session, gr.State(action)], outputs, **PRIVATE).then(h.lift_outputs, session,
-                                                                                      lifted, **PRIVATE)
+        event = button.click(h.on_edit, [session, gr.State(action)], outputs, **PRIVATE)
+        event.then(h.lift_outputs, session, lifted, **PRIVATE)
+        if action in ("undo", "reset"):                     # landmarks of another category or side may come back
+            event.then(h.controls, session, [mode, manual_category, manual_hand], **PRIVATE)
+    manual_hand.input(h.on_manual_hand, [session, manual_hand], outputs, **PRIVATE).then(h.lift_outputs, session,
+                                                                                          lifted, **PRIVATE)
     for button, action in ((zoom_in, "zoom_in"), (zoom, "zoom"), (whole, "whole")):    # the view only: edits kept
         button.click(h.on_view, [session, gr.State(action)], outputs, **PRIVATE)
     lift.click(h.on_lift, [session, fitted, manual_hand], [*outputs, *lifted], **PRIVATE)

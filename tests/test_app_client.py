@@ -64,7 +64,7 @@ def test_errors_are_messages_and_the_server_survives(client, tmp_path) -> None:
 
     bad = tmp_path / "photo.jpg"
     bad.write_bytes(b"\x00\x01not a jpeg at all")
-    with pytest.raises(AppError, match="cannot be read as an image"):
+    with pytest.raises(AppError, match="not an image Pillow can read"):
         client.predict(handle_file(str(bad)), "human17", api_name="/lift_image")
     with pytest.raises(AppError, match="17 landmarks"):
         client.predict([[1, 2]], "human17", None, api_name="/lift_points")

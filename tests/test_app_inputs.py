@@ -123,18 +123,23 @@ def test_clicks_outside_the_image_and_before_detection() -> None:
     assert handlers.click_to_original(session, None) is None
     assert handlers.click_to_original(session, [511, 511]) == (511, 511)
     evt = gr.SelectData(None, {"index": [100, 100], "value": None})
-    with pytest.raises(gr.Error, match="Detect"):
-        handlers.on_click(session, evt)
+    out = handlers.on_click(session, evt)                  # a warning: the image stays shown, the session as it was
+    assert "Press Detect" in out[2] and out[0] is session and out[1] is not None
     detected = handlers.on_detect(session, "Body", "human17", False)[0]
     out = handlers.on_click(detected, gr.SelectData(None, {"index": [5000, 3], "value": None}))
     assert "inside the image" in out[2] and out[0].points is detected.points
 
 
 def test_handlers_never_raise_raw_exceptions() -> None:
-    with pytest.raises(gr.Error, match="first"):
-        handlers.on_detect(Session(), "Body", "human17", False)
-    with pytest.raises(gr.Error):
-        handlers.on_lift(Session())
+    """The Image tab's handlers turn expected problems into a warning and a status message, every output but the
+    status kept (a gr.Error blanked the annotated image); the API's raise gr.Error with the message."""
+    out = handlers.on_detect(Session(), "Body", "human17", False)
+    assert "first" in out[2] and len(out) == 6 and out[4:] == (gr.update(), gr.update())
+    out = handlers.on_lift(Session())
+    assert "Upload an image" in out[2] and len(out) == 8 and out[4:] == (gr.update(),) * 4
+    detected = handlers.on_detect(handlers.on_image(str(CAMERAMAN), False)[0], "Body", "human17", False)[0]
+    out = handlers.on_edit(detected, "missing")                     # nothing selected
+    assert "Select a landmark first" in out[2] and out[0] is detected and out[1] is not None
     with pytest.raises(gr.Error, match="17 landmarks"):
         handlers.api_lift_points([[1, 2]] * 3, "human17")
     with pytest.raises(gr.Error, match="unknown category"):
@@ -253,3 +258,59 @@ def test_undo_after_a_new_detection_brings_the_clicked_landmarks_back() -> None:
     assert not restarted.visible.any()
     np.testing.assert_array_equal(handlers.on_edit(restarted, "undo")[0].points, clicked.points)
     assert "Undo" not in handlers.on_detect(image, "Body", "human17", False)[2]     # nothing before: no hint
+
+
+def test_a_file_that_is_not_an_image_reaches_the_handler_and_empties_the_session(tmp_path) -> None:
+    """The upload component passes a file it cannot read to the handler (it raised, and the previous image's
+    landmarks stayed liftable under the broken upload): the handler says why and starts an empty session."""
+    from gradio.data_classes import FileData
+
+    from app.ui import safe_image
+
+    text = tmp_path / "notimage.png"
+    text.write_text("not an image at all")
+    component = safe_image(type="filepath", image_mode=None)
+    path = component.preprocess(FileData(path=str(text)))
+    assert path == str(text)
+    detected = handlers.on_detect(handlers.on_image(str(CAMERAMAN), False)[0], "Body", "human17", False)[0]
+    assert detected.points is not None
+    out = handlers.on_image(path, False)                       # what the page runs next, whatever came before
+    assert out[0].image is None and out[0].points is None and "not an image Pillow can read" in out[2]
+
+
+def test_manual_order_passes_over_landmarks_placed_out_of_order() -> None:
+    m = Session(image=np.zeros((100, 100, 3), np.uint8), original_size=(100, 100))
+    pipeline.start_manual(m, "human17")
+    m.click((10, 10)), m.click((20, 20))                     # pelvis, r_hip
+    m.select(m.names.index("r_ankle"))                       # picked from the list, placed out of order
+    assert "Next: click **r_knee**" in m.click((30, 90))
+    assert "Next: click **l_hip**" in m.click((25, 50))       # r_knee placed: r_ankle is passed over
+    m.select(m.names.index("l_hip"))                         # the next one picked and placed: the order moves on
+    assert "Next: click **l_knee**" in m.click((40, 20))
+    assert m.manual_next == m.names.index("l_knee")
+    assert "skipped" in m.skip() and m.manual_next == m.names.index("l_ankle")
+
+
+def test_undo_and_the_hand_radio_keep_a_manual_hands_side() -> None:
+    """Undo brings back a Manual hand with its side, and the page's controls follow (Lift reads the radio); changing
+    the side after a lift drops that lift, as an edit does."""
+    image = handlers.on_image(str(CAMERAMAN), False)[0]
+    left = handlers.on_detect(image, "Manual", "hand21", False, "largest", "left")[0]
+    for k in range(21):
+        left = left.copy()
+        left.click((100 + 7 * k, 120 + 5 * (k % 4)))
+    right = handlers.on_detect(left, "Manual", "hand21", False, "largest", "right")[0]
+    back = handlers.on_edit(right, "undo")[0]
+    assert back.hand_side == "left" and back.visible.all()
+    mode, category, side = handlers.controls(back)
+    assert mode["value"] == "Manual" and category["value"] == "hand21" and side["value"] == "left"
+    lifted = handlers.on_lift(back, False, side["value"])[0]
+    assert lifted.hand_side == "left" and lifted.result is not None
+    flipped = handlers.on_manual_hand(lifted, "right")
+    assert flipped[0].hand_side == "right" and flipped[0].result is None and "press **Lift**" in flipped[2]
+    assert handlers.lift_outputs(flipped[0]) == (None, "", None, None)
+    assert handlers.on_manual_hand(lifted, "left")[0] is lifted                     # the same side: nothing dropped
+    face = handlers.on_image(str(CONFIG.examples_dir / "astronaut_face.jpg"), False)[0]
+    face = handlers.on_detect(face, "Face", "human17", False)[0]                     # a detection: its mode
+    assert handlers.controls(face)[0]["value"] == "Face"
+    assert handlers.controls(image) == (gr.update(),) * 3

@@ -53,11 +53,18 @@ def test_zoom_box_frames_the_visible_landmarks_inside_the_image() -> None:
 
 def test_zoom_at_halves_the_part_shown_around_the_click() -> None:
     s = Session(image=np.zeros((400, 600, 3), np.uint8), original_size=(600, 400))
-    assert pipeline.zoom_at(s, (300, 200)) == (150.0, 100.0, 450.0, 300.0)
-    assert pipeline.zoom_at(s, (590, 10)) == (300.0, 0.0, 600.0, 200.0)   # at the border: kept inside
+    assert pipeline.zoom_at(s, (300, 200)) == (150.0, 50.0, 450.0, 350.0)  # a square, half the longer side
+    assert pipeline.zoom_at(s, (590, 10)) == (300.0, 0.0, 600.0, 300.0)   # at the border: kept inside
     s.view = (10.0, 10.0, 40.0, 30.0)
     with pytest.raises(ValueError, match="as far as it goes"):
         pipeline.zoom_at(s, (20, 20))
+    pano = Session(image=np.zeros((70, 600, 3), np.uint8), original_size=(6000, 700))
+    views = [None]
+    for _ in range(4):                              # a panorama keeps its full height until the zoom is closer
+        pano.view = pipeline.zoom_at(pano, (3000, 350))
+        views.append(pano.view)
+    assert views[1:] == [(1500.0, 0.0, 4500.0, 700.0), (2250.0, 0.0, 3750.0, 700.0), (2625.0, 0.0, 3375.0, 700.0),
+                         (2812.5, 162.5, 3187.5, 537.5)]
 
 
 def test_zoom_in_detect_edit_and_lift_a_small_person_in_a_large_photo(tmp_path) -> None:
@@ -66,15 +73,18 @@ def test_zoom_in_detect_edit_and_lift_a_small_person_in_a_large_photo(tmp_path) 
     path = tmp_path / "large.png"
     photo.save(path)
     whole = handlers.on_image(str(path), False)[0]
-    with pytest.raises(gr.Error, match="Nothing to zoom to yet"):
-        handlers.on_view(whole, "zoom")
+    out = handlers.on_view(whole, "zoom")                                  # a warning, the image kept
+    assert "Nothing to zoom to yet" in out[2] and out[0] is whole and out[1] is not None
     out = handlers.on_detect(whole, "Body", "human17", False)             # too small for MediaPipe in the whole
     assert out[0].points is None and "Zoom in" in out[2]
     pending = handlers.on_view(whole, "zoom_in")[0]
     assert pending.zoom_next and pending.view is None
     zoomed = handlers.on_click(pending, _click(pending, (2256, 1456)))[0]  # the click says where
-    assert not zoomed.zoom_next and zoomed.view == (1500.0, 956.0, 3000.0, 1956.0)
+    assert not zoomed.zoom_next and zoomed.view == (1500.0, 500.0, 3000.0, 2000.0)
     assert zoomed.display_factor == pytest.approx(2 * whole.display_factor)
+    again = handlers.on_view(zoomed, "zoom_in")[0]                         # twice as close again: 750 px a side
+    zoomed = handlers.on_click(again, _click(again, (2256, 1456)))[0]
+    assert zoomed.view == (1881.0, 1081.0, 2631.0, 1831.0)
     out = handlers.on_detect(zoomed, "Body", "human17", False)
     found = out[0]
     assert "Found a person in the zoomed part" in out[2] and found.view == zoomed.view

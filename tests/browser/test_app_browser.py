@@ -168,6 +168,12 @@ def test_zoom_to_the_landmarks_and_edit_there(page) -> None:
     assert abs(mx - (x + 20)) <= 1.5 and abs(my - (y + 15)) <= 1.5, (_status(page), x, y)
     page.locator("#whole-btn").click()
     page.locator("#status").get_by_text("Showing the whole image").wait_for()
+    # A problem is a warning: the annotated image stays shown and clickable (a gr.Error had blanked it).
+    page.get_by_role("button", name="Mark missing").click()
+    page.locator("#status").get_by_text("Select a landmark first").wait_for()
+    assert page.locator("#canvas img").first.evaluate("e => e.naturalWidth") > 0
+    _click_image_px(page, x + 20, y + 15)
+    page.locator("#status").get_by_text("Selected ").wait_for()
 
 
 def test_a_face_can_be_returned_as_its_fitted_shape(page) -> None:
