@@ -179,8 +179,13 @@ def on_click(session: Session, evt: gr.SelectData) -> tuple:
         if xy is None:
             return render(session, status_text(session, "Click inside the image to zoom in there."))
         session = session.copy()
-        session.zoom_next = False
-        pipeline.show_view(session, pipeline.zoom_at(session, xy))
+        session.zoom_next = False                            # one click zooms, once: clicks edit again after it
+        try:
+            box = pipeline.zoom_at(session, xy)
+        except ValueError as e:                              # as close as it goes: the view stays
+            gr.Warning(str(e))
+            return render(session, status_text(session, str(e)))
+        pipeline.show_view(session, box)
         return render(session, status_text(session, "Zoomed in: click and edit as before, or Detect in this part."))
     if session.points is None:
         raise gr.Error("Press Detect (or choose Manual and press Start) before clicking landmarks.")

@@ -111,3 +111,11 @@ def test_zoom_in_detect_edit_and_lift_a_small_person_in_a_large_photo(tmp_path) 
     assert handlers.lift_outputs(kept) == (gr.update(),) * 4
     elsewhere = handlers.on_click(handlers.on_view(kept, "zoom_in")[0], _click(kept, (300, 300)))[0]
     assert "outside the zoomed part" in handlers.status_text(elsewhere, "")
+    close = elsewhere
+    for _ in range(12):                                   # as close as zooming goes: a warning, and clicks edit again
+        pending = handlers.on_view(close, "zoom_in")[0]
+        out = handlers.on_click(pending, _click(pending, (300, 300)))
+        if "as far as it goes" in out[2]:
+            break
+        close = out[0]
+    assert "as far as it goes" in out[2] and out[0].view == close.view and not out[0].zoom_next
