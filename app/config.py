@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lifter.keypoint_formats import MEDIAPIPE_MIN_VISIBILITY
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -20,7 +22,7 @@ class AppConfig:
     zoom_margin: float = 0.15             # Zoom: the landmarks' box grown by this fraction of its longer side
     focal_factor: float = 1.2             # assumed focal length of a photo: focal_factor * max(W, H) px
     undo_depth: int = 100                 # edits kept for undo
-    min_visibility: float = 0.5           # MediaPipe Pose landmarks below this visibility count as missing
+    min_visibility: float = MEDIAPIPE_MIN_VISIBILITY   # MediaPipe Pose landmarks below it count as missing
     examples_dir: Path = REPO / "assets" / "examples"
     data_dir: Path = REPO / "data"        # built benchmark files (python -m lifter.data build)
     results_dir: Path = REPO / "results"  # python -m lifter.evaluate output

@@ -161,8 +161,7 @@ class Session:
         With a landmark selected (clicked, or picked from the list), move it there, in Manual mode too (the next
         landmark to place stays the next, unless it was the one placed). Otherwise, in Manual mode, place the next
         landmark and advance; the order passes over landmarks already placed. Else select the nearest visible
-        landmark within the click radius (a fraction of the diagonal of the part of
-        the image shown).
+        landmark within the click radius (a fraction of the diagonal of the part of the image shown).
         """
         if self.points is None:
             raise ValueError("Detect landmarks or start Manual mode first.")

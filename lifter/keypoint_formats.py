@@ -48,6 +48,10 @@ POSE_DIRECT: dict[int, int] = {1: 24, 2: 26, 3: 28, 4: 23, 5: 25, 6: 27,
                                11: 11, 12: 13, 13: 15, 14: 12, 15: 14, 16: 16}
 #: head top = mid-ears + HEAD_EXTENSION * (mid-ears - thorax)
 HEAD_EXTENSION = 0.6
+#: MediaPipe Pose's visibility below which a landmark counts as missing (the app's detections and
+#: ``python -m lifter.lift --from mediapipe33``): a landmark out of the frame still gets a position, with a
+#: visibility of a few hundredths.
+MEDIAPIPE_MIN_VISIBILITY = 0.5
 
 #: source format -> (landmark count, {source index: MediaPipe Pose index} for the landmarks the map uses).
 FORMATS: dict[str, tuple[int, dict[int, int]]] = {

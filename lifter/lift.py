@@ -55,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lifter.keypoint_formats import FORMATS, to_human17
+from lifter.keypoint_formats import FORMATS, MEDIAPIPE_MIN_VISIBILITY, to_human17
 
 READINGS = ("lift", "camera", "guessed")
 
@@ -142,10 +142,10 @@ def detector_rows(data) -> np.ndarray | None:
 
 
 def default_min_score(source: str) -> float:
-    """The score above which ``--from source``'s keypoints count as detected: 0.5 for MediaPipe Pose's
-    visibilities (as the app's ``min_visibility``: an ankle out of the frame still gets a position and a visibility
-    of a few hundredths), else 0 (COCO's flags 1 and 2, OpenPose's 0 for a keypoint not found)."""
-    return 0.5 if source == "mediapipe33" else 0.0
+    """The score above which ``--from source``'s keypoints count as detected: for MediaPipe Pose's visibilities
+    :data:`lifter.keypoint_formats.MEDIAPIPE_MIN_VISIBILITY`, the app's threshold too; else 0 (COCO's flags 1 and
+    2, OpenPose's 0 for a keypoint not found)."""
+    return MEDIAPIPE_MIN_VISIBILITY if source == "mediapipe33" else 0.0
 
 
 def mapped_keypoints(arrays: dict[str, np.ndarray], source: str, min_score: float | None = None
