@@ -8,7 +8,10 @@ mirror images in :mod:`lifter.mirroring`.
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -33,6 +36,32 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "
 #: copies) are bound by memory bandwidth there: a pass whose activations fit the caches runs 1.5-1.7x faster than
 #: one of 2,048 bodies at once (measured on this project's 2-core machine: docs/benchmark.md, *Speed*).
 CPU_TOKENS = 3072
+
+
+#: How an error message about frame 0 of a one-pose call, ``(N, 2)``, is said of that pose instead (regex, words),
+#: in order: "frame 0" of one pose names nothing the caller gave.
+ONE_POSE_WORDS = ((r" \(frame 0\)", ""), (r"^frame 0: ", ""), (r"\bframe 0's\b", "the pose's"),
+                  (r"\bframe 0\b", "the pose"))
+
+
+def said_of_one_pose(message: str) -> str:
+    """An error ``message`` of a call on one pose ``(N, 2)`` (which the API lifts as frame 0 of a batch), its
+    "frame 0" put as the pose (:data:`ONE_POSE_WORDS`): "the pose's landmarks all coincide", not "frame 0's"."""
+    for pattern, words in ONE_POSE_WORDS:
+        message = re.sub(pattern, words, message)
+    return message
+
+
+@contextmanager
+def one_pose_errors(single: bool) -> Iterator[None]:
+    """Within it, a ValueError of a one-pose call (``single``) is raised again in :func:`said_of_one_pose`'s
+    words; a batch's errors pass unchanged."""
+    try:
+        yield
+    except ValueError as e:
+        if not single:
+            raise
+        raise ValueError(said_of_one_pose(str(e))) from None
 
 
 def checked_visible(visible: np.ndarray, frames: int | None = None) -> np.ndarray:
@@ -159,8 +188,9 @@ class LoadedLifter:
                 than 3 visible landmarks in a frame.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
-                                 bone_lengths)
+        with one_pose_errors(single):
+            out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
+                                     bone_lengths)
         return out[0] if single else out
 
     def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray | None = None,
@@ -231,14 +261,15 @@ class LoadedLifter:
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         self._check_fitted_shape(category, shape_basis, fitted_shape)
-        focal, principal = checked_camera(focal_length, principal_point, len(pts))
-        out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
-                                 bone_lengths)
-        estimate = focal is None
-        focal, principal = guessed_camera(focal, principal, out, pts, vis)
-        points = camera_reading(out, pts, vis, category, focal, principal, symmetrize,
-                                *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
-                                fitted_shape=fitted_shape, focal_guessed=estimate)
+        with one_pose_errors(single):
+            focal, principal = checked_camera(focal_length, principal_point, len(pts), single)
+            out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
+                                     bone_lengths)
+            estimate = focal is None
+            focal, principal = guessed_camera(focal, principal, out, pts, vis)
+            points = camera_reading(out, pts, vis, category, focal, principal, symmetrize,
+                                    *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
+                                    fitted_shape=fitted_shape, focal_guessed=estimate)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
@@ -265,15 +296,16 @@ class LoadedLifter:
         if lift.shape != pts.shape[:2] + (3,):
             want = pts.shape[1:2] + (3,) if single else pts.shape[:2] + (3,)       # as points2d is given
             raise ValueError(f"lift3d must be lift()'s output for points2d, shape {want}, got {np.shape(lift3d)}")
-        if not np.isfinite(lift).all():
-            f = int(np.argmax(~np.isfinite(lift).all((1, 2))))
-            raise ValueError(f"lift3d must be finite (lift()'s output for points2d); frame {f} is not")
-        focal, principal = checked_camera(focal_length, principal_point, len(pts))
-        estimate = focal is None
-        focal, principal = guessed_camera(focal, principal, lift, pts, vis)
-        points = camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
-                                *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
-                                fitted_shape=fitted_shape, focal_guessed=estimate)
+        with one_pose_errors(single):
+            if not np.isfinite(lift).all():
+                f = int(np.argmax(~np.isfinite(lift).all((1, 2))))
+                raise ValueError(f"lift3d must be finite (lift()'s output for points2d); frame {f} is not")
+            focal, principal = checked_camera(focal_length, principal_point, len(pts), single)
+            estimate = focal is None
+            focal, principal = guessed_camera(focal, principal, lift, pts, vis)
+            points = camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
+                                    *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
+                                    fitted_shape=fitted_shape, focal_guessed=estimate)
         return points[0] if single else points
 
     def _check_fitted_shape(self, category: str, shape_basis: bool, fitted_shape: bool) -> None:
@@ -328,15 +360,16 @@ class LoadedLifter:
             if vis.shape != pts.shape[:2]:
                 raise ValueError(f"visible must have shape {pts.shape[:2] if not single else (n,)}"
                                  f"{'' if single else f' or ({n},)'}, got {np.shape(visible)}")
-        bad = vis & ~np.isfinite(pts).all(-1)
-        if bad.any():
-            f, i = np.argwhere(bad)[0]
-            raise ValueError(f"non-finite 2D coordinates at visible landmark {i} (frame {f}); mark it not "
-                             f"visible or give finite pixels")
-        few = vis.sum(1) < 3
-        if few.any():
-            raise ValueError(f"at least 3 visible landmarks are needed; frame {int(np.argmax(few))} has "
-                             f"{int(vis.sum(1)[few][0])}")
+        with one_pose_errors(single):
+            bad = vis & ~np.isfinite(pts).all(-1)
+            if bad.any():
+                f, i = np.argwhere(bad)[0]
+                raise ValueError(f"non-finite 2D coordinates at visible landmark {i} (frame {f}); mark it not "
+                                 f"visible or give finite pixels")
+            few = vis.sum(1) < 3
+            if few.any():
+                raise ValueError(f"at least 3 visible landmarks are needed; frame {int(np.argmax(few))} has "
+                                 f"{int(vis.sum(1)[few][0])}")
         return np.where(vis[..., None], pts, 0.0), vis, single
 
     def _lift_checked(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,

@@ -15,9 +15,10 @@ from lifter.shape_basis import MIN_FIT_VISIBLE, ShapeBasis, fit_to_pixels
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift
 
 
-def checked_camera(focal_length: float | np.ndarray | None, principal_point: np.ndarray | None, frames: int
-                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The checks of :meth:`lifter.api.LoadedLifter.lift_with_camera` on the intrinsics given for ``frames`` poses:
+def checked_camera(focal_length: float | np.ndarray | None, principal_point: np.ndarray | None, frames: int,
+                   single: bool = False) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The checks of :meth:`lifter.api.LoadedLifter.lift_with_camera` on the intrinsics given for ``frames`` poses
+    (``single``: one pose given as ``(N, 2)``, whose messages name no per-frame shapes):
     ``(focal (F,) or None, principal (F, 2) or None)`` float64, None where not given (:func:`guessed_camera`
     then guesses it from the lift). Raises the ValueErrors it documents."""
     focal = principal = None
@@ -25,14 +26,15 @@ def checked_camera(focal_length: float | np.ndarray | None, principal_point: np.
         focal = np.asarray(focal_length, dtype=np.float64)
         focal = np.broadcast_to(focal, (frames,)) if focal.ndim == 0 else focal
         if focal.shape != (frames,) or not (np.isfinite(focal) & (focal > 0)).all():
-            raise ValueError(f"focal_length must be a positive finite number of pixels (or one per frame, "
-                             f"({frames},)), got {focal_length!r}")
+            per_frame = "" if single else f" (or one per frame, ({frames},))"
+            raise ValueError(f"focal_length must be a positive finite number of pixels{per_frame}, got "
+                             f"{focal_length!r}")
     if principal_point is not None:
         principal = np.asarray(principal_point, dtype=np.float64)
         principal = np.broadcast_to(principal, (frames, 2)) if principal.shape == (2,) else principal
         if principal.shape != (frames, 2):
-            raise ValueError(f"principal_point must be finite pixels, (2,) or ({frames}, 2), got shape "
-                             f"{np.shape(principal_point)}")
+            shapes = "(2,)" if single else f"(2,) or ({frames}, 2)"
+            raise ValueError(f"principal_point must be finite pixels, {shapes}, got shape {np.shape(principal_point)}")
         if not np.isfinite(principal).all():
             bad = int(np.argmax(~np.isfinite(principal).all(-1)))
             where = "" if np.shape(principal_point) == (2,) else f" (frame {bad})"

@@ -239,7 +239,7 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     desc = f"lifting {len(rows)} frame{'s' * (len(rows) != 1)}"
     for s in tqdm(starts, desc=desc, unit="chunk", disable=not progress):
         at = rows[s:s + chunk]
-        p, v = pts[at], vis[at]
+        p, v = (pts[0], vis[0]) if single else (pts[at], vis[at])       # one pose as one: the API's words for it
         try:
             if reading == "lift":
                 out[at] = lifter.lift(p, category, v)
@@ -248,9 +248,9 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
             else:
                 out[at] = lifter.lift_with_camera(p, category, f_all[at], p_all[at], v, fitted_shape=fitted_shape)
         except ValueError as e:
+            if single:
+                raise
             message = renumbered(str(e), at)
-            if single:                                   # "frame 0" of one pose says nothing: the API's words
-                raise ValueError(re.sub(r"^frame 0'?s? ?:? ?", "", str(e)) or str(e)) from None
             if re.search(r"\bframe \d+", message):      # it names the file's frame already
                 raise ValueError(message) from None
             where = f"frame {at[0]}" if len(at) == 1 else f"frames {at[0]}-{at[-1]}"

@@ -332,6 +332,44 @@ def test_too_few_visible_and_bad_visibility(lifter) -> None:
                                   lifter.lift(pts[0], "human17", np.arange(17) > 0))
 
 
+def test_one_pose_errors_are_said_of_the_pose_and_a_batch_names_its_frame(lifter) -> None:
+    """A pose given as ``(N, 2)`` is lifted as frame 0 of a batch; its errors say "the pose", not "frame 0",
+    while a batch's name the frame at fault."""
+    pts = np.random.default_rng(0).normal(size=(3, 17, 2)) * 50 + 300
+    two = np.arange(17) < 2
+    cases = [  # (call on one pose, its message, call on a batch whose frame 1 is at fault, its message)
+        (lambda: lifter.lift(pts[1], "human17", two), "at least 3 visible landmarks are needed; the pose has 2",
+         lambda: lifter.lift(pts, "human17", np.stack([~two, two, ~two])), "frame 1 has 2"),
+        (lambda: lifter.lift(np.where(np.arange(17)[:, None] == 3, np.nan, pts[1]), "human17"),
+         "non-finite 2D coordinates at visible landmark 3; mark it",
+         lambda: lifter.lift(np.where((np.arange(3) == 1)[:, None, None] & (np.arange(17) == 3)[:, None], np.nan,
+                                      pts), "human17"), "visible landmark 3 (frame 1)"),
+        (lambda: lifter.lift_with_camera(np.full((17, 2), 5.0), "human17"),
+         "the pose's landmarks all coincide: no focal length",
+         lambda: lifter.lift_with_camera(np.where((np.arange(3) == 1)[:, None, None], 5.0, pts), "human17"),
+         "frame 1's landmarks all coincide"),
+        (lambda: lifter.lift_with_camera(pts[1], "human17", 1.0, (300.0, 300.0)),
+         "shorter than the lifted depth range of the pose (",
+         lambda: lifter.lift_with_camera(pts, "human17", np.array([1e4, 1.0, 1e4]), (300.0, 300.0)),
+         "shorter than the lifted depth range of frame 1 ("),
+        (lambda: lifter.lift_with_camera(pts[1], "human17", -1.0, (300.0, 300.0)),
+         "focal_length must be a positive finite number of pixels, got -1.0",
+         lambda: lifter.lift_with_camera(pts, "human17", -1.0, (300.0, 300.0)), "(or one per frame, (3,))"),
+        (lambda: lifter.read_with_camera(np.full((17, 3), np.nan), pts[1], "human17"),
+         "lift3d must be finite (lift()'s output for points2d); the pose is not",
+         lambda: lifter.read_with_camera(np.where((np.arange(3) == 1)[:, None, None], np.nan, np.zeros((3, 17, 3))),
+                                         pts, "human17"), "frame 1 is not"),
+    ]
+    for one, one_message, batch, batch_message in cases:
+        with pytest.raises(ValueError) as one_error:
+            one()
+        assert one_message in one_error.value.args[0], one_error.value.args[0]
+        assert "frame" not in one_error.value.args[0]
+        with pytest.raises(ValueError) as batch_error:
+            batch()
+        assert batch_message in batch_error.value.args[0]
+
+
 def test_one_visibility_mask_serves_every_frame(lifter) -> None:
     """``visible (N,)`` with ``(F, N, 2)`` points is that mask for each frame; 0 / 1 numbers are bools."""
     pts = np.random.default_rng(0).normal(size=(3, 17, 2)) * 100

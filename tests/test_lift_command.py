@@ -159,7 +159,7 @@ def test_bad_input_and_existing_output_are_refused(hand_file, tmp_path: Path, ca
         ([str(vis16), "--category", "hand21", "--out", str(tmp_path / "a.npz")],
          "error: visible must have shape (21,), got (20,)"),             # one pose: its mask's shape
         ([str(one_point), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "guessed"],
-         "error: landmarks all coincide"),                                # one pose: no "frame 0"
+         "error: the pose's landmarks all coincide"),                     # one pose: no "frame 0"
         ([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--reading", "camera", "--focal",
           "900", "--principal", "nan", "500"], "principal_point must be finite pixels, got [nan, 500.0]"),
         ([str(path), "--category", "hand21", "--out", str(out)], "exists; give --force"),
