@@ -34,6 +34,11 @@ from app.config import CONFIG, AppConfig
 from lifter.keypoint_formats import pose33_to_human17
 
 
+#: The units of MediaPipe's own 3D (a :class:`Detection`'s ``reference3d``) per category: Pose and Hands world
+#: landmarks in metres, Face Mesh's x, y, z in the image's pixels.
+REFERENCE_UNITS = {"human17": "m", "hand21": "m", "face468": "px"}
+
+
 @dataclass
 class Detection:
     """One detected instance.

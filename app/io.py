@@ -234,23 +234,30 @@ def write_exports(record: dict, names: list[str], stem: str = "landmarks") -> tu
     """Write ``record`` (see :func:`app.pipeline.result_record`) as JSON and CSV in a fresh temp folder.
 
     The CSV has one row per landmark: name, x, y, visible, then each 3D result's x, y, z and the per-landmark
-    error when present. Returns ``(json_path, csv_path)``.
+    error when present. ``record["column_units"]`` (optional) gives units by column group (``"points2d"`` for x
+    and y, a 3D result's label such as ``"lifter"`` for ``points3d_lifter``, ``"error"`` for the errors); a
+    column with units is headed ``"name [unit]"``, e.g. ``mediapipe_x [m]``. Returns ``(json_path, csv_path)``.
     """
     folder = Path(tempfile.mkdtemp(prefix="lifter-export-"))
     rec = export_record(record)
     json_path = folder / f"{stem}.json"
     json_path.write_text(json.dumps(rec, indent=1))
-    columns: list[tuple[str, list]] = [("x", [p[0] for p in rec["points2d"]]),
-                                       ("y", [p[1] for p in rec["points2d"]]),
+    units = rec.get("column_units") or {}
+
+    def head(name: str, group: str) -> str:
+        return f"{name} [{units[group]}]" if units.get(group) else name
+
+    columns: list[tuple[str, list]] = [(head("x", "points2d"), [p[0] for p in rec["points2d"]]),
+                                       (head("y", "points2d"), [p[1] for p in rec["points2d"]]),
                                        ("visible", rec["visible"])]
     for key, value in rec.items():
         if key.startswith("points3d_") and value is not None:
             label = key[len("points3d_"):]
             for axis, c in enumerate("xyz"):
-                columns.append((f"{label}_{c}", [p[axis] for p in value]))
+                columns.append((head(f"{label}_{c}", label), [p[axis] for p in value]))
     for key, value in rec.get("per_landmark_error", {}).items():
         if value is not None:
-            columns.append((f"error_{key}", value))
+            columns.append((head(f"error_{key}", "error"), value))
     csv_path = folder / f"{stem}.csv"
     with open(csv_path, "w", newline="") as f:
         w = csv.writer(f)

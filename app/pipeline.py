@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from app.config import CONFIG, MODES, AppConfig
-from app.detect import get_detectors
+from app.detect import REFERENCE_UNITS, get_detectors
 from app.io import ImageError, display_copy, display_view, load_image, view_crop
 from app.state import Session
 from lifter.geometry import pinhole_of_reading, project_perspective
@@ -91,8 +91,9 @@ def assumed_intrinsics(size: tuple[int, int], config: AppConfig = CONFIG) -> tup
 def photo_depth_lift(session: Session) -> dict:
     """The depth-based baseline on a photo: estimate a depth map, back-project the visible landmarks.
 
-    Returns ``{"points3d": (N, 3) or None, "name": str, "message": str}``; the message explains plainly when no
-    depth source is available and how to enable one (never fake numbers).
+    Returns ``{"points3d": (N, 3) or None, "name": str, "message": str}``, with ``"units"`` (``"m"``, or
+    ``"relative"`` for a network whose depth is known up to scale) when there are points; the message explains
+    plainly when no depth source is available and how to enable one (never fake numbers).
     """
     status = depth_baseline()
     if status.module is None:
@@ -111,6 +112,7 @@ def photo_depth_lift(session: Session) -> dict:
     bp = b.backproject_landmarks(pts, est.depth, (fx * s, fy * s, cx * s, cy * s), session.visible)
     rel = " (relative depth: scale and shift unknown)" if getattr(est, "relative", False) else ""
     return {"points3d": np.asarray(bp.points3d, dtype=np.float64), "name": est.name,
+            "units": "relative" if getattr(est, "relative", False) else "m",
             "message": f"Depth from {est.name}{rel}; intrinsics assumed: fx = fy = {fx:.0f} px "
                        f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre."}
 
@@ -411,6 +413,8 @@ def result_record(session: Session) -> dict:
            "points3d_lifter": r.get("points3d"), "reprojected_lifter": r.get("reprojected"),
            "points3d_depth": depth.get("points3d"), "depth_source": depth.get("message"),
            "points3d_mediapipe": session.reference3d, "mediapipe_reference": session.reference_name or None}
+    rec["column_units"] = {"points2d": "px", "lifter": "px", "depth": depth.get("units"),
+                           "mediapipe": None if session.reference3d is None else REFERENCE_UNITS[session.category]}
     return rec
 
 

@@ -236,7 +236,8 @@ def sample_outputs(s: SampleView) -> tuple:
               "present": s.present, "points3d_ground_truth": s.points3d,
               **{f"points3d_{k.split(' ')[0]}": v for k, v in s.predictions.items()},
               "errors": {k: {"strict": v["strict"], "flip_best": v["flip_best"]} for k, v in s.scores.items()},
-              "per_landmark_error": {k.split(" ")[0]: v["per_landmark"] for k, v in s.scores.items()}}
+              "per_landmark_error": {k.split(" ")[0]: v["per_landmark"] for k, v in s.scores.items()},
+              "column_units": {"points2d": "px", "error": units}}
     json_path, csv_path = write_exports(record, list(cat.landmarks), stem=f"{s.category}_{s.setting}_{s.index}")
     return image, fig, rows, bars, json_path, csv_path
 

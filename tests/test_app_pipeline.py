@@ -85,6 +85,7 @@ def test_face_detection_drops_iris_and_lifts() -> None:
     pipeline.detect_session(s, "Face")
     assert s.points.shape == (468, 2) and s.visible.all()
     assert s.reference3d.shape == (468, 3)
+    assert pipeline.result_record(s)["column_units"]["mediapipe"] == "px"       # Face Mesh's x, y, z: pixels
     result = pipeline.lift_session(s)
     out = result["points3d"]
     assert out.shape == (468, 3) and np.isfinite(out).all()
@@ -219,8 +220,9 @@ def test_export_json_and_csv(tmp_path) -> None:
     assert rec["intrinsics_assumed"] == {"fx": 614.4, "fy": 614.4, "cx": 256.0, "cy": 256.0}  # 1.2 x 512 px
     assert "assumed pinhole" in rec["lifter_reading"]
     rows = list(csv.reader(open(cpath)))
-    assert rows[0][:4] == ["landmark", "x", "y", "visible"] and len(rows) == 18
-    assert "lifter_z" in rows[0] and "mediapipe_x" in rows[0]
+    assert rows[0][:4] == ["landmark", "x [px]", "y [px]", "visible"] and len(rows) == 18
+    assert "lifter_z [px]" in rows[0] and "mediapipe_x [m]" in rows[0]     # Pose's world landmarks: metres
+    assert rec["column_units"]["mediapipe"] == "m" and rec["column_units"]["lifter"] == "px"
 
 
 def test_benchmark_sample_has_finite_errors() -> None:
@@ -236,6 +238,8 @@ def test_benchmark_sample_has_finite_errors() -> None:
     assert len(fig.layout.annotations) >= 3 and "lifter+guessed" in fig.layout.annotations[2].text
     record = json.loads(open(jpath).read())
     assert "errors" in record and len(record["points3d_lifter+intrinsics"]) == 21
+    header = next(csv.reader(open(cpath)))
+    assert header[1:3] == ["x [px]", "y [px]"] and "error_lifter [mm]" in header and "lifter_x" in header
     assert "lifter+fitted" not in s.predictions                   # hands have no shape basis to fit
 
 
@@ -308,12 +312,17 @@ def test_photo_depth_panel_with_and_without_a_depth_source(monkeypatch) -> None:
     monkeypatch.setattr(status.module, "estimate_depth",
                         lambda image, network=None: DepthEstimate(np.full(image.shape[:2], 3.0), "fake", False))
     out = pipeline.photo_depth_lift(s)
-    assert out["name"] == "fake" and "1.2 x max" in out["message"]
+    assert out["name"] == "fake" and "1.2 x max" in out["message"] and out["units"] == "m"
+    s.result = {"depth": out}
+    assert pipeline.result_record(s)["column_units"]["depth"] == "m"                  # the export's depth columns
     p = out["points3d"]
     v = s.visible
     assert np.allclose(p[v, 2], 3.0)
     f = 1.2 * 512
     np.testing.assert_allclose(p[v, 0], (s.points[v, 0] - 256) / f * 3.0, rtol=1e-4, atol=1e-4)
+    monkeypatch.setattr(status.module, "estimate_depth",                  # a depth known up to scale
+                        lambda image, network=None: DepthEstimate(np.full(image.shape[:2], 3.0), "fake", True))
+    assert pipeline.photo_depth_lift(s)["units"] == "relative"
 
 
 def test_summary_rows_name_the_shipped_variants_apart(tmp_path: Path, monkeypatch) -> None:
