@@ -8,6 +8,8 @@ session left as it was) or ``gr.Warning``; nothing here keeps state between user
 from __future__ import annotations
 
 import functools
+import threading
+import time
 import logging
 from pathlib import Path
 
@@ -107,10 +109,58 @@ def status_text(session: Session, message: str) -> str:
     return "\n\n".join(lines)
 
 
+#: Gradio's image fires its change event twice for one upload that replaces a shown image (its front end sets the
+#: value twice); :func:`on_image` drops a call for the same file, in the same browser session, within this many
+#: seconds of the last call's end (the second event may read the session State from before the first).
+REPEAT_WINDOW_S = 3.0
+
+
+class RecentUploads:
+    """The last file :func:`on_image` took in each browser session, and when it finished (thread-safe)."""
+
+    def __init__(self, window_s: float = REPEAT_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._last: dict[str, tuple[str | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def repeats(self, key: str | None, path: str | None, now: float | None = None) -> bool:
+        """Whether a call for ``path`` in session ``key`` repeats the last one (same file, within the window)."""
+        if key is None or path is None:
+            return False
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            last = self._last.get(key)
+        return last is not None and last[0] == str(path) and now - last[1] <= self.window_s
+
+    def taken(self, key: str | None, path: str | None, now: float | None = None) -> None:
+        """Record that session ``key`` has just taken ``path`` (forgetting sessions idle past the window)."""
+        if key is None:
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for k in [k for k, (_, t) in self._last.items() if now - t > self.window_s]:
+                del self._last[k]
+            self._last[key] = (None if path is None else str(path), now)
+
+
+RECENT_UPLOADS = RecentUploads()
+
+
 @user_errors
-def on_image(path: str | None, mirrored: bool) -> tuple:
+def on_image(path: str | None, mirrored: bool, request: gr.Request | None = None) -> tuple:
     """A new image (upload, webcam, clipboard or example): load it into a fresh session. One that cannot be read
-    leaves a fresh, empty session (not the previous image's) and says why."""
+    leaves a fresh, empty session (not the previous image's) and says why. A repeated event for the same upload
+    (:data:`REPEAT_WINDOW_S`) changes nothing and repeats no warning."""
+    key = getattr(request, "session_hash", None)
+    if RECENT_UPLOADS.repeats(key, path):
+        return tuple(gr.skip() for _ in range(4))
+    try:
+        return _new_image(path, mirrored)
+    finally:
+        RECENT_UPLOADS.taken(key, path)
+
+
+def _new_image(path: str | None, mirrored: bool) -> tuple:
     session = Session(mirrored=bool(mirrored))
     if path is None:
         return render(session, "Upload an image, use the webcam, or pick an example.")

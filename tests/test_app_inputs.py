@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import gradio as gr
 import numpy as np
 import pytest
@@ -40,6 +43,29 @@ def test_non_image_and_corrupt_files(tmp_path) -> None:
     failed = handlers.on_image(str(truncated), False)         # a fresh, empty session and the reason, not the last
     assert failed[0].image is None and failed[1] is None and "corrupt or truncated" in failed[2]
     assert lifted.image is not None and handlers.lift_outputs(failed[0]) == (None, "", None, None)
+
+
+def test_a_repeated_change_event_for_one_upload_is_dropped(tmp_path, monkeypatch) -> None:
+    """Gradio's image fires its change event twice for an upload over a shown image: the second call, same file,
+    same browser session, within the window, changes nothing and warns nothing; another session, another file,
+    or the same file after the window is a new image."""
+    recent = handlers.RecentUploads(window_s=3.0)
+    monkeypatch.setattr(handlers, "RECENT_UPLOADS", recent)
+    warnings = []
+    monkeypatch.setattr(gr, "Warning", lambda message: warnings.append(message))
+    bad = tmp_path / "bad.png"
+    bad.write_text("this is not an image")
+    a, b = SimpleNamespace(session_hash="a"), SimpleNamespace(session_hash="b")
+    first = handlers.on_image(str(bad), False, a)
+    assert first[0].image is None and len(warnings) == 1
+    again = handlers.on_image(str(bad), False, a)                      # the repeated event
+    assert all(isinstance(x, type(gr.skip())) for x in again) and len(again) == 4 and len(warnings) == 1
+    assert handlers.on_image(str(bad), False, b)[0].image is None and len(warnings) == 2   # another browser
+    assert handlers.on_image(str(CAMERAMAN), False, a)[0].image is not None              # another file
+    assert isinstance(handlers.on_image(str(CAMERAMAN), False, a)[0], type(gr.skip()))
+    assert not recent.repeats("a", str(CAMERAMAN), now=time.monotonic() + 3.5)            # after the window
+    assert not recent.repeats(None, str(CAMERAMAN)) and not recent.repeats("a", None)
+    assert handlers.on_image(str(CAMERAMAN), False)[0].image is not None     # no request (a script): no memory
 
 
 def test_grayscale_rgba_16bit_palette(tmp_path) -> None:

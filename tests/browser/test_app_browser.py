@@ -224,6 +224,25 @@ def test_the_hand_options_show_in_hand_mode_only(page) -> None:
     side.wait_for(state="hidden")
 
 
+def test_a_file_that_is_not_an_image_over_a_shown_one_warns_once(page, tmp_path) -> None:
+    """An upload over a shown image fires Gradio's change event twice: the app warns once (it had warned twice,
+    "(2)"), empties the canvas and says why in the status line."""
+    for close in page.locator(".toast-close").all():      # Gradio groups the warnings shown into one toast
+        close.click()
+    page.locator("#source-image input[type=file]").set_input_files(str(EXAMPLE))
+    page.locator("#status").get_by_text("cameraman.png").wait_for()
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not an image")
+    page.locator("#source-image input[type=file]").set_input_files(str(bad))
+    page.locator("#status").get_by_text("not an image Pillow can read").wait_for()
+    page.wait_for_timeout(2500)                     # a repeated event's warning would show by now
+    said = " ".join(page.locator(".toast-body").all_inner_texts())
+    assert said.count("not an image Pillow can read") == 1 and "(2)" not in said, said
+    assert page.locator("#canvas img").count() == 0
+    for close in page.locator(".toast-close").all():
+        close.click()
+
+
 def test_every_benchmark_category_loads_its_summary(page) -> None:
     """Choosing each category the Benchmark tab offers loads its sample range and whole-split summary without an
     error (chairs failed once: their depth-based rows have no figures)."""
