@@ -18,13 +18,14 @@ import argparse
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
 
 from lifter.checked_files import record_path, sha256_file
-from lifter.runs import read_run
+from lifter.runs import read_meta, read_run, unfinished
 
 
 def export(run: Path, out: Path, command: str = "", evaluation: Path | None = None,
@@ -112,8 +113,8 @@ def wall_seconds(segments: list[dict]) -> float | None:
 def init_record(init: Path) -> dict:
     """What a run started from: a run folder (its command, steps, wall time, recipe and, recursively, what it
     started from) or exported weights (their record, SHA-256 included, less the evaluation rows)."""
-    if (init / "checkpoint.json").exists():
-        base = json.loads((init / "checkpoint.json").read_text())
+    if (init / "checkpoint.json").exists() or (init / "checkpoint.safetensors").exists():
+        base = read_meta(init)
         segments = log_segments(read_log(init))
         parent = base["config"].get("init_from")
         return {"run": str(init), "command": base.get("command", ""), "steps": base["step"],
@@ -206,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e))
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, {record['parameters']:,} parameters) "
           f"and {record_path(args.out)}")
+    note = unfinished(args.run, read_meta(args.run))
+    if note:
+        print(f"warning: {note}; the weights written are those of step {record['steps']}", file=sys.stderr)
     return 0
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 from lifter.devices import processor_description
@@ -39,8 +39,10 @@ from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, dep
 from lifter.masking import block_keys, hide_first
 from lifter.bone_lengths import load_proportions
 from lifter.model import BF16_ATTENTIONS, Lifter, LifterConfig
-from lifter.runs import ema_prefix, load_init, prefixed
+from lifter.runs import (CHECKPOINT_META_KEY, ema_prefix, init_sha256, load_init, prefixed, read_checkpoint_tensors,
+                         read_meta)
 from lifter.skeletons import get_category
+from lifter.stopping import TrainingError, TrainingInterrupted, non_finite_losses, stop_requests
 from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, EMA_WARMUPS, PRECISIONS, TrainConfig,
                                  check_batch_tokens, check_ema_decays, check_flow_weights, check_symmetry_categories,
                                  check_template_weights, step_schedule)
@@ -50,13 +52,35 @@ class TrainData:
     """One category's training 2D: ``points (M, N, 2)`` float32 (NaN where missing), ``visible (M, N)``."""
 
     def __init__(self, path: Path, category: str, need_3d: bool) -> None:
-        with np.load(path) as f:
-            if str(f["category"]) != category:
-                raise ValueError(f"{path}: holds category {f['category']}, expected {category}")
-            self.points = torch.from_numpy(np.nan_to_num(f["points2d"]))
-            self.visible = torch.from_numpy(f["visible"])
-            self.points3d = torch.from_numpy(f["points3d"]) if need_3d else None
-            self.present = torch.from_numpy(f["present"]) if need_3d else None
+        """Raises :class:`lifter.stopping.TrainingError` naming ``path`` for a file that is not a training file of
+        ``category`` (not an .npz, another category, arrays missing or of the wrong shape, no poses)."""
+        n = get_category(category).num_landmarks
+        keys = ("category", "points2d", "visible") + (("points3d", "present") if need_3d else ())
+        try:
+            with np.load(path) as f:
+                missing = [k for k in keys if k not in f.files]
+                if missing:
+                    raise TrainingError(f"{path} has no {', '.join(missing)} (its arrays: {', '.join(f.files)}): "
+                                        f"not a training file of lifter.data build")
+                if str(f["category"]) != category:
+                    raise TrainingError(f"{path}: holds category {f['category']}, expected {category}")
+                points, visible = f["points2d"], f["visible"]
+                points3d = f["points3d"] if need_3d else None
+                present = f["present"] if need_3d else None
+        except TrainingError:
+            raise
+        except Exception as e:  # noqa: BLE001  (zipfile, pickle and OS errors of a damaged or foreign file)
+            raise TrainingError(f"{path} cannot be read as a training file ({type(e).__name__}: {e}); rebuild it "
+                                f"with python -m lifter.data build") from None
+        if points.ndim != 3 or points.shape[1:] != (n, 2) or visible.shape != points.shape[:2]:
+            raise TrainingError(f"{path}: points2d {points.shape} and visible {visible.shape} must be (M, {n}, 2) "
+                                f"and (M, {n}) for {category}")
+        if len(points) == 0:
+            raise TrainingError(f"{path} holds no poses")
+        self.points = torch.from_numpy(np.nan_to_num(points))
+        self.visible = torch.from_numpy(visible)
+        self.points3d = None if points3d is None else torch.from_numpy(points3d)
+        self.present = None if present is None else torch.from_numpy(present)
         self.category = category
         self.order = torch.empty(0, dtype=torch.long)
         self.cursor = 0
@@ -93,8 +117,9 @@ def check_training_files(data_dir: Path | str, categories: tuple[str, ...]) -> N
     missing = [str(Path(data_dir) / f"{c}_train.npz") for c in categories
                if not (Path(data_dir) / f"{c}_train.npz").exists()]
     if missing:
+        absent = [c for c in categories if not (Path(data_dir) / f"{c}_train.npz").exists()]
         raise FileNotFoundError(f"{', '.join(missing)} not found: run `python -m lifter.data build --source "
-                                f"../shared/data --out {data_dir}` first")
+                                f"../shared/data --out {data_dir} --categories {' '.join(absent)}` first")
 
 
 def batch_size(cfg: TrainConfig, n: int, category: str | None = None) -> int:
@@ -216,6 +241,7 @@ class Trainer:
                              f"{cfg.finetune.teacher_precision!r}")
         self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
         self.command = ""                                         # the command line, recorded with checkpoints
+        self.init_sha256 = init_sha256(cfg.init_from) if cfg.init_from else None   # the start, checked on resume
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         check_training_files(data_dir, cfg.categories)
@@ -243,7 +269,7 @@ class Trainer:
                 self.critics_fresh = not set(cfg.categories) <= {k.split(".")[0] for k in critic_state}
         if cfg.finetune_3d_aware:
             if not cfg.init_from:
-                raise ValueError("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER")
+                raise TrainingError("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER")
             self.teacher = copy.deepcopy(self.model).eval().requires_grad_(False)
             self.teacher.bf16 = (cfg.finetune.teacher_precision or cfg.precision) == "bf16"
         # bone proportions refining the teacher's lifts (lifter.finetune.refined_teacher_lift), per category
@@ -444,7 +470,7 @@ class Trainer:
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         tensors.update({f"critics.{k}": v for k, v in self.critics.state_dict().items()})
         meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
-                      "data_dir": str(self.data_dir), "device": str(self.device),
+                      "init_sha256": self.init_sha256, "data_dir": str(self.data_dir), "device": str(self.device),
                       "processor": self.processor, "command": self.command,
                       "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
         for decay, ema in self.emas.items():
@@ -460,15 +486,28 @@ class Trainer:
                 meta["optimisers"][name]["state_keys"][str(pid)] = sorted(st)
                 for k, v in st.items():
                     tensors[f"{name}.{pid}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
-        tmp = out / "checkpoint.safetensors.tmp"
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+        # The tensors file holds the record too (its metadata), so that it is whole in itself: a kill between the two
+        # renames leaves a stale checkpoint.json, which the readers (lifter.runs.read_meta) then pass over.
+        text = json.dumps(meta, indent=1)
+        tmp, tmp_meta = out / "checkpoint.safetensors.tmp", out / "checkpoint.json.tmp"
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp),
+                  metadata={CHECKPOINT_META_KEY: text})
+        tmp_meta.write_text(text)
         tmp.replace(out / "checkpoint.safetensors")
-        (out / "checkpoint.json").write_text(json.dumps(meta, indent=1))
+        tmp_meta.replace(out / "checkpoint.json")
 
     def load(self, out: Path) -> None:
-        """Restore the state written by :meth:`save`."""
-        tensors = load_file(str(out / "checkpoint.safetensors"))
-        meta = json.loads((out / "checkpoint.json").read_text())
+        """Restore the state written by :meth:`save`. Raises :class:`lifter.stopping.TrainingError` when the run
+        started from another ``--init`` file than the one at that path now, or its checkpoint cannot be read."""
+        try:
+            meta, tensors = read_meta(out), read_checkpoint_tensors(out)
+        except (FileNotFoundError, ValueError) as e:
+            raise TrainingError(f"cannot resume: {e}") from None
+        saved_init = meta.get("init_sha256")
+        if saved_init and self.init_sha256 and saved_init != self.init_sha256:
+            raise TrainingError(f"cannot resume: {self.cfg.init_from} is not the file the run in {out} started from "
+                                f"(SHA-256 {self.init_sha256[:12]}... against {saved_init[:12]}...): restore it, "
+                                f"or start a new run")
         self.model.load_state_dict(prefixed(tensors, "model."))
         self.critics.load_state_dict(prefixed(tensors, "critics."))
         for decay, ema in self.emas.items():
@@ -501,27 +540,55 @@ def _jsonable(x):
 
 def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, resume: bool = False,
           progress: bool = True, log_every: int = 50, command: str = "") -> Trainer:
-    """Run the training loop; returns the trainer (model inside). Writes ``log.jsonl`` and checkpoints. Raises
-    ValueError for a setting it cannot train with (:meth:`TrainConfig.check`)."""
+    """Run the training loop; returns the trainer (model inside; ``trainer.started_at``: the step this call
+    began at). Writes ``log.jsonl`` (a fresh one for a run that starts at step 0) and checkpoints.
+
+    SIGINT (Ctrl-C) or SIGTERM stops the run after the step in progress, writes its checkpoint and raises
+    :class:`lifter.stopping.TrainingInterrupted` (``--resume`` continues it; a second Ctrl-C stops at once).
+    Raises ValueError for a setting it cannot train with (:meth:`TrainConfig.check`), and
+    :class:`lifter.stopping.TrainingError` for training files it cannot read, a ``--resume`` whose ``--init`` file
+    changed, or a loss that is no longer finite (the run diverged: the last checkpoint is kept, not overwritten)."""
     cfg.check()
     trainer = Trainer(cfg, data_dir, device)
     trainer.command = command
-    if resume and (out / "checkpoint.safetensors").exists():
+    if resume and any((out / name).exists() for name in ("checkpoint.safetensors", "checkpoint.json")):
         trainer.load(out)
+    trainer.started_at = trainer.step_count
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    if trainer.step_count == 0 and cfg.supervision == "2d" and trainer.critics_fresh and cfg.init_from \
-            and cfg.critic_warmup > 0:
-        # Starting from a trained model without its critics: untrained critics would give the model a random
-        # adversarial signal, so they first learn to tell real 2D from the model's re-projections.
-        for _ in tqdm(range(cfg.critic_warmup), desc="critic warm-up", unit="round", disable=not progress):
-            for category in cfg.categories:
-                trainer.critic_step(category)
+    with stop_requests() as stop:
+        if trainer.step_count == 0 and cfg.supervision == "2d" and trainer.critics_fresh and cfg.init_from \
+                and cfg.critic_warmup > 0:
+            # Starting from a trained model without its critics: untrained critics would give the model a random
+            # adversarial signal, so they first learn to tell real 2D from the model's re-projections.
+            for _ in tqdm(range(cfg.critic_warmup), desc="critic warm-up", unit="round", disable=not progress):
+                for category in cfg.categories:
+                    trainer.critic_step(category)
+                if stop:                              # nothing saved: a rerun starts the warm-up again
+                    raise TrainingInterrupted(0, cfg.steps, stop[0], saved=False)
+        _train_steps(trainer, out, progress, log_every, started, stop)
+    return trainer
+
+
+def _train_steps(trainer: Trainer, out: Path, progress: bool, log_every: int, started: float, stop: list[str]
+                 ) -> None:
+    """:func:`train`'s loop over the steps, from ``trainer.step_count`` to the config's ``steps``."""
+    cfg = trainer.cfg
+    saved_step = trainer.step_count
     bar = tqdm(total=cfg.steps, initial=trainer.step_count, desc="train", unit="step", disable=not progress)
     window: list[dict] = []
-    with (out / "log.jsonl").open("a") as log:
+    with (out / "log.jsonl").open("a" if trainer.step_count else "w") as log:
         while trainer.step_count < cfg.steps:
             losses = trainer.step()
+            bad = non_finite_losses(losses)
+            if bad:
+                bar.close()
+                kept = (f"its last checkpoint, of step {saved_step}, is kept" if saved_step
+                        else "no checkpoint was written")
+                raise TrainingError(
+                    f"step {trainer.step_count} ({losses['category']}): the loss is no longer finite "
+                    f"({', '.join(f'{k} = {v}' for k, v in bad.items())}): the run diverged; {kept} in {out}. "
+                    f"Train again, e.g. with a lower --lr (this run's: {cfg.lr:g})")
             window.append(losses)
             bar.update(1)
             if trainer.step_count % log_every == 0 or trainer.step_count == cfg.steps:
@@ -533,10 +600,13 @@ def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, res
                 log.flush()
                 bar.set_postfix({k: v for k, v in summary.items() if k in ("total", "cycle", "adv", "depth")})
                 window = []
-            if trainer.step_count % cfg.checkpoint_every == 0 or trainer.step_count == cfg.steps:
+            if trainer.step_count % cfg.checkpoint_every == 0 or trainer.step_count == cfg.steps or stop:
                 trainer.save(out)
+                saved_step = trainer.step_count
+            if stop and trainer.step_count < cfg.steps:
+                bar.close()
+                raise TrainingInterrupted(trainer.step_count, cfg.steps, stop[0], saved=True)
     bar.close()
-    return trainer
 
 
 def main(argv: list[str] | None = None) -> int:

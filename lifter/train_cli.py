@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,7 +20,8 @@ from lifter.devices import cpu_bf16_units, resolve_device
 from lifter.finetune import TEACHER_READINGS, FinetuneConfig
 from lifter.flow import FlowConfig
 from lifter.model import BF16_ATTENTIONS, IDENTITY_CODES, IDENTITY_PLACES, LifterConfig
-from lifter.runs import load_init
+from lifter.runs import load_init, read_meta, unfinished
+from lifter.stopping import TrainingError, TrainingInterrupted
 from lifter.train import check_training_files, train
 from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, PRECISIONS, TrainConfig, check_batch_tokens,
                                  check_ema_decays, check_flow_weights, check_symmetry_categories,
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group(
         "data and run", "what to train on, where the run goes, and how it starts, resumes and is kept")
     run.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")
-    run.add_argument("--out", type=Path, default=Path("runs/lifter"), help="run folder (checkpoints, log)")
+    run.add_argument("--out", type=Path, default=Path("runs/lifter"),
+                     help="run folder (checkpoints, log; default runs/lifter, under the current folder)")
     run.add_argument("--categories", nargs="+", default=list(ALL_CATEGORIES), choices=ALL_CATEGORIES,
                      help="categories to train on (default: all four)")
     run.add_argument("--category-weights", nargs="+", default=[], metavar="CATEGORY=STEPS",
@@ -69,8 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     run.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
     run.add_argument("--resume", action="store_true",
-                     help="continue the run in OUT from its checkpoint (without it, a run folder that already "
-                          "holds a checkpoint is refused, never overwritten)")
+                     help="continue the run in OUT from its checkpoint, with the run's own settings: give the same "
+                          "command, or only --data, --out, --steps and --checkpoint-every (an option that differs "
+                          "from the run's is refused; without --resume, a run folder that already holds a "
+                          "checkpoint is refused, never overwritten). Ctrl-C or SIGTERM stops a run after its "
+                          "step in progress and writes a checkpoint to resume from")
     run.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every, metavar="STEPS",
                      help=f"write OUT/checkpoint.* every this many steps and at the end (default "
                           f"{TrainConfig.checkpoint_every})")
@@ -188,11 +193,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> TrainConfig:
+def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, given: set[str] | None = None
+                     ) -> TrainConfig:
     """The :class:`TrainConfig` the parsed ``args`` ask for, every option checked first: a bad value, a missing data
     file, an ``--out`` that already holds a run (without ``--resume``) or an ``--init`` that cannot be read is a
     usage error (``parser.error``) naming the option, before anything trains. With ``--resume`` and a checkpoint in
-    ``--out``, the run's own config with the steps and checkpoint interval given."""
+    ``--out``, the run's own config with the steps and checkpoint interval given; ``given``
+    (:func:`given_options`), the options the command line set: one whose setting differs from the run's is a usage
+    error (None: not checked)."""
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file: give a folder for the run")
+    if args.data.is_file():
+        parser.error(f"--data {args.data} is a file: give the folder of *_train.npz files (lifter.data build's --out)")
+    if args.finetune_3d_aware and not args.init:
+        parser.error("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER or WEIGHTS.safetensors")
     for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
         if not 0 <= value <= 1:
             parser.error(f"{flag} is a probability in [0, 1], got {value}")
@@ -235,37 +249,29 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--init-ema chooses the weights of the --init run: give --init RUN_FOLDER")
     if args.flow_steps < 1:
         parser.error(f"--flow-steps must be at least 1, got {args.flow_steps}")
-    try:
-        check_training_files(args.data, tuple(args.categories))
+    held = [args.out / name for name in ("checkpoint.safetensors", "checkpoint.json") if (args.out / name).exists()]
+    if held and not args.resume:
+        parser.error(f"--out {args.out} already holds a training run ({held[0]}): add --resume to continue it, or "
+                     f"give another --out (nothing was overwritten)")
+    saved = None
+    if args.resume and held:
+        try:
+            saved = config_from_dict(read_meta(args.out)["config"])
+        except (FileNotFoundError, ValueError, TypeError) as e:
+            parser.error(f"--resume: {e}")
+    elif args.resume:
+        print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
+    try:                                             # a resumed run trains its own categories
+        check_training_files(args.data, saved.categories if saved else tuple(args.categories))
     except FileNotFoundError as e:
         parser.error(f"--data {args.data}: {e}")
-    held = args.out / "checkpoint.safetensors"
-    if held.exists() and not args.resume:
-        parser.error(f"--out {args.out} already holds a training run ({held}): add --resume to continue it, or "
-                     f"give another --out (nothing was overwritten)")
-    if args.resume and not held.exists():
-        print(f"--resume: no checkpoint in {args.out} yet; starting at step 0", file=sys.stderr)
-    cfg = TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
-                      steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, max_batch=args.max_batch,
-                      category_batch_tokens=batch_tokens,
-                      seed=args.seed, precision=args.precision, bf16_attention=args.bf16_attention, warmup=args.warmup,
-                      init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
-                      symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,
-                      cycle_weight=args.cycle_weight,
-                      batch_on_subset=args.batch_on_subset,
-                      completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
-                      template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
-                      learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
-                      checkpoint_every=args.checkpoint_every, block_prob=args.block_hide,
-                      finetune=FinetuneConfig(learned_elevation=args.finetune_elevation,
-                                              block_prob=args.render_block_hide, teacher_bones=args.teacher_bones,
-                                              teacher_reading=args.teacher_reading,
-                                              distill_weight=args.teacher_distill,
-                                              teacher_precision=args.teacher_precision or ""),
-                      mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
-                      model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
-                                         identity=args.identity, identity_code=args.identity_code,
-                                         elevation_head=args.learned_elevation))
+    cfg = config_of(args, weights, batch_tokens, templates, flows, symmetry_categories)
+    if saved is not None and given is not None:
+        differing = settings_differing(parser, args, given, saved)
+        if differing:
+            parser.error(f"--resume continues the run in {args.out} with its own settings, and this command asks for "
+                         f"others: {'; '.join(differing)}. Resume with the run's own command, or with only --data, "
+                         f"--out, --steps and --checkpoint-every, or start a new run in another --out")
     if args.init:                                  # the network must be the one the checkpoint holds
         try:
             cfg.model = load_init(args.init, args.init_ema)[2]
@@ -276,14 +282,101 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
             if on and not cfg.model.elevation_head:
                 parser.error(f"{flag}: the --init model {args.init} has no elevation head (train one from scratch "
                              f"with --learned-elevation)")
-    if args.resume and (args.out / "checkpoint.json").exists():
-        saved = config_from_dict(json.loads((args.out / "checkpoint.json").read_text())["config"])
+    if saved is not None:
         cfg = replace(saved, steps=args.steps, checkpoint_every=args.checkpoint_every)  # model, finetune: dataclasses
     try:
         cfg.check()
     except ValueError as e:                        # e starts with the setting's name: name the option instead
         parser.error(_as_option(str(e), args))
     return cfg
+
+
+#: The settings a ``--resume`` may change: how long the run goes on, and how often it writes a checkpoint.
+RESUME_SETTINGS = ("steps", "checkpoint_every")
+
+
+class _NotGiven:
+    """The value :func:`given_options` pre-sets: an option still holding it was not on the command line."""
+
+
+def given_options(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The destinations (``lr``, ``categories``, ...) of the options ``argv`` sets, abbreviations included: argparse
+    fills in a default only where the namespace lacks the attribute, so every one is pre-set to a marker first."""
+    marker = _NotGiven()
+    names = {a.dest for a in parser._actions if a.dest != argparse.SUPPRESS}
+    namespace = parser.parse_args(argv, namespace=argparse.Namespace(**{d: marker for d in names}))
+    return {d for d in names if getattr(namespace, d) is not marker}
+
+
+def _flat(cfg: TrainConfig) -> dict[str, Any]:
+    """``cfg`` as ``{"lr": 0.001, "model.dim": 128, ...}``, its values as JSON has them (tuples as lists)."""
+    def walk(d: dict, prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(walk(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+    return walk(json.loads(json.dumps(asdict(cfg), default=str)), "")
+
+
+def settings_differing(parser: argparse.ArgumentParser, args: argparse.Namespace, given: set[str],
+                       saved: TrainConfig) -> list[str]:
+    """The options of ``given`` (on the command line) that set a setting otherwise than the resumed run ``saved``
+    has it, each as ``"--lr 5 (the run's: 0.001)"``; the settings of :data:`RESUME_SETTINGS` may differ. An option
+    is found by the settings it alone changes from the defaults (:func:`config_of`)."""
+    defaults = parser.parse_args(["--data", str(args.data)])
+    base = _flat(_config_of_args(parser, defaults))
+    run = _flat(saved)
+    out = []
+    for dest in sorted(given):
+        one = argparse.Namespace(**{**vars(defaults), dest: getattr(args, dest)})
+        changed = {k: v for k, v in _flat(_config_of_args(parser, one)).items()
+                   if v != base.get(k) and k not in RESUME_SETTINGS and k in run and v != run[k]}
+        if changed:
+            option = f"--{dest.replace('_', '-')}"
+            out.append(", ".join(f"{option} gives {k} = {v} (the run's: {run[k]})" for k, v in changed.items()))
+    return out
+
+
+def _config_of_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> TrainConfig:
+    """:func:`config_of` with the ``CATEGORY=VALUE`` options parsed from ``args`` (checked already)."""
+    cats = tuple(args.categories)
+    pairs = [_category_values(parser, option, words, convert, cats, lambda *_: None, "")
+             for option, words, convert in (("--category-weights", args.category_weights, int),
+                                            ("--category-batch-tokens", args.category_batch_tokens, int),
+                                            ("--template-weight", args.template_weight, float),
+                                            ("--flow-weight", args.flow_weight, float))]
+    try:
+        symmetry = check_symmetry_categories(cats, tuple(args.symmetry_categories), args.symmetry_weight)
+    except ValueError:
+        symmetry = tuple(args.symmetry_categories)
+    return config_of(args, *pairs, symmetry)
+
+
+def config_of(args: argparse.Namespace, weights: tuple, batch_tokens: tuple, templates: tuple, flows: tuple,
+              symmetry_categories: tuple) -> TrainConfig:
+    """The :class:`TrainConfig` of checked ``args`` and their parsed ``CATEGORY=VALUE`` options (no checks, no
+    files read: :func:`config_from_args` checks first, and replaces the network by an ``--init`` model's)."""
+    return TrainConfig(categories=tuple(args.categories), category_weights=weights, supervision=args.supervision,
+                       steps=args.steps, lr=args.lr, batch_tokens=args.batch_tokens, max_batch=args.max_batch,
+                       category_batch_tokens=batch_tokens,
+                       seed=args.seed, precision=args.precision, bf16_attention=args.bf16_attention, warmup=args.warmup,
+                       init_from=args.init, init_ema=args.init_ema, finetune_3d_aware=args.finetune_3d_aware,
+                       symmetry_weight=args.symmetry_weight, symmetry_categories=symmetry_categories,
+                       cycle_weight=args.cycle_weight,
+                       batch_on_subset=args.batch_on_subset,
+                       completion_weight=args.completion_weight, cycle_reading=args.cycle_reading,
+                       template_weights=templates, flow_weights=flows, flow=FlowConfig(steps=args.flow_steps),
+                       learned_elevation=args.learned_elevation, ema_decays=tuple(args.ema),
+                       checkpoint_every=args.checkpoint_every, block_prob=args.block_hide,
+                       finetune=FinetuneConfig(learned_elevation=args.finetune_elevation,
+                                               block_prob=args.render_block_hide, teacher_bones=args.teacher_bones,
+                                               teacher_reading=args.teacher_reading,
+                                               distill_weight=args.teacher_distill,
+                                               teacher_precision=args.teacher_precision or ""),
+                       mirror_prob=0.0 if args.supervision == "3d" else TrainConfig.mirror_prob,
+                       model=LifterConfig(dim=args.dim, depth=args.depth, heads=args.heads,
+                                          identity=args.identity, identity_code=args.identity_code,
+                                          elevation_head=args.learned_elevation))
 
 
 def _as_option(message: str, args: argparse.Namespace) -> str:
@@ -296,8 +389,9 @@ def _as_option(message: str, args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    cfg = config_from_args(parser, args)
+    cfg = config_from_args(parser, args, given_options(parser, argv))
     try:
         device = resolve_device(args.device)
     except ValueError as e:
@@ -306,9 +400,29 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     if device.type == "cpu" and "bf16" in (cfg.precision, cfg.finetune.teacher_precision) and cpu_bf16_units() == []:
         print(BF16_WITHOUT_UNITS, file=sys.stderr)
+    if cfg.init_from and Path(cfg.init_from).is_dir():
+        note = unfinished(cfg.init_from, read_meta(cfg.init_from))
+        if note:
+            print(f"warning: --init {note}", file=sys.stderr)
     started = time.perf_counter()
-    command = "python -m lifter.train " + " ".join(argv if argv is not None else sys.argv[1:])
-    train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet, command=command)
-    print(f"trained {cfg.steps} steps on {device} in {time.perf_counter() - started:.0f} s; "
-          f"checkpoint in {args.out}")
+    command = "python -m lifter.train " + " ".join(argv)
+    try:
+        trainer = train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet,
+                        command=command)
+    except TrainingError as e:
+        parser.exit(1, f"{parser.prog}: error: {e}\n")
+    except TrainingInterrupted as e:
+        kept = (f"checkpoint of step {e.step} written in {args.out}: continue with the same command and --resume"
+                if e.saved else "during the critics' warm-up, before step 1: nothing was saved; run the command "
+                                "again to start over")
+        parser.exit(130 if e.signal_name == "SIGINT" else 143,
+                    f"{parser.prog}: stopped by {e.signal_name} at step {e.step} of {e.steps}; {kept}\n")
+    done = trainer.step_count - trainer.started_at
+    if done == 0:
+        print(f"the run in {args.out} is at step {trainer.step_count} of {cfg.steps} already: nothing to train (a "
+              f"larger --steps with --resume trains on)")
+    else:
+        since = f" (resumed at step {trainer.started_at})" if trainer.started_at else ""
+        print(f"trained {done} steps{since} on {device} in {time.perf_counter() - started:.0f} s; step "
+              f"{trainer.step_count} of {cfg.steps}; checkpoint in {args.out}")
     return 0

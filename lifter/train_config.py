@@ -176,14 +176,14 @@ def step_schedule(categories: tuple[str, ...], weights: tuple[tuple[str, int], .
 
 
 def check_template_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...],
-                           what: str = "template") -> None:
-    """Raise ``ValueError`` unless every category given a ``what`` (template, flow) weight is trained and its
-    weight is > 0."""
+                           what: str = "template weights") -> None:
+    """Raise ``ValueError`` unless every category given a value of ``what`` (template weights, flow weights, batch
+    tokens) is trained and its value is > 0."""
     untrained = sorted(c for c, _ in weights if c not in categories)
     if untrained:
-        raise ValueError(f"{what} weights for {untrained}, which are not trained (categories: {list(categories)})")
+        raise ValueError(f"{what} for {untrained}, which are not trained (categories: {list(categories)})")
     if not all(w > 0 for _, w in weights):
-        raise ValueError(f"{what} weights must be > 0, got {dict(weights)}")
+        raise ValueError(f"{what} must be > 0, got {dict(weights)}")
 
 
 def check_symmetry_categories(categories: tuple[str, ...], chosen: tuple[str, ...], weight: float
@@ -207,12 +207,12 @@ def check_symmetry_categories(categories: tuple[str, ...], chosen: tuple[str, ..
 
 def check_flow_weights(categories: tuple[str, ...], weights: tuple[tuple[str, float], ...]) -> None:
     """:func:`check_template_weights` for ``flow_weights``."""
-    check_template_weights(categories, weights, "flow")
+    check_template_weights(categories, weights, "flow weights")
 
 
 def check_batch_tokens(categories: tuple[str, ...], tokens: tuple[tuple[str, int], ...]) -> None:
     """Raise ``ValueError`` unless every category given its own batch tokens is trained and its count is > 0."""
-    check_template_weights(categories, tokens, "batch token")
+    check_template_weights(categories, tokens, "batch tokens")
 
 
 def check_ema_decays(decays: tuple[float, ...], warmup: str = "mean") -> None:

@@ -10,14 +10,14 @@ libtcmalloc-minimal4 libjemalloc2``); any other value is a library's path.
 
 Prints each allocator's training time (the command's own clock: its log's seconds at the last step, so start-up and
 data loading are left out; a round's includes the warm-up of its fresh critics) as the median over the repeats and
-as a ratio against the first allocator, and whether every run's checkpoint is byte for byte the first run's: an
-allocator must change the speed only. Wall time, not CPU time: run it on a machine left alone.
+as a ratio against the first allocator, and whether every run's checkpoint holds the first run's tensors bit for bit
+(:func:`lifter.runs.tensors_sha256`; the checkpoint files themselves differ by the record inside, which names each
+run's folder): an allocator must change the speed only. Wall time, not CPU time: run it on a machine left alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shlex
@@ -103,9 +103,11 @@ def run_train(args: list[str], preload: str, out: Path) -> list[dict]:
 
 def run_once(args: list[str], preload: str, out: Path) -> tuple[float, str]:
     """Run ``python -m lifter.train args --out out`` with ``preload`` preloaded (:func:`run_train`): ``(its
-    training seconds, the SHA-256 of its checkpoint)``."""
+    training seconds, the SHA-256 of its checkpoint's tensors)``."""
+    from lifter.runs import tensors_sha256
+
     seconds = run_train(args, preload, out)[-1]["seconds"]
-    return seconds, hashlib.sha256((out / "checkpoint.safetensors").read_bytes()).hexdigest()
+    return seconds, tensors_sha256(out)
 
 
 def main(argv: list[str] | None = None) -> int:

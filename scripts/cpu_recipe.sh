@@ -6,8 +6,12 @@
 # with tcmalloc, 59.9 min with the system's allocator).
 # It writes RUNS/2d.safetensors, RUNS/r1.safetensors, ... (each with its JSON record, which nests the ones before)
 # and RUNS/times.txt, one line per training command with its wall time in seconds, then the sum. RUNS must not yet
-# hold a 2d run (nothing is overwritten).
+# hold a 2d run (nothing is overwritten), unless RESUME=1: that continues a recipe stopped part way (Ctrl-C, a
+# kill, a reboot) with the same settings, keeping the stages exported already and resuming the one that was
+# training from its last checkpoint (python -m lifter.train --resume: the same weights, bit for bit, as without
+# the stop; times.txt then adds the time of each call, the steps repeated after the last checkpoint included).
 #   sh scripts/cpu_recipe.sh                       # data/ built by python -m lifter.data build
+#   RESUME=1 sh scripts/cpu_recipe.sh              # continue it after a stop
 #   DATA=data RUNS=runs/cpu_recipe ROUNDS=3 ROUND_STEPS=1800 HAND_STEPS=2 sh scripts/cpu_recipe.sh
 # STEPS (2D-only steps, default 6000), ROUNDS (default 5), ROUND_STEPS (default 1200), HAND_STEPS (hand steps per
 # round-robin cycle in the rounds, default 3; faces 2, bodies and chairs 1), SEED (default 0), THREADS (default 2),
@@ -29,6 +33,12 @@ threads=${THREADS:-2}
 precision=${PRECISION:-bf16}
 device=${DEVICE:-cpu}
 PY=${PYTHON:-python}
+resume=${RESUME:-0}
+case $resume in
+    0|1) ;;
+    *) echo "RESUME takes 0 or 1 (got '$resume')" >&2
+       exit 2 ;;
+esac
 for n in "$steps" "$rounds" "$round_steps" "$hand_steps" "$seed" "$threads"; do
     case $n in
         ''|*[!0-9]*) echo "STEPS, ROUNDS, ROUND_STEPS, HAND_STEPS, SEED and THREADS take whole numbers (got '$n')" >&2
@@ -50,13 +60,19 @@ case $malloc in
        fi
        preload=$malloc ;;
 esac
-if [ -e "$runs/2d" ]; then
-    echo "$runs/2d already exists: give another RUNS (nothing was overwritten)" >&2
+if [ "$resume" = 0 ] && [ -e "$runs/2d" ]; then
+    echo "$runs/2d already exists: give another RUNS, or RESUME=1 to continue that recipe (nothing was overwritten)" >&2
     exit 2
 fi
 mkdir -p "$runs"
 times="$runs/times.txt"
-echo "# allocator ${preload:-system}" > "$times"
+if [ "$resume" = 1 ] && [ -f "$times" ]; then
+    grep -v '^total ' "$times" > "$times.tmp" || true     # the sum is written again at the end
+    mv "$times.tmp" "$times"
+    echo "# resumed, allocator ${preload:-system}" >> "$times"
+else
+    echo "# allocator ${preload:-system}" > "$times"
+fi
 echo "allocator: ${preload:-the system's}" >&2
 
 py() {   # py ARGS...: the Python interpreter with the allocator chosen
@@ -70,34 +86,52 @@ py() {   # py ARGS...: the Python interpreter with the allocator chosen
 timed() {   # timed NAME COMMAND...: run it, add "NAME SECONDS" to times.txt
     name=$1; shift
     start=$(date +%s)
-    "$@"
+    status=0
+    "$@" || status=$?
     took=$(( $(date +%s) - start ))
     echo "$name $took" >> "$times"
+    if [ "$status" -ne 0 ]; then
+        echo "$name stopped (exit status $status) after $took s: RESUME=1 with the same settings continues the" \
+             "recipe from its last checkpoint" >&2
+        exit "$status"
+    fi
     echo "$name: $took s" >&2
 }
 
-timed 2d py -m lifter.train --data "$data" --out "$runs/2d" --steps "$steps" --seed "$seed" \
+stage() {   # stage NAME TRAIN-OPTIONS...: train RUNS/NAME and export it (RESUME=1: kept if exported, else resumed)
+    name=$1; shift
+    if [ "$resume" = 1 ] && [ -f "$runs/$name.safetensors" ]; then
+        echo "$name: exported already, kept" >&2
+        return 0
+    fi
+    again=
+    if [ "$resume" = 1 ] && [ -e "$runs/$name" ]; then again=--resume; fi
+    timed "$name" py -m lifter.train --data "$data" --out "$runs/$name" "$@" $again
+    py -m lifter.export --run "$runs/$name" --out "$runs/$name.safetensors"
+}
+
+stage 2d --steps "$steps" --seed "$seed" \
     --identity-code laplacian+fourier --batch-tokens 8192 --batch-on-subset --max-batch 1024 \
     --category-batch-tokens face468=2048 chair=2048 --learned-elevation --precision "$precision" \
     --device "$device" --threads "$threads" --quiet
-py -m lifter.export --run "$runs/2d" --out "$runs/2d.safetensors"
 prev=2d
 i=1
 while [ "$i" -le "$rounds" ]; do
     next=r$i
-    py -m lifter.bone_lengths --data "$data" --weights "$runs/$prev.safetensors" --categories hand21 \
-        --out "$runs/${prev}_hand_bones.safetensors" --device "$device"
-    timed "$next" py -m lifter.train --data "$data" --out "$runs/$next" --init "$runs/$prev.safetensors" \
+    if [ "$resume" = 0 ] || [ ! -f "$runs/$next.safetensors" ]; then       # (the fit is deterministic)
+        py -m lifter.bone_lengths --data "$data" --weights "$runs/$prev.safetensors" --categories hand21 \
+            --out "$runs/${prev}_hand_bones.safetensors" --device "$device"
+    fi
+    stage "$next" --init "$runs/$prev.safetensors" \
         --finetune-3d-aware --steps "$round_steps" --seed "$seed" --lr 3e-4 --warmup 50 --batch-on-subset \
         --symmetry-weight 5 --template-weight face468=100 --learned-elevation --finetune-elevation \
         --category-weights face468=2 hand21="$hand_steps" --render-block-hide 0.5 \
         --teacher-bones "$runs/${prev}_hand_bones.safetensors" --teacher-reading perspective --teacher-distill 5 \
         --precision "$precision" --device "$device" --threads "$threads" --quiet
-    py -m lifter.export --run "$runs/$next" --out "$runs/$next.safetensors"
     prev=$next
     i=$(( i + 1 ))
 done
-total=$(awk '!/^#/ { s += $2 } END { print s }' "$times")
+total=$(awk '!/^#/ && $1 != "total" { s += $2 } END { print s }' "$times")
 echo "total $total" >> "$times"
 minutes=$(awk -v s="$total" 'BEGIN { printf "%.1f", s / 60 }')
 echo "trained in $total s as timed ($minutes min); weights: $runs/$prev.safetensors"

@@ -74,3 +74,8 @@ def test_cli_reports_a_missing_source(tmp_path: Path) -> None:
                         "--out", str(tmp_path / "out"), "--categories", "human17"], cwd=REPO,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "does not exist" in r.stderr and "download" in r.stderr
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    r = subprocess.run([sys.executable, "-m", "lifter.data", "build", "--source", str(tmp_path), "--out",
+                        str(a_file), "--categories", "human17"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "is a file: give the folder" in r.stderr and "Traceback" not in r.stderr

@@ -74,6 +74,29 @@ def test_recipe_chains_its_rounds_and_times_them(data: Path, tmp_path: Path) -> 
     assert (runs / "times.txt").read_text().splitlines()[-1] == f"total {seconds[-1]}"
 
 
+def test_resume_continues_a_stopped_recipe_and_keeps_what_was_exported(data: Path, tmp_path: Path) -> None:
+    """RESUME=1 keeps the stages exported already and trains the rest; a stage trained but not exported (stopped
+    just before its export) is resumed, with nothing left to train, and exported with the same weights."""
+    runs = tmp_path / "recipe"
+    assert run_script(runs, data, ROUNDS="1").returncode == 0             # a recipe stopped after round 1
+    first = {name: (runs / name).read_bytes() for name in ("2d.safetensors", "r1.safetensors")}
+    done = run_script(runs, data, RESUME="1")                             # two rounds
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2d: exported already, kept" in done.stderr and "r1: exported already, kept" in done.stderr
+    assert {name: (runs / name).read_bytes() for name in first} == first
+    lines = [line.split() for line in (runs / "times.txt").read_text().splitlines() if not line.startswith("#")]
+    assert [name for name, _ in lines] == ["2d", "r1", "r2", "total"]
+    assert int(lines[-1][1]) == sum(int(s) for _, s in lines[:-1])
+    weights = json.loads((runs / "r2.json").read_text())["sha256"]
+    (runs / "r2.safetensors").unlink()
+    (runs / "r2.json").unlink()
+    again = run_script(runs, data, RESUME="1")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((runs / "r2.json").read_text())["sha256"] == weights
+    assert "at step 2 of 2 already: nothing to train" in again.stdout
+    assert run_script(tmp_path / "other", data, RESUME="yes").returncode == 2
+
+
 def test_recipe_refuses_a_count_that_is_not_a_whole_number(data: Path, tmp_path: Path) -> None:
     done = run_script(tmp_path / "bad", data, ROUNDS="two")
     assert done.returncode == 2 and "whole numbers (got 'two')" in done.stderr

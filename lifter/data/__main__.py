@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "download":
         return download_mod.run_download(args)
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file: give the folder to write the data files in", file=sys.stderr)
+        return 2
     try:
         summary = build(args.source, args.out, tuple(args.categories), BuildConfig(seed=args.seed),
                         progress=not args.quiet)
