@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import sys
 import time
 from dataclasses import asdict
 from functools import lru_cache
@@ -549,6 +550,10 @@ def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, res
     :class:`lifter.stopping.TrainingError` for training files it cannot read, a ``--resume`` whose ``--init`` file
     changed, or a loss that is no longer finite (the run diverged: the last checkpoint is kept, not overwritten)."""
     cfg.check()
+    if progress and (cfg.flow_weights or cfg.template_weights):
+        priors = [f"the 2D pose flow of {c} ({cfg.flow.steps} steps)" for c, _ in cfg.flow_weights] + \
+                 [f"the rigid template of {c}" for c, _ in cfg.template_weights]
+        print(f"loading the data and fitting {', '.join(priors)} ...", file=sys.stderr)
     trainer = Trainer(cfg, data_dir, device)
     trainer.command = command
     if resume and any((out / name).exists() for name in ("checkpoint.safetensors", "checkpoint.json")):

@@ -48,9 +48,17 @@ def _category_values(parser: argparse.ArgumentParser, option: str, given: list[s
     return pairs
 
 
+class BriefUsageParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors print a one-line usage, not the 30 lines of every option before the
+    message (``--help`` still lists them all)."""
+
+    def format_usage(self) -> str:
+        return f"usage: {self.prog} --data DATA [--out OUT] [options]  ({self.prog} --help lists them)\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m lifter.train``: its options in five groups (``--help`` shows them)."""
-    parser = argparse.ArgumentParser(prog="python -m lifter.train", description=DESCRIPTION)
+    parser = BriefUsageParser(prog="python -m lifter.train", description=DESCRIPTION)
     run = parser.add_argument_group(
         "data and run", "what to train on, where the run goes, and how it starts, resumes and is kept")
     run.add_argument("--data", type=Path, required=True, help="folder of *_train.npz (lifter.data build)")

@@ -259,4 +259,6 @@ def test_a_new_run_starts_a_fresh_log_and_bad_paths_are_usage_errors(hand_data: 
                           (tiny_cli(hand_data, tmp_path / "y", 2) + ["--finetune-3d-aware"], "give --init")):
         with pytest.raises(SystemExit):
             train_main(argv)
-        assert message in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert message in err and len(err.splitlines()) == 2, err     # a one-line usage, then the error
+        assert err.startswith("usage: python -m lifter.train --data DATA [--out OUT] [options]")
