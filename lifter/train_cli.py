@@ -425,6 +425,11 @@ def main(argv: list[str] | None = None) -> int:
                                 "again to start over")
         parser.exit(130 if e.signal_name == "SIGINT" else 143,
                     f"{parser.prog}: stopped by {e.signal_name} at step {e.step} of {e.steps}; {kept}\n")
+    except KeyboardInterrupt:                   # before the steps began, or a second Ctrl-C within a step
+        held = (args.out / "checkpoint.safetensors").exists()
+        parser.exit(130, f"{parser.prog}: interrupted; "
+                         + (f"the last checkpoint in {args.out} is kept: continue with the same command and --resume\n"
+                            if held else "nothing was saved\n"))
     done = trainer.step_count - trainer.started_at
     if done == 0:
         print(f"the run in {args.out} is at step {trainer.step_count} of {cfg.steps} already: nothing to train (a "

@@ -107,6 +107,15 @@ def test_the_command_line_says_where_an_interrupted_run_stopped(hand_data: Path,
     export_main(["--run", str(out), "--out", str(tmp_path / "whole.safetensors")])
     assert "stopped at step" not in capsys.readouterr().err
 
+    def interrupted_loading(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TrainData, "__init__", interrupted_loading)         # Ctrl-C while the data loads
+    with pytest.raises(SystemExit) as ended:
+        train_main(tiny_cli(hand_data, tmp_path / "early", 5))
+    err = capsys.readouterr().err
+    assert ended.value.code == 130 and "interrupted; nothing was saved" in err and "Traceback" not in err
+
 
 def test_a_loss_that_is_no_longer_finite_ends_the_run_and_keeps_its_checkpoint(
         hand_data: Path, tmp_path: Path, capsys, monkeypatch) -> None:
