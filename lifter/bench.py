@@ -45,6 +45,7 @@ from lifter.devices import cpu_description
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories as registered_categories
 from lifter.symmetry import refines as symmetry_refines
+from lifter.views import DataFileError, read_data_file
 
 BASELINE = "baseline (identity at input only)"
 NO_SYMMETRY = "lifter without the symmetry refinement"
@@ -62,11 +63,12 @@ def pose_source(category: str, data: Path | None) -> Path | None:
 
 
 def sample_inputs(category: str, n_landmarks: int, count: int, data: Path | None, seed: int = 0) -> np.ndarray:
-    """``(count, N, 2)`` test poses from ``data`` when built, else random pixel poses of the right size."""
+    """``(count, N, 2)`` test poses from ``data`` when built, else random pixel poses of the right size. Raises
+    :class:`lifter.views.DataFileError` for a test file that is not the category's."""
     path = pose_source(category, data)
     if path is not None:
-        with np.load(path) as f:
-            pts, vis = f["points2d"], f["visible"]
+        f = read_data_file(path, category, ("points2d", "visible"))
+        pts, vis = f["points2d"], f["visible"]
         full = pts[vis.all(1)] if vis.all(1).any() else np.nan_to_num(pts)
         return np.resize(full, (count,) + full.shape[1:]).astype(np.float32)
     rng = np.random.default_rng(seed)
@@ -122,14 +124,26 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def cold_start_seconds(weights: Path) -> float:
-    """``load_lifter()`` + first lift of one human17 pose in a fresh process (import of torch included)."""
+    """``load_lifter()`` + first lift of one human17 pose in a fresh process (import of torch included), run from
+    the repository's root (``weights`` is resolved against the current folder first). Raises RuntimeError with the
+    process's last lines when it fails."""
     code = ("import time; t = time.perf_counter(); import numpy as np; from lifter import load_lifter; "
-            f"l = load_lifter({str(weights)!r}, device='cpu'); "
+            f"l = load_lifter({str(Path(weights).resolve())!r}, device='cpu'); "
             "l.lift(np.random.default_rng(0).normal(size=(17, 2)) * 100, 'human17'); "
             "print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1])
+    if out.returncode != 0:
+        raise RuntimeError(f"the cold-start process failed: {out.stderr.strip().splitlines()[-1:]}")
     return float(out.stdout.strip().splitlines()[-1])
+
+
+class BenchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`bench`: ``rows``, the rows timed until then (without their ratios)."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        super().__init__(f"interrupted after {len(rows)} rows")
+        self.rows = rows
 
 
 class _Options:
@@ -155,11 +169,11 @@ class _Autocast:
             return self.lifter.lift(*a, **k)
 
 
-def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: list[str],
-          categories: list[str] | None = None) -> dict:
-    """The bench's rows (module docstring) on each of ``devices`` for ``categories`` (None: every category of the
-    lifter) -> the report :func:`to_markdown` formats."""
-    results = []
+def _timed_rows(weights: Path, data: Path | None, batch: int, repeats: int, devices: list[str],
+                categories: list[str] | None, results: list[dict]) -> LoadedLifter:
+    """:func:`bench`'s timings, each row appended to ``results`` as it is measured; returns the lifter of the last
+    device."""
+    main: LoadedLifter | None = None
     for device in devices:
         main = load_lifter(weights, device=device)
         base_cfg = LifterConfig(**{**main.model.cfg.to_dict(), "identity": "input_only"})
@@ -201,6 +215,18 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
                 results.append(row)
                 print(f"{device:4} {category:8} {label:38} p50 {row['latency_p50_ms']:8.3f} ms  "
                       f"p90 {row['latency_p90_ms']:8.3f} ms  {row['throughput_poses_s']:>11,.0f} poses/s")
+    return main
+
+
+def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: list[str],
+          categories: list[str] | None = None) -> dict:
+    """The bench's rows (module docstring) on each of ``devices`` for ``categories`` (None: every category of the
+    lifter) -> the report :func:`to_markdown` formats."""
+    results: list[dict] = []
+    try:
+        main = _timed_rows(weights, data, batch, repeats, devices, categories, results)
+    except KeyboardInterrupt:
+        raise BenchInterrupted(results) from None
     for row in results:
         base = next(r for r in results if r["device"] == row["device"] and r["category"] == row["category"]
                     and r["model"] == BASELINE)
@@ -261,11 +287,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.data is not None and not args.data.is_dir():
         parser.error(f"--data {args.data}: no such folder (build it with python -m lifter.data build --source "
                      f"../shared/data --out {args.data}, or leave --data out to time random poses)")
+    for folder in (args.out, *args.out.parents):              # before the timings, not after them
+        if folder.exists() and not folder.is_dir():
+            parser.error(f"--out {args.out}: {folder} is a file, not a folder")
+    try:
+        wanted = args.categories or list(load_lifter(args.weights, device="cpu").categories)
+    except WeightsError as e:                        # a missing or corrupted --weights: named, no traceback
+        parser.error(str(e))
+    if args.data is not None:                        # an explicit folder: its test files, not random poses
+        lacking = [c for c in wanted if pose_source(c, args.data) is None]
+        if lacking:
+            parser.error(f"--data {args.data} has no test file of {', '.join(lacking)} "
+                         f"({', '.join(f'{c}_test.npz' for c in lacking)}): build them, choose --categories, or "
+                         f"leave --data out to time random poses where data/ lacks them")
     data = args.data if args.data is not None else (Path("data") if Path("data").is_dir() else None)
     try:
         report = bench(args.weights, data, args.batch, args.repeats, devices, args.categories)
-    except WeightsError as e:                        # a missing or corrupted --weights: named, no traceback
+    except WeightsError as e:
         parser.error(str(e))
+    except DataFileError as e:
+        parser.exit(1, f"{parser.prog}: error: {e}\n")
+    except BenchInterrupted as e:
+        args.out.mkdir(parents=True, exist_ok=True)
+        partial = args.out / "bench.partial.json"
+        partial.write_text(json.dumps({"weights": str(args.weights), "interrupted": True, "results": e.rows},
+                                      indent=1) + "\n")
+        print(f"\ninterrupted: the {len(e.rows)} rows timed so far are in {partial} (without their ratios to the "
+              f"baseline); bench.json and bench.md are written by a whole run", file=sys.stderr)
+        return 130
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=1) + "\n")
     md = to_markdown(report)

@@ -43,6 +43,9 @@ def checked_record(path: Path, what: str, remedy: str, kind: str) -> dict:
             raise WeightsError(f"{path} is a training run folder, not {what}: export its weights with `python -m "
                                f"lifter.export --run {path} --out WEIGHTS.safetensors` and give WEIGHTS.safetensors")
         raise WeightsError(f"{path} is a folder, not {what}: give the .safetensors file")
+    if path.name == "checkpoint.safetensors" and (path.parent / "checkpoint.json").is_file():
+        raise WeightsError(f"{path} is a training run's checkpoint, not {what}: export its weights with `python -m "
+                           f"lifter.export --run {path.parent} --out WEIGHTS.safetensors` and give WEIGHTS.safetensors")
     if path.suffix != ".safetensors":
         raise WeightsError(f"{path} is not {what}: they are a .safetensors file with a .json record of the same name "
                            f"beside it")

@@ -56,7 +56,7 @@ from lifter.partial_results import PARTIAL_NAME, PartialMismatch, load_blocks, r
 from lifter.references import best_depth_floor, depth_only_floor, flat_method, mean_shape, rigid_template
 from lifter.skeletons import get_category
 from lifter.symmetry import refines as symmetry_refines
-from lifter.views import CATEGORY_ORDER, SETTINGS, TestSet, load_test_set
+from lifter.views import CATEGORY_ORDER, SETTINGS, DataFileError, TestSet, load_test_set
 
 if TYPE_CHECKING:
     from lifter.api import LoadedLifter
@@ -377,7 +377,7 @@ def evaluate(data: Path, models: dict[str, Path], categories: tuple[str, ...] = 
                     row["cross_view"] = cross_view_consistency(predict, data, test)
                 rows.append(row)
                 if progress:
-                    print(f"{category:8} {setting:8} {label:42} strict {row['strict']:7.2f} "
+                    print(f"{category:8} {setting:8} {short_method(label):42} strict {row['strict']:7.2f} "
                           f"flip-best {row['flip_best']:7.2f} {row['units']}")
             blocks[category, setting] = rows[first:]
             if partial is not None:
@@ -449,11 +449,31 @@ def parse_models(specs: list[str] | None) -> dict[str, Path]:
             raise ValueError(f"--model takes LABEL=PATH, got {spec!r}")
         if label in models:
             raise ValueError(f"--model label {label!r} given twice (labels name the table's rows)")
+        if Path(path).is_dir():                   # a training run's folder (how to export it), or another folder
+            from lifter.api import weights_record
+
+            weights_record(Path(path))
         if not Path(path).is_file():
+            target = path if path.endswith(".safetensors") else "WEIGHTS.safetensors"
             raise ValueError(f"--model {spec}: no weights file {path} (export a run with python -m lifter.export "
-                             f"--run RUN --out {path})")
+                             f"--run RUN --out {target}, and give that file)")
         models[label] = Path(path)
     return models
+
+
+def skipped_notes(data: Path, categories: tuple[str, ...], references: bool) -> list[str]:
+    """What the table will lack for want of files in ``data``: a category or setting without its test file, and
+    (with ``references``) the mean-shape and rigid-template rows of a category without its training file."""
+    notes = []
+    for category in categories:
+        missing = [s for s in SETTINGS if not (Path(data) / f"{category}_{SETTINGS[s]}.npz").exists()]
+        if len(missing) == len(SETTINGS):
+            notes.append(f"no test files of {category} in {data}: {category} is left out")
+            continue
+        notes += [f"no {category}_{SETTINGS[s]}.npz in {data}: no {s} {category} rows" for s in missing]
+        if references and not (Path(data) / f"{category}_train.npz").exists():
+            notes.append(f"no {category}_train.npz in {data}: no mean-shape or rigid-template rows for {category}")
+    return notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -477,6 +497,13 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"take the blocks an interrupted run of the same command finished from "
                              f"OUT/{PARTIAL_NAME} (same weights, data and code) instead of measuring them again")
     args = parser.parse_args(argv)
+    args.categories = list(dict.fromkeys(args.categories))           # each once, in the order given
+    if not args.data.is_dir():
+        parser.error(f"--data {args.data} is not a folder (it does not exist): build the test files with `python -m "
+                     f"lifter.data build --source ../shared/data --out {args.data}` first")
+    for folder in (args.out, *args.out.parents):
+        if folder.exists() and not folder.is_dir():
+            parser.error(f"--out {args.out}: {folder} is a file, not a folder")
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         there = sorted(c for c in CATEGORY_ORDER if (args.data / f"{c}_test.npz").exists())
         parser.error(f"no test files of {', '.join(args.categories)} in {args.data} (test files there: "
@@ -491,27 +518,48 @@ def main(argv: list[str] | None = None) -> int:
             weights_record(path)
     except (ValueError, WeightsError) as e:
         parser.error(str(e))
+    for note in skipped_notes(args.data, tuple(args.categories), args.references):
+        print(f"note: {note}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / PARTIAL_NAME
     if args.resume and not partial.exists():
         print(f"--resume: no {partial}, so nothing to resume: measuring every block")
+    key = run_key(args.data, models, tuple(args.categories), args.ablations, args.references)
+
+    def interrupted(during: str) -> int:
+        try:
+            done = len(load_blocks(partial, key)) if partial.exists() else 0
+        except PartialMismatch:                  # the file is another command's: nothing of this one is in it
+            done = 0
+        kept = f"the {done} finished blocks are kept in {partial}" if done else "no block had finished"
+        print(f"\ninterrupted {during}: {kept}; rerun the same command with --resume to go on", file=sys.stderr)
+        return 130
+
     try:
         report = evaluate(args.data, models, tuple(args.categories), args.device,
                           ablations=args.ablations, partial=partial, resume=args.resume,
                           references=args.references)
     except PartialMismatch as e:
         parser.error(str(e))
+    except DataFileError as e:
+        parser.exit(1, f"{parser.prog}: error: {e}\n")
     except KeyboardInterrupt:
-        kept = f"the finished blocks are kept in {partial}" if partial.exists() else "no block had finished"
-        print(f"\ninterrupted: {kept}; rerun the same command with --resume to go on", file=sys.stderr)
-        return 130
+        return interrupted("during the lifters' rows")
     if args.depth_baseline:
         from lifter.baselines.benchmark import depth_rows, plot_error_vs_noise
 
-        report["results"] += depth_rows(args.data, tuple(args.categories))
+        try:
+            report["results"] += depth_rows(args.data, tuple(args.categories))
+        except KeyboardInterrupt:
+            return interrupted("during the depth-based rows (measured again on a rerun)")
+        except DataFileError as e:
+            parser.exit(1, f"{parser.prog}: error: {e}\n")
         reference = next(iter(report["models"]), None)
         if reference is not None and any(r["method"] == reference for r in report["results"]):
             plot = plot_error_vs_noise(report["results"], reference, args.out)
+            if plot["png"] is None:
+                print("note: no depth-based figures among these categories (chairs have no depth maps): no "
+                      "depth_vs_noise plot", file=sys.stderr)
             report["depth_crossover"] = plot["crossover"]
             for category, settings in plot["crossover"].items():
                 for setting, info in settings.items():

@@ -173,6 +173,12 @@ def mapped_keypoints(arrays: dict[str, np.ndarray], source: str, min_score: floa
     return {**arrays, "points2d": out, "visible": out_vis}
 
 
+def auto_chunk(frames: int) -> int:
+    """The command's frames per call when ``--chunk`` is not given: a twentieth of ``frames``, so that the progress
+    bar moves, kept within 64..4096 (the lifts are the same at any chunk size)."""
+    return int(min(4096, max(64, -(-frames // 20))))
+
+
 def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str = "lift",
               focal: float | None = None, principal: tuple[float, float] | None = None, chunk: int = 4096,
               progress: bool = True, fitted_shape: bool = False, strict: bool = False
@@ -341,7 +347,9 @@ def main(argv: list[str] | None = None) -> int:
                              "0.5 for mediapipe33's visibilities, as the app; 0 for coco17 and body25)")
     parser.add_argument("--weights", type=Path, default=None, help="lifter weights (default: the bundled ones)")
     parser.add_argument("--device", default=None, help="torch device (default: CUDA when present, else CPU)")
-    parser.add_argument("--chunk", type=int, default=4096, help="frames per call (progress granularity)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="frames per call, the progress bar's step (default: a twentieth of the frames, 64 to "
+                             "4096)")
     parser.add_argument("--strict", action="store_true",
                         help="refuse a file with frames of fewer than 3 visible landmarks (default: they are "
                              "written as NaN and named)")
@@ -352,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out must end in .npz, got {args.out}")
     if args.out.exists() and not args.force:
         parser.error(f"{args.out} exists; give --force to overwrite it")
-    if args.chunk < 1:
+    if args.chunk is not None and args.chunk < 1:
         parser.error("--chunk must be at least 1")
     if (args.focal is not None or args.principal is not None) and args.reading != "camera":
         parser.error("--focal and --principal go with --reading camera")
@@ -375,8 +383,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.source:
             arrays = mapped_keypoints(arrays, args.source, args.min_score)
         lifter = load_lifter(args.weights, args.device)
+        shape = np.shape(arrays["points2d"])
+        chunk = args.chunk or auto_chunk(shape[0] if len(shape) == 3 else 1)
         points3d, visible, camera = lift_file(lifter, arrays, args.category, args.reading, args.focal,
-                                              tuple(args.principal) if args.principal else None, args.chunk,
+                                              tuple(args.principal) if args.principal else None, chunk,
                                               progress=not args.quiet, fitted_shape=args.fitted_shape,
                                               strict=args.strict)
         extra = {"points2d_human17": arrays["points2d"].astype(np.float32)} if args.source else {}
@@ -389,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
             extra.update(reading_camera(points3d, arrays["points2d"], visible, args.fitted_shape))
     except (ValueError, WeightsError) as e:
         parser.error(str(e))
+    except KeyboardInterrupt:
+        parser.exit(130, f"{parser.prog}: interrupted; nothing was written\n")
     record = {"command": "python -m lifter.lift " + " ".join(sys.argv[1:] if argv is None else argv),
               "input": str(args.input), "category": args.category, "keypoints_from": args.source, **camera,
               "weights": str(args.weights or DEFAULT_WEIGHTS), "weights_sha256": lifter.record.get("sha256")}

@@ -44,6 +44,7 @@ from lifter.runs import (CHECKPOINT_META_KEY, ema_prefix, init_sha256, load_init
                          read_meta)
 from lifter.skeletons import get_category
 from lifter.stopping import TrainingError, TrainingInterrupted, non_finite_losses, stop_requests
+from lifter.views import read_data_file
 from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, EMA_WARMUPS, PRECISIONS, TrainConfig,
                                  check_batch_tokens, check_ema_decays, check_flow_weights, check_symmetry_categories,
                                  check_template_weights, step_schedule)
@@ -53,31 +54,10 @@ class TrainData:
     """One category's training 2D: ``points (M, N, 2)`` float32 (NaN where missing), ``visible (M, N)``."""
 
     def __init__(self, path: Path, category: str, need_3d: bool) -> None:
-        """Raises :class:`lifter.stopping.TrainingError` naming ``path`` for a file that is not a training file of
+        """Raises :class:`lifter.views.DataFileError` naming ``path`` for a file that is not a training file of
         ``category`` (not an .npz, another category, arrays missing or of the wrong shape, no poses)."""
-        n = get_category(category).num_landmarks
-        keys = ("category", "points2d", "visible") + (("points3d", "present") if need_3d else ())
-        try:
-            with np.load(path) as f:
-                missing = [k for k in keys if k not in f.files]
-                if missing:
-                    raise TrainingError(f"{path} has no {', '.join(missing)} (its arrays: {', '.join(f.files)}): "
-                                        f"not a training file of lifter.data build")
-                if str(f["category"]) != category:
-                    raise TrainingError(f"{path}: holds category {f['category']}, expected {category}")
-                points, visible = f["points2d"], f["visible"]
-                points3d = f["points3d"] if need_3d else None
-                present = f["present"] if need_3d else None
-        except TrainingError:
-            raise
-        except Exception as e:  # noqa: BLE001  (zipfile, pickle and OS errors of a damaged or foreign file)
-            raise TrainingError(f"{path} cannot be read as a training file ({type(e).__name__}: {e}); rebuild it "
-                                f"with python -m lifter.data build") from None
-        if points.ndim != 3 or points.shape[1:] != (n, 2) or visible.shape != points.shape[:2]:
-            raise TrainingError(f"{path}: points2d {points.shape} and visible {visible.shape} must be (M, {n}, 2) "
-                                f"and (M, {n}) for {category}")
-        if len(points) == 0:
-            raise TrainingError(f"{path} holds no poses")
+        f = read_data_file(path, category, ("points2d", "visible") + (("points3d", "present") if need_3d else ()))
+        points, visible, points3d, present = f["points2d"], f["visible"], f.get("points3d"), f.get("present")
         self.points = torch.from_numpy(np.nan_to_num(points))
         self.visible = torch.from_numpy(visible)
         self.points3d = None if points3d is None else torch.from_numpy(points3d)

@@ -26,6 +26,7 @@ from lifter.train import check_training_files, train
 from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, PRECISIONS, TrainConfig, check_batch_tokens,
                                  check_ema_decays, check_flow_weights, check_symmetry_categories,
                                  check_template_weights, config_from_dict, step_schedule)
+from lifter.views import DataFileError
 
 #: Printed when ``--precision bf16`` (or ``--teacher-precision bf16``) trains on a CPU without bfloat16 instructions.
 BF16_WITHOUT_UNITS = ("warning: bfloat16 on a CPU without bfloat16 instructions (lscpu's flags show no amx_bf16 or "
@@ -417,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         trainer = train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet,
                         command=command)
-    except TrainingError as e:
+    except (TrainingError, DataFileError) as e:
         parser.exit(1, f"{parser.prog}: error: {e}\n")
     except TrainingInterrupted as e:
         kept = (f"checkpoint of step {e.step} written in {args.out}: continue with the same command and --resume"

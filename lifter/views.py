@@ -48,13 +48,52 @@ class TestSet:
         self.points2d = np.where(self.visible[..., None], self.points2d, np.nan)
 
 
+class DataFileError(ValueError):
+    """A built data file that cannot be read as its category's (not an .npz, another category, arrays missing or of
+    the wrong shape, no poses); the message names the file."""
+
+
+def read_data_file(path: Path, category: str, keys: tuple[str, ...], optional: tuple[str, ...] = ()
+                   ) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (and those of ``optional`` it holds) of the built data file ``path`` of ``category``,
+    checked: ``points2d (M, N, 2)`` with M >= 1 and the category's N, ``visible`` / ``present`` ``(M, N)`` and
+    ``points3d (M, N, 3)`` where read, and the file's ``category``. Raises :class:`DataFileError` naming the file."""
+    from lifter.skeletons import get_category
+
+    n = get_category(category).num_landmarks
+    try:
+        with np.load(path) as f:
+            missing = [k for k in ("category",) + keys if k not in f.files]
+            if missing:
+                raise DataFileError(f"{path} has no {', '.join(missing)} (its arrays: {', '.join(f.files)}): not a "
+                                    f"data file of python -m lifter.data build")
+            if str(f["category"]) != category:
+                raise DataFileError(f"{path}: holds category {f['category']}, expected {category}")
+            arrays = {k: f[k] for k in keys + tuple(k for k in optional if k in f.files)}
+    except DataFileError:
+        raise
+    except Exception as e:  # noqa: BLE001  (zipfile, pickle and OS errors of a damaged or foreign file)
+        raise DataFileError(f"{path} cannot be read as a data file ({type(e).__name__}: {e}); rebuild it with "
+                            f"python -m lifter.data build") from None
+    points = arrays.get("points2d")
+    if points is not None:
+        if points.ndim != 3 or points.shape[1:] != (n, 2):
+            raise DataFileError(f"{path}: points2d has shape {points.shape}; {category} needs (M, {n}, 2)")
+        if len(points) == 0:
+            raise DataFileError(f"{path} holds no poses")
+        for k, tail in (("visible", ()), ("present", ()), ("points3d", (3,))):
+            if k in arrays and arrays[k].shape != points.shape[:2] + tail:
+                raise DataFileError(f"{path}: {k} has shape {arrays[k].shape}, points2d {points.shape}")
+    return arrays
+
+
 def read_views(path: Path, category: str, setting: str, index: np.ndarray | None = None) -> TestSet:
     """The views of one built data file (``lifter.data build``'s layout) as a :class:`TestSet`; with ``index``
-    ``(K,)``, those rows only."""
-    with np.load(path) as f:
-        views = TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"],
-                        f["camera_focal"] if "camera_focal" in f.files else None,
-                        f["camera_principal"] if "camera_principal" in f.files else None)
+    ``(K,)``, those rows only. Raises :class:`DataFileError` for a file that is not the category's."""
+    f = read_data_file(path, category, ("points2d", "visible", "present", "points3d"),
+                       ("camera_focal", "camera_principal"))
+    views = TestSet(category, setting, f["points2d"], f["visible"], f["present"], f["points3d"],
+                    f.get("camera_focal"), f.get("camera_principal"))
     return views if index is None else views.select(index)
 
 

@@ -21,11 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lifter.evaluate import BEST_DEPTH_LABEL, SHIPPED, with_guessed_camera_label, with_intrinsics_label  # noqa: E402
 from lifter.views import CATEGORY_ORDER  # noqa: E402
 
-#: (row title, row label in the full table) in the order printed.
-COLUMNS = (
-    ("`lift()`", SHIPPED),
-    ("with intrinsics", with_intrinsics_label(SHIPPED)),
-    ("camera guessed", with_guessed_camera_label(SHIPPED)),
+#: (row title, row label in the full table) in the order printed, after the lifter's three (:func:`columns`).
+REFERENCE_COLUMNS = (
     ("3D-supervised twin", "3D-supervised (upper bound, 6,000 steps at four-times batches, Laplacian + Fourier code)"),
     ("identity at every layer (2D-only, 6,000 steps)",
      "lifter before fine-tuning (2D-only 6,000 steps at half-size batches)"),
@@ -38,6 +35,17 @@ COLUMNS = (
 )
 
 
+def columns(lifter: str = SHIPPED) -> tuple[tuple[str, str], ...]:
+    """The rows printed: the lifter labelled ``lifter`` in the full table (``lift()``, with the intrinsics, through
+    the guessed camera), then :data:`REFERENCE_COLUMNS`."""
+    return (("`lift()`", lifter), ("with intrinsics", with_intrinsics_label(lifter)),
+            ("camera guessed", with_guessed_camera_label(lifter))) + REFERENCE_COLUMNS
+
+
+#: The rows printed for the shipped lifter.
+COLUMNS = columns()
+
+
 def strict_table(results: list[dict]) -> dict[tuple[str, str, str], tuple[float, str]]:
     """``{(category, method, setting): (strict error, units)}`` of the full table's rows that have a figure (a
     method that does not apply, such as depth for chairs, has none)."""
@@ -45,14 +53,14 @@ def strict_table(results: list[dict]) -> dict[tuple[str, str, str], tuple[float,
             if r["strict"] is not None}
 
 
-def summary_rows(results: list[dict]) -> list[str]:
-    """The compact table's Markdown lines: header, rule, one row per column of :data:`COLUMNS` with a cell
-    ``clean / occluded units`` per category present in ``results``."""
+def summary_rows(results: list[dict], lifter: str = SHIPPED) -> list[str]:
+    """The compact table's Markdown lines: header, rule, one row per column of :func:`columns` (of ``lifter``'s
+    label) with a cell ``clean / occluded units`` per category present in ``results``."""
     table = strict_table(results)
     categories = [c for c in CATEGORY_ORDER if any(key[0] == c for key in table)]
     lines = ["| strict error, clean / 20 % occluded | " + " | ".join(f"`{c}`" for c in categories) + " |",
              "|---|" + "---|" * len(categories)]
-    for title, method in COLUMNS:
+    for title, method in columns(lifter):
         cells = []
         for category in categories:
             clean, occluded = table.get((category, method, "clean")), table.get((category, method, "occluded"))
@@ -70,11 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=Path("results/evaluate.json"),
                         help="the JSON that python -m lifter.evaluate wrote")
+    parser.add_argument("--lifter", default=SHIPPED, metavar="LABEL",
+                        help="the --model label of the lifter whose rows come first (default: the shipped one)")
     args = parser.parse_args(argv)
     if not args.results.exists():
         parser.error(f"{args.results} not found: run python -m lifter.evaluate --data data --out results first")
-    results = json.loads(args.results.read_text())["results"]
-    print("\n".join(summary_rows(results)))
+    report = json.loads(args.results.read_text())
+    results = report["results"]
+    if not any(r["method"] == args.lifter for r in results):
+        labels = ", ".join(repr(m) for m in report.get("models", {})) or "none"
+        print(f"note: {args.results} has no rows of the lifter {args.lifter[:60]!r}{'...' * (len(args.lifter) > 60)}"
+              f" (its models: {labels}): give --lifter LABEL", file=sys.stderr)
+    print("\n".join(summary_rows(results, args.lifter)))
     return 0
 
 

@@ -122,6 +122,13 @@ def test_plot_writes_png_html_and_crossovers(tmp_path: Path) -> None:
     html = Path(shipped["html"]).read_text()
     assert "reference: lifter (shipped)" in html and SHIPPED not in html
     assert json.loads(Path(shipped["json"]).read_text())["lifter"] == SHIPPED
+    # one category: the legend wraps to a second row inside the narrow chart (the lifter's entries were drawn
+    # beyond its right edge); chairs alone have no depth figures: nothing is drawn or written
+    one = plot_error_vs_noise([r for r in rows if r["category"] == "human17"], "lifter", tmp_path / "one")
+    legend = np.asarray(Image.open(one["png"]).convert("RGB"))[34 + 330:]
+    assert (legend == [214, 39, 40]).all(-1).sum() > 20                     # the lifter's legend lines are drawn
+    chairs = plot_error_vs_noise([r for r in rows if r["category"] == "chair"], "lifter", tmp_path / "chairs")
+    assert chairs == {"png": None, "html": None, "json": None, "crossover": {}} and not (tmp_path / "chairs").exists()
 
 
 def test_fill_invalid_completes_every_landmark() -> None:

@@ -36,7 +36,7 @@ def test_bench_times_built_test_poses_and_refuses_a_missing_folder(tmp_path: Pat
     pts = np.random.default_rng(0).normal(size=(3, 21, 2)).astype(np.float32)
     vis = np.ones((3, 21), bool)
     vis[0, 4] = False                                    # a partly hidden pose is left out of the timed ones
-    np.savez(tmp_path / "hand21_test.npz", points2d=pts, visible=vis)
+    np.savez(tmp_path / "hand21_test.npz", points2d=pts, visible=vis, category="hand21")
     assert pose_source("hand21", tmp_path) == tmp_path / "hand21_test.npz" and pose_source("chair", tmp_path) is None
     poses = sample_inputs("hand21", 21, 4, tmp_path)
     np.testing.assert_array_equal(poses, np.stack([pts[1], pts[2], pts[1], pts[2]]))
@@ -84,3 +84,54 @@ def test_bench_on_chosen_categories_and_devices(tmp_path: Path, capsys) -> None:
             main(["--devices", "cuda", "--out", str(tmp_path / "out")])
         assert "no CUDA device" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_bench_checks_its_paths_and_data_before_timing_and_keeps_rows_when_interrupted(
+        tmp_path: Path, capsys, monkeypatch) -> None:
+    """A file as --out, an explicit --data without the categories' test files and a damaged test file are refused
+    before any timing; relative --weights work from another folder (the cold start runs from the repository);
+    Ctrl-C keeps the rows timed so far in OUT/bench.partial.json."""
+    import json
+    import shutil
+
+    import numpy as np
+    import pytest
+
+    import lifter.bench as bench_module
+    from lifter.bench import cold_start_seconds, main
+
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for argv, message in ((["--out", str(a_file)], "is a file, not a folder"),
+                          (["--out", str(a_file / "sub")], "is a file, not a folder"),
+                          (["--data", str(tmp_path), "--categories", "hand21", "--out", str(tmp_path / "o")],
+                           "has no test file of hand21")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert message in capsys.readouterr().err
+    (tmp_path / "hand21_test.npz").write_bytes(b"not an npz")
+    with pytest.raises(SystemExit) as stop:
+        main(["--data", str(tmp_path), "--categories", "hand21", "--repeats", "2", "--batch", "2", "--out",
+              str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 1 and "hand21_test.npz cannot be read as a data file" in err and "Traceback" not in err
+    folder = tmp_path / "elsewhere"
+    (folder / "w").mkdir(parents=True)
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(DEFAULT_WEIGHTS.with_suffix(suffix), folder / "w" / f"lifter{suffix}")
+    monkeypatch.chdir(folder)
+    assert cold_start_seconds(Path("w/lifter.safetensors")) > 0
+    timed = bench_module.latency_ms
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return timed(*args, **kwargs)
+
+    monkeypatch.setattr(bench_module, "latency_ms", interrupted)
+    assert main(["--categories", "hand21", "--repeats", "2", "--batch", "2", "--out", str(tmp_path / "out")]) == 130
+    partial = json.loads((tmp_path / "out" / "bench.partial.json").read_text())
+    assert partial["interrupted"] and len(partial["results"]) == 2 and not (tmp_path / "out" / "bench.json").exists()
+    assert "the 2 rows timed so far" in capsys.readouterr().err

@@ -35,6 +35,15 @@ def test_cells_are_the_json_rows(tmp_path: Path, capsys) -> None:
     assert cells["best depths on the input x, y"] == ["— / 13.53 mm", "— |"]
     assert cells["depth oracle"] == ["—", "— |"]
     assert not any("1.23" in line for line in lines)
+    # another lifter's rows (a --model LABEL of one's own): --lifter names it; without it, a note says why the
+    # lifter's rows are empty and lists the JSON's models
+    own = [dict(r, method="mine") for r in rows if r["method"] == SHIPPED]
+    path.write_text(json.dumps({"models": {"mine": "w.safetensors"}, "results": own}))
+    assert summary.main(["--results", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "has no rows of the lifter" in captured.err and "'mine'" in captured.err and "--lifter" in captured.err
+    assert summary.main(["--results", str(path), "--lifter", "mine"]) == 0
+    assert "| `lift()` | 40.00 / 50.33 mm | 9.79 / — % |" in capsys.readouterr().out
 
 
 def test_missing_results_file_is_refused(tmp_path: Path) -> None:

@@ -357,3 +357,78 @@ def test_an_interrupted_benchmark_resumes_from_its_finished_blocks(tiny_data: Pa
                  "--categories", "hand21", "--no-ablation-rows", "--no-depth-baseline", "--resume"])
     err = capsys.readouterr().err
     assert str(other_out / PARTIAL_NAME) in err and "rerun without --resume" in err
+
+
+def test_evaluate_cli_names_bad_folders_and_files_and_what_the_table_leaves_out(
+        tiny_data: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    import json
+    import shutil
+
+    import lifter.evaluate as ev
+    from lifter.api import DEFAULT_WEIGHTS
+    from lifter.partial_results import PARTIAL_NAME
+
+    words = [f"--model=bundled={DEFAULT_WEIGHTS}", "--categories", "hand21", "--no-ablation-rows",
+             "--no-depth-baseline", "--no-reference-rows"]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    damaged, other_category = tmp_path / "damaged", tmp_path / "other_category"
+    damaged.mkdir()
+    (damaged / "hand21_test.npz").write_bytes(b"garbage")
+    other_category.mkdir()
+    with np.load(tiny_data / "hand21_test.npz") as f:
+        np.savez(other_category / "hand21_test.npz", **{**{k: f[k] for k in f.files}, "category": np.str_("chair")})
+    for data, out, message in ((tmp_path / "nowhere", tmp_path / "o", "is not a folder (it does not exist)"),
+                               (tiny_data, a_file, f"{a_file} is a file, not a folder"),
+                               (tiny_data, a_file / "sub", f"{a_file} is a file, not a folder"),
+                               (damaged, tmp_path / "o1", "hand21_test.npz cannot be read as a data file"),
+                               (other_category, tmp_path / "o2", "holds category chair, expected hand21")):
+        with pytest.raises(SystemExit):
+            ev.main(["--data", str(data), "--out", str(out)] + words)
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    # a category given twice is measured once; what the folder lacks is named (no occluded file, no training file)
+    only_clean = tmp_path / "only_clean"
+    only_clean.mkdir()
+    shutil.copy(tiny_data / "hand21_test.npz", only_clean)
+    twice = [f"--model=bundled={DEFAULT_WEIGHTS}", "--categories", "hand21", "hand21", "--no-ablation-rows",
+             "--no-depth-baseline", "--no-reference-rows"]
+    assert ev.main(["--data", str(only_clean), "--out", str(tmp_path / "twice")] + twice) == 0
+    err = capsys.readouterr().err
+    assert "no hand21_test_occluded.npz" in err and "no occluded hand21 rows" in err
+    rows = json.loads((tmp_path / "twice" / "evaluate.json").read_text())["results"]
+    assert len(rows) == len({(r["method"], r["setting"]) for r in rows}) > 0
+    assert ev.main(["--data", str(only_clean), "--out", str(tmp_path / "refs")] + words[:-1]) == 0
+    assert "no hand21_train.npz" in capsys.readouterr().err                   # no mean-shape or template rows
+    # Ctrl-C in the depth-based rows: the lifters' blocks are kept; another command's partial file is not claimed
+    import lifter.baselines.benchmark as depth
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(depth, "depth_rows", interrupted)
+    out = tmp_path / "depth"
+    assert ev.main(["--data", str(tiny_data), "--out", str(out)] + [w for w in words if w != "--no-depth-baseline"]) \
+        == 130
+    err = capsys.readouterr().err
+    assert "interrupted during the depth-based rows" in err and "the 2 finished blocks are kept" in err
+    monkeypatch.setattr(ev, "score", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    assert ev.main(["--data", str(tiny_data), "--out", str(out), f"--model=other={DEFAULT_WEIGHTS}"] + words[1:]) \
+        == 130
+    assert "no block had finished" in capsys.readouterr().err and (out / PARTIAL_NAME).exists()
+
+
+def test_evaluate_model_words_naming_a_run_or_its_checkpoint_say_how_to_export(tmp_path: Path) -> None:
+    from lifter.api import WeightsError
+    from lifter.evaluate import parse_models
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.json").write_text("{}")
+    (run / "checkpoint.safetensors").write_bytes(b"")
+    with pytest.raises(WeightsError, match="is a training run folder"):
+        parse_models([f"a={run}"])
+    from lifter.api import weights_record
+
+    with pytest.raises(WeightsError, match="is a training run's checkpoint, not lifter weights: export"):
+        weights_record(run / "checkpoint.safetensors")

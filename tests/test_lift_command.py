@@ -412,3 +412,28 @@ def test_one_mask_for_every_frame_of_detector_keypoints() -> None:
     want, want_vis = to_human17(xy, np.repeat(mask[None], 3, 0), "coco17")
     np.testing.assert_array_equal(got["visible"], want_vis)
     np.testing.assert_allclose(got["points2d"], want)
+
+
+def test_the_default_chunk_moves_the_progress_bar_and_ctrl_c_is_one_line(hand_file, tmp_path: Path, capsys,
+                                                                         monkeypatch) -> None:
+    import lifter.lift as lift_module
+    from lifter.lift import auto_chunk
+
+    assert [auto_chunk(n) for n in (1, 12, 1000, 1280, 100_000, 10**6)] == [64, 64, 64, 64, 4096, 4096]
+    assert auto_chunk(2000) == 100                                      # a twentieth of the frames
+    path, _ = hand_file
+    seen = []
+    real = lift_module.lift_file
+    monkeypatch.setattr(lift_module, "lift_file", lambda *a, **k: seen.append(a[6]) or real(*a, **k))
+    assert main([str(path), "--category", "hand21", "--out", str(tmp_path / "a.npz"), "--quiet"]) == 0
+    assert seen == [64]                                                 # no --chunk: the automatic one
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lift_module, "lift_file", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        main([str(path), "--category", "hand21", "--out", str(tmp_path / "b.npz"), "--quiet"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 130 and "interrupted; nothing was written" in err and "Traceback" not in err
+    assert not (tmp_path / "b.npz").exists()

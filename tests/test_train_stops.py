@@ -19,10 +19,11 @@ from data_files import write_hand_data
 from lifter.export import main as export_main
 from lifter.model import LifterConfig
 from lifter.runs import tensors_sha256
-from lifter.stopping import TrainingError, TrainingInterrupted
+from lifter.stopping import TrainingInterrupted
 from lifter.train import Trainer, TrainData, train
 from lifter.train import main as train_main
 from lifter.train_config import TrainConfig
+from lifter.views import DataFileError
 
 TINY = LifterConfig(dim=32, depth=2, heads=2, code_dim=16)
 
@@ -162,8 +163,8 @@ def test_weights_that_are_not_finite_are_never_exported_or_started_from(
     ("empty", "holds no poses"),
     ("category", "holds category chair, expected hand21"),
     ("no_visible", "has no visible"),
-    ("shape", "must be (M, 21, 2) and (M, 21)"),
-    ("truncated", "cannot be read as a training file"),
+    ("shape", "points2d has shape (600, 20, 2); hand21 needs (M, 21, 2)"),
+    ("truncated", "cannot be read as a data file"),
 ])
 def test_unreadable_training_files_are_one_line_errors(hand_data: Path, tmp_path: Path, capsys, damage: str,
                                                        message: str) -> None:
@@ -185,7 +186,7 @@ def test_unreadable_training_files_are_one_line_errors(hand_data: Path, tmp_path
         elif damage == "shape":
             arrays["points2d"] = arrays["points2d"][:, :20]
         np.savez(target, **arrays)
-    with pytest.raises(TrainingError, match="hand21_train.npz"):
+    with pytest.raises(DataFileError, match="hand21_train.npz"):
         TrainData(target, "hand21", need_3d=False)
     with pytest.raises(SystemExit) as ended:
         train_main(tiny_cli(data, tmp_path / "run", 2))

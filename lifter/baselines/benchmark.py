@@ -42,6 +42,7 @@ Every row carries the keys of ``lifter.evaluate.evaluate()``'s rows (``method``,
 from __future__ import annotations
 
 import json
+import sys
 import math
 import time
 from dataclasses import dataclass
@@ -328,6 +329,8 @@ def _draw_png(curves, refs, units, path: Path, title: str) -> None:
              ("lifter, clean", ref_col, False), ("lifter, occluded 20 %", ref_col, True)]
     lx = 20
     for label, col, dash in items:
+        if lx + 40 + d.textlength(label, font=font) > img.width - 10 and lx > 20:     # a narrow chart: next row
+            lx, ly = 20, ly + 22
         (dashed((lx, ly + 8), (lx + 34, ly + 8), col) if dash else d.line([(lx, ly + 8), (lx + 34, ly + 8)],
                                                                           fill=col, width=2))
         d.text((lx + 40, ly + 8), label, fill="black", font=font, anchor="lm")
@@ -347,7 +350,8 @@ def plot_error_vs_noise(rows: list[dict], lifter_label: str, out_dir: Path, plot
     crossovers).
     Returns:
         ``{"png": str, "html": str, "json": str, "crossover": {category: {setting: {"absrel", "status",
-        "text"}}}}`` (see :func:`crossover`; a setting without a lifter row gets status ``no lifter row``).
+        "text"}}}}`` (see :func:`crossover`; a setting without a lifter row gets status ``no lifter row``); with no
+        depth-based figures in ``rows`` (chairs alone), nothing is written and the paths are None.
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -355,8 +359,10 @@ def plot_error_vs_noise(rows: list[dict], lifter_label: str, out_dir: Path, plot
     from lifter.evaluate import short_method
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     curves = _depth_curves(rows)
+    if not curves:                                   # e.g. chairs alone: no depth maps, nothing to plot
+        return {"png": None, "html": None, "json": None, "crossover": {}}
+    out_dir.mkdir(parents=True, exist_ok=True)
     units = {r["category"]: r["units"] for r in rows}
     refs: dict[str, dict[str, float]] = {}
     for r in rows:
@@ -401,3 +407,8 @@ def plot_error_vs_noise(rows: list[dict], lifter_label: str, out_dir: Path, plot
     js = out_dir / "depth_vs_noise.json"
     js.write_text(json.dumps({"lifter": lifter_label, "crossover": result}, indent=1) + "\n")
     return {"png": str(png), "html": str(html), "json": str(js), "crossover": result}
+
+
+if __name__ == "__main__":
+    sys.exit("lifter.baselines.benchmark has no command of its own: the depth-based rows are measured by "
+             "python -m lifter.evaluate --data data (docs/depth-baseline.md, *The benchmark rows*)")

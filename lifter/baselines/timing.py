@@ -16,15 +16,17 @@ import numpy as np
 
 from lifter.baselines.noise import add_depth_noise
 from lifter.baselines.render import SURFACE_CATEGORIES, render_depth
+from lifter.views import DataFileError, read_data_file
 
 
 def time_category(data: Path, category: str, size: int, views: int) -> dict | None:
     path = Path(data) / f"{category}_test.npz"
     if not path.exists():
         return None
-    with np.load(path) as f:
-        pts, present, focal, principal, image = (f["points3d"], f["present"], f["camera_focal"],
-                                                 f["camera_principal"], f["image_size"])
+    f = read_data_file(path, category, ("points2d", "points3d", "present", "camera_focal", "camera_principal",
+                                        "image_size"))
+    pts, present, focal, principal, image = (f["points3d"], f["present"], f["camera_focal"], f["camera_principal"],
+                                             f["image_size"])
     s = size / float(image[0])
     idx = np.unique(np.linspace(0, len(pts) - 1, views).round().astype(int))
     render_depth(category, pts[0], present[0], focal[0] * s, (principal[0] + 0.5) * s - 0.5, (size, size))
@@ -46,12 +48,21 @@ def time_category(data: Path, category: str, size: int, views: int) -> dict | No
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lifter.baselines.timing", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--views", type=int, default=50)
+    parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built test files")
+    parser.add_argument("--size", type=int, default=512, help="depth-map side, px (default 512)")
+    parser.add_argument("--views", type=int, default=50, help="test views timed per category (default 50)")
     args = parser.parse_args(argv)
+    for flag, value in (("--size", args.size), ("--views", args.views)):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1, got {value}")
+    if not any((args.data / f"{c}_test.npz").exists() for c in SURFACE_CATEGORIES):
+        parser.error(f"--data {args.data} holds no test file of {', '.join(SURFACE_CATEGORIES)}: build them with "
+                     f"python -m lifter.data build --source ../shared/data --out {args.data}")
     for category in SURFACE_CATEGORIES:
-        r = time_category(args.data, category, args.size, args.views)
+        try:
+            r = time_category(args.data, category, args.size, args.views)
+        except DataFileError as e:
+            parser.exit(1, f"{parser.prog}: error: {e}\n")
         if r is None:
             print(f"{category}: no {args.data}/{category}_test.npz (build the data first)")
         else:
