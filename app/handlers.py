@@ -394,21 +394,39 @@ def on_lift(session: Session, fitted_shape: bool = False, manual_hand: str | Non
 # ------------------------------------------------------------------------------------------------ Benchmark
 
 
+#: The Benchmark tab's depth-noise range (its slider's): AbsRel from 0 to this.
+MAX_ABSREL = 0.2
+
+
 @user_errors
-def on_bench_category(category: str, setting: str) -> tuple:
-    """Category or setting changed: the sample range, where samples come from, and the split's summary."""
+def on_bench_category(category: str, setting: str, index: float | None = None) -> tuple:
+    """Category or setting changed: the sample range (the sample ``index`` kept where the new range has it), where
+    samples come from, the split's summary, and the shown sample's outputs cleared (they were another category's or
+    setting's: ``[2D image, 3D figure, error table, per-landmark figure, json file, csv file]``)."""
     src = samples.sample_source(category, setting)
     summary, chart, note = samples.summary_for(category)
-    return (gr.update(maximum=max(0, src.count - 1), value=0), src.description,
-            shown_table(summary, samples.SUMMARY_COLUMNS), gr.update(value=chart, visible=chart is not None), note)
+    keep = int(index) if index is not None and 0 <= index < src.count else 0
+    return (gr.update(maximum=max(0, src.count - 1), value=keep), src.description,
+            shown_table(summary, samples.SUMMARY_COLUMNS), gr.update(value=chart, visible=chart is not None), note,
+            None, None, None, None, None, None)
 
 
 @user_errors
 def on_bench_sample(category: str, setting: str, index: float, absrel: float) -> tuple:
-    """Outputs ``[2D image, 3D figure, error table, per-landmark figure, json file, csv file]``."""
-    view = samples.evaluate_sample(category, setting, int(index or 0), float(absrel or 0.0))
+    """Outputs ``[2D image, 3D figure, error table, per-landmark figure, json file, csv file, index, absrel]``: a
+    sample number or noise level outside the range (or not whole) is brought into it, with a warning, and the
+    controls show the values used."""
+    count = samples.sample_source(category, setting).count
+    asked, used = float(index or 0), int(min(max(round(float(index or 0)), 0), count - 1))
+    if asked != used:
+        gr.Warning(f"Test sample {asked:g} is not one of 0..{count - 1}: showing sample {used}.")
+    noise = float(absrel or 0.0)
+    level = min(max(noise, 0.0), MAX_ABSREL)
+    if level != noise:
+        gr.Warning(f"Depth noise {noise:g} is outside 0..{MAX_ABSREL:g}: using {level:g}.")
+    view = samples.evaluate_sample(category, setting, used, level)
     image, fig, rows, bars, json_path, csv_path = samples.sample_outputs(view)
-    return image, fig, shown_table(rows, samples.ERROR_COLUMNS), bars, json_path, csv_path
+    return image, fig, shown_table(rows, samples.ERROR_COLUMNS), bars, json_path, csv_path, used, level
 
 
 def shown_table(rows: list[list], columns: tuple[str, ...]):

@@ -434,7 +434,8 @@ def api_lift_image(image: str | Path | np.ndarray, category: str) -> dict:
         raise ValueError(f"category must be one of {', '.join(MODES.values())} (or {', '.join(MODES)}); "
                          f"got {category!r}")
     loaded = load_image(image)
-    session = Session(image=loaded.rgb, original_size=loaded.original_size, image_notes=loaded.notes)
+    session = Session(image=loaded.rgb, original_size=loaded.original_size, image_notes=loaded.notes,
+                      image_name=Path(image).name if isinstance(image, (str, Path)) else "image")
     detect_session(session, mode)
     lift_session(session)
     rec = result_record(session)
@@ -464,6 +465,10 @@ def api_lift_points(points: list, category: str, visible: list | None = None, ha
                         for p in points], dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError("points must be a list of [x, y] number pairs (null for a missing landmark)") from None
+    if visible is not None and (not isinstance(visible, (list, tuple))
+                                or not all(isinstance(v, bool) or v in (0, 1) for v in visible)):
+        raise ValueError(f"visible must be a list of {len(pts)} booleans (true / false, or 1 / 0), one per landmark, "
+                         f"or null; got {str(visible)[:60]}")
     vis = None if visible is None else np.array([bool(v) for v in visible])
     if vis is not None and len(vis) == len(pts):
         vis &= np.isfinite(pts).all(-1)

@@ -52,7 +52,7 @@ class SampleView:
     points2d: np.ndarray        # (N, 2) px, NaN where not visible
     visible: np.ndarray         # (N,)
     present: np.ndarray         # (N,)
-    points3d: np.ndarray        # (N, 3) camera-frame ground truth
+    points3d: np.ndarray        # (N, 3) camera-frame ground truth, in ``units``
     focal: float
     principal: np.ndarray       # (2,)
     image_size: tuple[int, int]
@@ -61,6 +61,7 @@ class SampleView:
     predictions: dict | None = None   # method -> (N, 3)
     scores: dict | None = None        # method -> score dict
     messages: list | None = None
+    units: str = "mm"                 # the ground truth's (the data file's ``units``: mm, or shapenet for chairs)
 
 
 def _data_file(category: str, setting: str) -> Path:
@@ -71,7 +72,7 @@ def _data_file(category: str, setting: str) -> Path:
 def _load_npz(path: str, mtime: float) -> dict:
     with np.load(path) as f:
         keys = ("points2d", "visible", "present", "points3d", "camera_focal", "camera_principal", "image_size")
-        return {k: f[k] for k in keys}
+        return {**{k: f[k] for k in keys}, "units": str(f["units"]) if "units" in f.files else "mm"}
 
 
 def face_template() -> np.ndarray | None:
@@ -125,7 +126,7 @@ def load_sample(category: str, setting: str, index: int) -> SampleView:
         return SampleView(category, setting, index, d["points2d"][index].astype(np.float64), d["visible"][index],
                           d["present"][index], d["points3d"][index].astype(np.float64),
                           float(d["camera_focal"][index]), d["camera_principal"][index].astype(np.float64), size,
-                          src.description)
+                          src.description, units=d["units"])
     from lifter.data.cameras import render_views
 
     rng = np.random.default_rng(10_000 + index)
@@ -223,8 +224,8 @@ def sample_outputs(s: SampleView) -> tuple:
         panels.append(Panel(f"{label}: {s.scores[label]['strict']:.1f} {units}",
                             [Layer(np.where(s.present[:, None], s.points3d, np.nan), "ground truth", GT_COLOUR),
                              Layer(a, f"{label} (aligned)", PRED_COLOUR, marker_values=err, values_label=units)]))
-    if len(panels) < 2:
-        panels.append(Panel("Depth baseline", message=" ".join(s.messages or [])))
+    if not any(k.startswith("depth") for k in s.predictions):     # why there is none (chairs, no module, ...)
+        panels.append(Panel("Depth baseline", message=" ".join(s.messages or []) or "Depth baseline: not run."))
     fig = views_figure(panels, s.category, height=440)
     rows = [[k, round(v["strict"], 2), round(v["flip_best"], 2), units, "yes" if v["mirrored_share"] else "no"]
             for k, v in s.scores.items()]
@@ -235,9 +236,15 @@ def sample_outputs(s: SampleView) -> tuple:
               "landmarks": list(cat.landmarks), "units": units, "points2d": s.points2d, "visible": s.visible,
               "present": s.present, "points3d_ground_truth": s.points3d,
               **{f"points3d_{k.split(' ')[0]}": v for k, v in s.predictions.items()},
-              "errors": {k: {"strict": v["strict"], "flip_best": v["flip_best"]} for k, v in s.scores.items()},
+              "errors": {k.split(" ")[0]: {"strict": v["strict"], "flip_best": v["flip_best"]}
+                         for k, v in s.scores.items()},
               "per_landmark_error": {k.split(" ")[0]: v["per_landmark"] for k, v in s.scores.items()},
-              "column_units": {"points2d": "px", "error": units}}
+              "depth_absrel": s.absrel if any(k.startswith("depth") for k in s.predictions) else None,
+              # the lifter's readings are in the input's pixel units (lift(): x, y the pixels; the camera readings:
+              # camera frame, depths in focal-length pixels); the ground truth and the depth baseline (rendered from
+              # it) in the data file's units
+              "column_units": {"points2d": "px", "ground_truth": s.units, "depth": s.units, "error": units,
+                               **{k: "px" for k in s.predictions if k.startswith("lifter")}}}
     json_path, csv_path = write_exports(record, list(cat.landmarks), stem=f"{s.category}_{s.setting}_{s.index}")
     return image, fig, rows, bars, json_path, csv_path
 

@@ -140,7 +140,7 @@ def _benchmark_tab() -> tuple:
         category = gr.Dropdown(available, value=first, label="Category")
         setting = gr.Radio(["clean", "occluded"], value="clean", label="Setting")
         index = gr.Slider(0, 999, value=0, step=1, label="Test sample")
-        absrel = gr.Slider(0.0, 0.2, value=0.0, step=0.01, label="Depth noise (AbsRel) for the depth baseline")
+        absrel = gr.Slider(0.0, h.MAX_ABSREL, value=0.0, step=0.01, label="Depth noise (AbsRel) for the depth baseline")
         show = gr.Button("Show sample", variant="primary", elem_id="bench-btn")
     source_note = gr.Markdown("")
     with gr.Row():
@@ -164,10 +164,10 @@ def _benchmark_tab() -> tuple:
 
     meta = [index, source_note, summary, chart, summary_note]
     sample_out = [image2d, fig, errors, bars, json_file, csv_file]
-    for trigger in (category.change, setting.change):
-        trigger(h.on_bench_category, [category, setting], meta, **PRIVATE)
-    show.click(h.on_bench_sample, [category, setting, index, absrel], sample_out, **PRIVATE)
-    return category, setting, meta
+    for trigger in (category.change, setting.change):          # a new range and summary; the old sample cleared
+        trigger(h.on_bench_category, [category, setting, index], meta + sample_out, **PRIVATE)
+    show.click(h.on_bench_sample, [category, setting, index, absrel], sample_out + [index, absrel], **PRIVATE)
+    return category, setting, meta + sample_out
 
 
 def _api_tab() -> None:

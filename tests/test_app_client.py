@@ -32,7 +32,7 @@ def test_lift_image(client) -> None:
     from gradio_client import handle_file
 
     r = client.predict(handle_file(str(EXAMPLES / "cameraman.png")), "human17", api_name="/lift_image")
-    assert r["category"] == "human17" and r["image_size"] == [512, 512]
+    assert r["category"] == "human17" and r["image_size"] == [512, 512] and r["image"] == "cameraman.png"
     assert len(r["landmarks"]) == 17 and sum(r["visible"]) >= 10
     p3 = np.array(r["points3d_lifter"], dtype=float)
     assert p3.shape == (17, 3) and np.isfinite(p3).all()

@@ -172,6 +172,11 @@ def test_handlers_never_raise_raw_exceptions() -> None:
         handlers.api_lift_points([[1, 2]] * 3, "octopus")
     with pytest.raises(gr.Error, match="at least 3"):
         handlers.api_lift_points([[1, 2], [3, 4]] + [None] * 15, "human17")
+    pose = [[float(10 * k), float(k * k)] for k in range(17)]
+    for visible in (5, "yes", ["x"] * 17, [2] * 17, {"a": 1}):             # not a list of booleans: named as such
+        with pytest.raises(gr.Error, match="visible must be a list of 17 booleans"):
+            handlers.api_lift_points(pose, "human17", visible)
+    assert len(handlers.api_lift_points(pose, "human17", [1] * 16 + [0])["points3d"]) == 17     # 0 / 1 is taken
     with pytest.raises(gr.Error) as e:                          # a message ending in a quoted value keeps its quote
         handlers.api_lift_image(str(CONFIG.examples_dir / "cameraman.png"), "chair")
     assert e.value.message.endswith("got 'chair'")

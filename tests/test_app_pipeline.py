@@ -239,7 +239,9 @@ def test_benchmark_sample_has_finite_errors() -> None:
     record = json.loads(open(jpath).read())
     assert "errors" in record and len(record["points3d_lifter+intrinsics"]) == 21
     header = next(csv.reader(open(cpath)))
-    assert header[1:3] == ["x [px]", "y [px]"] and "error_lifter [mm]" in header and "lifter_x" in header
+    assert header[1:3] == ["x [px]", "y [px]"] and "error_lifter [mm]" in header and "lifter_x [px]" in header
+    assert "ground_truth_x [mm]" in header and "lifter+intrinsics_z [px]" in header
+    assert record["errors"].keys() == record["per_landmark_error"].keys()          # the same short names
     assert "lifter+fitted" not in s.predictions                   # hands have no shape basis to fit
 
 
@@ -404,3 +406,33 @@ def test_the_api_tab_offers_an_example_of_each_category_it_can() -> None:
     points, _ = api_example_points("hand21", body)                 # hands: made here when data/ is not built
     assert len(points["value"]) == 21
     assert len(api_lift_points(points["value"], "hand21")["points3d"]) == 21
+
+
+def test_a_chair_sample_says_why_it_has_no_depth_baseline() -> None:
+    if "chair" not in samples.available_categories():
+        pytest.skip("no chair test file in data/ (python -m lifter.data build)")
+    s = samples.evaluate_sample("chair", "clean", 0)
+    _, fig, rows, _, jpath, cpath = samples.sample_outputs(s)
+    assert [r[0] for r in rows] == ["lifter", "lifter+intrinsics", "lifter+guessed"]
+    said = " ".join(str(a.text) for a in fig.layout.annotations)
+    assert "not for chairs" in said, said
+    header = next(csv.reader(open(cpath)))
+    assert "ground_truth_x [shapenet]" in header and "lifter_x [px]" in header
+
+
+def test_benchmark_controls_clear_the_old_sample_and_say_when_a_value_is_brought_into_range(monkeypatch) -> None:
+    import gradio as gr
+
+    from app import handlers
+
+    warned = []
+    monkeypatch.setattr(gr, "Warning", lambda message: warned.append(message))
+    count = samples.sample_source("hand21", "clean").count
+    out = handlers.on_bench_category("hand21", "occluded", 3)
+    assert out[0]["value"] == 3 and out[5:] == (None,) * 6            # the sample kept, its old outputs cleared
+    assert handlers.on_bench_category("hand21", "clean", count + 5)[0]["value"] == 0
+    shown = handlers.on_bench_sample("hand21", "clean", count + 5, 0.5)
+    assert shown[6:] == (count - 1, handlers.MAX_ABSREL) and len(warned) == 2
+    assert f"showing sample {count - 1}" in warned[0] and "using 0.2" in warned[1]
+    assert "(AbsRel 0.20)" in " ".join(map(str, shown[2].data["method"]))
+    assert handlers.on_bench_sample("hand21", "clean", 2.7, 0.0)[6] == 3 and "showing sample 3" in warned[2]

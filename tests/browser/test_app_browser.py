@@ -280,3 +280,7 @@ def test_benchmark_tab_shows_a_sample(page) -> None:
     page.wait_for_timeout(1000)
     page.screenshot(path=str(OUTPUT / "app_benchmark.png"), full_page=True)
     assert page.locator("#bench-plot canvas").count() >= 1
+    # another setting: the shown sample (the other setting's) is cleared, not left beside the new controls
+    page.get_by_role("radio", name="occluded").check()
+    page.locator("#bench-plot .js-plotly-plot").wait_for(state="detached")
+    assert page.locator(".toast-body.error").count() == 0
