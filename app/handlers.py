@@ -26,21 +26,26 @@ log = logging.getLogger("app")
 
 
 def user_errors(fn):
-    """Turn the expected exceptions of a handler into ``gr.Error`` (message only, no traceback)."""
+    """Turn the expected exceptions of a handler into ``gr.Error`` (message only: no traceback in the page, nor in
+    the server's log, where they are an INFO line: they are the user's input, not the app's faults); an unexpected
+    one is logged with its traceback, once."""
 
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
+        except gr.Error as e:
+            e.print_exception = False
+            log.info("%s: %s", fn.__name__, e.message)
             raise
         except (ValueError, IndexError, KeyError) as e:    # ImageError, NotFound and lifter errors are ValueErrors
             message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)   # a KeyError's str is a repr
-            raise gr.Error(str(message)) from None
+            log.info("%s: %s", fn.__name__, message)
+            raise gr.Error(str(message), print_exception=False) from None
         except Exception as e:  # noqa: BLE001  (the server must stay usable whatever happens)
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(f"Something went wrong ({type(e).__name__}: {e}). The app is still running: "
-                           f"try again or with another image.") from None
+                           f"try again or with another image.", print_exception=False) from None
     return wrapped
 
 

@@ -188,6 +188,15 @@ def test_handlers_never_raise_raw_exceptions() -> None:
     with pytest.raises(gr.Error) as e:                          # a KeyError's message, not its repr
         missing()
     assert e.value.message == "no such landmark"
+    assert not e.value.print_exception                         # the user's input: no traceback in the server log
+
+    @handlers.user_errors
+    def refused():
+        raise gr.Error("Upload an image first.")
+
+    with pytest.raises(gr.Error) as e:
+        refused()
+    assert not e.value.print_exception
 
 
 def test_sessions_are_independent() -> None:
