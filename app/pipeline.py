@@ -23,6 +23,7 @@ from app.detect import REFERENCE_UNITS, get_detectors
 from app.io import ImageError, display_copy, display_view, load_image, view_crop
 from app.state import Session
 from lifter.geometry import pinhole_of_reading, project_perspective
+from lifter.shape_basis import MIN_FIT_VISIBLE
 from lifter.skeletons import get_category
 
 _LIFTER = None
@@ -373,8 +374,12 @@ def lift_session(session: Session, fitted_shape: bool = False) -> dict:
             pts3d, f = estimated_focal_reading(ortho, session.points, session.category, session.visible,
                                                intrinsics[2:], fitted_shape)
             intrinsics, fitted = (f, f, intrinsics[2], intrinsics[3]), fitted_shape
+            shown = int(session.visible.sum())
+            how = ("estimated by fitting the face's shape basis to the landmarks" if shown >= MIN_FIT_VISIBLE else
+                   f"guessed from the landmarks' extent, a rough guess: {shown} visible landmarks are too few to fit "
+                   f"the face's shape basis (it takes {MIN_FIT_VISIBLE})")
             reading = (f"read through a pinhole with the principal point at the image centre and the focal length "
-                       f"estimated by fitting the face's shape basis to the landmarks: fx = fy = {f:.0f} px" +
+                       f"{how}: fx = fy = {f:.0f} px" +
                        ("; the fitted shape itself, not moved onto the landmarks' rays (its re-projection shows "
                         "the fit)" if fitted_shape else ""))
         else:

@@ -93,7 +93,7 @@ def test_face_detection_drops_iris_and_lifts() -> None:
     # centre, and the re-projection through the estimate is the detected 2D
     f, fy, cx, cy = result["intrinsics"]
     W, H = s.original_size
-    assert f == fy and (cx, cy) == (W / 2, H / 2) and "estimated" in result["reading"]
+    assert f == fy and (cx, cy) == (W / 2, H / 2) and "estimated by fitting" in result["reading"]
     assert f != pipeline.assumed_intrinsics((W, H))[0]
     np.testing.assert_allclose(result["reprojected"], s.points, atol=1e-2)
     expect = pipeline.get_lifter().read_with_camera(pipeline.lift_points(s.points, "face468", s.visible), s.points,
@@ -109,6 +109,10 @@ def test_face_detection_drops_iris_and_lifts() -> None:
         pipeline.lift_points(s.points, "face468", s.visible), s.points, "face468", None, (cx, cy), s.visible,
         fitted_shape=True), rtol=1e-5, atol=1e-3)
     np.testing.assert_allclose(fitted["points3d"][:, 2].mean(), f, rtol=1e-9)
+    few = s.copy()                          # a few Manual clicks: too few landmarks to fit the basis, and it says so
+    few.visible = np.arange(468) < 5
+    few.points = np.where(few.visible[:, None], few.points, np.nan)
+    assert "a rough guess: 5 visible landmarks are too few" in pipeline.lift_session(few)["reading"]
     miss = np.linalg.norm(fitted["reprojected"] - s.points, axis=-1)
     face_size = np.ptp(s.points, axis=0).max()
     assert 0 < np.median(miss) < 0.05 * face_size
