@@ -132,3 +132,20 @@ def test_the_check_finds_an_unknown_option_a_missing_file_and_a_missing_script(t
         "python -m lifter.bench --weights assets/weights/missing.safetensors",
         "doc.md:1: lifter.evaluate has no --no-such-option: python -m lifter.evaluate --data data/ --no-such-option",
         "doc.md:8: no script scripts/no_such_check.py"]
+
+
+def test_the_readmes_lifter_example_runs_as_written(monkeypatch) -> None:
+    """The README's first Python block (*The lifter*) runs as written on the built test files: each call on 2D of
+    its own category, hidden landmarks with their mask."""
+    data = ROOT / "data"
+    if not all((data / f"{c}_test.npz").exists() for c in ("human17", "hand21", "face468", "chair")) or \
+            not (data / "human17_test_occluded.npz").exists():
+        pytest.skip("needs the built test files in data/ (python -m lifter.data build)")
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python\n", text.index("## The lifter")) + len("```python\n")
+    code = text[start:text.index("```", start)]
+    monkeypatch.chdir(ROOT)
+    names: dict = {}
+    exec(compile(code, "README.md (The lifter)", "exec"), names)
+    assert names["pts3d"].shape == (468, 3) and names["focal"].shape == (1,)
+    assert 800 < float(names["focal"][0]) < 1300                      # the face's focal length, estimated
