@@ -185,8 +185,11 @@ def _api_tab() -> None:
             hand_side = gr.Radio(["right", "left"], value="right", label="hand_side (hand21: the person's side)")
             run_points = gr.Button("lift_points")
     out = gr.JSON(label="Result")
-    run_image.click(h.api_lift_image, [image, category], out, api_name="lift_image")
-    run_points.click(h.api_lift_points, [points, pcategory, visible, hand_side], out, api_name="lift_points")
+    # the Result box is emptied first, so that a call that fails leaves no earlier call's result beside its error
+    clear = dict(fn=lambda: None, inputs=None, outputs=out, **PRIVATE)
+    run_image.click(**clear).then(h.api_lift_image, [image, category], out, api_name="lift_image")
+    run_points.click(**clear).then(h.api_lift_points, [points, pcategory, visible, hand_side], out,
+                                   api_name="lift_points")
     pcategory.change(lambda c: h.api_example_points(c, EXAMPLE_POINTS), pcategory, [points, visible], **PRIVATE)
 
 

@@ -269,6 +269,12 @@ def test_the_api_tab_lifts_the_example_of_the_category_chosen(page) -> None:
     page.get_by_role("button", name="lift_points").click()
     page.get_by_text('"hand21"').first.wait_for()
     assert page.locator(".toast-body.error").count() == 0
+    # a call that fails (lift_image without an image) leaves no earlier result beside its error
+    page.get_by_role("button", name="lift_image").click()
+    page.locator(".toast-body.error").first.wait_for()
+    page.get_by_text('"hand21"').first.wait_for(state="detached")
+    for close in page.locator(".toast-close").all():
+        close.click()
     page.get_by_role("tab", name="Image").click()
 
 
