@@ -79,3 +79,35 @@ def test_cli_reports_a_missing_source(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "lifter.data", "build", "--source", str(tmp_path), "--out",
                         str(a_file), "--categories", "human17"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "is a file: give the folder" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sources_are_checked_before_anything_is_written_and_a_second_build_keeps_the_others_recorded(
+        tmp_path: Path) -> None:
+    """A source folder without what a category needs is refused, naming it and the download, before any file is
+    written; a build of some categories into a folder of others replaces only theirs and build.json goes on
+    recording the others (with the source and config that made them, where those differ)."""
+    import json
+
+    from lifter.data.build import BuildConfig, build, check_sources
+
+    src = tmp_path / "src"
+    (src / "keypointnet").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"lacks what chair, face468 need.*--only keypointnet mediapipe-face"):
+        check_sources(src, ("hand21", "face468", "chair"), BuildConfig())
+    r = subprocess.run([sys.executable, "-m", "lifter.data", "build", "--source", str(src), "--out",
+                        str(tmp_path / "out"), "--categories", "hand21", "chair"], cwd=REPO, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and "keypointnet/splits.json" in r.stderr and not (tmp_path / "out").exists()
+    out = tmp_path / "data"
+    small = BuildConfig(hand_train=20, hand_test=10)
+    build(src, out, ("hand21",), small, progress=False, check_source=False)
+    first = json.loads((out / "build.json").read_text())
+    (out / "face468_test.npz").write_bytes(b"")                     # a file of another build, recorded below
+    first["files"]["face468_test.npz"] = {"category": "face468", "split": "test"}
+    (out / "build.json").write_text(json.dumps(first))
+    build(src, out, ("hand21",), BuildConfig(hand_train=20, hand_test=10, seed=7), progress=False,
+          check_source=False)
+    second = json.loads((out / "build.json").read_text())
+    assert second["config"]["seed"] == 7 and set(second["files"]) == set(first["files"])
+    assert second["files"]["face468_test.npz"]["built_with"]["config"]["seed"] == 0
+    assert "built_with" not in second["files"]["hand21_train.npz"]

@@ -30,9 +30,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "download":
         return download_mod.run_download(args)
-    if args.out.exists() and not args.out.is_dir():
-        print(f"error: --out {args.out} is a file: give the folder to write the data files in", file=sys.stderr)
-        return 2
+    for folder in (args.out, *args.out.parents):
+        if folder.exists() and not folder.is_dir():
+            print(f"error: --out {args.out}: {folder} is a file: give the folder to write the data files in",
+                  file=sys.stderr)
+            return 2
+    replaced = sorted(p.name for c in args.categories for p in args.out.glob(f"{c}_*.npz"))
+    if replaced:
+        print(f"note: replacing {len(replaced)} files in {args.out} ({', '.join(replaced)}); the others there are "
+              f"kept, and build.json goes on recording them", file=sys.stderr)
     try:
         summary = build(args.source, args.out, tuple(args.categories), BuildConfig(seed=args.seed),
                         progress=not args.quiet)

@@ -47,7 +47,7 @@ from tqdm import tqdm
 
 from lifter.data.cameras import CameraProtocol, Views, hide_landmarks, render_views
 from lifter.data.cmu import load_cmu_takes
-from lifter.data.face import read_face_template, sample_faces
+from lifter.data.face import FACE_TEMPLATE_FILE, read_face_template, sample_faces
 from lifter.data.keypointnet import read_chairs, read_splits
 from lifter.skeletons import get_category
 
@@ -153,6 +153,34 @@ def summarise(arrays: dict[str, np.ndarray]) -> dict[str, float | int | str]:
     }
 
 
+#: The download's dataset (``python -m lifter.data download --only NAME``) each category is built from.
+SOURCE_DATASETS = {"human17": "cmu-mocap", "face468": "mediapipe-face", "chair": "keypointnet"}
+
+
+def required_source_paths(cfg: BuildConfig, category: str) -> list[Path]:
+    """The paths under the source folder that ``category``'s build reads (none for the synthetic hands)."""
+    if category == "human17":
+        return [Path("cmu-mocap") / s for s in cfg.cmu_train_subjects + cfg.cmu_test_subjects]
+    if category == "face468":
+        return [FACE_TEMPLATE_FILE]
+    if category == "chair":
+        return [Path("keypointnet") / "splits.json", Path("keypointnet") / "chair.json"]
+    return []
+
+
+def check_sources(source: Path, categories: tuple[str, ...], cfg: BuildConfig) -> None:
+    """Raise FileNotFoundError naming every path under ``source`` that the ``categories``' builds need and that is
+    missing, with the download that fetches each dataset; nothing is written before it passes."""
+    missing = [(c, p) for c in categories for p in required_source_paths(cfg, c) if not (source / p).exists()]
+    if missing:
+        datasets = sorted({SOURCE_DATASETS[c] for c, _ in missing})
+        raise FileNotFoundError(
+            f"{source} lacks what {', '.join(sorted({c for c, _ in missing}))} need(s): "
+            f"{', '.join(str(p) for _, p in missing[:6])}{' ...' if len(missing) > 6 else ''} (fetch it with "
+            f"`python -m lifter.data download --out {source} --only {' '.join(datasets)}`, or build other "
+            f"--categories)")
+
+
 def build(source: Path, out: Path, categories: tuple[str, ...] = CATEGORY_NAMES,
           cfg: BuildConfig = BuildConfig(), progress: bool = True, check_source: bool = True) -> dict[str, dict]:
     """Write the data files of ``categories`` from ``source`` into ``out``; returns the summary per file.
@@ -167,8 +195,11 @@ def build(source: Path, out: Path, categories: tuple[str, ...] = CATEGORY_NAMES,
     for c in categories:
         get_category(c)                                             # clear error for an unknown name
     if check_source and not source.is_dir():
-        raise FileNotFoundError(f"source folder {source} does not exist (expected the layout of "
-                                f"../shared/data, or run `python -m lifter.data download --out {source}`)")
+        what = "is a file, not a folder" if source.exists() else "does not exist"
+        raise FileNotFoundError(f"source folder {source} {what} (expected the layout of ../shared/data, or run "
+                                f"`python -m lifter.data download --out {source}`)")
+    if check_source:
+        check_sources(source, categories, cfg)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, dict] = {}
     steps = [(c, s) for c in categories for s in ("train", "test")]
@@ -189,8 +220,26 @@ def build(source: Path, out: Path, categories: tuple[str, ...] = CATEGORY_NAMES,
             summary[path.name] = {"category": category, "split": name, **summarise(arrays)}
     record = {"source": str(source), "config": asdict(cfg), "seconds": round(time.perf_counter() - started, 1),
               "files": summary}
-    (out / "build.json").write_text(json.dumps(record, indent=2) + "\n")
+    (out / "build.json").write_text(json.dumps(merged_record(out / "build.json", record), indent=2) + "\n")
     return summary
+
+
+def merged_record(path: Path, record: dict) -> dict:
+    """``record`` (a build's ``build.json``) with the files of an earlier build in the same folder that this one did
+    not rewrite kept: a build of some categories into a folder of others leaves every file there recorded. A kept
+    file made from another source or config carries them (``built_with``: ``{"source", "config"}``)."""
+    files = dict(record["files"])
+    if path.is_file():
+        try:
+            before = json.loads(path.read_text())
+        except ValueError:
+            before = {}
+        earlier = {"source": before.get("source"), "config": before.get("config")}
+        same = earlier == {"source": record["source"], "config": record["config"]}
+        for name, info in (before.get("files") or {}).items():
+            if name not in files and (path.parent / name).exists():
+                files[name] = info if same or "built_with" in info else {**info, "built_with": earlier}
+    return {**record, "files": files}
 
 
 def format_summary(summary: dict[str, dict]) -> str:
