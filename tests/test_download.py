@@ -358,6 +358,31 @@ def test_unreachable_host_is_a_clear_error(tmp_path):
         dl.download_file(e, tmp_path, progress=False, retries=1, timeout=TIMEOUT)
 
 
+def test_an_unreachable_host_is_not_retried_and_stops_the_download_soon(tmp_path, capsys):
+    """A refused connection (no network, a mirror down) is not retried; after UNREACHABLE_STOP files in a row the
+    rest are not tried, and the command says so in one line, without the terms of files it does not have."""
+    import time
+
+    entries = [dl.RemoteFile(url=f"http://127.0.0.1:9/f{k}", dest=f"cmu-mocap/01/f{k}.bvh") for k in range(20)]
+    started = time.perf_counter()
+    summary = dl.download_sources(tmp_path, manifest=entries, progress=False, retries=3, timeout=TIMEOUT,
+                                  raise_on_error=False)
+    assert time.perf_counter() - started < 10                         # no 1 + 2 + 4 s waits per file
+    assert len(summary["failed"]) == 20 and summary["unreachable"] == "127.0.0.1:9"
+    assert sum("not tried" in msg for _, msg in summary["failed"]) == 20 - dl.UNREACHABLE_STOP
+    text = dl.format_download_summary(summary)
+    assert "20 failed" in text and "... and 10 more failed" in text and len(text.splitlines()) == 12
+    manifest = tmp_path / "sources.json"
+    manifest.write_text(json.dumps({"format": 1, "files": [vars(e) for e in entries]}))
+    parser = argparse.ArgumentParser()
+    dl.add_download_arguments(parser)
+    assert dl.run_download(parser.parse_args(["--out", str(tmp_path / "out"), "--manifest", str(manifest),
+                                              "--quiet", "--timeout", str(TIMEOUT)])) == 1
+    captured = capsys.readouterr()
+    assert "127.0.0.1:9 cannot be reached, so nothing was downloaded" in captured.err
+    assert "Terms:" not in captured.out
+
+
 def test_keypointnet_postprocessing_and_content_checksum(tmp_path):
     up = tmp_path / "keypointnet" / "upstream"
     up.mkdir(parents=True)

@@ -39,6 +39,7 @@ import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -94,9 +95,24 @@ class ChecksumError(ValueError):
 class DownloadError(RuntimeError):
     """A transfer failed (HTTP error, unreachable host, connection cut short); the message names the URL."""
 
-    def __init__(self, message: str, url: str = "", *, transient: bool = False, summary: dict | None = None):
+    def __init__(self, message: str, url: str = "", *, transient: bool = False, summary: dict | None = None,
+                 unreachable: bool = False):
         super().__init__(message)
-        self.url, self.transient, self.summary = url, transient, summary
+        self.url, self.transient, self.summary, self.unreachable = url, transient, summary, unreachable
+
+
+#: After this many files in a row fail because their host cannot be reached (no name resolution, no route, refused),
+#: :func:`download_sources` stops trying the rest: no network, or a mirror that is down.
+UNREACHABLE_STOP = 3
+
+
+def _unreachable(reason: object) -> bool:
+    """Whether a URLError's ``reason`` says the host cannot be reached at all (not a slow or cut transfer)."""
+    import errno
+    import socket
+
+    return isinstance(reason, socket.gaierror) or getattr(reason, "errno", None) in (
+        errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ECONNREFUSED)
 
 
 @dataclass
@@ -299,7 +315,9 @@ def _transfer(url: str, part: Path, *, timeout: float, bar) -> int:
         raise DownloadError(f"HTTP {e.code} {e.reason} for {url}{hint}", url, transient=transient) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
         reason = getattr(e, "reason", e)
-        raise DownloadError(f"cannot fetch {url}: {reason}", url, transient=True) from None
+        unreachable = _unreachable(reason)
+        raise DownloadError(f"cannot fetch {url}: {reason}", url, transient=not unreachable,
+                            unreachable=unreachable) from None
 
     received = 0
     with resp:
@@ -546,8 +564,17 @@ def download_sources(out_dir: Path | str, *, manifest: list[RemoteFile] | None =
         known = sum(e.size or 0 for e in entries)
         bar = tqdm(total=known or None, unit="B", unit_scale=True, unit_divisor=1024, desc="download",
                    file=sys.stderr)
+    unreachable = 0                                   # files in a row whose host could not be reached
     try:
-        for e in entries:
+        for k, e in enumerate(entries):
+            if unreachable >= UNREACHABLE_STOP:
+                host = urllib.parse.urlsplit(resolve_url(e.url, base_url_override)).netloc
+                why = f"not tried: {host} could not be reached for {UNREACHABLE_STOP} files in a row"
+                summary["failed"] += [(rest.dest, why) for rest in entries[k:]]
+                summary["unreachable"] = host
+                _say(f"stopping: {host} cannot be reached (no network, or try --mirror); "
+                     f"{len(entries) - k} files not tried")
+                break
             if bar is not None:
                 bar.set_postfix_str(e.dest, refresh=False)
             try:
@@ -555,8 +582,11 @@ def download_sources(out_dir: Path | str, *, manifest: list[RemoteFile] | None =
                                            retries=retries, timeout=timeout, bar=bar)
             except (DownloadError, ChecksumError) as err:
                 summary["failed"].append((e.dest, str(err)))
-                _say(f"FAILED {e.dest}: {err}")
+                unreachable = unreachable + 1 if getattr(err, "unreachable", False) else 0
+                if progress:
+                    _say(f"FAILED {e.dest}: {err}")
                 continue
+            unreachable = 0
             summary[status] += 1
             summary["bytes"] += nbytes
             if status == "skipped" and bar is not None and e.size:
@@ -572,11 +602,13 @@ def download_sources(out_dir: Path | str, *, manifest: list[RemoteFile] | None =
     if keypointnet_spec is not None and "keypointnet" in groups:
         if any(dest in kp_inputs for dest, _ in summary["failed"]):
             summary["failed"].append((keypointnet_spec.chair_dest, "not made: an upstream KeypointNet file failed"))
+            summary["failed_derived"] = 1
         else:
             try:
                 summary["keypointnet"] = prepare_keypointnet(out_dir, keypointnet_spec)
             except (ChecksumError, ValueError, OSError) as err:
                 summary["failed"].append((keypointnet_spec.chair_dest, str(err)))
+                summary["failed_derived"] = 1
                 _say(f"FAILED {keypointnet_spec.chair_dest}: {err}")
     if summary["failed"] and raise_on_error:
         lines = "\n".join(f"  {d}: {m}" for d, m in summary["failed"])
@@ -584,11 +616,18 @@ def download_sources(out_dir: Path | str, *, manifest: list[RemoteFile] | None =
     return summary
 
 
+#: :func:`format_download_summary` lists at most this many failed files, then how many more.
+SHOWN_FAILURES = 10
+
+
 def format_download_summary(summary: dict) -> str:
     mb = summary["bytes"] / 1e6
+    size = f"{mb:.1f} MB" if mb >= 0.1 or not summary["bytes"] else f"{summary['bytes'] / 1e3:.0f} kB"
+    failed = summary["failed"]
+    derived = summary.get("failed_derived", 0)          # keypointnet's chair file, made from downloaded ones
     lines = [f"{summary['files']} files ({', '.join(summary['groups'])}): {summary['downloaded']} downloaded "
-             f"({mb:.1f} MB), {summary['skipped']} already present (verified where pinned), "
-             f"{len(summary['failed'])} failed"]
+             f"({size}), {summary['skipped']} already present (verified where pinned), "
+             f"{len(failed) - derived} failed" + (" (and the chair file made from them)" if derived else "")]
     kp = summary.get("keypointnet")
     if kp:
         same = {True: "byte-identical to the pinned files", False: "same content, other bytes",
@@ -598,8 +637,10 @@ def format_download_summary(summary: dict) -> str:
     if summary["unverified"]:
         lines.append("not pinned by checksum (licence texts / inputs checked after post-processing): "
                      + ", ".join(summary["unverified"]))
-    for dest, msg in summary["failed"]:
+    for dest, msg in failed[:SHOWN_FAILURES]:
         lines.append(f"FAILED {dest}: {msg}")
+    if len(failed) > SHOWN_FAILURES:
+        lines.append(f"... and {len(failed) - SHOWN_FAILURES} more failed")
     return "\n".join(lines)
 
 
@@ -632,8 +673,13 @@ def run_download(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(format_download_summary(summary))
-    for group in summary["groups"]:
-        print(f"\nTerms: {TERMS[group]}")
+    if summary["downloaded"] or summary["skipped"]:              # terms of what is on disk, not of nothing
+        for group in summary["groups"]:
+            print(f"\nTerms: {TERMS[group]}")
+    if summary.get("unreachable") and not (summary["downloaded"] or summary["skipped"]):
+        print(f"\nerror: {summary['unreachable']} cannot be reached, so nothing was downloaded: check the network, "
+              f"or give --mirror URL (a copy of the sources); the same command resumes later", file=sys.stderr)
+        return 1
     if summary["failed"]:
         print("\nsome files failed; run the same command again to resume", file=sys.stderr)
         return 1
