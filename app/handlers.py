@@ -116,7 +116,8 @@ def status_text(session: Session, message: str) -> str:
 
 #: Gradio's image fires its change event twice for one upload that replaces a shown image (its front end sets the
 #: value twice); :func:`on_image` drops a call for the same file, in the same browser session, within this many
-#: seconds of the last call's end (the second event may read the session State from before the first).
+#: seconds of the last call's start or end (the second event may run beside the first, or read the session State
+#: from before it).
 REPEAT_WINDOW_S = 3.0
 
 
@@ -159,6 +160,7 @@ def on_image(path: str | None, mirrored: bool, request: gr.Request | None = None
     key = getattr(request, "session_hash", None)
     if RECENT_UPLOADS.repeats(key, path):
         return tuple(gr.skip() for _ in range(4))
+    RECENT_UPLOADS.taken(key, path)             # at the start too: the repeat may run while this call still does
     try:
         return _new_image(path, mirrored)
     finally:
