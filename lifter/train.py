@@ -8,8 +8,11 @@ gives a category that many steps per cycle), on a batch of training 2D poses dra
 without replacement from a fresh shuffle each epoch, mirrored at random (with the category's mirror pairs), with
 extra landmarks hidden at random (missing-landmark training). 2D-only losses: see ``lifter.losses``.
 
-Checkpoints (``checkpoint.safetensors`` + ``checkpoint.json``: model, critics, optimisers, random states) are
-written every ``--checkpoint-every`` steps and at the end; ``--resume`` continues from them bit for bit.
+Checkpoints (``checkpoint.safetensors`` + ``checkpoint.json``: model, critics, optimisers, random states; the
+record is also kept inside the tensors file, so the pair survives a kill while saving) are written every
+``--checkpoint-every`` steps, at the end, and when SIGINT (Ctrl-C) or SIGTERM stops the run after its step in
+progress; ``--resume`` continues from them bit for bit. A loss that is no longer finite ends the run, the last
+checkpoint kept (:mod:`lifter.stopping`).
 
 The recipe is :class:`lifter.train_config.TrainConfig`; the command line, :mod:`lifter.train_cli`; reading a run
 folder back, :mod:`lifter.runs`.
