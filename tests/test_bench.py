@@ -94,7 +94,6 @@ def test_bench_checks_its_paths_and_data_before_timing_and_keeps_rows_when_inter
     import json
     import shutil
 
-    import numpy as np
     import pytest
 
     import lifter.bench as bench_module
