@@ -8,9 +8,9 @@ session left as it was) or ``gr.Warning``; nothing here keeps state between user
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
-import logging
 from pathlib import Path
 
 import gradio as gr

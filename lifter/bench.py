@@ -40,7 +40,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, WeightsError, load_lifter
+from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, WeightsError, load_lifter, weights_record
+from lifter.checked_files import file_in_the_way
 from lifter.devices import cpu_description
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories as registered_categories
@@ -287,11 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.data is not None and not args.data.is_dir():
         parser.error(f"--data {args.data}: no such folder (build it with python -m lifter.data build --source "
                      f"../shared/data --out {args.data}, or leave --data out to time random poses)")
-    for folder in (args.out, *args.out.parents):              # before the timings, not after them
-        if folder.exists() and not folder.is_dir():
-            parser.error(f"--out {args.out}: {folder} is a file, not a folder")
+    blocked = file_in_the_way(args.out)                       # before the timings, not after them
+    if blocked:
+        parser.error(f"--out {args.out}: {blocked} is a file, not a folder")
     try:
-        wanted = args.categories or list(load_lifter(args.weights, device="cpu").categories)
+        wanted = args.categories or list(weights_record(args.weights)["model"]["categories"])   # not loaded yet
     except WeightsError as e:                        # a missing or corrupted --weights: named, no traceback
         parser.error(str(e))
     if args.data is not None:                        # an explicit folder: its test files, not random poses

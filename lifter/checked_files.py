@@ -24,6 +24,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file that stops ``folder`` from being made (``folder`` itself or its nearest existing parent, when that is
+    not a folder), or None: for the commands' ``--out`` checks before any work."""
+    nearest = next((p for p in (Path(folder), *Path(folder).parents) if p.exists()), None)
+    return nearest if nearest is not None and not nearest.is_dir() else None
+
+
 def record_path(weights: Path) -> Path:
     return weights.with_suffix(".json")
 

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from lifter.checked_files import file_in_the_way
 from lifter.devices import resolve_device
 from lifter.geometry import aligned_errors, rms_radius, similarity_procrustes
 from lifter.partial_results import PARTIAL_NAME, PartialMismatch, load_blocks, run_key, save_blocks
@@ -501,9 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         parser.error(f"--data {args.data} is not a folder (it does not exist): build the test files with `python -m "
                      f"lifter.data build --source ../shared/data --out {args.data}` first")
-    for folder in (args.out, *args.out.parents):
-        if folder.exists() and not folder.is_dir():
-            parser.error(f"--out {args.out}: {folder} is a file, not a folder")
+    blocked = file_in_the_way(args.out)
+    if blocked:
+        parser.error(f"--out {args.out}: {blocked} is a file, not a folder")
     if not any((args.data / f"{c}_test.npz").exists() for c in args.categories):
         there = sorted(c for c in CATEGORY_ORDER if (args.data / f"{c}_test.npz").exists())
         parser.error(f"no test files of {', '.join(args.categories)} in {args.data} (test files there: "
@@ -524,10 +525,10 @@ def main(argv: list[str] | None = None) -> int:
     partial = args.out / PARTIAL_NAME
     if args.resume and not partial.exists():
         print(f"--resume: no {partial}, so nothing to resume: measuring every block")
-    key = run_key(args.data, models, tuple(args.categories), args.ablations, args.references)
 
     def interrupted(during: str) -> int:
-        try:
+        try:                                     # this command's key, hashed only now: an interrupt is rare
+            key = run_key(args.data, models, tuple(args.categories), args.ablations, args.references)
             done = len(load_blocks(partial, key)) if partial.exists() else 0
         except PartialMismatch:                  # the file is another command's: nothing of this one is in it
             done = 0

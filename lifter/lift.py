@@ -55,6 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lifter.checked_files import file_in_the_way
 from lifter.keypoint_formats import FORMATS, MEDIAPIPE_MIN_VISIBILITY, to_human17
 
 READINGS = ("lift", "camera", "guessed")
@@ -370,9 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--min-score must be a finite number, got {args.min_score}")
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder: give the .npz file's path")
-    folder = next((q for q in args.out.parents if q.exists()), None)
-    if folder is not None and not folder.is_dir():
-        parser.error(f"--out {args.out}: {folder} is a file, not a folder")
+    blocked = file_in_the_way(args.out.parent)
+    if blocked:
+        parser.error(f"--out {args.out}: {blocked} is a file, not a folder")
     if args.source and args.category != "human17":
         parser.error(f"--from {args.source} maps body keypoints to human17: give --category human17, "
                      f"not {args.category}")

@@ -98,12 +98,11 @@ def fit_category_flow(data: "TrainData", cfg: TrainConfig) -> PoseFlow:
 def check_training_files(data_dir: Path | str, categories: tuple[str, ...]) -> None:
     """Raise ``FileNotFoundError`` naming every ``<category>_train.npz`` of ``categories`` missing from
     ``data_dir``, with the command that builds them."""
-    missing = [str(Path(data_dir) / f"{c}_train.npz") for c in categories
-               if not (Path(data_dir) / f"{c}_train.npz").exists()]
-    if missing:
-        absent = [c for c in categories if not (Path(data_dir) / f"{c}_train.npz").exists()]
-        raise FileNotFoundError(f"{', '.join(missing)} not found: run `python -m lifter.data build --source "
-                                f"../shared/data --out {data_dir} --categories {' '.join(absent)}` first")
+    absent = [c for c in categories if not (Path(data_dir) / f"{c}_train.npz").exists()]
+    if absent:
+        missing = ", ".join(str(Path(data_dir) / f"{c}_train.npz") for c in absent)
+        raise FileNotFoundError(f"{missing} not found: run `python -m lifter.data build --source ../shared/data --out "
+                                f"{data_dir} --categories {' '.join(absent)}` first")
 
 
 def batch_size(cfg: TrainConfig, n: int, category: str | None = None) -> int:
@@ -565,12 +564,11 @@ def _train_steps(trainer: Trainer, out: Path, progress: bool, log_every: int, st
     saved_step = trainer.step_count
     bar = tqdm(total=cfg.steps, initial=trainer.step_count, desc="train", unit="step", disable=not progress)
     window: list[dict] = []
-    with (out / "log.jsonl").open("a" if trainer.step_count else "w") as log:
+    with bar, (out / "log.jsonl").open("a" if trainer.step_count else "w") as log:
         while trainer.step_count < cfg.steps:
             losses = trainer.step()
             bad = non_finite_losses(losses)
             if bad:
-                bar.close()
                 kept = (f"its last checkpoint, of step {saved_step}, is kept" if saved_step
                         else "no checkpoint was written")
                 raise TrainingError(
@@ -592,9 +590,7 @@ def _train_steps(trainer: Trainer, out: Path, progress: bool, log_every: int, st
                 trainer.save(out)
                 saved_step = trainer.step_count
             if stop and trainer.step_count < cfg.steps:
-                bar.close()
                 raise TrainingInterrupted(trainer.step_count, cfg.steps, stop[0], saved=True)
-    bar.close()
 
 
 def main(argv: list[str] | None = None) -> int:

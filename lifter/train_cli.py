@@ -16,6 +16,7 @@ from typing import Any, Callable
 import torch
 
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, load_proportions
+from lifter.checked_files import file_in_the_way
 from lifter.devices import cpu_bf16_units, resolve_device
 from lifter.finetune import TEACHER_READINGS, FinetuneConfig
 from lifter.flow import FlowConfig
@@ -55,6 +56,25 @@ class BriefUsageParser(argparse.ArgumentParser):
 
     def format_usage(self) -> str:
         return f"usage: {self.prog} --data DATA [--out OUT] [options]  ({self.prog} --help lists them)\n"
+
+
+#: The ``CATEGORY=VALUE`` options, in :func:`category_pairs`' order: (option, value type, the check of its pairs,
+#: what a word of it should be).
+CATEGORY_OPTIONS = (
+    ("--category-weights", int, step_schedule, "CATEGORY=STEPS, STEPS a whole number >= 1"),
+    ("--category-batch-tokens", int, check_batch_tokens, "CATEGORY=TOKENS, a trained category and a whole number >= 1"),
+    ("--template-weight", float, check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0"),
+    ("--flow-weight", float, check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0"),
+)
+
+
+def category_pairs(parser: argparse.ArgumentParser, args: argparse.Namespace, checked: bool = True
+                   ) -> list[tuple[tuple[str, Any], ...]]:
+    """The pairs of each of :data:`CATEGORY_OPTIONS` in ``args`` (:func:`_category_values`), each option's pairs
+    checked against ``args.categories`` (a usage error naming the option) unless not ``checked``."""
+    return [_category_values(parser, option, getattr(args, option[2:].replace("-", "_")), convert,
+                             tuple(args.categories), check if checked else (lambda *_: None), expected)
+            for option, convert, check, expected in CATEGORY_OPTIONS]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,8 +230,9 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     ``--out``, the run's own config with the steps and checkpoint interval given; ``given``
     (:func:`given_options`), the options the command line set: one whose setting differs from the run's is a usage
     error (None: not checked)."""
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(f"--out {args.out} is a file: give a folder for the run")
+    blocked = file_in_the_way(args.out)
+    if blocked:
+        parser.error(f"--out {args.out}: {blocked} is a file: give a folder for the run")
     if args.data.is_file():
         parser.error(f"--data {args.data} is a file: give the folder of *_train.npz files (lifter.data build's --out)")
     if args.finetune_3d_aware and not args.init:
@@ -234,15 +255,7 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
             parser.error(f"--teacher-bones: {e}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
-    weights = _category_values(parser, "--category-weights", args.category_weights, int, tuple(args.categories),
-                               step_schedule, "CATEGORY=STEPS, STEPS a whole number >= 1")
-    batch_tokens = _category_values(parser, "--category-batch-tokens", args.category_batch_tokens, int,
-                                    tuple(args.categories), check_batch_tokens,
-                                    "CATEGORY=TOKENS, a trained category and a whole number >= 1")
-    templates = _category_values(parser, "--template-weight", args.template_weight, float, tuple(args.categories),
-                                 check_template_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
-    flows = _category_values(parser, "--flow-weight", args.flow_weight, float, tuple(args.categories),
-                             check_flow_weights, "CATEGORY=WEIGHT, a trained category and a weight > 0")
+    weights, batch_tokens, templates, flows = category_pairs(parser, args)
     try:
         symmetry_categories = check_symmetry_categories(tuple(args.categories), tuple(args.symmetry_categories),
                                                         args.symmetry_weight)
@@ -348,14 +361,10 @@ def settings_differing(parser: argparse.ArgumentParser, args: argparse.Namespace
 
 def _config_of_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> TrainConfig:
     """:func:`config_of` with the ``CATEGORY=VALUE`` options parsed from ``args`` (checked already)."""
-    cats = tuple(args.categories)
-    pairs = [_category_values(parser, option, words, convert, cats, lambda *_: None, "")
-             for option, words, convert in (("--category-weights", args.category_weights, int),
-                                            ("--category-batch-tokens", args.category_batch_tokens, int),
-                                            ("--template-weight", args.template_weight, float),
-                                            ("--flow-weight", args.flow_weight, float))]
+    pairs = category_pairs(parser, args, checked=False)
     try:
-        symmetry = check_symmetry_categories(cats, tuple(args.symmetry_categories), args.symmetry_weight)
+        symmetry = check_symmetry_categories(tuple(args.categories), tuple(args.symmetry_categories),
+                                             args.symmetry_weight)
     except ValueError:
         symmetry = tuple(args.symmetry_categories)
     return config_of(args, *pairs, symmetry)

@@ -265,6 +265,7 @@ def test_a_new_run_starts_a_fresh_log_and_bad_paths_are_usage_errors(hand_data: 
     a_file = tmp_path / "a_file"
     a_file.write_text("")
     for argv, message in ((tiny_cli(hand_data, a_file, 2), "is a file: give a folder for the run"),
+                          (tiny_cli(hand_data, a_file / "sub", 2), f"{a_file} is a file: give a folder for the run"),
                           (tiny_cli(hand_data / "hand21_train.npz", tmp_path / "x", 2), "is a file: give the folder"),
                           (tiny_cli(hand_data, tmp_path / "y", 2) + ["--finetune-3d-aware"], "give --init")):
         with pytest.raises(SystemExit):

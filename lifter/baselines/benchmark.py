@@ -42,8 +42,8 @@ Every row carries the keys of ``lifter.evaluate.evaluate()``'s rows (``method``,
 from __future__ import annotations
 
 import json
-import sys
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path

@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lifter.checked_files import file_in_the_way
     from lifter.data import download as download_mod
     from lifter.data.build import CATEGORY_NAMES, BuildConfig, build, format_summary
 
@@ -30,11 +31,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "download":
         return download_mod.run_download(args)
-    for folder in (args.out, *args.out.parents):
-        if folder.exists() and not folder.is_dir():
-            print(f"error: --out {args.out}: {folder} is a file: give the folder to write the data files in",
-                  file=sys.stderr)
-            return 2
+    blocked = file_in_the_way(args.out)
+    if blocked:
+        print(f"error: --out {args.out}: {blocked} is a file: give the folder to write the data files in",
+              file=sys.stderr)
+        return 2
     replaced = sorted(p.name for c in args.categories for p in args.out.glob(f"{c}_*.npz"))
     if replaced:
         print(f"note: replacing {len(replaced)} files in {args.out} ({', '.join(replaced)}); the others there are "
