@@ -34,6 +34,7 @@ import torch
 from safetensors.torch import save_file
 from tqdm import tqdm
 
+from lifter.batch_check import available_memory, batch_problems, batch_size
 from lifter.devices import processor_description
 from lifter.finetune import finetune_losses
 from lifter.flow import PoseFlow, fit_pose_flow, flow_poses
@@ -103,14 +104,6 @@ def check_training_files(data_dir: Path | str, categories: tuple[str, ...]) -> N
         missing = ", ".join(str(Path(data_dir) / f"{c}_train.npz") for c in absent)
         raise FileNotFoundError(f"{missing} not found: run `python -m lifter.data build --source ../shared/data --out "
                                 f"{data_dir} --categories {' '.join(absent)}` first")
-
-
-def batch_size(cfg: TrainConfig, n: int, category: str | None = None) -> int:
-    """Poses per batch for ``category`` of ``n`` landmarks: about its tokens a batch (``category_batch_tokens``
-    where named, else ``batch_tokens``), clamped."""
-    used = min(n, cfg.max_tokens) if cfg.batch_on_subset else n
-    tokens = dict(cfg.category_batch_tokens).get(category, cfg.batch_tokens)
-    return int(min(max(tokens // used, cfg.min_batch), cfg.max_batch))
 
 
 def augment(points: torch.Tensor, visible: torch.Tensor, category: str, cfg: TrainConfig,
@@ -538,6 +531,12 @@ def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, res
         print(f"loading the data and fitting {', '.join(priors)} ...", file=sys.stderr)
     trainer = Trainer(cfg, data_dir, device)
     trainer.command = command
+    notes, error = batch_problems(cfg, {c: tuple(d.points.shape[:2]) for c, d in trainer.data.items()},
+                                  available_memory() if device.type == "cpu" else None)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if error:
+        raise TrainingError(error)
     if resume and any((out / name).exists() for name in ("checkpoint.safetensors", "checkpoint.json")):
         trainer.load(out)
     trainer.started_at = trainer.step_count

@@ -146,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "face468=2048 chair=2048 with --batch-tokens 8192: large batches where they help")
     optim.add_argument("--max-batch", type=int, default=TrainConfig.max_batch, metavar="POSES",
                        help=f"most poses a batch (default {TrainConfig.max_batch}); raise it with --batch-tokens "
-                            f"to grow the batches of the small categories, not only the faces'")
+                            f"to grow the batches of the small categories, not only the faces'. A batch larger than "
+                            f"its training file is the whole file (a note says so); on the CPU one that needs more "
+                            f"memory than is available (84 KB a token at least) is refused before the first step")
     optim.add_argument("--batch-on-subset", action="store_true",
                        help="size batches on the landmarks a pose trains on (at most max_tokens=128), not on N: "
                             "32 faces per batch instead of 16")
