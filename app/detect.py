@@ -26,11 +26,13 @@ Its z "uses roughly the same scale as x" (normalised by the image width; smaller
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from app.config import CONFIG, AppConfig
+from app.native_logs import filtered_stderr
 from lifter.keypoint_formats import pose33_to_human17
 
 
@@ -104,10 +106,11 @@ class Detectors:
         """
         if category not in self._locks:
             raise ValueError(f"MediaPipe detects human17, hand21 and face468, not {category!r}")
-        model = self._model(category)
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-        with self._locks[category]:
-            result = model.process(rgb)
+        with filtered_stderr() if category not in self._models else nullcontext():   # MediaPipe's start-up lines
+            model = self._model(category)
+            with self._locks[category]:
+                result = model.process(rgb)
         W, H = original_size
         size = np.array([W, H], dtype=np.float64)
         if category == "human17":
