@@ -9,6 +9,7 @@ mirror images in :mod:`lifter.mirroring`.
 from __future__ import annotations
 
 import re
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +24,7 @@ from lifter.camera_reading import camera_reading, checked_camera, guessed_camera
 from lifter.checked_files import WeightsError, checked_record, record_path
 from lifter.devices import resolve_device
 from lifter.geometry import masked_mean, normalise_2d
+from lifter.input_checks import coincident_frames, plain_array, real_numbers, unit_scales
 from lifter.mirroring import mirror_back, mirror_image, mirror_permutation
 from lifter.model import Lifter, LifterConfig
 from lifter.shape_basis import DEFAULT_BASES, ShapeBasis, load_bases, refine_with_basis_torch
@@ -36,6 +38,10 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "weights" / "
 #: copies) are bound by memory bandwidth there: a pass whose activations fit the caches runs 1.5-1.7x faster than
 #: one of 2,048 bodies at once (measured on this project's 2-core machine: docs/benchmark.md, *Speed*).
 CPU_TOKENS = 3072
+
+#: The largest coordinate a visible landmark may have: the lift is float32 (whose largest number is 3.4e38), and its
+#: depths and a camera reading's points reach some times the input's extent.
+MAX_COORDINATE = 1e30
 
 
 #: How an error message about frame 0 of a one-pose call, ``(N, 2)``, is said of that pose instead (regex, words),
@@ -188,9 +194,11 @@ class LoadedLifter:
                 than 3 visible landmarks in a frame.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
+        k = unit_scales(pts, vis)[:, None, None]          # 1 but for poses of extreme size: lifted at 100 units
         with one_pose_errors(single):
-            out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
-                                     bone_lengths)
+            out = self._lift_checked(pts * k, vis, category, mirror_average, complete_hidden, symmetrize,
+                                     shape_basis, bone_lengths)
+        out = (out / k).astype(np.float32)
         return out[0] if single else out
 
     def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray | None = None,
@@ -260,16 +268,15 @@ class LoadedLifter:
                 coincide (nothing to guess it from); ``fitted_shape`` without a shape basis to fit.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        self._check_fitted_shape(category, shape_basis, fitted_shape)
+        self.check_fitted_shape(category, shape_basis, fitted_shape)
+        k = unit_scales(pts, vis)                          # 1 but for poses of extreme size: read at 100 units
         with one_pose_errors(single):
             focal, principal = checked_camera(focal_length, principal_point, len(pts), single)
+            pts = pts * k[:, None, None]
             out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
                                      bone_lengths)
-            estimate = focal is None
-            focal, principal = guessed_camera(focal, principal, out, pts, vis)
-            points = camera_reading(out, pts, vis, category, focal, principal, symmetrize,
-                                    *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
-                                    fitted_shape=fitted_shape, focal_guessed=estimate)
+            points = self._camera_reading(out, pts, vis, category, focal, principal, k, symmetrize, shape_basis,
+                                          bone_lengths, fitted_shape)
         return points[0] if single else points
 
     def read_with_camera(self, lift3d: np.ndarray, points2d: np.ndarray, category: str,
@@ -290,8 +297,8 @@ class LoadedLifter:
             ValueError: as :meth:`lift_with_camera`; a ``lift3d`` whose shape is not ``points2d``'s with 3 columns.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        self._check_fitted_shape(category, shape_basis, fitted_shape)
-        lift = np.asarray(lift3d, dtype=np.float64)
+        self.check_fitted_shape(category, shape_basis, fitted_shape)
+        lift = real_numbers(lift3d, "lift3d")
         lift = lift[None] if single else lift
         if lift.shape != pts.shape[:2] + (3,):
             want = pts.shape[1:2] + (3,) if single else pts.shape[:2] + (3,)       # as points2d is given
@@ -301,14 +308,27 @@ class LoadedLifter:
                 f = int(np.argmax(~np.isfinite(lift).all((1, 2))))
                 raise ValueError(f"lift3d must be finite (lift()'s output for points2d); frame {f} is not")
             focal, principal = checked_camera(focal_length, principal_point, len(pts), single)
-            estimate = focal is None
-            focal, principal = guessed_camera(focal, principal, lift, pts, vis)
-            points = camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
-                                    *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
-                                    fitted_shape=fitted_shape, focal_guessed=estimate)
+            k = unit_scales(pts, vis)[:, None, None]       # 1 but for poses of extreme size: read at 100 units
+            points = self._camera_reading(lift * k, pts * k, vis, category, focal, principal, k[:, 0, 0], symmetrize,
+                                          shape_basis, bone_lengths, fitted_shape)
         return points[0] if single else points
 
-    def _check_fitted_shape(self, category: str, shape_basis: bool, fitted_shape: bool) -> None:
+    def _camera_reading(self, lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str,
+                        focal: np.ndarray | None, principal: np.ndarray | None, k: np.ndarray, symmetrize: bool,
+                        shape_basis: bool, bone_lengths: bool, fitted_shape: bool) -> np.ndarray:
+        """:func:`lifter.camera_reading.camera_reading` of checked input scaled by ``k (F,)``
+        (:func:`lifter.input_checks.unit_scales`: ``lift``, ``pts`` already scaled, the intrinsics as given, None
+        where guessed), the camera guessed where not given; the output scaled back -> ``(F, N, 3)`` float32."""
+        estimate = focal is None
+        focal = None if focal is None else focal * k
+        principal = None if principal is None else principal * k[:, None]
+        focal, principal = guessed_camera(focal, principal, lift, pts, vis)
+        points = camera_reading(lift, pts, vis, category, focal, principal, symmetrize,
+                                *self._priors(category, shape_basis, bone_lengths), estimate_focal=estimate,
+                                fitted_shape=fitted_shape, focal_guessed=estimate)
+        return (points / k[:, None, None]).astype(np.float32)
+
+    def check_fitted_shape(self, category: str, shape_basis: bool, fitted_shape: bool) -> None:
         """Refuse ``fitted_shape`` where no shape basis is fitted: a category without one, or ``shape_basis``
         off."""
         if fitted_shape and (not shape_basis or category not in self.bases):
@@ -327,6 +347,9 @@ class LoadedLifter:
         """``category``'s number of landmarks N. Raises ValueError (:meth:`lift`'s) for a category this lifter does
         not know, or a ``given`` count that is not N."""
         cats = self.categories
+        if not isinstance(category, str):
+            raise ValueError(f"category must be a category's name, one of {', '.join(cats)}; got "
+                             f"{type(category).__name__} {category!r}")
         if category not in cats:
             raise ValueError(f"unknown category {category!r}; this lifter knows {', '.join(cats)}")
         if given is not None and given != cats[category]:
@@ -339,14 +362,7 @@ class LoadedLifter:
         one pose ``(N, 2)`` was given)``. Raises the ValueErrors :meth:`lift` documents."""
         n = self.landmark_count(category)
         self._warn_untrained(category)
-        try:                                  # an object array's None (a missing landmark) becomes NaN
-            pts = np.asarray(points2d)
-            if pts.dtype.kind == "c":
-                raise TypeError("got complex numbers")
-            pts = pts.astype(np.float64)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"points2d must be an (F, N, 2) or (N, 2) array of real numbers (pixels); "
-                             f"{e}") from None
+        pts = real_numbers(points2d, "points2d (pixels, (F, N, 2) or (N, 2))")   # an object array's None: NaN
         single = pts.ndim == 2
         if single:
             pts = pts[None]
@@ -356,7 +372,7 @@ class LoadedLifter:
         if visible is None:
             vis = np.ones(pts.shape[:2], dtype=bool)
         else:
-            vis = checked_visible(visible, len(pts))                                 # one mask, every frame
+            vis = checked_visible(plain_array(visible, "visible"), len(pts))         # one mask, every frame
             if vis.shape != pts.shape[:2]:
                 raise ValueError(f"visible must have shape {pts.shape[:2] if not single else (n,)}"
                                  f"{'' if single else f' or ({n},)'}, got {np.shape(visible)}")
@@ -366,10 +382,22 @@ class LoadedLifter:
                 f, i = np.argwhere(bad)[0]
                 raise ValueError(f"non-finite 2D coordinates at visible landmark {i} (frame {f}); mark it not "
                                  f"visible or give finite pixels")
+            huge = vis & (np.abs(pts) > MAX_COORDINATE).any(-1)
+            if huge.any():
+                f, i = np.argwhere(huge)[0]
+                raise ValueError(f"visible landmark {i} (frame {f}) is at {pts[f, i].tolist()}: beyond "
+                                 f"{MAX_COORDINATE:g}, which the float32 lift cannot hold; give pixels")
             few = vis.sum(1) < 3
             if few.any():
                 raise ValueError(f"at least 3 visible landmarks are needed; frame {int(np.argmax(few))} has "
                                  f"{int(vis.sum(1)[few][0])}")
+            flat = coincident_frames(pts, vis)
+            if flat.any():
+                first = int(np.argmax(flat))
+                which = (f"frame {first}'s" if flat.sum() == 1 else
+                         f"{int(flat.sum())} frames' (the first, frame {first})")
+                message = f"{which} visible landmarks all lie at one pixel: nothing to lift, the lift is flat"
+                warnings.warn(said_of_one_pose(message) if single else message, UserWarning, stacklevel=3)
         return np.where(vis[..., None], pts, 0.0), vis, single
 
     def _lift_checked(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,

@@ -11,6 +11,7 @@ import torch
 
 from lifter.bone_lengths import BoneProportions, category_settings, refine_bone_lengths
 from lifter.geometry import closest_orthographic_form, guessed_pinhole_of_lift, perspective_reading, visible_centroid
+from lifter.input_checks import real_numbers
 from lifter.shape_basis import MIN_FIT_VISIBLE, ShapeBasis, fit_to_pixels
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL, refine_lift
 
@@ -23,14 +24,14 @@ def checked_camera(focal_length: float | np.ndarray | None, principal_point: np.
     then guesses it from the lift). Raises the ValueErrors it documents."""
     focal = principal = None
     if focal_length is not None:
-        focal = np.asarray(focal_length, dtype=np.float64)
+        focal = real_numbers(focal_length, "focal_length (pixels)")
         focal = np.broadcast_to(focal, (frames,)) if focal.ndim == 0 else focal
         if focal.shape != (frames,) or not (np.isfinite(focal) & (focal > 0)).all():
             per_frame = "" if single else f" (or one per frame, ({frames},))"
             raise ValueError(f"focal_length must be a positive finite number of pixels{per_frame}, got "
                              f"{focal_length!r}")
     if principal_point is not None:
-        principal = np.asarray(principal_point, dtype=np.float64)
+        principal = real_numbers(principal_point, "principal_point (pixels)")
         principal = np.broadcast_to(principal, (frames, 2)) if principal.shape == (2,) else principal
         if principal.shape != (frames, 2):
             shapes = "(2,)" if single else f"(2,) or ({frames}, 2)"
@@ -78,6 +79,11 @@ def reach_towards_camera(lift: np.ndarray, vis: np.ndarray) -> np.ndarray:
     return visible_centroid(z[..., None], vis)[:, 0] - z.min(1)
 
 
+def in_front(points: np.ndarray) -> np.ndarray:
+    """``(F,)`` bool: the frames of camera-frame ``points (F, N, 3)`` that are finite with every depth > 0."""
+    return np.isfinite(points).all((1, 2)) & (points[..., 2] > 0).all(1)
+
+
 def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
                    principal: np.ndarray, symmetrize: bool, basis: ShapeBasis | None,
                    proportions: BoneProportions | None, estimate_focal: bool = False,
@@ -91,7 +97,9 @@ def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category:
     ``proportions``, then moved towards them along the pixels' rays
     (:func:`lifter.bone_lengths.refine_bone_lengths`). A ``focal_guessed`` focal length (:func:`guessed_camera`) is
     lengthened again, as there, where the symmetry refinement (which puts hidden landmarks at their partners'
-    reflections) took the lift further towards the camera."""
+    reflections) took the lift further towards the camera. A frame that the basis fit or the bone-length steps
+    would leave with a landmark on or behind the camera, or not finite (a focal length far shorter than the
+    subject's depth, landmarks all at one pixel), keeps the stage before (:func:`in_front`)."""
     centre = visible_centroid(pts, vis)
     if symmetrize:
         lift = refine_lift(lift, centre, vis, category, focal, principal)
@@ -99,11 +107,15 @@ def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category:
             focal = np.maximum(focal, GUESS_DEPTH_MARGIN * reach_towards_camera(lift, vis))
     points = perspective_reading(lift, centre, vis, focal, principal)
     if basis is not None:
-        points, focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal,
-                                      on_rays=not fitted_shape)
+        fitted, fitted_focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal,
+                                             on_rays=not fitted_shape)
+        kept = in_front(fitted)
+        points = np.where(kept[:, None, None], fitted, points)
+        focal = np.where(kept, fitted_focal, focal)
     if proportions is not None:
-        points = refine_bone_lengths(points, vis, proportions, points[..., :2] / points[..., 2:3],
-                                     **category_settings(category))
+        refined = refine_bone_lengths(points, vis, proportions, points[..., :2] / points[..., 2:3],
+                                      **category_settings(category))
+        points = np.where(in_front(refined)[:, None, None], refined, points)
     if basis is not None or proportions is not None:
         # the refinements move points along their rays: scaled back (along the rays too) so that the visible
         # landmarks' mean depth is the focal length again, the units perspective_reading returns

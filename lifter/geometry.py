@@ -92,8 +92,10 @@ def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.n
     Returns:
         ``(focal (F,), principal (F, 2))`` float64, pixels.
     Raises:
-        ValueError: arrays of other shapes (one pose: add the frame axis, ``points[None]``), or a frame whose
-            visible rays do not determine the three unknowns (fewer than two distinct rays).
+        ValueError: arrays of other shapes (one pose: add the frame axis, ``points[None]``); a visible point that
+            is not finite or not in front of the camera (``z <= 0``: e.g. ``lift()``'s output, centred on depth 0), or
+            whose pixel is not finite; a frame whose visible rays do not determine the three unknowns (fewer than
+            two distinct rays) or give a focal length that is not positive (points not on their pixels' rays).
     """
     points_cam, pixels = np.asarray(points_cam, dtype=np.float64), np.asarray(pixels, dtype=np.float64)
     if points_cam.ndim != 3 or points_cam.shape[-1] != 3 or pixels.shape != points_cam.shape[:2] + (2,):
@@ -104,6 +106,12 @@ def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.n
     elif np.shape(visible) != points_cam.shape[:2]:
         raise ValueError(f"visible must be (F, N) = {points_cam.shape[:2]}, got {np.shape(visible)}")
     w = np.asarray(visible, dtype=bool)[..., None]
+    bad = w[..., 0] & ~(np.isfinite(points_cam).all(-1) & np.isfinite(pixels).all(-1) & (points_cam[..., 2] > 0))
+    if bad.any():
+        f, i = np.argwhere(bad)[0]
+        raise ValueError(f"frame {f}, landmark {i}: a visible point must be finite, in front of the camera (z > 0) "
+                         f"and have a finite pixel, got {points_cam[f, i].tolist()} at {pixels[f, i].tolist()}: "
+                         f"pinhole_of_reading takes a camera reading (lift_with_camera's output), not lift()'s")
     ray = np.where(w, points_cam[..., :2] / np.where(w, points_cam[..., 2:3], 1.0), 0.0)   # (F, N, 2)
     px = np.where(w, pixels, 0.0)
     count = w.sum((1, 2)).astype(np.float64)                                    # (F,)
@@ -119,6 +127,9 @@ def pinhole_of_reading(points_cam: np.ndarray, pixels: np.ndarray, visible: np.n
         raise ValueError(f"frame {int(np.argmax(flat))}: its visible landmarks' rays do not determine a pinhole "
                          f"(fewer than two distinct rays)")
     focal = (dr * du).sum((1, 2)) / spread
+    if not (focal > 0).all():
+        raise ValueError(f"frame {int(np.argmax(~(focal > 0)))}: its points give a focal length of "
+                         f"{focal[~(focal > 0)][0]:g}: they do not lie on their pixels' rays through a pinhole")
     principal = mean_px - focal[:, None] * mean_ray
     return focal, principal
 
@@ -200,7 +211,7 @@ def perspective_reading(lift: np.ndarray, centre: np.ndarray, visible: np.ndarra
         by ``distance / focal`` for the units of a known mean distance.
     Raises:
         ValueError: a landmark would land on or behind the camera (depth <= 0): the focal length is shorter
-            than the lift's depth range, e.g. not in pixels.
+            than the lift's reach towards the camera from the visible landmarks' mean depth, e.g. not in pixels.
     """
     lift = np.asarray(lift, dtype=np.float64)
     focal = np.asarray(focal, dtype=np.float64)
@@ -211,7 +222,8 @@ def perspective_reading(lift: np.ndarray, centre: np.ndarray, visible: np.ndarra
     if np.any(~(depth > 0)):
         f = int(np.argmax((~(depth > 0)).any(1)))
         raise ValueError(f"focal length {focal[f]:g} px is shorter than the lifted depth range of frame {f} "
-                         f"({np.ptp(z[f]):.0f} px): give the focal length in pixels")
+                         f"(its landmarks reach {float((z_ref[f] - z[f]).max()):.0f} px towards the camera from the "
+                         f"visible ones' mean depth): give the focal length in pixels")
     return unproject_perspective(lift[..., :2] + np.asarray(centre, dtype=np.float64)[:, None], depth, focal,
                                  principal)
 

@@ -38,10 +38,11 @@ for MediaPipe's visibilities and 0 for the others, unless ``visible`` is given);
 mapped ``points2d_human17`` and its ``visible``.
 
 Frames are lifted in chunks of ``--chunk`` with a progress bar; the result is the same as one call. A frame with
-fewer than 3 visible landmarks (a person the detector missed, a COCO annotation with no keypoints) cannot be
-lifted: its ``points3d`` (and camera) are NaN, the output's ``lifted (F,)`` says which frames were, and the
-command names them, so the rows stay aligned with the input's (``--strict``: refuse such a file instead). One
-``visible`` mask ``(N,)`` is every frame's. An existing ``OUT`` is kept unless ``--force`` is given.
+fewer than 3 visible landmarks (a person the detector missed, a COCO annotation with no keypoints), or whose visible
+landmarks all lie at one pixel (a tracker's collapsed frame), cannot be lifted: its ``points3d`` (and camera) are
+NaN, the output's ``lifted (F,)`` says which frames were, and the command names them, so the rows stay aligned
+with the input's (``--strict``: refuse such a file instead). One ``visible`` mask ``(N,)`` is every frame's. An
+existing ``OUT`` is kept unless ``--force`` is given.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from pathlib import Path
 import numpy as np
 
 from lifter.checked_files import file_in_the_way
+from lifter.input_checks import real_numbers
 from lifter.keypoint_formats import FORMATS, MEDIAPIPE_MIN_VISIBILITY, to_human17
 
 READINGS = ("lift", "camera", "guessed")
@@ -101,7 +103,7 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
 
 def numbers(value, key: str) -> np.ndarray:
     """``value`` of the input's ``key`` as an array: float64, or as it is for ``visible`` (a mask, checked later).
-    Raises ValueError naming the key when it holds anything but numbers (objects, text, ragged lists)."""
+    Raises ValueError naming the key when it holds anything but numbers (objects, text, booleans, ragged lists)."""
     if key == "visible":
         return np.asarray(value)
     try:
@@ -113,6 +115,7 @@ def numbers(value, key: str) -> np.ndarray:
         elif key == "points2d":
             hint = " ([x, y] pairs per landmark, null or NaN for a missing one)"
         raise ValueError(f"'{key}' must hold numbers{hint}: {e}") from None
+    real_numbers(value, f"'{key}'")                    # text such as "1200" and booleans are not taken as numbers
     return out
 
 
@@ -189,18 +192,21 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     ``fitted_shape`` (a camera reading of a category with a shape basis) the fitted shape itself
     (``lift_with_camera(..., fitted_shape=True)``). One ``visible`` mask ``(N,)`` is every frame's.
 
-    A frame of several with fewer than 3 visible landmarks is not lifted: its ``points3d`` rows are NaN and the
-    record's ``not_lifted`` lists it (the frames' indices), unless ``strict``. The ``camera`` reading's record also
-    holds ``pinhole``, ``(focal (F,), principal (F, 2))``, the intrinsics each frame was read through (NaN for the
-    frames not lifted, whose intrinsics are not checked): not JSON, for the output's arrays.
+    A frame of several with fewer than 3 visible landmarks, or with all of them at one pixel, is not lifted: its
+    ``points3d`` rows are NaN and the record's ``not_lifted`` lists it (the frames' indices), unless ``strict``.
+    The ``camera`` reading's record also holds ``pinhole``, ``(focal (F,), principal (F, 2))``, the intrinsics each
+    frame was read through (NaN for the frames not lifted, whose intrinsics are not checked): not JSON, for the
+    output's arrays.
 
     Raises ValueError: an unknown reading; ``camera`` without intrinsics given or in the file; ``fitted_shape``
-    with the ``lift`` reading; frames with fewer than 3 visible landmarks when ``strict``, or when a non-empty file
-    has no frame with 3 (or the one pose has fewer); and the API's errors (unknown category, wrong landmark count,
-    bad intrinsics, ``fitted_shape`` for a category without a shape basis, ...)."""
+    with the ``lift`` reading; frames that cannot be lifted (fewer than 3 visible landmarks, or all at one pixel)
+    when ``strict``, or when a non-empty file has none that can (or the one pose cannot be); and the API's errors
+    (unknown category, wrong landmark count, bad intrinsics, ``fitted_shape`` for a category without a shape basis,
+    ...)."""
     from tqdm import tqdm
 
     from lifter.api import checked_visible
+    from lifter.input_checks import coincident_frames
 
     if reading not in READINGS:
         raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
@@ -223,12 +229,12 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
         shapes = f"{pts.shape[1:2]}" if single else f"{pts.shape[:2]} or {pts.shape[1:2]}"
         raise ValueError(f"visible must have shape {shapes}, got {np.shape(arrays['visible'])}")
     lifter.landmark_count(category, pts.shape[1])      # the whole file's errors first, not one chunk's
+    lifter.check_fitted_shape(category, True, fitted_shape)
     few = vis.sum(1) < 3
-    if few.any() and (strict or single or few.all()):
-        first = int(np.argmax(few))
-        what = "the pose has" if single else f"{int(few.sum())} of {F} frames have fewer, the first frame {first} has"
-        raise ValueError(f"at least 3 visible landmarks are needed to lift a frame; {what} "
-                         f"{int(vis[first].sum())}")
+    flat = ~few & coincident_frames(np.where(vis[..., None], pts, 0.0), vis)
+    if (few | flat).any() and (strict or single or (few | flat).all()):
+        raise ValueError(unliftable(few, flat, vis, single))
+    few = few | flat                                                     # not lifted, either of them
     camera: dict = {"reading": reading, "fitted_shape": fitted_shape, "not_lifted": np.flatnonzero(few).tolist()}
     f_all = p_all = None
     if reading == "camera":
@@ -263,6 +269,21 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
             where = f"frame {at[0]}" if len(at) == 1 else f"frames {at[0]}-{at[-1]}"
             raise ValueError(f"{where}: {message}") from None
     return (out[0], vis[0], camera) if single else (out, vis, camera)
+
+
+def unliftable(few: np.ndarray, flat: np.ndarray, vis: np.ndarray, single: bool) -> str:
+    """The message for the frames that cannot be lifted: ``few (F,)`` with fewer than 3 visible landmarks
+    (``vis (F, N)``), ``flat (F,)`` whose visible landmarks all lie at one pixel; ``single``: one pose given."""
+    parts, F = [], len(few)
+    if few.any():
+        first = int(np.argmax(few))
+        what = "the pose has" if single else f"{int(few.sum())} of {F} frames have fewer, the first frame {first} has"
+        parts.append(f"at least 3 visible landmarks are needed to lift a frame; {what} {int(vis[first].sum())}")
+    if flat.any():
+        what = ("the pose's" if single else
+                f"{int(flat.sum())} of {F} frames' (the first, frame {int(np.argmax(flat))})")
+        parts.append(f"{what} visible landmarks all lie at one pixel: nothing to lift")
+    return "; ".join(parts)
 
 
 def renumbered(message: str, frames: np.ndarray) -> str:
@@ -352,8 +373,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="frames per call, the progress bar's step (default: a twentieth of the frames, 64 to "
                              "4096)")
     parser.add_argument("--strict", action="store_true",
-                        help="refuse a file with frames of fewer than 3 visible landmarks (default: they are "
-                             "written as NaN and named)")
+                        help="refuse a file with frames of fewer than 3 visible landmarks or all of them at one "
+                             "pixel (default: they are written as NaN and named)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -416,8 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     skipped = camera["not_lifted"]
     if skipped:
         shown = ", ".join(map(str, skipped[:10])) + (f", ... ({len(skipped) - 10} more)" if len(skipped) > 10 else "")
-        print(f"warning: {len(skipped)} of {len(points3d)} frames have fewer than 3 visible landmarks and were not "
-              f"lifted (NaN rows; 'lifted' is False): frame{'s' * (len(skipped) > 1)} {shown}", file=sys.stderr)
+        print(f"warning: {len(skipped)} of {len(points3d)} frames have fewer than 3 visible landmarks, or all of "
+              f"them at one pixel, and were not lifted (NaN rows; 'lifted' is False): frame"
+              f"{'s' * (len(skipped) > 1)} {shown}", file=sys.stderr)
     return 0
 
 

@@ -264,10 +264,11 @@ def test_lift_with_camera_guesses_missing_intrinsics_from_the_landmarks(lifter, 
     gt, present = hand_views.points3d[:200], hand_views.present[:200]
     assert np.nanmean(aligned_errors(out, gt, present)) < np.nanmean(aligned_errors(flat, gt, present))
     # nothing to guess a focal length from: landmarks that all coincide
-    with pytest.raises(ValueError, match="no focal length can be guessed"):
+    with pytest.raises(ValueError, match="no focal length can be guessed"), pytest.warns(UserWarning, match="flat"):
         lifter.lift_with_camera(np.zeros((21, 2)), "hand21")
-    # ... unless it is given
-    assert np.isfinite(lifter.lift_with_camera(np.zeros((21, 2)), "hand21", 1000.0)).all()
+    # ... unless it is given (a flat lift, said so)
+    with pytest.warns(UserWarning, match="the pose's visible landmarks all lie at one pixel"):
+        assert np.isfinite(lifter.lift_with_camera(np.zeros((21, 2)), "hand21", 1000.0)).all()
     # a lift deeper than the guessed focal length (100 px of depth behind a 10 px hand): the guess is lengthened
     # to twice the lift's reach towards the camera, so every landmark stays in front of it and on its pixel's ray
     small = np.random.default_rng(7).random((21, 2)) * 10 + 500
@@ -332,6 +333,7 @@ def test_too_few_visible_and_bad_visibility(lifter) -> None:
                                   lifter.lift(pts[0], "human17", np.arange(17) > 0))
 
 
+@pytest.mark.filterwarnings("ignore:.*all lie at one pixel")
 def test_one_pose_errors_are_said_of_the_pose_and_a_batch_names_its_frame(lifter) -> None:
     """A pose given as ``(N, 2)`` is lifted as frame 0 of a batch; its errors say "the pose", not "frame 0",
     while a batch's name the frame at fault."""
