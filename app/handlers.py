@@ -179,7 +179,8 @@ def _new_image(path: str | None, mirrored: bool) -> tuple:
     session.image, session.original_size, session.image_notes = loaded.rgb, loaded.original_size, loaded.notes
     session.image_name = Path(str(path)).name
     pipeline.show_view(session, None)
-    return render(session, status_text(session, "Image loaded: choose a mode and press **Detect**."))
+    return render(session, status_text(session, "Image loaded: choose a mode and press **Detect** (in Manual mode, "
+                                                "**Start manual**, then click the landmarks in order)."))
 
 
 def _need_image(session: Session) -> None:

@@ -61,12 +61,16 @@ def _to_rgb8(im: Image.Image, notes: list[str]) -> np.ndarray:
         return np.repeat(g[..., None], 3, axis=-1)
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
+        if np.asarray(rgba)[..., 3].min() == 255:           # an alpha channel with nothing transparent (a webcam's
+            return np.asarray(rgba.convert("RGB"))           # PNG): no note
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         notes.append("transparency composited on white")
         return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
     if mode != "RGB":
         if mode in ("L", "1"):
             notes.append("grayscale converted to RGB")
+        elif mode == "CMYK":
+            notes.append("CMYK converted to RGB")
         out = np.asarray(im.convert("RGB"))
     else:
         out = np.asarray(im)

@@ -29,6 +29,7 @@ class Snapshot:
     hand_side: str | None
     reference3d: np.ndarray | None
     reference_name: str
+    started: bool = False       # kept as new landmarks began (a detection, a Manual start), not by an edit of them
 
 
 @dataclass
@@ -108,15 +109,16 @@ class Session:
         visible = np.asarray(visible, dtype=bool).reshape(n).copy()
         points[~visible] = np.nan
         if self.points is not None:
-            self._push()
+            self._push(started=True)
         self.category, self.points, self.visible = category, points, visible
         self.detected = (points.copy(), visible.copy()) if detected else None
         self.selected, self.result = None, None
         self.manual_next = None if detected else 0
 
-    def _push(self) -> None:
+    def _push(self, started: bool = False) -> None:
+        """Keep the current state for Undo (``started``: new landmarks begin after it)."""
         self.history.append(Snapshot(self.category, self.points.copy(), self.visible.copy(), self.manual_next,
-                                     self.detected, self.hand_side, self.reference3d, self.reference_name))
+                                     self.detected, self.hand_side, self.reference3d, self.reference_name, started))
         del self.history[:-CONFIG.undo_depth]
         self.result = None
 
@@ -211,10 +213,12 @@ class Session:
     def undo(self) -> str:
         if not self.history:
             return "Nothing to undo."
-        before, last = self.category, self.history.pop()
+        before, side, last = self.category, self.hand_side, self.history.pop()
         self.category, self.manual_next, self.detected = last.category, last.manual_next, last.detected
         self.points, self.visible = last.points.copy(), last.visible.copy()
         self.hand_side, self.reference3d, self.reference_name = last.hand_side, last.reference3d, last.reference_name
+        if not last.started and last.detected is None:
+            self.hand_side = side       # a hand clicked in keeps the side chosen on its radio: undo takes back clicks
         self.result, self.selected = None, None
         if self.category != before:
             return f"Undone: back to the {self.category} landmarks from before." + self.manual_prompt()

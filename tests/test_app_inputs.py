@@ -75,7 +75,13 @@ def test_grayscale_rgba_16bit_palette(tmp_path) -> None:
     rgba = Image.open(CONFIG.examples_dir / "astronaut.png").convert("RGBA")
     rgba.putalpha(128)
     li = load_image(_save(tmp_path, "a.png", rgba))
-    assert li.rgb.shape == (512, 512, 3)
+    assert li.rgb.shape == (512, 512, 3) and "transparency composited on white" in li.notes
+    rgba.putalpha(255)                                         # an opaque alpha channel (a webcam's PNG): no note
+    opaque = load_image(_save(tmp_path, "o.png", rgba))
+    assert not any("transparency" in n for n in opaque.notes)
+    np.testing.assert_array_equal(opaque.rgb, np.asarray(rgba.convert("RGB")))
+    cmyk = load_image(_save(tmp_path, "c.jpg", Image.open(CONFIG.examples_dir / "astronaut.png").convert("CMYK")))
+    assert cmyk.rgb.shape == (512, 512, 3) and "CMYK converted to RGB" in cmyk.notes
     g16 = Image.fromarray((np.asarray(gray, dtype=np.uint16) * 257).astype(np.uint16))
     path = _save(tmp_path, "g16.png", g16)
     assert Image.open(path).mode.startswith("I")
@@ -269,6 +275,20 @@ def test_a_left_hand_entered_by_hand_is_lifted_as_a_left_hand() -> None:
     assert np.abs(plain - expect).max() > 1.0                                # lifted as a right hand: not the same
     with pytest.raises(gr.Error, match="hand_side"):
         handlers.api_lift_points(left.tolist(), "hand21", None, "both")
+
+
+def test_undo_takes_back_a_click_not_the_hand_side_chosen_since() -> None:
+    """A hand clicked in, its side changed on the radio, then a click undone: the side stays the one chosen."""
+    image = handlers.on_image(str(CAMERAMAN), False)[0]
+    session = handlers.on_detect(image, "Manual", "hand21", False, "largest", "right")[0]
+    for xy in ((100, 120), (110, 130), (120, 140)):
+        session = session.copy()
+        session.click(xy)
+    left = handlers.on_manual_hand(session, "left")[0]
+    assert left.hand_side == "left"
+    undone = handlers.on_edit(left, "undo")[0]
+    assert undone.manual_next == 2 and undone.hand_side == "left"
+    assert handlers.on_lift(undone, False, "left")[0].hand_side == "left"
 
 
 def test_undo_after_a_new_detection_brings_the_clicked_landmarks_back() -> None:
