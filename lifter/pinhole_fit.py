@@ -259,6 +259,38 @@ def initial_params(points: torch.Tensor, visible: torch.Tensor, mean: torch.Tens
     return torch.cat([axis, t, focal.log()[:, None], zeros], 1)
 
 
+def _ray_params(params: torch.Tensor) -> torch.Tensor:
+    """``params (F, 7 + K)`` with the translation ``t`` (``t_z > 0``) as ``(t_x / t_z, t_y / t_z, log t_z)``: its
+    ray and log depth. A distant view's pixels hardly change along the line where focal length and depth grow
+    together; in these coordinates (with the log focal length) that line is straight, and Gauss-Newton steps
+    follow it, where with ``t`` itself it is curved and the steps crawl (a front-facing face seen from far took
+    hundreds of iterations to reach its focal length)."""
+    q = params.clone()
+    q[:, 3:5] = params[:, 3:5] / params[:, 5:6]
+    q[:, 5] = params[:, 5].log()
+    return q
+
+
+def _from_ray_params(q: torch.Tensor) -> torch.Tensor:
+    """:func:`_ray_params` undone: ``(F, 7 + K)`` params with the translation itself."""
+    params = q.clone()
+    tz = q[:, 5].exp()
+    params[:, 3:5] = q[:, 3:5] * tz[:, None]
+    params[:, 5] = tz
+    return params
+
+
+def _ray_jacobian(q: torch.Tensor, J: torch.Tensor) -> torch.Tensor:
+    """The derivatives ``J (F, R, 7 + K)`` in params made derivatives in :func:`_ray_params`'s coordinates ``q``:
+    ``t = e^l (a, b, 1)``, so ``dt/da = e^l (1, 0, 0)``, ``dt/db = e^l (0, 1, 0)``, ``dt/dl = t``."""
+    tz = q[:, 5].exp()[:, None]                                               # (F, 1)
+    out = J.clone()
+    out[..., 3] = J[..., 3] * tz
+    out[..., 4] = J[..., 4] * tz
+    out[..., 5] = (J[..., 3] * q[:, 3:4] + J[..., 4] * q[:, 4:5] + J[..., 5]) * tz
+    return out
+
+
 def fit_views(pixels: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, modes: torch.Tensor,
               principal: torch.Tensor, params: torch.Tensor, estimate_focal: bool,
               iterations: int = DEFAULT_ITERATIONS) -> PinholeFit:
@@ -281,15 +313,22 @@ def fit_views(pixels: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, m
     weight = visible.to(dtype)
     px, pp = torch.nan_to_num(pixels.to(dtype)) * weight[..., None], principal.to(dtype)
 
-    def residuals(p: torch.Tensor, jacobian: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return view_residuals(p, px, weight, pp, mean, modes, jacobian)
+    params = params.to(dtype)
+    along_ray = bool((params[:, 5] > 0).all())           # the translation as its ray and log depth (below)
+    unpack = _from_ray_params if along_ray else (lambda q: q)
 
-    def feasible(p: torch.Tensor) -> torch.Tensor:
-        z = basis_points(p, mean, modes)[..., 2]
+    def residuals(q: torch.Tensor, jacobian: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        r, J = view_residuals(unpack(q), px, weight, pp, mean, modes, jacobian)
+        return r, (_ray_jacobian(q, J) if along_ray and J is not None else J)
+
+    def feasible(q: torch.Tensor) -> torch.Tensor:
+        z = basis_points(unpack(q), mean, modes)[..., 2]
         return torch.where(visible, z, torch.inf).amin(1) > _MIN_DEPTH
 
     frozen = () if estimate_focal else (_LOG_FOCAL,)
-    params, cost, _ = levenberg_marquardt(residuals, params.to(dtype), iterations, frozen, feasible)
+    q, cost, _ = levenberg_marquardt(residuals, _ray_params(params) if along_ray else params, iterations, frozen,
+                                     feasible)
+    params = unpack(q)
     rms = (cost / (2 * weight.sum(1)).clamp_min(1)).sqrt()
     return PinholeFit(params, basis_points(params, mean, modes), params[:, _LOG_FOCAL].exp(), rms)
 

@@ -1,0 +1,77 @@
+"""Faces seen from near and far, turned and front-facing: the error of each reading of the bundled lifter.
+
+``PYTHONPATH=. python scripts/face_distance_check.py`` renders the bundled face basis's mean shape (a face whose true
+3D the basis describes exactly, so every error is the reading's own) turned by each ``--yaw`` (radians) at each
+``--distance`` (RMS radii from the camera; the benchmark's cameras sit about 6 away, a portrait across a room 60),
+through a focal length that keeps the face the same size in the image, and prints the strict error (% of the RMS
+radius) of ``lift()``, ``lift()`` without the shape-basis refinement, ``lift_with_camera`` with the camera guessed
+(the focal length estimated by the basis fit) and with the true intrinsics. A front-facing face from afar is the
+hard case for the estimate: its pixels hardly change as focal length and distance grow together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lifter import load_lifter  # noqa: E402
+from lifter.geometry import aligned_errors, rotation_y  # noqa: E402
+
+FOCAL_AT_SIX = 1200.0          # pixels: the face spans about a third of a 1000 px image at 6 radii
+
+
+def face_view(mean: np.ndarray, yaw: float, distance: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The face ``mean (N, 3)`` (unit RMS radius, y down, facing the camera) turned by ``yaw`` at ``distance``:
+    ``(pixels (N, 2), camera-frame points (N, 3), focal length)``, principal point (500, 500)."""
+    cam = mean @ rotation_y(np.array([yaw]))[0].T + np.array([0.0, 0.0, distance])
+    focal = FOCAL_AT_SIX * distance / 6.0
+    return focal * cam[:, :2] / cam[:, 2:] + 500.0, cam, focal
+
+
+def readings(lifter, yaws: list[float], distances: list[float]) -> list[dict]:
+    """One row per view: yaw, distance and the four readings' strict errors (% of the RMS radius)."""
+    mean = lifter.bases["face468"].mean * np.array([1.0, -1.0, -1.0])
+    rows = []
+    for yaw in yaws:
+        for distance in distances:
+            pixels, cam, focal = face_view(mean, yaw, distance)
+            lifts = {"lift()": lifter.lift(pixels, "face468"),
+                     "lift() without the shape basis": lifter.lift(pixels, "face468", shape_basis=False),
+                     "guessed camera": lifter.lift_with_camera(pixels, "face468"),
+                     "true intrinsics": lifter.lift_with_camera(pixels, "face468", focal, (500.0, 500.0))}
+            row = {"yaw": yaw, "distance": distance}
+            for name, lift in lifts.items():
+                err = aligned_errors(lift[None].astype(np.float64), cam[None], np.ones((1, len(cam)), bool))
+                row[name] = 100 * float(np.nanmean(err)) / float(np.sqrt((mean ** 2).sum(1).mean()))
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/face_distance_check.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--yaw", type=float, nargs="+", default=[0.0, 0.3, 0.7], help="radians (0: front-facing)")
+    parser.add_argument("--distance", type=float, nargs="+", default=[6.0, 20.0, 60.0],
+                        help="RMS radii from the camera, > 2")
+    args = parser.parse_args(argv)
+    if min(args.distance) <= 2:
+        parser.error("--distance takes distances > 2 (RMS radii): nearer, the face reaches the camera")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rows = readings(load_lifter(device="cpu"), args.yaw, args.distance)
+    names = [k for k in rows[0] if k not in ("yaw", "distance")]
+    print("| yaw (rad) | distance (radii) | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for r in rows:
+        print(f"| {r['yaw']:.1f} | {r['distance']:.0f} | " + " | ".join(f"{r[n]:.1f} %" for n in names) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
