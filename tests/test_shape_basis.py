@@ -199,14 +199,16 @@ def test_faces_the_pinhole_fit_cannot_read_keep_the_first_stage_and_spare_the_ot
     batch_vis = np.concatenate([vis[:1], vis[:1], vis[1:2]])
     batch_vis[2, MIN_FIT_VISIBLE - 1:] = False                                  # too few for the fit
     batch[2][~batch_vis[2]] = np.nan
-    lifted = lifter.lift(batch, "face468", batch_vis)
+    with pytest.warns(UserWarning, match="frame 1's visible landmarks all lie at one pixel"):
+        lifted = lifter.lift(batch, "face468", batch_vis)
     assert np.isfinite(lifted).all()
     np.testing.assert_array_equal(lifted[:1], lifter.lift(batch[:1], "face468", batch_vis[:1]))
-    first = lifter.lift(batch[1:], "face468", batch_vis[1:], shape_basis=False)    # no basis, then only stage 1
+    with pytest.warns(UserWarning, match="all lie at one pixel"):
+        first = lifter.lift(batch[1:], "face468", batch_vis[1:], shape_basis=False)    # no basis: only stage 1
     np.testing.assert_allclose(lifted[1:], refine_with_basis(first, batch_vis[1:], lifter.bases["face468"]),
                                atol=1e-5)
-    with pytest.raises(ValueError, match="all coincide"):                       # a camera reading needs the guess
-        lifter.lift_with_camera(batch[1:2], "face468")
+    with pytest.raises(ValueError, match="all coincide"), pytest.warns(UserWarning):   # a camera reading needs
+        lifter.lift_with_camera(batch[1:2], "face468")                                  # the guess
 
 
 @pytest.mark.parametrize("setting", ["clean", "occluded"])
