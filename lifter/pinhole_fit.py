@@ -200,10 +200,13 @@ def _residuals(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Tensor,
 def levenberg_marquardt(residuals: Callable[[torch.Tensor, bool], tuple[torch.Tensor, torch.Tensor | None]],
                         params: torch.Tensor, iterations: int, frozen: tuple[int, ...] = (),
                         feasible: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                        tolerance: float = DEFAULT_TOLERANCE) -> tuple[torch.Tensor, torch.Tensor, int]:
+                        tolerance: float = DEFAULT_TOLERANCE,
+                        project: Callable[[torch.Tensor], torch.Tensor] | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Batched Levenberg-Marquardt: each row of ``params (B, P)`` minimises its own ``|r|^2``, where
     ``residuals(params, jacobian) -> (r (B, R), J (B, R, P) or None)``; columns in ``frozen`` stay as given.
-    ``feasible (B, P) -> (B,)`` bool, if given, refuses steps it rejects. It stops early once every row has
+    ``feasible (B, P) -> (B,)`` bool, if given, refuses steps it rejects; ``project (B, P) -> (B, P)``, if given,
+    maps each step's parameters into the allowed set before they are tried. It stops early once every row has
     converged: its last step taken lowered its cost by less than ``tolerance`` of it, its last step changed no
     parameter by more than ``tolerance`` of the largest, or its damping has grown past any useful step; a
     converged row takes no more steps, so each row's result is the one it would get alone. Returns ``(params,
@@ -222,7 +225,7 @@ def levenberg_marquardt(residuals: Callable[[torch.Tensor, bool], tuple[torch.Te
         g = J.transpose(1, 2) @ r[..., None]
         diag = JtJ.diagonal(dim1=1, dim2=2) + (1 - free) + 1e-12              # frozen columns: a unit pivot
         step = torch.linalg.solve(JtJ + torch.diag_embed(damping[:, None] * diag + (1 - free)), g)[..., 0]
-        new = params - step
+        new = params - step if project is None else project(params - step)
         cost_new = (residuals(new, False)[0] ** 2).sum(1)
         ok = (cost_new < cost) & ~done                                       # a converged row stays as it is
         if feasible is not None:
@@ -293,7 +296,7 @@ def _ray_jacobian(q: torch.Tensor, J: torch.Tensor) -> torch.Tensor:
 
 def fit_views(pixels: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, modes: torch.Tensor,
               principal: torch.Tensor, params: torch.Tensor, estimate_focal: bool,
-              iterations: int = DEFAULT_ITERATIONS) -> PinholeFit:
+              iterations: int = DEFAULT_ITERATIONS, bound: torch.Tensor | None = None) -> PinholeFit:
     """Fit the basis ``mean (N, 3)``, ``modes (K, N, 3)`` to each view's visible pixels.
 
     Args:
@@ -305,6 +308,8 @@ def fit_views(pixels: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, m
         estimate_focal: estimate each view's focal length with its pose and coefficients.
         iterations: damped Gauss-Newton iterations at most (a view stops once converged:
             :func:`levenberg_marquardt`).
+        bound: ``(K,)`` or None: each step's coefficients are projected into ``[-bound, bound]`` (the start's
+            must lie there; :func:`lifter.shape_basis.fit_to_pixels` holds a view's fit near the training faces).
     Returns:
         :class:`PinholeFit` (float64).
     """
@@ -325,9 +330,13 @@ def fit_views(pixels: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, m
         z = basis_points(unpack(q), mean, modes)[..., 2]
         return torch.where(visible, z, torch.inf).amin(1) > _MIN_DEPTH
 
+    def project(q: torch.Tensor) -> torch.Tensor:
+        limit = bound.to(dtype)
+        return torch.cat([q[:, :POSE], torch.maximum(torch.minimum(q[:, POSE:], limit), -limit)], 1)
+
     frozen = () if estimate_focal else (_LOG_FOCAL,)
     q, cost, _ = levenberg_marquardt(residuals, _ray_params(params) if along_ray else params, iterations, frozen,
-                                     feasible)
+                                     feasible, project=None if bound is None else project)
     params = unpack(q)
     rms = (cost / (2 * weight.sum(1)).clamp_min(1)).sqrt()
     return PinholeFit(params, basis_points(params, mean, modes), params[:, _LOG_FOCAL].exp(), rms)

@@ -7,6 +7,10 @@ through a focal length that keeps the face the same size in the image, and print
 radius) of ``lift()``, ``lift()`` without the shape-basis refinement, ``lift_with_camera`` with the camera guessed
 (the focal length estimated by the basis fit) and with the true intrinsics. A front-facing face from afar is the
 hard case for the estimate: its pixels hardly change as focal length and distance grow together.
+
+``--photo IMAGE`` measures a photographed face instead (MediaPipe Face Mesh finds it; its true 3D is unknown): each
+reading's strict distance from the basis's mean face (how far from a typical face it lies, not an error against the
+truth), with MediaPipe's own 3D beside them, e.g. ``--photo assets/examples/astronaut.png``.
 """
 
 from __future__ import annotations
@@ -54,12 +58,47 @@ def readings(lifter, yaws: list[float], distances: list[float]) -> list[dict]:
     return rows
 
 
+def photo_rows(lifter, image: Path) -> dict[str, float]:
+    """The readings of the face MediaPipe finds in ``image``, and MediaPipe's own 3D: each one's strict distance
+    (% of the RMS radius) from the basis's mean face. Raises ValueError when no face is found."""
+    from app.detect import Detectors
+    from app.io import load_image
+
+    loaded = load_image(image)
+    found = Detectors().detect(loaded.rgb, "face468", loaded.original_size)
+    if not found:
+        raise ValueError(f"no face found in {image}")
+    pixels, visible, mediapipe = found[0].points2d, found[0].visible, found[0].reference3d
+    mean = lifter.bases["face468"].mean
+    lifts = {"lift()": lifter.lift(pixels, "face468", visible),
+             "lift() without the shape basis": lifter.lift(pixels, "face468", visible, shape_basis=False),
+             "guessed camera": lifter.lift_with_camera(pixels, "face468", visible=visible),
+             "guessed camera, the fitted shape": lifter.lift_with_camera(pixels, "face468", visible=visible,
+                                                                         fitted_shape=True),
+             "MediaPipe's own 3D": mediapipe}
+    every = np.ones((1, len(mean)), bool)
+    radius = float(np.sqrt((mean ** 2).sum(1).mean()))
+    return {name: 100 * float(np.nanmean(aligned_errors(np.asarray(lift, np.float64)[None], mean[None], every)))
+            / radius for name, lift in lifts.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/face_distance_check.py", description=__doc__.splitlines()[0])
     parser.add_argument("--yaw", type=float, nargs="+", default=[0.0, 0.3, 0.7], help="radians (0: front-facing)")
     parser.add_argument("--distance", type=float, nargs="+", default=[6.0, 20.0, 60.0],
                         help="RMS radii from the camera, > 2")
+    parser.add_argument("--photo", type=Path, default=None,
+                        help="a photo with a face: its readings' distance from the basis's mean face instead")
     args = parser.parse_args(argv)
+    if args.photo is not None:
+        try:
+            distances = photo_rows(load_lifter(device="cpu"), args.photo)
+        except (OSError, ValueError) as e:
+            parser.error(f"--photo: {e}")
+        print(f"| {args.photo.name}: reading | strict distance from the basis's mean face |\n|---|---|")
+        for name, d in distances.items():
+            print(f"| {name} | {d:.1f} % |")
+        return 0
     if min(args.distance) <= 2:
         parser.error("--distance takes distances > 2 (RMS radii): nearer, the face reaches the camera")
     with warnings.catch_warnings():

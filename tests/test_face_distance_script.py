@@ -26,3 +26,19 @@ def test_views_rows_and_command(lifter, capsys) -> None:
     assert out[0].startswith("| yaw (rad) | distance (radii) | lift() |") and out[2].startswith("| 0.0 | 6 | ")
     with pytest.raises(SystemExit):
         fd.main(["--distance", "1"])
+
+
+def test_a_photographed_face_stays_near_a_face(lifter, capsys) -> None:
+    """The bundled astronaut's face, read with the basis fit's coefficients held within the bound: each reading
+    within a few points of MediaPipe's own 3D from the basis's mean face (a bent shape, 8 to 13 spreads along two
+    modes, had put them 26-27 % away)."""
+    from app.config import CONFIG
+
+    fd = load_script("face_distance_check")
+    rows = fd.photo_rows(lifter, CONFIG.examples_dir / "astronaut.png")
+    assert rows["MediaPipe's own 3D"] < 15
+    for name in ("lift()", "guessed camera", "guessed camera, the fitted shape"):
+        assert rows[name] < rows["MediaPipe's own 3D"] + 5, rows
+    with pytest.raises(SystemExit):
+        fd.main(["--photo", str(CONFIG.examples_dir / "missing.png")])
+    assert "--photo" in capsys.readouterr().err

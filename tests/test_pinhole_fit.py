@@ -260,6 +260,34 @@ def test_bundle_adjustment_recovers_the_basis_from_2d_alone() -> None:
     assert aligned_errors(np.broadcast_to(start_mean, shapes.shape), shapes, every).mean() > 0.03
 
 
+def test_coefficients_beyond_the_bound_are_fitted_again_within_it() -> None:
+    """A view whose free fit ends with a coefficient beyond COEFFICIENT_BOUND spreads is fitted again with the
+    coefficients held within it (a bent shape is not taken for a face unlike the training faces); a view within the
+    bound keeps its free fit. With a bound, fit_views never leaves it."""
+    from lifter.shape_basis import COEFFICIENT_BOUND, _within_bound
+
+    rng = np.random.default_rng(6)
+    mean, modes = random_basis(rng, 2)
+    spread = np.array([0.05, 0.05])
+    truth = random_params(rng, 2, 2)
+    truth[:, POSE:] = [[0.1, -0.05], [0.1, -3 * COEFFICIENT_BOUND * 0.05]]     # 2 and 15 spreads
+    principal = np.full((2, 2), 500.0)
+    pixels = t64(project(truth, mean, modes, principal))
+    visible = torch.ones(2, N, dtype=torch.bool)
+    start = truth.copy()
+    start[:, POSE:] = 0
+    args = (pixels, visible, t64(mean), t64(modes), t64(principal), t64(start), True)
+    free = fit_views(*args)
+    np.testing.assert_allclose(free.params[:, POSE:].numpy(), truth[:, POSE:], atol=1e-6)
+    bound = t64(COEFFICIENT_BOUND * spread)
+    held = _within_bound(free, *args, DEFAULT_ITERATIONS, bound)
+    np.testing.assert_array_equal(held.params[0].numpy(), free.params[0].numpy())          # within: kept
+    assert (held.params[1, POSE:].abs() <= bound).all() and held.params[1, POSE + 1] == -bound[1]
+    assert held.rms[1] > free.rms[1]                                                       # a worse fit, kept
+    bounded = fit_views(*args, bound=bound)
+    assert (bounded.params[:, POSE:].abs() <= bound).all()
+
+
 def test_fit_to_pixels_estimates_a_faces_camera_and_falls_back_for_sparse_views() -> None:
     rng = np.random.default_rng(5)
     mean, modes = random_basis(rng, 2)
