@@ -189,9 +189,16 @@ class LoadedLifter:
             camera), in input pixel units, centred on the visible landmarks' 2D centroid; its ``(x, y)``
             reproduce the centred input for visible landmarks.
         Raises:
-            ValueError: unknown category, wrong landmark count or array shape, points that are not real numbers,
-                non-finite visible coordinates, a ``visible`` that is not a mask (e.g. confidence scores), fewer
+            ValueError: unknown category (or one that is not a name), wrong landmark count or array shape, points
+                that are not real numbers (strings and booleans included), non-finite visible coordinates or ones
+                beyond :data:`MAX_COORDINATE`, a ``visible`` that is not a mask (e.g. confidence scores), fewer
                 than 3 visible landmarks in a frame.
+        Warns:
+            UserWarning: a frame whose visible landmarks all lie at one pixel (its lift is flat: nothing to lift).
+
+        A pose of any size lifts alike: a frame whose landmarks spread less than 1 or more than 1e6 units is lifted
+        at a spread of 100 and scaled back (:func:`lifter.input_checks.unit_scales`), where the refinements'
+        tolerances hold.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         k = unit_scales(pts, vis)[:, None, None]          # 1 but for poses of extreme size: lifted at 100 units
