@@ -94,6 +94,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     from tqdm import tqdm
 
     from lifter.api import DEFAULT_WEIGHTS, WeightsError, load_lifter
+    from lifter.init_checks import record_supervision
     from lifter.views import training_views
 
     if args.views < min_views:
@@ -121,6 +122,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     record = {
         "command": f"python -m lifter.{module} " + " ".join(argv if argv is not None else sys.argv[1:]),
         "lifter": str(weights.name), "lifter_sha256": sha256_file(weights),
+        "lifter_supervision": record_supervision(lifter.record),   # 3d: no 2D-supervised run takes it as teacher
         "data": f"{args.data}/<category>_train.npz: points2d and visible of training views drawn with seed "
                 f"{args.seed} (lifter.views.training_views); lifted by lift(..., {option}=False)",
         "categories": sources, "wall_s": round(time.time() - start, 1), "device": str(lifter.device),

@@ -43,6 +43,7 @@ from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, dep
                            generator_loss, hidden_xy_loss, masked_mse, symmetry_loss, template_loss)
 from lifter.masking import block_keys, hide_first
 from lifter.bone_lengths import load_proportions
+from lifter.checked_files import sha256_file
 from lifter.model import BF16_ATTENTIONS, Lifter, LifterConfig
 from lifter.runs import (CHECKPOINT_META_KEY, ema_prefix, init_sha256, load_init, prefixed, read_checkpoint_tensors,
                          read_meta)
@@ -218,6 +219,8 @@ class Trainer:
         self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
         self.command = ""                                         # the command line, recorded with checkpoints
         self.init_sha256 = init_sha256(cfg.init_from) if cfg.init_from else None   # the start, checked on resume
+        bones = cfg.finetune.teacher_bones if cfg.finetune_3d_aware else None
+        self.teacher_bones_sha256 = sha256_file(bones) if bones and Path(bones).is_file() else None   # ... and these
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         check_training_files(data_dir, cfg.categories)
@@ -446,7 +449,8 @@ class Trainer:
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         tensors.update({f"critics.{k}": v for k, v in self.critics.state_dict().items()})
         meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
-                      "init_sha256": self.init_sha256, "data_dir": str(self.data_dir), "device": str(self.device),
+                      "init_sha256": self.init_sha256, "teacher_bones_sha256": self.teacher_bones_sha256,
+                      "data_dir": str(self.data_dir), "device": str(self.device),
                       "processor": self.processor, "command": self.command,
                       "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
         for decay, ema in self.emas.items():
@@ -474,7 +478,8 @@ class Trainer:
 
     def load(self, out: Path) -> None:
         """Restore the state written by :meth:`save`. Raises :class:`lifter.stopping.TrainingError` when the run
-        started from another ``--init`` file than the one at that path now, or its checkpoint cannot be read."""
+        started from another ``--init`` file, or with another ``--teacher-bones`` file, than the one at that path
+        now, or its checkpoint cannot be read."""
         try:
             meta, tensors = read_meta(out), read_checkpoint_tensors(out)
         except (FileNotFoundError, ValueError) as e:
@@ -484,6 +489,11 @@ class Trainer:
             raise TrainingError(f"cannot resume: {self.cfg.init_from} is not the file the run in {out} started from "
                                 f"(SHA-256 {self.init_sha256[:12]}... against {saved_init[:12]}...): restore it, "
                                 f"or start a new run")
+        saved_bones = meta.get("teacher_bones_sha256")
+        if saved_bones and self.teacher_bones_sha256 and saved_bones != self.teacher_bones_sha256:
+            raise TrainingError(f"cannot resume: {self.cfg.finetune.teacher_bones} is not the teacher's proportions "
+                                f"file the run in {out} started with (SHA-256 {self.teacher_bones_sha256[:12]}... "
+                                f"against {saved_bones[:12]}...): restore it, or start a new run")
         self.model.load_state_dict(prefixed(tensors, "model."))
         self.critics.load_state_dict(prefixed(tensors, "critics."))
         for decay, ema in self.emas.items():

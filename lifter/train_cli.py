@@ -20,6 +20,7 @@ from lifter.checked_files import file_in_the_way
 from lifter.devices import cpu_bf16_units, resolve_device
 from lifter.finetune import TEACHER_READINGS, FinetuneConfig
 from lifter.flow import FlowConfig
+from lifter.init_checks import init_problems, teacher_bones_problem
 from lifter.model import BF16_ATTENTIONS, IDENTITY_CODES, IDENTITY_PLACES, LifterConfig
 from lifter.runs import load_init, read_meta, unfinished
 from lifter.stopping import TrainingError, TrainingInterrupted
@@ -48,6 +49,10 @@ def _category_values(parser: argparse.ArgumentParser, option: str, given: list[s
     except ValueError as e:
         parser.error(f"{option} {' '.join(given)}: {e} (expected {expected})")
     return pairs
+
+
+#: The network options (LifterConfig fields) an ``--init`` run takes from its start, not from the command line.
+NETWORK_OPTIONS = ("identity", "identity_code", "dim", "depth", "heads")
 
 
 class BriefUsageParser(argparse.ArgumentParser):
@@ -239,6 +244,9 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         parser.error(f"--data {args.data} is a file: give the folder of *_train.npz files (lifter.data build's --out)")
     if args.finetune_3d_aware and not args.init:
         parser.error("--finetune-3d-aware starts from a trained model: give --init RUN_FOLDER or WEIGHTS.safetensors")
+    if args.finetune_3d_aware and args.supervision == "3d":
+        parser.error("--finetune-3d-aware is a 2D-supervised stage (its losses read rendered 2D views); with "
+                     "--supervision 3d it would train on the 3D loss alone: drop one of them")
     for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
         if not 0 <= value <= 1:
             parser.error(f"{flag} is a probability in [0, 1], got {value}")
@@ -250,9 +258,10 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     if args.teacher_distill < 0 or (args.teacher_distill and not args.teacher_bones):
         parser.error(f"--teacher-distill takes a weight >= 0 with --teacher-bones, got {args.teacher_distill}"
                      f"{'' if args.teacher_bones else ' without it'}")
+    teacher_categories: tuple[str, ...] = ()
     if args.teacher_bones:
         try:
-            load_proportions(Path(args.teacher_bones))
+            teacher_categories = tuple(load_proportions(Path(args.teacher_bones)))
         except (FileNotFoundError, ValueError, RuntimeError) as e:
             parser.error(f"--teacher-bones: {e}")
     if args.threads is not None and args.threads < 1:
@@ -301,11 +310,26 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
             cfg.model = load_init(args.init, args.init_ema)[2]
         except (FileNotFoundError, ValueError, RuntimeError) as e:     # RuntimeError: lifter.api.WeightsError
             parser.error(str(e))
+        others = [f"--{dest.replace('_', '-')} {getattr(args, dest)} (its network's: {getattr(cfg.model, dest)})"
+                  for dest in NETWORK_OPTIONS if dest in (given or ()) and getattr(args, dest) != getattr(cfg.model,
+                                                                                                       dest)]
+        if others:
+            parser.error(f"--init {args.init} keeps its own network, and this command asks for another: "
+                         f"{'; '.join(others)}; drop the option or train a new network without --init")
+        error, notes = init_problems(Path(args.init), cfg)
+        if error:
+            parser.error(f"--init {error}")
+        for note in notes:
+            print(f"warning: --init {note}", file=sys.stderr)
         for flag, on in (("--learned-elevation", args.learned_elevation),
                          ("--finetune-elevation", args.finetune_elevation)):
             if on and not cfg.model.elevation_head:
                 parser.error(f"{flag}: the --init model {args.init} has no elevation head (train one from scratch "
                              f"with --learned-elevation)")
+    if args.teacher_bones:
+        problem = teacher_bones_problem(Path(args.teacher_bones), cfg, teacher_categories)
+        if problem:
+            parser.error(f"--teacher-bones {problem}")
     if saved is not None:
         cfg = replace(saved, steps=args.steps, checkpoint_every=args.checkpoint_every)  # model, finetune: dataclasses
     try:

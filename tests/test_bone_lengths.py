@@ -3,6 +3,7 @@ in the API."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -216,6 +217,7 @@ def test_the_command_writes_proportions_the_api_loads(tmp_path: Path, hand_data:
     assert main(["--data", str(hand_data), "--out", str(out), "--views", "40", "--categories", "hand21"]) == 0
     fitted = load_proportions(out)["hand21"]
     assert fitted.ratios.shape == (23,) and abs(fitted.ratios.sum() - 1) < 0.05
+    assert json.loads(record_path(out).read_text())["lifter_supervision"] == "2d"     # the bundled lifter's
     lifter = load_lifter(device="cpu", bone_proportions=out)
     assert set(lifter.proportions) == {"hand21"}
     with pytest.raises(SystemExit):
