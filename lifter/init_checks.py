@@ -35,9 +35,9 @@ def init_problems(init: Path, cfg: TrainConfig) -> tuple[str | None, list[str]]:
     if cfg.supervision == "2d" and supervised:
         which = "it was" if supervised[0] == 0 else f"the stage {supervised[0]} back in its lineage was"
         return (f"{init}: {which} trained with 3D supervision (its record's train_config): a 2D-supervised run must "
-                f"not start from it, or the 3D ground truth reaches its training (through the weights, and in the 3D-aware "
-                f"stage through the teacher's lifts, its targets); start from weights trained with 2D supervision "
-                f"only"), []
+                f"not start from it, or the 3D ground truth reaches its training (through the weights, and in the "
+                f"3D-aware stage through the teacher's lifts, its targets); start from weights trained with 2D "
+                f"supervision only"), []
     trained = {c for s in stages for c in s.get("categories") or ()}
     notes = [f"{init} was never trained on {c} (no stage of its record trains it): its lifts of {c} are noise"
              + (", and they are the 3D-aware stage's targets" if cfg.finetune_3d_aware else "")
