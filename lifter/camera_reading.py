@@ -79,9 +79,16 @@ def reach_towards_camera(lift: np.ndarray, vis: np.ndarray) -> np.ndarray:
     return visible_centroid(z[..., None], vis)[:, 0] - z.min(1)
 
 
-def in_front(points: np.ndarray) -> np.ndarray:
-    """``(F,)`` bool: the frames of camera-frame ``points (F, N, 3)`` that are finite with every depth > 0."""
-    return np.isfinite(points).all((1, 2)) & (points[..., 2] > 0).all(1)
+def usable_reading(points: np.ndarray) -> np.ndarray:
+    """``(F,)`` bool: the frames of camera-frame ``points (F, N, 3)`` that are finite, with every depth > 0, and not
+    collapsed to a point (their RMS radius above 1e-6 of their largest depth: a basis fit to pixels no face makes,
+    random points say, can shrink the face to nothing far away)."""
+    finite = np.isfinite(points).all((1, 2))
+    safe = np.where(finite[:, None, None], points, 1.0)
+    depth = np.abs(safe[..., 2]).max(1)                                          # (F,) > 0 where in front
+    rel = safe / np.where(depth > 0, depth, 1.0)[:, None, None]                # no overflow in the squares
+    radius = np.sqrt(((rel - rel.mean(1, keepdims=True)) ** 2).sum(-1).mean(1))
+    return finite & (safe[..., 2] > 0).all(1) & (radius > 1e-6)
 
 
 def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str, focal: np.ndarray,
@@ -99,7 +106,7 @@ def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category:
     lengthened again, as there, where the symmetry refinement (which puts hidden landmarks at their partners'
     reflections) took the lift further towards the camera. A frame that the basis fit or the bone-length steps
     would leave with a landmark on or behind the camera, or not finite (a focal length far shorter than the
-    subject's depth, landmarks all at one pixel), keeps the stage before (:func:`in_front`)."""
+    subject's depth, landmarks all at one pixel), keeps the stage before (:func:`usable_reading`)."""
     centre = visible_centroid(pts, vis)
     if symmetrize:
         lift = refine_lift(lift, centre, vis, category, focal, principal)
@@ -109,13 +116,13 @@ def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category:
     if basis is not None:
         fitted, fitted_focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal,
                                              on_rays=not fitted_shape)
-        kept = in_front(fitted)
+        kept = usable_reading(fitted)
         points = np.where(kept[:, None, None], fitted, points)
         focal = np.where(kept, fitted_focal, focal)
     if proportions is not None:
         refined = refine_bone_lengths(points, vis, proportions, points[..., :2] / points[..., 2:3],
                                       **category_settings(category))
-        points = np.where(in_front(refined)[:, None, None], refined, points)
+        points = np.where(usable_reading(refined)[:, None, None], refined, points)
     if basis is not None or proportions is not None:
         # the refinements move points along their rays: scaled back (along the rays too) so that the visible
         # landmarks' mean depth is the focal length again, the units perspective_reading returns

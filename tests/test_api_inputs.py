@@ -106,6 +106,16 @@ def test_camera_readings_keep_every_landmark_in_front_of_the_camera(lifter) -> N
     np.testing.assert_allclose(focal * read[:, :2] / read[:, 2:] + principal, points, atol=1e-2)
 
 
+def test_random_points_lifted_as_a_face_keep_a_usable_reading(lifter) -> None:
+    """Random pixels are no face: the basis fit, held within its coefficient bound, shrank the face to nothing far
+    away on one of these, and lift()'s closest orthographic form failed on it (an SVD of non-finite values); such a
+    frame keeps the reading before the fit."""
+    points = (np.random.default_rng(0).normal(size=(4, 468, 2)) * 100 + 500).astype(np.float32)
+    for options in ({}, {"symmetrize": False}, {"mirror_average": False}):
+        assert np.isfinite(lifter.lift(points, "face468", **options)).all(), options
+        assert np.isfinite(lifter.lift_with_camera(points, "face468", **options)).all(), options
+
+
 def test_pinhole_of_reading_refuses_points_that_are_not_a_camera_reading(lifter, hands) -> None:
     with pytest.raises(ValueError, match=r"frame 0, landmark \d+: a visible point must be finite, in front of the "
                                          r"camera .* not lift\(\)'s"):
