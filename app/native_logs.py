@@ -25,7 +25,6 @@ NOISE = ("Created TensorFlow Lite XNNPACK delegate for CPU",
          "Feedback manager requires a model with a single signature inference")
 
 _LOCK = threading.RLock()          # one redirection at a time: descriptor 2 is the process's, not a thread's
-_DEPTH = [0]
 
 
 def kept_lines(text: str, noise: tuple[str, ...] = NOISE) -> str:
@@ -38,17 +37,10 @@ def filtered_stderr(noise: tuple[str, ...] = NOISE) -> Iterator[None]:
     """Within the block, what is written to file descriptor 2 (C or C++ code, and Python's ``sys.stderr``) is
     held; at its end, every held line without one of ``noise`` is written to the real descriptor 2. Where the
     descriptor cannot be redirected (no descriptor 2), the block runs unfiltered. Blocks of other threads wait
-    for this one to end; a block within a block of the same thread adds nothing."""
-    with _LOCK:
-        if _DEPTH[0]:
-            yield
-            return
-        _DEPTH[0] += 1
-        try:
-            with _redirected(noise):
-                yield
-        finally:
-            _DEPTH[0] -= 1
+    for this one to end; a block within a block of the same thread redirects into the outer one's file, which the
+    outer block filters in turn."""
+    with _LOCK, _redirected(noise):
+        yield
 
 
 @contextmanager

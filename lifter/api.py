@@ -201,11 +201,9 @@ class LoadedLifter:
         tolerances hold.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
-        k = unit_scales(pts, vis)[:, None, None]          # 1 but for poses of extreme size: lifted at 100 units
         with one_pose_errors(single):
-            out = self._lift_checked(pts * k, vis, category, mirror_average, complete_hidden, symmetrize,
-                                     shape_basis, bone_lengths)
-        out = (out / k).astype(np.float32)
+            out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
+                                     bone_lengths)
         return out[0] if single else out
 
     def lift_with_camera(self, points2d: np.ndarray, category: str, focal_length: float | np.ndarray | None = None,
@@ -276,13 +274,11 @@ class LoadedLifter:
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         self.check_fitted_shape(category, shape_basis, fitted_shape)
-        k = unit_scales(pts, vis)                          # 1 but for poses of extreme size: read at 100 units
         with one_pose_errors(single):
             focal, principal = checked_camera(focal_length, principal_point, len(pts), single)
-            pts = pts * k[:, None, None]
             out = self._lift_checked(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
                                      bone_lengths)
-            points = self._camera_reading(out, pts, vis, category, focal, principal, k, symmetrize, shape_basis,
+            points = self._camera_reading(out, pts, vis, category, focal, principal, symmetrize, shape_basis,
                                           bone_lengths, fitted_shape)
         return points[0] if single else points
 
@@ -315,17 +311,18 @@ class LoadedLifter:
                 f = int(np.argmax(~np.isfinite(lift).all((1, 2))))
                 raise ValueError(f"lift3d must be finite (lift()'s output for points2d); frame {f} is not")
             focal, principal = checked_camera(focal_length, principal_point, len(pts), single)
-            k = unit_scales(pts, vis)[:, None, None]       # 1 but for poses of extreme size: read at 100 units
-            points = self._camera_reading(lift * k, pts * k, vis, category, focal, principal, k[:, 0, 0], symmetrize,
-                                          shape_basis, bone_lengths, fitted_shape)
+            points = self._camera_reading(lift, pts, vis, category, focal, principal, symmetrize, shape_basis,
+                                          bone_lengths, fitted_shape)
         return points[0] if single else points
 
     def _camera_reading(self, lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str,
-                        focal: np.ndarray | None, principal: np.ndarray | None, k: np.ndarray, symmetrize: bool,
+                        focal: np.ndarray | None, principal: np.ndarray | None, symmetrize: bool,
                         shape_basis: bool, bone_lengths: bool, fitted_shape: bool) -> np.ndarray:
-        """:func:`lifter.camera_reading.camera_reading` of checked input scaled by ``k (F,)``
-        (:func:`lifter.input_checks.unit_scales`: ``lift``, ``pts`` already scaled, the intrinsics as given, None
-        where guessed), the camera guessed where not given; the output scaled back -> ``(F, N, 3)`` float32."""
+        """:func:`lifter.camera_reading.camera_reading` of the checked input's ``lift`` (:meth:`lift`'s) through the
+        checked intrinsics (None where guessed), the camera guessed where not given -> ``(F, N, 3)`` float32. A pose
+        of extreme size is read at a spread of 100 units and scaled back, as :meth:`_lift_checked` lifts it."""
+        k = unit_scales(pts, vis)                          # 1 but for poses of extreme size: read at 100 units
+        lift, pts = lift * k[:, None, None], pts * k[:, None, None]
         estimate = focal is None
         focal = None if focal is None else focal * k
         principal = None if principal is None else principal * k[:, None]
@@ -411,12 +408,15 @@ class LoadedLifter:
                       complete_hidden: bool, symmetrize: bool, shape_basis: bool, bone_lengths: bool) -> np.ndarray:
         """:meth:`lift` on checked input (:meth:`_checked_input`) -> ``(F, N, 3)`` float32: :meth:`_lift_input`,
         then, for a category with a shape basis (faces), the basis fitted through a guessed pinhole and read back
-        in the orthographic form (:func:`orthographic_basis_reading`)."""
+        in the orthographic form (:func:`orthographic_basis_reading`). A pose of extreme size is lifted at a spread
+        of 100 units and scaled back (:func:`lifter.input_checks.unit_scales`: a power of two, exactly)."""
+        k = unit_scales(pts, vis)[:, None, None]          # 1 but for poses of extreme size: lifted at 100 units
+        pts = pts * k
         out = self._lift_input(pts, vis, category, mirror_average, complete_hidden, symmetrize, shape_basis,
                                bone_lengths)
         if shape_basis and category in self.bases:
             out = orthographic_basis_reading(out, pts, vis, category, self.bases[category], symmetrize)
-        return out
+        return (out / k).astype(np.float32)
 
     def _lift_input(self, pts: np.ndarray, vis: np.ndarray, category: str, mirror_average: bool,
                     complete_hidden: bool, symmetrize: bool, shape_basis: bool, bone_lengths: bool) -> np.ndarray:

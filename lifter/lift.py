@@ -231,15 +231,15 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     lifter.landmark_count(category, pts.shape[1])      # the whole file's errors first, not one chunk's
     lifter.check_fitted_shape(category, True, fitted_shape)
     few = vis.sum(1) < 3
-    flat = ~few & coincident_frames(np.where(vis[..., None], pts, 0.0), vis)
-    if (few | flat).any() and (strict or single or (few | flat).all()):
+    flat = ~few & coincident_frames(pts, vis)                           # (hidden landmarks' NaN left out)
+    skipped = few | flat                                                 # not lifted, either of them
+    if skipped.any() and (strict or single or skipped.all()):
         raise ValueError(unliftable(few, flat, vis, single))
-    few = few | flat                                                     # not lifted, either of them
-    camera: dict = {"reading": reading, "fitted_shape": fitted_shape, "not_lifted": np.flatnonzero(few).tolist()}
+    camera: dict = {"reading": reading, "fitted_shape": fitted_shape, "not_lifted": np.flatnonzero(skipped).tolist()}
     f_all = p_all = None
     if reading == "camera":
-        f_all, p_all = given_camera(arrays, focal, principal, F, ~few)    # (F,), (F, 2): checked, NaN if not lifted
-        f_in, p_in = f_all[~few], p_all[~few]
+        f_all, p_all = given_camera(arrays, focal, principal, F, ~skipped)   # (F,), (F, 2): NaN if not lifted
+        f_in, p_in = f_all[~skipped], p_all[~skipped]
         same = len(f_in) > 0 and np.all(f_in == f_in[0]) and np.all(p_in == p_in[0])
         camera.update(focal=f_in[0].item() if same else "per frame" if len(f_in) else None,
                       principal=p_in[0].tolist() if same else "per frame" if len(f_in) else None,
@@ -247,7 +247,7 @@ def lift_file(lifter, arrays: dict[str, np.ndarray], category: str, reading: str
     elif reading == "guessed":
         camera["camera"] = "guessed from the landmarks (lifter.geometry.guessed_pinhole)"
     out = np.full(pts.shape[:2] + (3,), np.nan, dtype=np.float32)
-    rows = np.flatnonzero(~few)                                          # the frames lifted, in file order
+    rows = np.flatnonzero(~skipped)                                      # the frames lifted, in file order
     starts = range(0, len(rows), max(1, chunk))
     desc = f"lifting {len(rows)} frame{'s' * (len(rows) != 1)}"
     for s in tqdm(starts, desc=desc, unit="chunk", disable=not progress):

@@ -484,16 +484,16 @@ class Trainer:
             meta, tensors = read_meta(out), read_checkpoint_tensors(out)
         except (FileNotFoundError, ValueError) as e:
             raise TrainingError(f"cannot resume: {e}") from None
-        saved_init = meta.get("init_sha256")
-        if saved_init and self.init_sha256 and saved_init != self.init_sha256:
-            raise TrainingError(f"cannot resume: {self.cfg.init_from} is not the file the run in {out} started from "
-                                f"(SHA-256 {self.init_sha256[:12]}... against {saved_init[:12]}...): restore it, "
-                                f"or start a new run")
-        saved_bones = meta.get("teacher_bones_sha256")
-        if saved_bones and self.teacher_bones_sha256 and saved_bones != self.teacher_bones_sha256:
-            raise TrainingError(f"cannot resume: {self.cfg.finetune.teacher_bones} is not the teacher's proportions "
-                                f"file the run in {out} started with (SHA-256 {self.teacher_bones_sha256[:12]}... "
-                                f"against {saved_bones[:12]}...): restore it, or start a new run")
+        pinned = (("init_sha256", self.init_sha256,                   # the files the run read, by their SHA-256
+                   f"{self.cfg.init_from} is not the file the run in {out} started from"),
+                  ("teacher_bones_sha256", self.teacher_bones_sha256,
+                   f"{self.cfg.finetune.teacher_bones} is not the teacher's proportions file the run in {out} "
+                   f"started with"))
+        for key, now, said in pinned:
+            saved = meta.get(key)
+            if saved and now and saved != now:
+                raise TrainingError(f"cannot resume: {said} (SHA-256 {now[:12]}... against {saved[:12]}...): "
+                                    f"restore it, or start a new run")
         self.model.load_state_dict(prefixed(tensors, "model."))
         self.critics.load_state_dict(prefixed(tensors, "critics."))
         for decay, ema in self.emas.items():

@@ -31,7 +31,7 @@ print("before", file=sys.stderr, flush=True)
 with filtered_stderr():
     os.write(2, b"{NOISE[0]}\\nan error from C\\n")
     print("from python", file=sys.stderr)
-    with filtered_stderr():                          # nested in the same thread: no second redirection
+    with filtered_stderr():                          # nested in the same thread: filtered as well
         os.write(2, b"{NOISE[2]} nested\\ninner kept\\n")
     t = threading.Thread(target=lambda: os.write(2, b"from a thread\\n"))
     t.start(); t.join()
