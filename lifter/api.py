@@ -250,7 +250,8 @@ class LoadedLifter:
                 (faces: estimated). For faces give it only when it is known: the basis is fitted through it, and
                 a wrong one held fixed bends the fit (``scripts/focal_sensitivity.py``).
             principal_point: ``(2,)`` or ``(F, 2)`` principal point in pixels (e.g. the image centre); None:
-                guessed.
+                guessed (the subject's 2D box centre: give the image centre when the subject may be off centre,
+                a face near the camera especially: ``scripts/face_distance_check.py``).
             fitted_shape: for a category with a shape basis (faces), return the basis fitted to the pixels as it
                 is (its pose, proportions and focal length), instead of moving each visible landmark onto its
                 pixel's ray at the fitted depth: the 2D's noise then does not enter the 3D, and the projection
@@ -269,8 +270,9 @@ class LoadedLifter:
         Raises:
             ValueError: as :meth:`lift`; a focal length that is not a positive finite number per frame; a
                 principal point that is not finite ``(2,)`` or ``(F, 2)``; a focal length shorter than the lifted
-                depth range (a landmark behind the camera); no focal length given and a frame whose landmarks all
-                coincide (nothing to guess it from); ``fitted_shape`` without a shape basis to fit.
+                depth range (a landmark behind the camera; not for a face fitted with its shape basis, whose lift
+                only starts the fit and is compressed in depth instead); no focal length given and a frame whose
+                landmarks all coincide (nothing to guess it from); ``fitted_shape`` without a shape basis to fit.
         """
         pts, vis, single = self._checked_input(points2d, category, visible)
         self.check_fitted_shape(category, shape_basis, fitted_shape)

@@ -98,9 +98,10 @@ def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category:
     """A lift ``(F, N, 3)`` of the checked input ``pts (F, N, 2)``, ``vis (F, N)`` (origin: the visible landmarks'
     centroid) read through the checked intrinsics (:func:`lifter.geometry.perspective_reading`) -> float32; with
     ``symmetrize``, after the symmetry refinement with that camera (:func:`lifter.symmetry.refine_lift`); with a
-    ``basis``, then the basis fitted to the pixels through the camera (:func:`lifter.shape_basis.fit_to_pixels`;
-    the focal length estimated with it when ``estimate_focal``, and the points returned in units of that
-    estimate; the fitted shape itself, not moved onto the pixels' rays, with ``fitted_shape``); with
+    ``basis``, its depths compressed where they reach too near the camera (:func:`_within_reach`), then the basis
+    fitted to the pixels through the camera (:func:`lifter.shape_basis.fit_to_pixels`; the focal length estimated
+    with it when ``estimate_focal``, and the points returned in units of that estimate; the fitted shape itself,
+    not moved onto the pixels' rays, with ``fitted_shape``); with
     ``proportions``, then moved towards them along the pixels' rays
     (:func:`lifter.bone_lengths.refine_bone_lengths`). A ``focal_guessed`` focal length (:func:`guessed_camera`) is
     lengthened again, as there, where the symmetry refinement (which puts hidden landmarks at their partners'
@@ -112,6 +113,8 @@ def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category:
         lift = refine_lift(lift, centre, vis, category, focal, principal)
         if focal_guessed:
             focal = np.maximum(focal, GUESS_DEPTH_MARGIN * reach_towards_camera(lift, vis))
+    if basis is not None:
+        lift = _within_reach(lift, vis, focal, vis.sum(1) >= MIN_FIT_VISIBLE)
     points = perspective_reading(lift, centre, vis, focal, principal)
     if basis is not None:
         fitted, fitted_focal = fit_to_pixels(points, pts, vis, basis, focal, principal, estimate_focal,
@@ -128,6 +131,24 @@ def camera_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category:
         # landmarks' mean depth is the focal length again, the units perspective_reading returns
         points = points * (focal / visible_centroid(points[..., 2:3], vis)[:, 0])[:, None, None]
     return points.astype(np.float32)
+
+
+def _within_reach(lift: np.ndarray, vis: np.ndarray, focal: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """``lift (F, N, 3)`` with the depths of ``frames`` ((F,) bool: the views the shape basis is fitted to, whose
+    lift only starts the fit) scaled about the visible landmarks' mean depth (``vis (F, N)``) so that they reach
+    towards the camera no further than ``focal (F,)`` over :data:`GUESS_DEPTH_MARGIN`. A network's lift of a face
+    very near the camera (2.5 RMS radii, turned: its pixels stretched by the perspective) reached further than the
+    true focal length, which then refused to read it (:func:`lifter.geometry.perspective_reading`)."""
+    reach = reach_towards_camera(lift, vis)
+    far = frames & (reach * GUESS_DEPTH_MARGIN > focal)
+    shrink = np.where(far, focal / (GUESS_DEPTH_MARGIN * np.where(far, reach, 1.0)), 1.0)
+    if (shrink == 1.0).all():
+        return lift
+    z = np.asarray(lift[..., 2], dtype=np.float64)
+    z_ref = visible_centroid(z[..., None], vis)                                  # (F, 1)
+    out = np.array(lift, dtype=np.float64)
+    out[..., 2] = z_ref + (z - z_ref) * shrink[:, None]
+    return out
 
 
 def orthographic_basis_reading(lift: np.ndarray, pts: np.ndarray, vis: np.ndarray, category: str,

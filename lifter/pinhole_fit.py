@@ -38,7 +38,7 @@ DEFAULT_ITERATIONS = 30
 #: Joint damped Gauss-Newton steps of :func:`bundle_adjust`.
 DEFAULT_BA_ITERATIONS = 20
 POSE = 7                                  # params before the coefficients: axis-angle, translation, log focal
-_LOG_FOCAL = 6                            # index of the log focal length in params
+LOG_FOCAL = 6                            # index of the log focal length in params
 #: :func:`levenberg_marquardt` stops a row once a step lowers its cost, or changes its parameters, by less than
 #: this fraction.
 DEFAULT_TOLERANCE = 1e-10
@@ -60,6 +60,21 @@ class PinholeFit:
     points: torch.Tensor
     focal: torch.Tensor
     rms: torch.Tensor
+
+    def select(self, rows: torch.Tensor) -> PinholeFit:
+        """The fit of the views ``rows`` ((F,) bool) alone."""
+        return PinholeFit(self.params[rows], self.points[rows], self.focal[rows], self.rms[rows])
+
+    def replaced(self, rows: torch.Tensor, other: PinholeFit) -> PinholeFit:
+        """This fit with the views ``rows`` ((F,) bool) replaced by ``other``'s, one view of ``other`` per row
+        replaced, in order."""
+        fields = []
+        for mine, theirs in zip((self.params, self.points, self.focal, self.rms),
+                                (other.params, other.points, other.focal, other.rms)):
+            merged = mine.clone()
+            merged[rows] = theirs.to(merged.dtype)
+            fields.append(merged)
+        return PinholeFit(*fields)
 
 
 def _skew(v: torch.Tensor) -> torch.Tensor:
@@ -139,7 +154,7 @@ def _view_residual(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Ten
     visible, 0 not), ``principal (2,)``: the definition that :func:`view_residuals` differentiates in closed
     form."""
     X = basis_points(params[None], mean, modes)[0]                           # (N, 3)
-    proj = params[_LOG_FOCAL].exp() * X[:, :2] / X[:, 2:] + principal
+    proj = params[LOG_FOCAL].exp() * X[:, :2] / X[:, 2:] + principal
     return ((proj - pixels) * weight[:, None]).reshape(-1)
 
 
@@ -173,11 +188,11 @@ def _residuals(params: torch.Tensor, pixels: torch.Tensor, weight: torch.Tensor,
     S = mean + torch.einsum("fk,kni->fni", params[:, POSE:], modes)           # (F, N, 3) shape
     X = torch.einsum("fij,fnj->fni", R, S) + params[:, None, 3:6]            # camera frame
     z = X[..., 2:]
-    uv = params[:, _LOG_FOCAL].exp()[:, None, None] * X[..., :2] / z          # (F, N, 2) projection - principal
+    uv = params[:, LOG_FOCAL].exp()[:, None, None] * X[..., :2] / z          # (F, N, 2) projection - principal
     res = (uv + principal[:, None] - pixels) * weight[..., None]
     if not (view_jacobian or point_jacobian):
         return res, None, None
-    a = (params[:, _LOG_FOCAL].exp()[:, None, None] / z * weight[..., None])[..., None]   # (F, N, 1, 1)
+    a = (params[:, LOG_FOCAL].exp()[:, None, None] / z * weight[..., None])[..., None]   # (F, N, 1, 1)
     xy = (X[..., :2] / z)[..., None]                                         # (F, N, 2, 1)
 
     def through(dX: torch.Tensor) -> torch.Tensor:                           # (F, N, 3, P) -> (F, N, 2, P)
@@ -334,12 +349,12 @@ def fit_views(pixels: torch.Tensor, visible: torch.Tensor, mean: torch.Tensor, m
         limit = bound.to(dtype)
         return torch.cat([q[:, :POSE], torch.maximum(torch.minimum(q[:, POSE:], limit), -limit)], 1)
 
-    frozen = () if estimate_focal else (_LOG_FOCAL,)
+    frozen = () if estimate_focal else (LOG_FOCAL,)
     q, cost, _ = levenberg_marquardt(residuals, _ray_params(params) if along_ray else params, iterations, frozen,
                                      feasible, project=None if bound is None else project)
     params = unpack(q)
     rms = (cost / (2 * weight.sum(1)).clamp_min(1)).sqrt()
-    return PinholeFit(params, basis_points(params, mean, modes), params[:, _LOG_FOCAL].exp(), rms)
+    return PinholeFit(params, basis_points(params, mean, modes), params[:, LOG_FOCAL].exp(), rms)
 
 
 def on_rays(fit: PinholeFit, pixels: torch.Tensor, visible: torch.Tensor, principal: torch.Tensor) -> torch.Tensor:

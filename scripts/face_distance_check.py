@@ -5,8 +5,11 @@
 ``--distance`` (RMS radii from the camera; the benchmark's cameras sit about 6 away, a portrait across a room 60),
 through a focal length that keeps the face the same size in the image, and prints the strict error (% of the RMS
 radius) of ``lift()``, ``lift()`` without the shape-basis refinement, ``lift_with_camera`` with the camera guessed
-(the focal length estimated by the basis fit) and with the true intrinsics. A front-facing face from afar is the
-hard case for the estimate: its pixels hardly change as focal length and distance grow together.
+(the focal length estimated by the basis fit), with the principal point given and the focal length estimated (the
+app's reading of a photo, its principal point at the image centre) and with the true intrinsics. A front-facing face
+from afar is the hard case for the estimate: its pixels hardly change as focal length and distance grow together.
+The camera looks at the face's 3D centre, where the benchmark's centres the 2D box: the guessed principal point (the
+box's centre) is then off by up to 150 px for a turned face, which the guessed camera's column shows from near.
 
 ``--photo IMAGE`` measures a photographed face instead (MediaPipe Face Mesh finds it; its true 3D is unknown): each
 reading's strict distance from the basis's mean face (how far from a typical face it lies, not an error against the
@@ -29,6 +32,7 @@ from lifter import load_lifter  # noqa: E402
 from lifter.geometry import aligned_errors, rotation_y  # noqa: E402
 
 FOCAL_AT_SIX = 1200.0          # pixels: the face spans about a third of a 1000 px image at 6 radii
+PRINCIPAL = (500.0, 500.0)     # pixels: on the face's 3D centre (the benchmark centres its 2D box instead)
 
 
 def face_view(mean: np.ndarray, yaw: float, distance: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -36,11 +40,11 @@ def face_view(mean: np.ndarray, yaw: float, distance: float) -> tuple[np.ndarray
     ``(pixels (N, 2), camera-frame points (N, 3), focal length)``, principal point (500, 500)."""
     cam = mean @ rotation_y(np.array([yaw]))[0].T + np.array([0.0, 0.0, distance])
     focal = FOCAL_AT_SIX * distance / 6.0
-    return focal * cam[:, :2] / cam[:, 2:] + 500.0, cam, focal
+    return focal * cam[:, :2] / cam[:, 2:] + np.array(PRINCIPAL), cam, focal
 
 
 def readings(lifter, yaws: list[float], distances: list[float]) -> list[dict]:
-    """One row per view: yaw, distance and the four readings' strict errors (% of the RMS radius)."""
+    """One row per view: yaw, distance and the five readings' strict errors (% of the RMS radius)."""
     mean = lifter.bases["face468"].mean * np.array([1.0, -1.0, -1.0])
     rows = []
     for yaw in yaws:
@@ -49,7 +53,8 @@ def readings(lifter, yaws: list[float], distances: list[float]) -> list[dict]:
             lifts = {"lift()": lifter.lift(pixels, "face468"),
                      "lift() without the shape basis": lifter.lift(pixels, "face468", shape_basis=False),
                      "guessed camera": lifter.lift_with_camera(pixels, "face468"),
-                     "true intrinsics": lifter.lift_with_camera(pixels, "face468", focal, (500.0, 500.0))}
+                     "principal point given": lifter.lift_with_camera(pixels, "face468", None, PRINCIPAL),
+                     "true intrinsics": lifter.lift_with_camera(pixels, "face468", focal, PRINCIPAL)}
             row = {"yaw": yaw, "distance": distance}
             for name, lift in lifts.items():
                 err = aligned_errors(lift[None].astype(np.float64), cam[None], np.ones((1, len(cam)), bool))
@@ -69,12 +74,15 @@ def photo_rows(lifter, image: Path) -> dict[str, float]:
     if not found:
         raise ValueError(f"no face found in {image}")
     pixels, visible, mediapipe = found[0].points2d, found[0].visible, found[0].reference3d
+    centre = (loaded.original_size[0] / 2.0, loaded.original_size[1] / 2.0)       # (W / 2, H / 2) as the app takes it
     mean = lifter.bases["face468"].mean
     lifts = {"lift()": lifter.lift(pixels, "face468", visible),
              "lift() without the shape basis": lifter.lift(pixels, "face468", visible, shape_basis=False),
              "guessed camera": lifter.lift_with_camera(pixels, "face468", visible=visible),
              "guessed camera, the fitted shape": lifter.lift_with_camera(pixels, "face468", visible=visible,
                                                                          fitted_shape=True),
+             "principal point at the image centre (the app)": lifter.lift_with_camera(
+                 pixels, "face468", None, centre, visible),
              "MediaPipe's own 3D": mediapipe}
     every = np.ones((1, len(mean)), bool)
     radius = float(np.sqrt((mean ** 2).sum(1).mean()))
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| yaw (rad) | distance (radii) | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
     for r in rows:
-        print(f"| {r['yaw']:.1f} | {r['distance']:.0f} | " + " | ".join(f"{r[n]:.1f} %" for n in names) + " |")
+        print(f"| {r['yaw']:.1f} | {r['distance']:g} | " + " | ".join(f"{r[n]:.1f} %" for n in names) + " |")
     return 0
 
 
