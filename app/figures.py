@@ -254,10 +254,12 @@ def _wrap(text: str, width: int = 38) -> str:
 
 
 def error_bar_figure(per_landmark: dict[str, np.ndarray], names: tuple[str, ...], units: str) -> go.Figure:
-    """Per-landmark errors (one bar series per method)."""
+    """Per-landmark errors (one bar series per method); a NaN error (a landmark the subject lacks, e.g. a chair's
+    armrests) is left without a bar, not drawn as 0."""
     fig = go.Figure()
     for label, v in per_landmark.items():
-        fig.add_trace(go.Bar(x=list(names), y=np.nan_to_num(np.asarray(v, dtype=np.float64)), name=label))
+        y = [float(e) if np.isfinite(e) else None for e in np.asarray(v, dtype=np.float64)]
+        fig.add_trace(go.Bar(x=list(names), y=y, name=label))
     fig.update_layout(height=300, margin=dict(l=40, r=10, t=30, b=80), yaxis_title=f"error ({units})",
                       barmode="group", title="Per-landmark error (strict)")
     return fig

@@ -352,8 +352,12 @@ def image_panels(session: Session) -> list[Panel]:
     vis = session.visible
     lifter = Panel("Lifter (bundled weights)", [Layer(normalise(r["points3d"], vis), "lifter 3D")])
     depth = r["depth"]
-    if depth["points3d"] is not None and np.isfinite(depth["points3d"]).all(-1).sum() >= 2:
+    read = 0 if depth["points3d"] is None else int(np.isfinite(depth["points3d"]).all(-1).sum())
+    if read >= 2:
         dpanel = Panel(f"Depth baseline: {depth['name']}", [Layer(normalise(depth["points3d"]), "depth baseline")])
+    elif depth["points3d"] is not None:        # a depth map, but (almost) no landmark on it
+        dpanel = Panel("Depth baseline", message=f"{read} landmark{'s' * (read != 1)} got a depth from "
+                                                 f"{depth['name']}: too few to show. Details below the views.")
     else:
         dpanel = Panel("Depth baseline", message=panel_note(depth["message"]))
     ref = r["reference3d"]

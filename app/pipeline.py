@@ -112,10 +112,13 @@ def photo_depth_lift(session: Session) -> dict:
     pts = np.where(session.visible[:, None], session.points * s, np.nan)
     bp = b.backproject_landmarks(pts, est.depth, (fx * s, fy * s, cx * s, cy * s), session.visible)
     rel = " (relative depth: scale and shift unknown)" if getattr(est, "relative", False) else ""
+    shown, missing = int(session.visible.sum()), int((session.visible & ~np.asarray(bp.valid)).sum())
+    lacking = (f" {missing} of the {shown} visible landmarks got no depth (outside the network's view of the image, "
+               f"or no valid depth there) and are not shown." if missing else "")
     return {"points3d": np.asarray(bp.points3d, dtype=np.float64), "name": est.name,
             "units": "relative" if getattr(est, "relative", False) else "m",
             "message": f"Depth from {est.name}{rel}; intrinsics assumed: fx = fy = {fx:.0f} px "
-                       f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre."}
+                       f"({CONFIG.focal_factor:g} x max(W, H)), principal point at the image centre.{lacking}"}
 
 
 # ------------------------------------------------------------------------------------------------ lifting

@@ -170,9 +170,14 @@ def evaluate_sample(category: str, setting: str, index: int, absrel: float = 0.0
         messages.append("Depth baseline: not for chairs (no surface to render depth from).")
     else:
         try:
+            from lifter.baselines.benchmark import DepthBenchmarkConfig
+
+            protocol = DepthBenchmarkConfig()       # read as python -m lifter.evaluate's depth rows read it
             bp = status.module.depth_lift(category, s.points2d, s.visible, s.points3d, s.present, s.focal,
                                           s.principal, s.image_size, absrel=absrel,
-                                          rng=np.random.default_rng(index))
+                                          rng=np.random.default_rng(index), window=protocol.window,
+                                          statistic=protocol.statistic, noise=protocol.noise,
+                                          render_scale=protocol.render_scale)
             pts = _fill_invalid(bp, s)
             if np.isfinite(pts).all(-1).sum() >= 3:
                 preds[f"depth baseline (AbsRel {absrel:.2f})"] = pts
@@ -198,7 +203,7 @@ def _fill_invalid(bp, s: SampleView) -> np.ndarray:
         return np.asarray(bp.points3d, dtype=np.float64)
     batched = type(bp)(np.asarray(bp.points3d)[None], np.asarray(bp.valid)[None], np.asarray(bp.depth)[None])
     k = np.array([[s.focal, s.focal, s.principal[0], s.principal[1]]])
-    return np.asarray(fill_invalid(batched, s.points2d[None], k)[0], dtype=np.float64)
+    return np.asarray(fill_invalid(batched, s.points2d[None], k, s.visible[None])[0], dtype=np.float64)
 
 
 def aligned(pred: np.ndarray, gt: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -223,7 +228,8 @@ def sample_outputs(s: SampleView) -> tuple:
         err = np.asarray([np.nan if v is None else v for v in s.scores[label]["per_landmark"]])
         panels.append(Panel(f"{label}: {s.scores[label]['strict']:.1f} {units}",
                             [Layer(np.where(s.present[:, None], s.points3d, np.nan), "ground truth", GT_COLOUR),
-                             Layer(a, f"{label} (aligned)", PRED_COLOUR, marker_values=err, values_label=units)]))
+                             Layer(np.where(s.present[:, None], a, np.nan), f"{label} (aligned)", PRED_COLOUR,
+                                   marker_values=err, values_label=units)]))      # landmarks the subject lacks: none
     if not any(k.startswith("depth") for k in s.predictions):     # why there is none (chairs, no module, ...)
         panels.append(Panel("Depth baseline", message=" ".join(s.messages or []) or "Depth baseline: not run."))
     fig = views_figure(panels, s.category, height=440)

@@ -326,9 +326,24 @@ def test_photo_depth_panel_with_and_without_a_depth_source(monkeypatch) -> None:
     assert np.allclose(p[v, 2], 3.0)
     f = 1.2 * 512
     np.testing.assert_allclose(p[v, 0], (s.points[v, 0] - 256) / f * 3.0, rtol=1e-4, atol=1e-4)
+    assert "got no depth" not in out["message"]
     monkeypatch.setattr(status.module, "estimate_depth",                  # a depth known up to scale
                         lambda image, network=None: DepthEstimate(np.full(image.shape[:2], 3.0), "fake", True))
     assert pipeline.photo_depth_lift(s)["units"] == "relative"
+
+    def corner_only(image, network=None):                                # e.g. a network that sees a centre crop
+        d = np.full(image.shape[:2], np.nan)
+        d[:10, :10] = 3.0
+        return DepthEstimate(d, "corner", False)
+
+    monkeypatch.setattr(status.module, "estimate_depth", corner_only)
+    out = pipeline.photo_depth_lift(s)
+    shown = int(s.visible.sum())
+    assert f"{shown} of the {shown} visible landmarks got no depth" in out["message"]
+    from app.handlers import image_panels
+
+    s.result = {"points3d": np.zeros((len(s.points), 3)), "depth": out, "reference3d": None}
+    assert image_panels(s)[1].message.startswith("0 landmarks got a depth from corner: too few to show.")
 
 
 def test_summary_rows_name_the_shipped_variants_apart(tmp_path: Path, monkeypatch) -> None:
@@ -412,6 +427,23 @@ def test_the_api_tab_offers_an_example_of_each_category_it_can() -> None:
     assert len(api_lift_points(points["value"], "hand21")["points3d"]) == 21
 
 
+def test_a_samples_depth_oracle_is_read_as_the_benchmark_reads_it() -> None:
+    """The Benchmark tab's depth baseline of a sample scores as ``python -m lifter.evaluate``'s depth oracle row
+    scores that view (the map at half size, the minimum over 3 x 3 pixels): it had read a full-size map
+    bilinearly, 48.8 against the table's 54.4 mm for a body."""
+    from app.config import CONFIG
+    from lifter.baselines.benchmark import DepthBenchmarkConfig, depth_rows
+
+    if not (CONFIG.data_dir / "hand21_test.npz").is_file():
+        pytest.skip("no hand21 test file in data/ (python -m lifter.data build)")
+    rows = depth_rows(CONFIG.data_dir, ["hand21"], noise_levels=(0.0,), progress=False,
+                      config=DepthBenchmarkConfig(max_views=1, backdrop_row=False))       # view 0 alone
+    table = next(r["strict"] for r in rows if r["setting"] == "clean")
+    s = samples.evaluate_sample("hand21", "clean", 0, 0.0)
+    app = next(v["strict"] for k, v in s.scores.items() if k.startswith("depth"))
+    assert app == pytest.approx(table, rel=1e-6)
+
+
 def test_a_chair_sample_says_why_it_has_no_depth_baseline() -> None:
     if "chair" not in samples.available_categories():
         pytest.skip("no chair test file in data/ (python -m lifter.data build)")
@@ -422,6 +454,24 @@ def test_a_chair_sample_says_why_it_has_no_depth_baseline() -> None:
     assert "not for chairs" in said, said
     header = next(csv.reader(open(cpath)))
     assert "ground_truth_x [shapenet]" in header and "lifter_x [px]" in header
+
+
+def test_a_chairs_absent_landmarks_are_neither_drawn_nor_scored_zero() -> None:
+    """A swivel chair has no armrests or four legs: the aligned predictions show only the landmarks the chair
+    has (they had drawn all 21, the absent ones coloured as error 0), and the per-landmark bars leave the absent
+    ones empty instead of 0."""
+    if "chair" not in samples.available_categories():
+        pytest.skip("no chair test file in data/ (python -m lifter.data build)")
+    source = samples.sample_source("chair", "clean")
+    index = next(i for i in range(source.count) if not samples.load_sample("chair", "clean", i).present.all())
+    s = samples.evaluate_sample("chair", "clean", index)
+    _, fig, _, bars, _, _ = samples.sample_outputs(s)
+    present = int(s.present.sum())
+    markers = [t for t in fig.data if t.mode == "markers"]
+    assert markers and all(len(t.x) == present for t in markers)
+    for bar in bars.data:
+        y = list(bar.y)
+        assert sum(v is None for v in y) == len(y) - present and all(v > 0 for v in y if v is not None)
 
 
 def test_benchmark_controls_clear_the_old_sample_and_say_when_a_value_is_brought_into_range(monkeypatch) -> None:

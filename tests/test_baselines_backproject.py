@@ -96,6 +96,16 @@ def test_min_and_median_window_statistics() -> None:
     assert backproject_landmarks(pts, depth, K, window=1, statistic="min").depth[0] == pytest.approx(1000.0)
 
 
+def test_window_statistics_at_the_border_read_each_pixel_once() -> None:
+    """At the image's edge the window is clipped to the image: its pixels are read once each (clamping the
+    indices had read the edge column three times, so the median of {1, 1, 1, 10, 10, 10} came out 1)."""
+    depth = np.full((10, 10), 10.0, dtype=np.float32)
+    depth[:, 0] = 1.0
+    for at in ([0.0, 5.0], [0.0, 0.0]):
+        read = backproject_landmarks(np.array([at]), depth, (100.0, 100.0, 5.0, 5.0), window=3, statistic="median")
+        assert read.depth[0] == pytest.approx(5.5)
+
+
 def test_batched_matches_unbatched() -> None:
     rng = np.random.default_rng(2)
     depth = rng.uniform(500, 900, (3, H, W)).astype(np.float32)
@@ -121,6 +131,7 @@ def test_batched_matches_unbatched() -> None:
     (dict(points2d=np.zeros((5, 2)), depth=np.ones((H, W)), visible=np.ones(4, bool)), "visible must"),
     (dict(points2d=np.zeros((5, 2)), depth=np.ones((H, W)), statistic="mean"), "unknown statistic"),
     (dict(points2d=np.zeros((5, 2)), depth=np.ones((H, W)), statistic="median", window=4), "odd integer"),
+    (dict(points2d=np.zeros((5, 2)), depth=np.ones((H, W)), statistic="min", window=3.0), "odd integer"),
     (dict(points2d=np.zeros((5, 2)), depth=np.ones((H, W)), window=3), "window applies"),
     (dict(points2d=np.zeros((5, 2)), depth=np.ones((0, W))), "empty"),
 ])

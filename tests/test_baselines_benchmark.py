@@ -148,3 +148,19 @@ def test_fill_invalid_completes_every_landmark() -> None:
     assert full[0, 2, 2] == pytest.approx(200.0)             # 2D known, no surface: the median depth
     np.testing.assert_allclose(full[0, 3], bp.points3d[0, :2].mean(0), rtol=1e-5)   # no 2D: the centroid
     assert np.ptp(full[1, :3, 2]) == 0                       # no valid landmark: flat, one common depth
+
+
+def test_fill_invalid_puts_a_hidden_landmark_at_the_centroid_whatever_its_2d() -> None:
+    """A landmark marked not visible is ignored by the back-projection, and so by the fill: it goes to the valid
+    landmarks' centroid even when its 2D is finite (it had landed on its own 2D ray)."""
+    from lifter.baselines import backproject_landmarks
+    from lifter.baselines.lift import fill_invalid
+
+    depth = np.full((1, 50, 60), 200.0, dtype=np.float32)
+    p2 = np.array([[[40.0, 10], [45, 20], [10, 10], [55, 45]]])
+    vis = np.array([[True, True, True, False]])
+    k = np.array([[100.0, 100.0, 30.0, 25.0]])
+    bp = backproject_landmarks(p2, depth, k, visible=vis)
+    full = fill_invalid(bp, p2, k, vis)
+    np.testing.assert_allclose(full[0, 3], bp.points3d[0, :3].mean(0), rtol=1e-5)
+    assert not np.allclose(fill_invalid(bp, p2, k)[0, 3], full[0, 3])       # without visible: its finite 2D

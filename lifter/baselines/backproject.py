@@ -80,7 +80,7 @@ def backproject_landmarks(points2d: np.ndarray, depth: np.ndarray, intrinsics, v
     dep = np.asarray(depth)
     if statistic not in STATISTICS:
         raise ValueError(f"unknown statistic {statistic!r}; choose one of {', '.join(STATISTICS)}")
-    if int(window) != window or window < 1 or window % 2 == 0:
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1 or window % 2 == 0:
         raise ValueError(f"window must be an odd integer >= 1, got {window!r}")
     if statistic == "bilinear" and window != 1:
         raise ValueError("window applies to the median and min statistics; bilinear reads the 4 pixels around "
@@ -139,10 +139,12 @@ def backproject_landmarks(points2d: np.ndarray, depth: np.ndarray, intrinsics, v
     else:
         r = window // 2
         off = np.arange(-r, r + 1)
-        xi = np.clip(np.rint(xs).astype(np.int64)[..., None, None] + off[None, :], 0, W - 1)   # (B, N, 1, w)
-        yi = np.clip(np.rint(ys).astype(np.int64)[..., None, None] + off[:, None], 0, H - 1)   # (B, N, w, 1)
+        xr = np.rint(xs).astype(np.int64)[..., None, None] + off[None, :]                    # (B, N, 1, w)
+        yr = np.rint(ys).astype(np.int64)[..., None, None] + off[:, None]                    # (B, N, w, 1)
+        in_image = (xr >= 0) & (xr < W) & (yr >= 0) & (yr < H)    # (B, N, w, w): the neighbourhood clipped
+        xi, yi = np.clip(xr, 0, W - 1), np.clip(yr, 0, H - 1)     # (pixels outside it are not read twice)
         vals = dep[b_idx[..., None, None], yi, xi].reshape(B, N, -1).astype(np.float64)        # (B, N, w*w)
-        ok = surface[b_idx[..., None, None], yi, xi].reshape(B, N, -1)
+        ok = (surface[b_idx[..., None, None], yi, xi] & in_image).reshape(B, N, -1)
         vals = np.where(ok, vals, np.nan)
         any_ok = ok.any(-1)
         filled = np.where(any_ok[..., None], vals, 1.0)                      # all-NaN rows: no warning

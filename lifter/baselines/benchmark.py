@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from lifter.baselines.backproject import backproject_landmarks
-from lifter.baselines.lift import fill_invalid
+from lifter.baselines.lift import fill_invalid, scaled_camera
 from lifter.baselines.noise import DepthNoiseConfig, add_backdrop, add_depth_noise
 from lifter.baselines.render import SURFACE_CATEGORIES, render_depth
 
@@ -159,7 +159,6 @@ def depth_rows(data: Path, categories, noise_levels=NOISE_LEVELS, progress: bool
                         and np.allclose(tests[s].points3d, tests[first].points3d, equal_nan=True)) for s in tests}
         size = cams[first]["image_size"]
         sc = config.render_scale
-        rsize = (max(1, int(round(size[0] * sc))), max(1, int(round(size[1] * sc))))
         preds = {(s, li): np.full((len(idx),) + tests[s].points3d.shape[1:], np.nan) for s in tests
                  for li in range(len(levels))}
         filled = {(s, li): 0 for s in tests for li in range(len(levels))}
@@ -171,8 +170,8 @@ def depth_rows(data: Path, categories, noise_levels=NOISE_LEVELS, progress: bool
                 started = time.perf_counter()
                 if src not in maps:
                     t, c = tests[src], cams[src]
-                    maps[src] = render_depth(category, t.points3d[v], t.present[v], c["focal"][v] * sc,
-                                             (c["principal"][v] + 0.5) * sc - 0.5, rsize)
+                    f, pp, _, rsize = scaled_camera(c["focal"][v], c["principal"][v], t.points2d[v], size, sc)
+                    maps[src] = render_depth(category, t.points3d[v], t.present[v], f, pp, rsize)
                 seconds[levels.index(0.0) if 0.0 in levels else 0] += time.perf_counter() - started
             for li, level in enumerate(levels):
                 noisy: dict[str, np.ndarray] = {}
@@ -188,13 +187,11 @@ def depth_rows(data: Path, categories, noise_levels=NOISE_LEVELS, progress: bool
                             noisy[src] = add_depth_noise(maps[src], level, _view_rng(seed, category, li, int(v)),
                                                          config.noise)
                     c, t = cams[s], tests[s]
-                    f = c["focal"][v] * sc
-                    cx, cy = (c["principal"][v] + 0.5) * sc - 0.5
-                    p2 = (t.points2d[v].astype(np.float64) + 0.5) * sc - 0.5
+                    f, (cx, cy), p2, _ = scaled_camera(c["focal"][v], c["principal"][v], t.points2d[v], size, sc)
                     bp = backproject_landmarks(p2[None], noisy[src][None], np.array([[f, f, cx, cy]]),
                                                t.visible[v][None], window=config.window,
                                                statistic=config.statistic)
-                    full = fill_invalid(bp, p2[None], np.array([[f, f, cx, cy]]))[0]
+                    full = fill_invalid(bp, p2[None], np.array([[f, f, cx, cy]]), t.visible[v][None])[0]
                     preds[(s, li)][row_i] = full
                     filled[(s, li)] += int((~bp.valid[0] & t.present[v]).sum())
                     seconds[li] += time.perf_counter() - started

@@ -19,7 +19,7 @@ from lifter.baselines.render import render_depth
 def depth_lift(category: str, points2d: np.ndarray, visible: np.ndarray, points3d_gt: np.ndarray,
                present: np.ndarray, focal: float, principal, image_size, absrel: float = 0.0,
                rng: np.random.Generator | None = None, window: int = 1, statistic: str = "bilinear",
-               noise: DepthNoiseConfig = DepthNoiseConfig()) -> BackProjection:
+               noise: DepthNoiseConfig = DepthNoiseConfig(), render_scale: float = 1.0) -> BackProjection:
     """Depth-based lifting of one view with rendered (``absrel == 0``) or noisy depth.
 
     Args:
@@ -29,25 +29,41 @@ def depth_lift(category: str, points2d: np.ndarray, visible: np.ndarray, points3
         focal: px; principal: ``(2,)`` px; image_size: ``(W, H)`` px: the view's camera.
         absrel: depth noise level (0.03 = 3 % AbsRel; see :mod:`lifter.baselines.noise`).
         rng: randomness of the noise (default: a fixed seed, so the result is reproducible).
-        window, statistic: the depth read-out (see :func:`backproject_landmarks`).
+        window, statistic: the depth read-out (see :func:`backproject_landmarks`), in pixels of the map.
+        render_scale: the depth map's size as a fraction of ``image_size`` (:func:`scaled_camera`; the
+            benchmark's :class:`lifter.baselines.benchmark.DepthBenchmarkConfig` renders at 0.5).
     Returns:
         :class:`BackProjection` ``(N, 3)`` camera frame in the ground truth's units; invalid landmarks
         (missing, outside the image, no surface) are NaN with ``valid`` False.
     """
-    depth = render_depth(category, points3d_gt, present, focal, principal, image_size)
+    focal, p, points2d, size = scaled_camera(focal, principal, points2d, image_size, render_scale)
+    depth = render_depth(category, points3d_gt, present, focal, p, size)
     if absrel > 0:
         depth = add_depth_noise(depth, absrel, rng if rng is not None else np.random.default_rng(0), noise)
-    p = np.asarray(principal, dtype=np.float64).reshape(2)
-    return backproject_landmarks(points2d, depth, (float(focal), float(focal), p[0], p[1]), visible,
-                                 window=window, statistic=statistic)
+    return backproject_landmarks(points2d, depth, (focal, focal, p[0], p[1]), visible, window=window,
+                                 statistic=statistic)
 
 
-def fill_invalid(bp: BackProjection, points2d: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+def scaled_camera(focal: float, principal, points2d: np.ndarray, image_size, scale: float
+                  ) -> tuple[float, np.ndarray, np.ndarray, tuple[int, int]]:
+    """A view's camera and 2D for a depth map rendered at ``scale`` of its image ``image_size (W, H)``:
+    ``(focal px, principal (2,), points2d (..., 2), map size (W', H'))`` float64 in the map's pixels, whose pixel
+    centres lie at ``(p + 0.5) * scale - 0.5``; the rays, and so the back-projected points, are the image's."""
+    p = (np.asarray(principal, dtype=np.float64).reshape(2) + 0.5) * scale - 0.5
+    pts = (np.asarray(points2d, dtype=np.float64) + 0.5) * scale - 0.5
+    w, h = (int(v) for v in image_size)
+    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    return float(focal) * scale, p, pts, size
+
+
+def fill_invalid(bp: BackProjection, points2d: np.ndarray, intrinsics: np.ndarray,
+                 visible: np.ndarray | None = None) -> np.ndarray:
     """A full prediction ``(B, N, 3)`` float64 from a batched back-projection, for scoring.
 
-    Rule (documented in the benchmark): a landmark whose 2D is known (finite) but whose depth could not be read
-    is back-projected at the median depth of the view's valid landmarks; a landmark without 2D (missing,
-    occluded) is placed at the centroid of the view's valid landmarks (what the ``flat`` reference does).
+    Rule (documented in the benchmark): a visible landmark (its 2D known: finite, and ``visible``) whose depth
+    could not be read is back-projected at the median depth of the view's valid landmarks; a landmark without 2D
+    (missing, occluded: not visible, or NaN) is placed at the centroid of the view's valid landmarks (what the
+    ``flat`` reference does), whatever 2D it holds, as :func:`backproject_landmarks` ignores it.
     A view without any valid landmark falls back to the ``flat`` prediction (its 2D back-projected at one
     common depth, the landmarks without 2D at their centroid), so the result is always finite.
 
@@ -55,6 +71,8 @@ def fill_invalid(bp: BackProjection, points2d: np.ndarray, intrinsics: np.ndarra
         bp: batched :class:`BackProjection` (``points3d (B, N, 3)``, ``valid (B, N)``).
         points2d: ``(B, N, 2)`` the 2D the back-projection used (NaN where missing).
         intrinsics: ``(B, 4)`` ``fx, fy, cx, cy``.
+        visible: ``(B, N)`` bool, the ``visible`` the back-projection was given; None: every landmark with a
+            finite 2D.
     """
     p3 = bp.points3d.astype(np.float64)
     valid = bp.valid
@@ -65,6 +83,8 @@ def fill_invalid(bp: BackProjection, points2d: np.ndarray, intrinsics: np.ndarra
     zmed = np.where(count > 0, zmed, 1.0)                                    # no valid landmark: flat fallback
     k = np.asarray(intrinsics, dtype=np.float64)
     has2d = np.isfinite(points2d).all(-1)
+    if visible is not None:
+        has2d &= np.asarray(visible, dtype=bool)
     z = zmed[:, None]
     p2 = np.where(has2d[..., None], np.asarray(points2d, dtype=np.float64), 0.0)
     xy = (p2 - k[:, None, 2:4]) / k[:, None, 0:2] * z[..., None]
