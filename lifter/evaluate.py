@@ -477,6 +477,35 @@ def skipped_notes(data: Path, categories: tuple[str, ...], references: bool) -> 
     return notes
 
 
+def rows_replaced(path: Path, categories: list[str], models: dict[str, Path], depth_baseline: bool,
+                  ablations: bool, references: bool) -> list[str]:
+    """What the table ``path`` (an earlier ``evaluate.json``; none: nothing) holds that a run of these arguments
+    would not measure again, and so would lose by replacing it: its categories and model labels beyond the run's,
+    and its depth-based, variant and reference rows where the run leaves those out. Each as a phrase; ``[]``
+    when the run measures all of it (an unreadable file: ``["a file that is not ..."]``)."""
+    if not Path(path).is_file():
+        return []
+    try:
+        old = json.loads(Path(path).read_text())
+        rows, labels = old["results"], list(old["models"])
+        methods = {r["method"] for r in rows}
+        cats = {r["category"] for r in rows}
+    except (ValueError, KeyError, TypeError):
+        return [f"{path} is not a table of this command"]
+    lost = []
+    if cats - set(categories):
+        lost.append(f"categories {', '.join(sorted(cats - set(categories)))}")
+    if set(labels) - set(models):
+        lost.append(f"{len(set(labels) - set(models))} lifters' rows")
+    if not depth_baseline and any(m.startswith("depth") for m in methods):
+        lost.append("the depth-based rows")
+    if not ablations and labels and any(m.startswith(labels[0] + ",") for m in methods):
+        lost.append("the first lifter's variant rows")
+    if not references and any(m.startswith(("mean shape", "flat")) for m in methods):
+        lost.append("the reference rows")
+    return lost
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lifter.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data"), help="folder of the built test files")
@@ -497,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true",
                         help=f"take the blocks an interrupted run of the same command finished from "
                              f"OUT/{PARTIAL_NAME} (same weights, data and code) instead of measuring them again")
+    parser.add_argument("--force", action="store_true",
+                        help="replace OUT/evaluate.json even where it holds rows this command would not measure")
     args = parser.parse_args(argv)
     args.categories = list(dict.fromkeys(args.categories))           # each once, in the order given
     if not args.data.is_dir():
@@ -519,10 +550,18 @@ def main(argv: list[str] | None = None) -> int:
             weights_record(path)
     except (ValueError, WeightsError) as e:
         parser.error(str(e))
+    partial = args.out / PARTIAL_NAME
+    if partial.exists() and not args.resume:
+        parser.error(f"{partial} holds the finished blocks of an interrupted run: rerun that command with --resume "
+                     f"to go on, or give another --out (or delete the file) to start over")
+    lost = [] if args.force else rows_replaced(args.out / "evaluate.json", args.categories, models,
+                                                 args.depth_baseline, args.ablations, args.references)
+    if lost:
+        parser.error(f"--out {args.out} holds a table with rows this command would not measure ({'; '.join(lost)}): "
+                     f"give another --out, or --force to replace it")
     for note in skipped_notes(args.data, tuple(args.categories), args.references):
         print(f"note: {note}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
-    partial = args.out / PARTIAL_NAME
     if args.resume and not partial.exists():
         print(f"--resume: no {partial}, so nothing to resume: measuring every block")
 

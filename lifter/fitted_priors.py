@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import platform
 import sys
 import time
@@ -60,7 +61,8 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
                 option: str, load_option: str, views: int, seed: int,
                 fit: Callable[[object, str, object, argparse.Namespace, Callable], tuple[object, dict]],
                 describe: Callable[[dict], str], min_views: int = 1,
-                add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
+                add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+                check_arguments: Callable[[argparse.Namespace, Callable], None] | None = None) -> int:
     """``python -m lifter.<module> --data data/``: fit a prior per category from the bundled lifter's lifts.
 
     Args:
@@ -77,6 +79,13 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
         describe: a category's source dict -> how the printed summary names it, e.g. ``"2 modes from 2000 views"``.
         min_views: the fewest ``--views`` accepted.
         add_arguments: adds the command's own options to the parser.
+        check_arguments: ``(args, error)``: checks the command's own options before anything is loaded or fitted
+            (``error(message)`` stops the command with a usage error).
+
+    Nothing is fitted before the arguments, the training files and ``--out`` pass their checks. ``--out`` left at
+    the bundled file (``default_out``) takes the default settings (the bundled file's recipe, with another
+    lifter's weights installed there first: the README's steps) or ``--force``: a trial with other settings would
+    otherwise silently change every later ``lift()``.
     """
     parser = argparse.ArgumentParser(prog=f"python -m lifter.{module}",
                                      description=f"Fit the {what} of a test-time refinement from a lifter's lifts "
@@ -90,6 +99,8 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     parser.add_argument("--views", type=int, default=views, help="training views per category")
     parser.add_argument("--seed", type=int, default=seed, help="seed of the views' draw")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
+    parser.add_argument("--force", action="store_true",
+                        help=f"write the bundled {default_out.name} with settings other than its recipe's")
     args = parser.parse_args(argv)
     from tqdm import tqdm
 
@@ -99,10 +110,19 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
 
     if args.views < min_views:
         parser.error(f"--views must be at least {min_views}, got {args.views}")
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    if check_arguments is not None:
+        check_arguments(args, parser.error)
+    _check_out(parser, args, default_out)
     missing = [f"{c}_train.npz" for c in args.categories if not (Path(args.data) / f"{c}_train.npz").exists()]
     if missing:                                    # before the lifter is loaded and anything is fitted
         parser.error(f"no {', '.join(missing)} in {args.data}: run `python -m lifter.data build --source "
                      f"../shared/data --out {args.data}` first")
+    try:                                             # every file read (and checked) before anything is loaded
+        trains = {c: training_views(args.data, c, args.views, args.seed) for c in args.categories}
+    except ValueError as e:                          # DataFileError, or an unknown category
+        parser.error(str(e))
     weights = args.weights or DEFAULT_WEIGHTS
     try:
         lifter = load_lifter(weights, device=args.device, **{load_option: None})
@@ -116,8 +136,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     start = time.time()
     fitted, sources = {}, {}
     for category in tqdm(args.categories, desc=what, unit="category"):
-        train = training_views(args.data, category, args.views, args.seed)          # its file checked above
-        fitted[category], sources[category] = fit(lifter, category, train, args,
+        fitted[category], sources[category] = fit(lifter, category, trains[category], args,
                                                   lambda message: parser.error(f"{category}: {message}"))
     record = {
         "command": f"python -m lifter.{module} " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -131,3 +150,23 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
     save_fitted(args.out, fitted, record)
     print(f"wrote {args.out} ({', '.join(f'{c}: {describe(s)}' for c, s in sources.items())})")
     return 0
+
+
+def _check_out(parser: argparse.ArgumentParser, args: argparse.Namespace, default_out: Path) -> None:
+    """:func:`fit_command`'s checks of ``--out`` before anything is fitted: not a folder, its folder writable, and
+    the bundled file only with its recipe's settings or ``--force``."""
+    out = Path(args.out)
+    if out.is_dir():
+        parser.error(f"--out {out} is a folder: give the .safetensors file to write")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        parser.error(f"--out {out}: cannot make its folder ({e.strerror or e})")
+    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        parser.error(f"--out {out}: not writable here")
+    if out.resolve() == Path(default_out).resolve() and not args.force:
+        changed = [f"--{name.replace('_', '-')}" for name, value in sorted(vars(args).items())
+                   if name not in ("data", "out", "device", "force") and value != parser.get_default(name)]
+        if changed:
+            parser.error(f"{', '.join(changed)} differ from the recipe of the bundled {out} (used by every lift()): "
+                         f"give --out for a file of your own, or --force to replace the bundled one")

@@ -385,6 +385,15 @@ def _normalised_basis(views: torch.Tensor, points: torch.Tensor, modes: int) -> 
     return views, torch.cat([mean[:, None], M.transpose(0, 1)], 1).reshape(N, -1)
 
 
+def bundle_memory(views: int, landmarks: int, modes: int) -> int:
+    """Bytes :func:`bundle_adjust` of ``views`` views of ``landmarks`` landmarks with ``modes`` modes holds at its
+    peak, about: its float64 view-landmark blocks (``W``, ``Y``, their products and the residual derivatives, ``V Pv N Pl`` each)
+    and its Schur complement on the landmarks (``(N Pl)^2``, three copies while it is formed and factored), with
+    ``Pv = 7 + K`` and ``Pl = 3 (1 + K)``."""
+    pv, pl = 7 + modes, 3 * (1 + modes)
+    return 8 * (4 * views * pv * landmarks * pl + 3 * (landmarks * pl) ** 2 + 2 * views * landmarks * 2 * pl)
+
+
 def bundle_adjust(pixels: torch.Tensor, visible: torch.Tensor, principal: torch.Tensor, params: torch.Tensor,
                   mean: torch.Tensor, modes: int, iterations: int = DEFAULT_BA_ITERATIONS,
                   progress: Callable[[int, float], None] | None = None

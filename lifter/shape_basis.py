@@ -420,9 +420,31 @@ def load_bases(path: Path) -> dict[str, ShapeBasis]:
 def _fit_category(lifter, category: str, views, args, error) -> tuple[ShapeBasis, dict]:
     """One category's basis for :func:`main` (:func:`lifter.fitted_priors.fit_command`'s ``fit``)."""
     k = DEFAULT_MODES.get(category, 3) if args.modes is None else args.modes
-    if k < 0 or args.iterations < 1:
-        error(f"--modes must be >= 0 and --iterations >= 1, got {k} and {args.iterations}")
     return fit_basis_to_views(lifter, category, views.points2d, views.visible, k, args.iterations)
+
+
+def _check_arguments(args, error, available: int | None = None) -> None:
+    """:func:`main`'s checks before anything is loaded: ``--iterations`` >= 1, and each category's modes between 0
+    and ``3 N - 7`` (a shape's coordinates less its similarity) with a bundle adjustment that fits in the memory
+    ``available`` (bytes; None: the system's ``MemAvailable``): 500 modes for 20 hands had taken 23 GB."""
+    from lifter.batch_check import available_memory
+    from lifter.skeletons import get_category
+
+    if args.iterations < 1:
+        error(f"--iterations must be >= 1, got {args.iterations}")
+    available = available_memory() if available is None else available
+    for category in args.categories:
+        k = DEFAULT_MODES.get(category, 3) if args.modes is None else args.modes
+        try:
+            n = get_category(category).num_landmarks
+        except (KeyError, ValueError):
+            continue                                 # an unknown category: named once the lifter is loaded
+        if not 0 <= k <= 3 * n - 7:
+            error(f"--modes must be 0..{3 * n - 7} for {category} ({n} landmarks), got {k}")
+        need = pinhole_fit.bundle_memory(min(args.views, 10 ** 9), n, k)
+        if available is not None and need > available:
+            error(f"{category}: a basis of {k} modes from {args.views} views needs about {need / 2 ** 30:.1f} GiB "
+                  f"for its bundle adjustment, {available / 2 ** 30:.1f} GiB are available: lower --modes or --views")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -435,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
 
     return fit_command(argv, "shape_basis", "shape bases", DEFAULT_BASES, sorted(DEFAULT_MODES), "shape_basis",
                        "shape_bases", DEFAULT_VIEWS, DEFAULT_SEED, _fit_category,
-                       lambda s: f"{s['modes']} modes from {s['views']} views", min_views=2, add_arguments=add_modes)
+                       lambda s: f"{s['modes']} modes from {s['views']} views", min_views=2, add_arguments=add_modes,
+                       check_arguments=_check_arguments)
 
 
 if __name__ == "__main__":

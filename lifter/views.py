@@ -114,9 +114,8 @@ def training_views(data: Path, category: str, views: int, seed: int) -> TestSet 
     path = Path(data) / f"{category}_train.npz"
     if not path.exists():
         return None
-    with np.load(path) as f:
-        n = len(f["points2d"])
-    return read_views(path, category, "clean", training_indices(n, views, seed))
+    every = read_views(path, category, "clean")                 # checked: a damaged or foreign file is named
+    return every.select(training_indices(len(every.points2d), views, seed))
 
 
 def checked_views(data: Path, category: str, views: str, count: int, seed: int, hide: float = 0.0

@@ -412,10 +412,47 @@ def test_evaluate_cli_names_bad_folders_and_files_and_what_the_table_leaves_out(
         == 130
     err = capsys.readouterr().err
     assert "interrupted during the depth-based rows" in err and "the 2 finished blocks are kept" in err
+    kept = (out / PARTIAL_NAME).read_bytes()
+    with pytest.raises(SystemExit):             # another command into that folder would overwrite those blocks
+        ev.main(["--data", str(tiny_data), "--out", str(out), f"--model=other={DEFAULT_WEIGHTS}"] + words[1:])
+    assert "holds the finished blocks of an interrupted run" in capsys.readouterr().err
+    assert (out / PARTIAL_NAME).read_bytes() == kept
     monkeypatch.setattr(ev, "score", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    (out / PARTIAL_NAME).unlink()
     assert ev.main(["--data", str(tiny_data), "--out", str(out), f"--model=other={DEFAULT_WEIGHTS}"] + words[1:]) \
         == 130
-    assert "no block had finished" in capsys.readouterr().err and (out / PARTIAL_NAME).exists()
+    assert "no block had finished" in capsys.readouterr().err
+
+
+def test_a_smaller_command_does_not_replace_a_fuller_table(tiny_data: Path, tmp_path: Path, capsys) -> None:
+    """Into a folder whose evaluate.json holds rows the command would not measure (other categories or lifters,
+    depth-based, variant or reference rows it leaves out), the command is refused before measuring anything,
+    unless --force: a quick one-category check had replaced the shipped table the app's Benchmark tab reads."""
+    import json
+
+    import lifter.evaluate as ev
+    from lifter.api import DEFAULT_WEIGHTS
+
+    out = tmp_path / "out"
+    out.mkdir()
+    table = {"data": "data", "models": {"bundled": "x", "second": "y"},
+             "results": [{"method": m, "category": c, "setting": "clean"} for m, c in
+                         (("bundled", "hand21"), ("bundled, without mirror averaging", "hand21"),
+                          ("second", "chair"), ("flat (zero depth)", "hand21"), ("depth oracle (rendered)", "hand21"))]}
+    (out / "evaluate.json").write_text(json.dumps(table))
+    assert ev.rows_replaced(out / "evaluate.json", ["hand21", "chair"], {"bundled": 1, "second": 2}, True, True,
+                            True) == []
+    lost = ev.rows_replaced(out / "evaluate.json", ["hand21"], {"bundled": 1}, False, False, False)
+    assert lost == ["categories chair", "1 lifters' rows", "the depth-based rows", "the first lifter's variant rows",
+                    "the reference rows"]
+    words = ["--data", str(tiny_data), "--out", str(out), f"--model=bundled={DEFAULT_WEIGHTS}", "--categories",
+             "hand21", "--no-ablation-rows", "--no-depth-baseline", "--no-reference-rows"]
+    with pytest.raises(SystemExit):
+        ev.main(words)
+    assert "holds a table with rows this command would not measure" in capsys.readouterr().err
+    assert json.loads((out / "evaluate.json").read_text()) == table
+    assert ev.main(words + ["--force"]) == 0
+    assert {r["category"] for r in json.loads((out / "evaluate.json").read_text())["results"]} == {"hand21"}
 
 
 def test_evaluate_model_words_naming_a_run_or_its_checkpoint_say_how_to_export(tmp_path: Path) -> None:

@@ -300,6 +300,42 @@ def test_the_command_writes_bases_the_api_loads(tmp_path: Path, face_data: Path)
         main(["--data", str(face_data), "--out", str(out), "--iterations", "0"])
 
 
+def test_the_command_refuses_before_fitting(tmp_path: Path, face_data: Path, capsys, monkeypatch) -> None:
+    """Every refusal comes before the lifter is loaded or anything fitted, so no finished fit is lost and the
+    bundled file is not replaced by a trial: a folder or an unwritable place as --out, the bundled file with other
+    settings than its recipe's (without --force), modes beyond a shape's coordinates or a bundle adjustment larger
+    than the memory (500 modes of 20 hands had taken 23 GB), a negative seed, a damaged training file."""
+    from lifter import fitted_priors, shape_basis
+    from lifter.shape_basis import DEFAULT_BASES, main
+
+    monkeypatch.setattr(fitted_priors, "save_fitted", lambda *a: pytest.fail("nothing may be written"))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    refusals = {
+        "is a folder": ["--out", str(tmp_path)],
+        "cannot make its folder": ["--out", str(blocker / "b.safetensors")],
+        "--views differ from the recipe of the bundled": ["--views", "20"],
+        "--modes must be 0..1397 for face468": ["--out", str(tmp_path / "b.safetensors"), "--modes", "1398"],
+        "--seed must be >= 0": ["--out", str(tmp_path / "b.safetensors"), "--seed", "-1"],
+    }
+    for said, args in refusals.items():
+        with pytest.raises(SystemExit):
+            main(["--data", str(face_data), *args])
+        assert said in capsys.readouterr().err, said
+    errors = []
+    shape_basis._check_arguments(type("A", (), {"iterations": 1, "categories": ["face468"], "modes": 40,
+                                                "views": 1000})(), errors.append, available=2 ** 30)
+    assert errors and "GiB for its bundle adjustment" in errors[0] and "lower --modes or --views" in errors[0]
+    assert DEFAULT_BASES.is_file()                                   # the bundled file untouched
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "face468_train.npz").write_bytes((face_data / "face468_train.npz").read_bytes()[:500])
+    monkeypatch.setattr("lifter.api.load_lifter", lambda *a, **k: pytest.fail("the file is checked first"))
+    with pytest.raises(SystemExit):
+        main(["--data", str(damaged), "--out", str(tmp_path / "b.safetensors")])
+    assert "face468_train.npz cannot be read as a data file" in capsys.readouterr().err
+
+
 def test_the_check_scripts_rows_are_the_apis(face_data: Path, capsys) -> None:
     from lifter.evaluate import score
     from lifter.views import load_test_set
