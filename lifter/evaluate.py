@@ -555,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{partial} holds the finished blocks of an interrupted run: rerun that command with --resume "
                      f"to go on, or give another --out (or delete the file) to start over")
     lost = [] if args.force else rows_replaced(args.out / "evaluate.json", args.categories, models,
-                                                 args.depth_baseline, args.ablations, args.references)
+                                               args.depth_baseline, args.ablations, args.references)
     if lost:
         parser.error(f"--out {args.out} holds a table with rows this command would not measure ({'; '.join(lost)}): "
                      f"give another --out, or --force to replace it")
