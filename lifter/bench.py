@@ -1,4 +1,4 @@
-"""Speed and memory of the lifter: ``python -m lifter.bench [--out results/bench.json]``.
+"""Speed and memory of the lifter: ``python -m lifter.bench [--out results]`` (bench.json and bench.md there).
 
 Per category and device (CPU always, CUDA when present, bf16 autocast on CUDA):
 
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -63,38 +64,48 @@ def pose_source(category: str, data: Path | None) -> Path | None:
     return path if path is not None and path.exists() else None
 
 
-def sample_inputs(category: str, n_landmarks: int, count: int, data: Path | None, seed: int = 0) -> np.ndarray:
-    """``(count, N, 2)`` test poses from ``data`` when built, else random pixel poses of the right size. Raises
+def sample_inputs(category: str, n_landmarks: int, count: int, data: Path | None, seed: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``(poses (count, N, 2) float32, visible (count, N) bool)``: test views from ``data`` when built (those with
+    every landmark visible; for a category without such views, e.g. chairs, which lack some landmarks, every view
+    with its own visibility), else random pixel poses of the right size, all visible. Raises
     :class:`lifter.views.DataFileError` for a test file that is not the category's."""
     path = pose_source(category, data)
     if path is not None:
         f = read_data_file(path, category, ("points2d", "visible"))
         pts, vis = f["points2d"], f["visible"]
-        full = pts[vis.all(1)] if vis.all(1).any() else np.nan_to_num(pts)
-        return np.resize(full, (count,) + full.shape[1:]).astype(np.float32)
+        if vis.all(1).any():
+            pts, vis = pts[vis.all(1)], vis[vis.all(1)]
+        return (np.resize(pts, (count,) + pts.shape[1:]).astype(np.float32),
+                np.resize(vis, (count,) + vis.shape[1:]).astype(bool))
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=(count, n_landmarks, 2)) * 100 + 500).astype(np.float32)
+    return (rng.normal(size=(count, n_landmarks, 2)) * 100 + 500).astype(np.float32), np.ones((count, n_landmarks),
+                                                                                              bool)
 
 
-def latency_ms(lifter: LoadedLifter, pose: np.ndarray, category: str, repeats: int) -> list[float]:
+def latency_ms(lifter: LoadedLifter, pose: np.ndarray, category: str, repeats: int,
+               visible: np.ndarray | None = None) -> list[float]:
+    """Milliseconds of ``repeats`` single-pose lifts of ``pose (N, 2)`` (``visible (N,)`` or None), after 10."""
     for _ in range(10):
-        lifter.lift(pose, category)
+        lifter.lift(pose, category, visible=visible)
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        lifter.lift(pose, category)
+        lifter.lift(pose, category, visible=visible)
         times.append(1000 * (time.perf_counter() - t))
     return times
 
 
-def throughput(lifter: LoadedLifter, poses: np.ndarray, category: str, repeats: int) -> float:
-    lifter.lift(poses, category)
+def throughput(lifter: LoadedLifter, poses: np.ndarray, category: str, repeats: int,
+               visible: np.ndarray | None = None) -> float:
+    """Median poses/s of ``repeats`` lifts of ``poses (B, N, 2)`` in one call (``visible (B, N)`` or None)."""
+    lifter.lift(poses, category, visible=visible)
     rates = []
     for _ in range(repeats):
         if lifter.device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
-        lifter.lift(poses, category)
+        lifter.lift(poses, category, visible=visible)
         if lifter.device.type == "cuda":
             torch.cuda.synchronize()
         rates.append(len(poses) / (time.perf_counter() - t))
@@ -195,7 +206,7 @@ def _timed_rows(weights: Path, data: Path | None, batch: int, repeats: int, devi
         for category, n in main.categories.items():
             if categories is not None and category not in categories:
                 continue
-            poses = sample_inputs(category, n, batch, data)
+            poses, visible = sample_inputs(category, n, batch, data)
             for label, model in models.items():
                 if ((label == NO_SYMMETRY and not symmetry_refines(category))
                         or (label == NO_BASIS and category not in main.bases)
@@ -204,8 +215,8 @@ def _timed_rows(weights: Path, data: Path | None, batch: int, repeats: int, devi
                 reset_peak_rss()                               # peak memory per row, on either device
                 if device == "cuda":
                     torch.cuda.reset_peak_memory_stats()
-                lat = latency_ms(model, poses[0], category, repeats)
-                rate = throughput(model, poses, category, max(3, repeats // 40))
+                lat = latency_ms(model, poses[0], category, repeats, visible[0])
+                rate = throughput(model, poses, category, max(3, repeats // 40), visible)
                 row = {"device": device, "category": category, "model": label, "batch": batch,
                        "latency_p50_ms": round(percentile(lat, 50), 3),
                        "latency_p90_ms": round(percentile(lat, 90), 3), "throughput_poses_s": round(rate, 1)}
@@ -226,6 +237,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
     results: list[dict] = []
     try:
         main = _timed_rows(weights, data, batch, repeats, devices, categories, results)
+        cold = cold_start_seconds(weights)
     except KeyboardInterrupt:
         raise BenchInterrupted(results) from None
     for row in results:
@@ -239,7 +251,7 @@ def bench(weights: Path, data: Path | None, batch: int, repeats: int, devices: l
             "cpu": cpu_description(),                                   # model name and bf16 instructions
             "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
             "weights_mb": round(Path(weights).stat().st_size / 1e6, 2),
-            "cold_start_s": round(cold_start_seconds(weights), 2), "results": results}
+            "cold_start_s": round(cold, 2), "results": results}
 
 
 def to_markdown(report: dict) -> str:
@@ -266,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1024, help="poses per call for the throughput figure")
     parser.add_argument("--repeats", type=int, default=200, help="single-pose timings per model and category")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-    parser.add_argument("--out", type=Path, default=Path("results"), help="where bench.json/.md go")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="the folder bench.json/.md go to")
     parser.add_argument("--devices", nargs="+", choices=["cpu", "cuda"], default=None,
                         help="devices to time (default: cpu, and cuda when present); e.g. --devices cuda --batch "
                              "65536 for a GPU's throughput alone")
@@ -301,6 +313,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--data {args.data} has no test file of {', '.join(lacking)} "
                          f"({', '.join(f'{c}_test.npz' for c in lacking)}): build them, choose --categories, or "
                          f"leave --data out to time random poses where data/ lacks them")
+    try:                                             # the last check: nothing is made before
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        parser.error(f"--out {args.out}: cannot make the folder ({e.strerror or e})")
+    if not os.access(args.out, os.W_OK):
+        parser.error(f"--out {args.out}: not writable here")
     data = args.data if args.data is not None else (Path("data") if Path("data").is_dir() else None)
     try:
         report = bench(args.weights, data, args.batch, args.repeats, devices, args.categories)
@@ -309,17 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     except DataFileError as e:
         parser.exit(1, f"{parser.prog}: error: {e}\n")
     except BenchInterrupted as e:
-        args.out.mkdir(parents=True, exist_ok=True)
         partial = args.out / "bench.partial.json"
         partial.write_text(json.dumps({"weights": str(args.weights), "interrupted": True, "results": e.rows},
                                       indent=1) + "\n")
         print(f"\ninterrupted: the {len(e.rows)} rows timed so far are in {partial} (without their ratios to the "
               f"baseline); bench.json and bench.md are written by a whole run", file=sys.stderr)
         return 130
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.json").write_text(json.dumps(report, indent=1) + "\n")
     md = to_markdown(report)
     (args.out / "bench.md").write_text(md)
+    (args.out / "bench.partial.json").unlink(missing_ok=True)         # an earlier interrupted run's, now superseded
     print()
     print(md)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from lifter.api import DEFAULT_WEIGHTS
@@ -38,8 +39,17 @@ def test_bench_times_built_test_poses_and_refuses_a_missing_folder(tmp_path: Pat
     vis[0, 4] = False                                    # a partly hidden pose is left out of the timed ones
     np.savez(tmp_path / "hand21_test.npz", points2d=pts, visible=vis, category="hand21")
     assert pose_source("hand21", tmp_path) == tmp_path / "hand21_test.npz" and pose_source("chair", tmp_path) is None
-    poses = sample_inputs("hand21", 21, 4, tmp_path)
+    poses, visible = sample_inputs("hand21", 21, 4, tmp_path)
     np.testing.assert_array_equal(poses, np.stack([pts[1], pts[2], pts[1], pts[2]]))
+    assert visible.all()
+    chairs = np.random.default_rng(1).normal(size=(2, 21, 2)).astype(np.float32)
+    present = np.ones((2, 21), bool)
+    present[:, 6:10] = False                             # no chair view has every landmark: each keeps its own
+    chairs[~present] = np.nan
+    np.savez(tmp_path / "chair_test.npz", points2d=chairs, visible=present, category="chair")
+    poses, visible = sample_inputs("chair", 21, 3, tmp_path)
+    np.testing.assert_array_equal(visible, present[[0, 1, 0]])          # (they had been timed at pixel (0, 0))
+    np.testing.assert_array_equal(poses[visible], chairs[[0, 1, 0]][present[[0, 1, 0]]])
     with pytest.raises(SystemExit):
         main(["--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")])
     assert "--data" in capsys.readouterr().err and not (tmp_path / "out").exists()
@@ -51,6 +61,17 @@ def test_bench_times_built_test_poses_and_refuses_a_missing_folder(tmp_path: Pat
         with pytest.raises(SystemExit):
             main([flag, "0", "--out", str(tmp_path / "out")])
         assert f"{flag} must be at least 1" in capsys.readouterr().err and not (tmp_path / "out").exists()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit):                                     # before the timings, not after them
+        main(["--out", str(blocker / "out"), "--categories", "hand21"])
+    assert "is a file, not a folder" in capsys.readouterr().err
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if not os.access(locked, os.W_OK):                                  # (root may write anywhere)
+        with pytest.raises(SystemExit):
+            main(["--out", str(locked / "out"), "--categories", "hand21"])
+        assert "cannot make the folder" in capsys.readouterr().err
 
 
 def test_guessed_camera_row_times_lift_with_camera_without_intrinsics() -> None:

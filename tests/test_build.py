@@ -111,3 +111,40 @@ def test_sources_are_checked_before_anything_is_written_and_a_second_build_keeps
     assert second["config"]["seed"] == 7 and set(second["files"]) == set(first["files"])
     assert second["files"]["face468_test.npz"]["built_with"]["config"]["seed"] == 0
     assert "built_with" not in second["files"]["hand21_train.npz"]
+
+
+def test_an_interrupted_build_leaves_whole_files_and_a_true_record(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Ctrl-C while a rebuild with another seed renders its test split: the training file already rewritten is
+    recorded with the new seed, the test files keep their earlier build and are recorded with it (build.json had
+    said seed 0 for all), no half-written file is left, and the command says so in a line, not a traceback."""
+    import json
+
+    import lifter.data.build as build_module
+    from lifter.data.__main__ import main
+    from lifter.data.build import BuildConfig, build
+
+    out = tmp_path / "data"
+    build(tmp_path, out, ("hand21",), BuildConfig(hand_train=20, hand_test=10), progress=False, check_source=False)
+    before = (out / "hand21_test.npz").read_bytes()
+    real = build_module.render_views
+    calls = []
+
+    def stopped_on_the_test_split(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "render_views", stopped_on_the_test_split)
+    monkeypatch.setattr(build_module, "BuildConfig", lambda seed: BuildConfig(hand_train=20, hand_test=10, seed=seed))
+    assert main(["build", "--source", str(tmp_path), "--out", str(out), "--categories", "hand21", "--seed", "5",
+                 "--quiet"]) == 130
+    assert "interrupted: the files finished so far are written whole" in capsys.readouterr().err
+    record = json.loads((out / "build.json").read_text())
+    assert record["config"]["seed"] == 5 and "built_with" not in record["files"]["hand21_train.npz"]
+    assert record["files"]["hand21_test.npz"]["built_with"]["config"]["seed"] == 0
+    assert (out / "hand21_test.npz").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["build.json", "hand21_test.npz", "hand21_test_occluded.npz",
+                                                     "hand21_train.npz"]
+    assert main(["build", "--source", str(tmp_path), "--out", str(out), "--seed", "-1"]) == 2
+    assert "--seed must be >= 0" in capsys.readouterr().err

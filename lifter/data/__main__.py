@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "download":
         return download_mod.run_download(args)
+    if args.seed < 0:
+        print(f"error: --seed must be >= 0, got {args.seed}", file=sys.stderr)
+        return 2
     blocked = file_in_the_way(args.out)
     if blocked:
         print(f"error: --out {args.out}: {blocked} is a file: give the folder to write the data files in",
@@ -46,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except PermissionError as e:
+        print(f"error: --out {args.out}: not writable ({e.strerror}: {e.filename})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the files finished so far are written whole and recorded in {args.out / 'build.json'}; "
+              f"the others keep their earlier build (run the same command again to finish)", file=sys.stderr)
+        return 130
     print(format_summary(summary))
     print(f"wrote {len(summary)} files and build.json to {args.out}")
     return 0

@@ -37,6 +37,7 @@ project's synthetic hand model (``lifter.data.hand``) with separate train and te
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -216,11 +217,14 @@ def build(source: Path, out: Path, categories: tuple[str, ...] = CATEGORY_NAMES,
         for name, visible in files.items():
             arrays = views_to_arrays(views, visible, category, name, shapes.units, cfg.protocol.image_size)
             path = out / f"{category}_{name}.npz"
-            np.savez(path, **arrays)
+            partial = out / f".{path.name}.partial.npz"     # whole files only: an interruption leaves the old one
+            np.savez(partial, **arrays)
+            os.replace(partial, path)
             summary[path.name] = {"category": category, "split": name, **summarise(arrays)}
-    record = {"source": str(source), "config": asdict(cfg), "seconds": round(time.perf_counter() - started, 1),
-              "files": summary}
-    (out / "build.json").write_text(json.dumps(merged_record(out / "build.json", record), indent=2) + "\n")
+        # recorded as each split is written: an interrupted build leaves build.json true to the files there
+        record = {"source": str(source), "config": asdict(cfg),
+                  "seconds": round(time.perf_counter() - started, 1), "files": summary}
+        (out / "build.json").write_text(json.dumps(merged_record(out / "build.json", record), indent=2) + "\n")
     return summary
 
 
