@@ -57,7 +57,7 @@ from lifter.partial_results import PARTIAL_NAME, PartialMismatch, load_blocks, r
 from lifter.references import best_depth_floor, depth_only_floor, flat_method, mean_shape, rigid_template
 from lifter.skeletons import get_category
 from lifter.symmetry import refines as symmetry_refines
-from lifter.views import CATEGORY_ORDER, SETTINGS, DataFileError, TestSet, load_test_set
+from lifter.views import CATEGORY_ORDER, SETTINGS, DataFileError, TestSet, load_test_set, read_data_file
 
 if TYPE_CHECKING:
     from lifter.api import LoadedLifter
@@ -154,17 +154,21 @@ def cross_view_consistency(predict: Callable[[TestSet], np.ndarray], data: Path,
     (with the test file's occlusion rate); both views are lifted, each lift is scaled to the ground truth's RMS
     radius, the first is similarity-aligned to the second, and the mean per-landmark distance is reported in
     the category's units (mm, or % of the RMS radius). Lower is more 3D-consistent; 0 for a method that ignores
-    its input.
+    its input. None for a test file without its cameras (``shape_index``, ``camera_R``, ``camera_t``: optional in
+    DESIGN.md's data contract).
     """
     from lifter.data.cameras import render_views
 
     path = Path(data) / f"{test.category}_{SETTINGS[test.setting]}.npz"
-    with np.load(path) as f:
-        _, first = np.unique(f["shape_index"], return_index=True)
-        first = first[:max_shapes]
-        R, t = f["camera_R"][first].astype(np.float64), f["camera_t"][first].astype(np.float64)
-        world = np.einsum("bji,bnj->bni", R, f["points3d"][first] - t[:, None])
-        present = f["present"][first]
+    cameras = ("shape_index", "camera_R", "camera_t")
+    f = read_data_file(path, test.category, ("points2d", "points3d", "present"), cameras)
+    if not all(k in f for k in cameras):         # a test file without its cameras (optional): no second views
+        return None
+    _, first = np.unique(f["shape_index"], return_index=True)
+    first = first[:max_shapes]
+    R, t = f["camera_R"][first].astype(np.float64), f["camera_t"][first].astype(np.float64)
+    world = np.einsum("bji,bnj->bni", R, f["points3d"][first] - t[:, None])
+    present = f["present"][first]
     occlusion = float((present.sum() - test.visible[first].sum()) / max(present.sum(), 1))
     views = render_views(np.where(present[..., None], world, np.nan), present, np.random.default_rng(seed),
                          views_per_shape=2, occlusion=occlusion)
@@ -559,6 +563,13 @@ def main(argv: list[str] | None = None) -> int:
     if lost:
         parser.error(f"--out {args.out} holds a table with rows this command would not measure ({'; '.join(lost)}): "
                      f"give another --out, or --force to replace it")
+    for category in args.categories if args.references else ():      # the references' training files, up front
+        train = args.data / f"{category}_train.npz"
+        if train.exists():
+            try:
+                read_data_file(train, category, ("points2d", "visible", "points3d"))
+            except DataFileError as e:
+                parser.error(str(e))
     for note in skipped_notes(args.data, tuple(args.categories), args.references):
         print(f"note: {note}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lifter.geometry import rigid_factorisation, rms_radius, similarity_procrustes, visible_centroid
-from lifter.views import TestSet
+from lifter.views import TestSet, read_data_file
 
 
 def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: int = 3) -> np.ndarray | None:
@@ -25,9 +25,9 @@ def mean_shape(data: Path, category: str, max_shapes: int = 5000, iterations: in
     path = Path(data) / f"{category}_train.npz"
     if not path.exists():
         return None
-    with np.load(path) as f:
-        step = max(1, len(f["points3d"]) // max_shapes)
-        shapes = f["points3d"][::step].astype(np.float64)
+    points3d = read_data_file(path, category, ("points2d", "points3d"))["points3d"]   # checked: named if foreign
+    step = max(1, len(points3d) // max_shapes)
+    shapes = points3d[::step].astype(np.float64)
     present = np.isfinite(shapes).all(-1)
     mean = np.nanmean(shapes - np.nanmean(shapes, 1, keepdims=True), 0)
     for _ in range(iterations):
@@ -47,11 +47,11 @@ def rigid_template(data: Path, category: str, mean: np.ndarray | None) -> np.nda
     path = Path(data) / f"{category}_train.npz"
     if not path.exists() or mean is None:
         return None
-    with np.load(path) as f:
-        try:
-            shape, _ = rigid_factorisation(f["points2d"], f["visible"])
-        except ValueError:
-            return None
+    f = read_data_file(path, category, ("points2d", "visible"))
+    try:
+        shape, _ = rigid_factorisation(f["points2d"], f["visible"])
+    except ValueError:
+        return None
     ok = np.isfinite(mean).all(-1)
     mirrored = shape * [1.0, 1.0, -1.0]
     err = [np.linalg.norm(similarity_procrustes(s[None], mean[None], ok[None])[0] - mean, axis=-1)[ok].mean()

@@ -469,3 +469,32 @@ def test_evaluate_model_words_naming_a_run_or_its_checkpoint_say_how_to_export(t
 
     with pytest.raises(WeightsError, match="is a training run's checkpoint, not lifter weights: export"):
         weights_record(run / "checkpoint.safetensors")
+
+
+def test_training_files_are_checked_and_a_test_file_may_lack_its_cameras(tiny_data: Path, tmp_path: Path,
+                                                                         capsys) -> None:
+    """A training file of another category (the same landmark count) is refused before anything is measured (it
+    had given the mean-shape row 44 mm instead of 21 silently), and a test file without its cameras (optional in
+    the data contract) gives no cross-view figure instead of a KeyError."""
+    import shutil
+
+    import lifter.evaluate as ev
+    from lifter.api import DEFAULT_WEIGHTS
+    from lifter.views import load_test_set
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(tiny_data / "hand21_test.npz", data)
+    with np.load(tiny_data / "hand21_test.npz") as f:
+        np.savez(data / "hand21_train.npz", **{**{k: f[k] for k in f.files}, "category": np.str_("chair")})
+    with pytest.raises(SystemExit):
+        ev.main(["--data", str(data), "--out", str(tmp_path / "o"), f"--model=bundled={DEFAULT_WEIGHTS}",
+                 "--categories", "hand21", "--no-ablation-rows", "--no-depth-baseline"])
+    err = capsys.readouterr().err
+    assert "hand21_train.npz: holds category chair, expected hand21" in err and not (tmp_path / "o").exists()
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    with np.load(tiny_data / "hand21_test.npz") as f:
+        np.savez(bare / "hand21_test.npz", **{k: f[k] for k in f.files if k not in ("shape_index", "camera_R")})
+    test = load_test_set(bare, "hand21", "clean")
+    assert ev.cross_view_consistency(lambda t: t.points3d, bare, test) is None
