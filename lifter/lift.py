@@ -98,8 +98,6 @@ def read_landmarks(path: Path) -> dict[str, np.ndarray]:
         raise ValueError(f"cannot read {path}: {e}") from None
     if "points2d" not in raw:
         raise ValueError(f"{path} has no 'points2d' array (its keys: {', '.join(map(str, found)) or 'none'})")
-    if raw["points2d"].ndim == 3 and len(raw["points2d"]) == 0:
-        raise ValueError(f"{path} holds no frames: its points2d has shape {raw['points2d'].shape}")
     return raw
 
 
