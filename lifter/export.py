@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out must end in .safetensors, got {args.out}")
     if args.out.is_dir():
         parser.error(f"--out {args.out} is a folder: give the weights file's path")
+    if args.out.resolve().parent == Path(args.run).resolve() and args.out.name.startswith("checkpoint."):
+        parser.error(f"--out {args.out} is the run's own checkpoint (its optimisers and random states would be lost, "
+                     f"and --resume with them): give another file, e.g. {Path(args.run).name}.safetensors beside it")
     if (args.out.exists() or record_path(args.out).exists()) and not args.force:
         parser.error(f"{args.out} or its record {record_path(args.out)} exists; give --force to overwrite them")
     try:

@@ -224,6 +224,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         check_training_files(data_dir, cfg.categories)
+        self.data_sha256 = {c: sha256_file(Path(data_dir) / f"{c}_train.npz") for c in cfg.categories}   # resume
         self.data = {c: TrainData(Path(data_dir) / f"{c}_train.npz", c, need_3d=cfg.supervision == "3d")
                      for c in cfg.categories}
         model_cfg = LifterConfig(**{**asdict(cfg.model), "categories": {c: get_category(c).num_landmarks
@@ -266,11 +267,14 @@ class Trainer:
         check_batch_tokens(cfg.categories, cfg.category_batch_tokens)
         check_symmetry_categories(cfg.categories, cfg.symmetry_categories, cfg.symmetry_weight)
         self.templates = {}                                       # category -> (N, 3) shape from the training 2D
-        for c, _ in cfg.template_weights:
-            shape, _ = rigid_factorisation(self.data[c].points.numpy(), self.data[c].visible.numpy())
-            self.templates[c] = torch.tensor(shape, dtype=torch.float32, device=device)
-        check_flow_weights(cfg.categories, cfg.flow_weights)
-        self.flows = {c: fit_category_flow(self.data[c], cfg).to(device) for c, _ in cfg.flow_weights}
+        try:                                  # a category these priors cannot be made for: named in one line
+            for c, _ in cfg.template_weights:
+                shape, _ = rigid_factorisation(self.data[c].points.numpy(), self.data[c].visible.numpy())
+                self.templates[c] = torch.tensor(shape, dtype=torch.float32, device=device)
+            check_flow_weights(cfg.categories, cfg.flow_weights)
+            self.flows = {c: fit_category_flow(self.data[c], cfg).to(device) for c, _ in cfg.flow_weights}
+        except ValueError as e:
+            raise TrainingError(f"--template-weight / --flow-weight: {e}") from None
 
     def batch(self, category: str) -> dict[str, torch.Tensor]:
         d = self.data[category]
@@ -450,7 +454,7 @@ class Trainer:
         tensors.update({f"critics.{k}": v for k, v in self.critics.state_dict().items()})
         meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
                       "init_sha256": self.init_sha256, "teacher_bones_sha256": self.teacher_bones_sha256,
-                      "data_dir": str(self.data_dir), "device": str(self.device),
+                      "data_sha256": self.data_sha256, "data_dir": str(self.data_dir), "device": str(self.device),
                       "processor": self.processor, "command": self.command,
                       "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
         for decay, ema in self.emas.items():
@@ -479,21 +483,33 @@ class Trainer:
     def load(self, out: Path) -> None:
         """Restore the state written by :meth:`save`. Raises :class:`lifter.stopping.TrainingError` when the run
         started from another ``--init`` file, or with another ``--teacher-bones`` file, than the one at that path
-        now, or its checkpoint cannot be read."""
+        now, read other training files than ``--data``'s now (checkpoints from 2026-12-07 on pin them), or its
+        checkpoint cannot be read."""
         try:
             meta, tensors = read_meta(out), read_checkpoint_tensors(out)
         except (FileNotFoundError, ValueError) as e:
             raise TrainingError(f"cannot resume: {e}") from None
-        pinned = (("init_sha256", self.init_sha256,                   # the files the run read, by their SHA-256
+        pinned = [(self.init_sha256, meta.get("init_sha256"),           # the files the run read, by their SHA-256
                    f"{self.cfg.init_from} is not the file the run in {out} started from"),
-                  ("teacher_bones_sha256", self.teacher_bones_sha256,
+                  (self.teacher_bones_sha256, meta.get("teacher_bones_sha256"),
                    f"{self.cfg.finetune.teacher_bones} is not the teacher's proportions file the run in {out} "
-                   f"started with"))
-        for key, now, said in pinned:
-            saved = meta.get(key)
+                   f"started with")]
+        pinned += [(now, (meta.get("data_sha256") or {}).get(c),            # --data may name another folder
+                    f"{self.data_dir / f'{c}_train.npz'} is not the training file the run in {out} read")
+                   for c, now in self.data_sha256.items()]
+        for now, saved, said in pinned:
             if saved and now and saved != now:
                 raise TrainingError(f"cannot resume: {said} (SHA-256 {now[:12]}... against {saved[:12]}...): "
                                     f"restore it, or start a new run")
+        try:
+            self._restore(meta, tensors, out)
+        except KeyError as e:
+            raise TrainingError(f"cannot resume: {out / 'checkpoint.safetensors'} lacks {e}: a damaged checkpoint; "
+                                f"start a new run") from None
+
+    def _restore(self, meta: dict, tensors: dict, out: Path) -> None:
+        """:meth:`load`'s restoring of the checked checkpoint ``meta``, ``tensors`` (raises KeyError for a missing
+        entry)."""
         self.model.load_state_dict(prefixed(tensors, "model."))
         self.critics.load_state_dict(prefixed(tensors, "critics."))
         for decay, ema in self.emas.items():

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import torch
 
 from lifter.bone_lengths import DEFAULT_PROPORTIONS, load_proportions
-from lifter.checked_files import file_in_the_way
+from lifter.checked_files import WeightsError, file_in_the_way
 from lifter.devices import cpu_bf16_units, resolve_device
 from lifter.finetune import TEACHER_READINGS, FinetuneConfig
 from lifter.flow import FlowConfig
@@ -370,15 +370,17 @@ def settings_differing(parser: argparse.ArgumentParser, args: argparse.Namespace
                        saved: TrainConfig) -> list[str]:
     """The options of ``given`` (on the command line) that set a setting otherwise than the resumed run ``saved``
     has it, each as ``"--lr 5 (the run's: 0.001)"``; the settings of :data:`RESUME_SETTINGS` may differ. An option
-    is found by the settings it alone changes from the defaults (:func:`config_of`)."""
+    is found by the settings it alone changes from the defaults (:func:`config_of`), and by the setting of its own
+    name: an option given at its default value (``--precision fp32`` to a bf16 run) changes nothing from the
+    defaults, and had been passed over."""
     defaults = parser.parse_args(["--data", str(args.data)])
     base = _flat(_config_of_args(parser, defaults))
     run = _flat(saved)
     out = []
     for dest in sorted(given):
-        one = argparse.Namespace(**{**vars(defaults), dest: getattr(args, dest)})
-        changed = {k: v for k, v in _flat(_config_of_args(parser, one)).items()
-                   if v != base.get(k) and k not in RESUME_SETTINGS and k in run and v != run[k]}
+        one = _flat(_config_of_args(parser, argparse.Namespace(**{**vars(defaults), dest: getattr(args, dest)})))
+        keys = {k for k, v in one.items() if v != base.get(k)} | {k for k in (dest, f"model.{dest}") if k in one}
+        changed = {k: one[k] for k in sorted(keys) if k not in RESUME_SETTINGS and k in run and one[k] != run[k]}
         if changed:
             option = f"--{dest.replace('_', '-')}"
             out.append(", ".join(f"{option} gives {k} = {v} (the run's: {run[k]})" for k, v in changed.items()))
@@ -453,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         trainer = train(cfg, args.data, args.out, device, resume=args.resume, progress=not args.quiet,
                         command=command)
-    except (TrainingError, DataFileError) as e:
+    except (TrainingError, DataFileError, WeightsError) as e:   # WeightsError: an --init or teacher file moved
         parser.exit(1, f"{parser.prog}: error: {e}\n")
     except TrainingInterrupted as e:
         kept = (f"checkpoint of step {e.step} written in {args.out}: continue with the same command and --resume"

@@ -631,6 +631,11 @@ def test_a_failed_export_leaves_the_weights_there_as_they_were(hand_data: Path, 
         assert (out.read_bytes(), out.with_suffix(".json").read_text()) == before
     load_lifter(out, device="cpu")                                    # still loads: SHA-256 and record agree
     assert sorted(q.name for q in tmp_path.iterdir() if q.is_file()) == ["other.json", "w.json", "w.safetensors"]
+    own = tmp_path / "run" / "checkpoint.safetensors"
+    kept = own.read_bytes()
+    with pytest.raises(SystemExit):                                   # even with --force: the run would be lost
+        export_main(["--run", str(tmp_path / "run"), "--out", str(own), "--force"])
+    assert "is the run's own checkpoint" in capsys.readouterr().err and own.read_bytes() == kept
     for bad, message in ((tmp_path / "w.txt", "must end in .safetensors"), (tmp_path / "run", "must end in")):
         with pytest.raises(SystemExit):
             export_main(["--run", str(tmp_path / "run"), "--out", str(bad)])

@@ -212,6 +212,17 @@ def test_resume_refuses_other_settings_and_checks_the_runs_own_data(hand_data: P
     with pytest.raises(SystemExit):
         train_main(["--data", str(hand_data), "--out", str(out), "--steps", "5", "--resume", "--see", "3"])
     assert "--seed gives seed = 3 (the run's: 0)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):                  # an option at its default value, unlike the run's, counts too
+        train_main(["--data", str(hand_data), "--out", str(out), "--steps", "5", "--resume", "--dim", "128"])
+    assert "--dim gives model.dim = 128 (the run's: 32)" in capsys.readouterr().err
+    # --data naming other training files: refused by their SHA-256 (it had trained on, or failed with an IndexError)
+    other = tmp_path / "other_data"
+    other.mkdir()
+    with np.load(hand_data / "hand21_train.npz") as f:
+        np.savez(other / "hand21_train.npz", **{k: (f[k][:40] if f[k].ndim else f[k]) for k in f.files})
+    with pytest.raises(SystemExit):
+        train_main(["--data", str(other), "--out", str(out), "--steps", "5", "--resume", "--quiet"])
+    assert "hand21_train.npz is not the training file the run in" in capsys.readouterr().err
     # the data check follows the run's categories (hand21 here), not the default four
     assert not (hand_data / "human17_train.npz").exists()
     train_main(["--data", str(hand_data), "--out", str(out), "--steps", "5", "--resume", "--quiet"])
