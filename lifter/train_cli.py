@@ -247,6 +247,11 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     if args.finetune_3d_aware and args.supervision == "3d":
         parser.error("--finetune-3d-aware is a 2D-supervised stage (its losses read rendered 2D views); with "
                      "--supervision 3d it would train on the 3D loss alone: drop one of them")
+    ignored = [f"--{d.replace('_', '-')}" for d in TWO_D_ONLY if d in (given or ())]
+    if args.supervision == "3d" and ignored:
+        parser.error(f"{', '.join(ignored)} set{'s' * (len(ignored) == 1)} what 2D supervision trains with (novel "
+                     f"views, their critic and priors); --supervision 3d trains on the true depths and the hidden "
+                     f"landmarks' 2D alone: drop {'it' if len(ignored) == 1 else 'them'}")
     for flag, value in (("--block-hide", args.block_hide), ("--render-block-hide", args.render_block_hide)):
         if not 0 <= value <= 1:
             parser.error(f"{flag} is a probability in [0, 1], got {value}")
@@ -341,6 +346,10 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
 
 #: The settings a ``--resume`` may change: how long the run goes on, and how often it writes a checkpoint.
 RESUME_SETTINGS = ("steps", "checkpoint_every")
+#: Options of 2D supervision alone (its novel views, critic and priors), refused with ``--supervision 3d``, which
+#: had taken them silently and recorded them as if used.
+TWO_D_ONLY = ("cycle_weight", "cycle_reading", "completion_weight", "symmetry_weight", "symmetry_categories",
+              "template_weight", "flow_weight", "flow_steps", "learned_elevation", "finetune_elevation")
 
 
 class _NotGiven:

@@ -51,7 +51,11 @@ def test_no_2d_supervised_run_starts_from_3d_supervision(runs, tmp_path: Path, c
         train_main(tiny + ["--out", str(tmp_path / "w"), "--init", str(two_d), "--finetune-3d-aware",
                            "--supervision", "3d"])
     assert "--finetune-3d-aware is a 2D-supervised stage" in capsys.readouterr().err
-    assert not any((tmp_path / name).exists() for name in "xyzw")
+    with pytest.raises(SystemExit):                   # options 3D supervision does not train with: refused, named
+        train_main(tiny + ["--out", str(tmp_path / "v"), "--supervision", "3d", "--cycle-weight", "7",
+                           "--learned-elevation"])
+    assert "--cycle-weight, --learned-elevation set what 2D supervision trains with" in capsys.readouterr().err
+    assert not any((tmp_path / name).exists() for name in "xyzwv")
     assert train_main(tiny + ["--out", str(tmp_path / "ok"), "--steps", "1", "--init", str(two_d)]) == 0
 
 
