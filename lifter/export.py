@@ -42,6 +42,8 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     partial, record_partial = (p.with_name(p.name + ".partial") for p in (out, record_path(out)))
     try:
         save_file(model, str(partial))
+        if rows is not None:
+            check_measured(evaluation, label, sha256_file(partial))
         record = export_record(run, meta, model, sha256_file(partial), command, ema, started_from, rows)
         record_partial.write_text(json.dumps(record, indent=1) + "\n")
         os.replace(partial, out)
@@ -155,6 +157,19 @@ def evaluation_rows(evaluation: Path, label: str | None) -> list[dict]:
     return rows
 
 
+def check_measured(evaluation: Path, label: str | None, sha256: str) -> None:
+    """Raise ValueError when ``evaluation``'s rows of ``label`` measured another weights file than one of SHA-256
+    ``sha256``: the file its ``models`` names for the label exists and holds other weights. (A file no longer
+    there cannot be checked and passes.) Without a ``label`` nothing is checked: the whole table is attached as
+    the context the weights were measured in."""
+    if label is None:
+        return
+    measured = json.loads(Path(evaluation).read_text()).get("models", {}).get(label)
+    if measured and Path(measured).is_file() and sha256_file(Path(measured)) != sha256:
+        raise ValueError(f"{evaluation}: its rows of {label!r} measured {measured}, which holds other weights than "
+                         f"these (SHA-256 differs): evaluate these weights, or give the label that measured them")
+
+
 def attach_evaluation(weights: Path, evaluation: Path, label: str | None) -> dict:
     """Add the evaluation rows of ``label`` to the record of already exported ``weights``; returns the record.
 
@@ -164,7 +179,9 @@ def attach_evaluation(weights: Path, evaluation: Path, label: str | None) -> dic
     record = json.loads(record_path(weights).read_text())
     if sha256_file(weights) != record["sha256"]:
         raise ValueError(f"{weights}: SHA-256 differs from {record_path(weights)}; re-export the weights first")
-    record["evaluation"] = evaluation_rows(evaluation, label)
+    rows = evaluation_rows(evaluation, label)
+    check_measured(evaluation, label, record["sha256"])
+    record["evaluation"] = rows
     record["evaluation_source"] = {"file": str(evaluation), "label": label}
     record_path(weights).write_text(json.dumps(record, indent=1) + "\n")
     return record

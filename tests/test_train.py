@@ -113,6 +113,13 @@ def test_attach_evaluation_to_exported_weights(hand_data: Path, tmp_path: Path) 
     assert json.loads(weights.with_suffix(".json").read_text())["evaluation"] == rows[:1]
     with pytest.raises(ValueError, match="no rows for method 'absent'"):
         attach_evaluation(weights, report, "absent")
+    other = tmp_path / "other.safetensors"                              # rows that measured another file: refused
+    other.write_bytes(b"other weights")
+    report.write_text(json.dumps({"models": {"tiny": str(other)}, "results": rows}))
+    with pytest.raises(ValueError, match="its rows of 'tiny' measured .*other.safetensors, which holds other"):
+        attach_evaluation(weights, report, "tiny")
+    report.write_text(json.dumps({"models": {"tiny": str(weights)}, "results": rows}))
+    assert attach_evaluation(weights, report, "tiny")["evaluation"] == rows[:1]          # the file it measured
     weights.write_bytes(weights.read_bytes() + b"x")                   # other weights now: refuse
     with pytest.raises(ValueError, match="SHA-256 differs"):
         attach_evaluation(weights, report, "tiny")
