@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import save_file
 
 from lifter.checked_files import record_path, sha256_file
-from lifter.runs import read_meta, read_run, unfinished
+from lifter.runs import init_sha256, read_meta, read_run, unfinished
 
 
 def export(run: Path, out: Path, command: str = "", evaluation: Path | None = None,
@@ -37,7 +37,8 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     model, _, meta = read_run(run, ema)
     rows = evaluation_rows(evaluation, label) if evaluation is not None else None
     init = meta["config"].get("init_from")
-    started_from = init_record(Path(init)) if init else None     # before ``out`` is written: it may be the init
+    # read before ``out`` is written: it may be the init itself
+    started_from = init_record(Path(init), meta.get("init_sha256")) if init else None
     out.parent.mkdir(parents=True, exist_ok=True)
     partial, record_partial = (p.with_name(p.name + ".partial") for p in (out, record_path(out)))
     try:
@@ -112,16 +113,31 @@ def wall_seconds(segments: list[dict]) -> float | None:
     return sum(seg["seconds"] for seg in segments) if segments else None
 
 
-def init_record(init: Path) -> dict:
+def init_record(init: Path, pinned: str | None = None) -> dict:
     """What a run started from: a run folder (its command, steps, wall time, recipe and, recursively, what it
-    started from) or exported weights (their record, SHA-256 included, less the evaluation rows)."""
+    started from) or exported weights (their record, SHA-256 included, less the evaluation rows), as found at
+    export time. ``pinned``: the SHA-256 the run's checkpoint recorded of the file it started from
+    (``init_sha256``), kept as ``started_from_sha256``; where the file there now differs (re-exported or trained on
+    since), a ``note`` says that the record describes the later file."""
+    out = _found_record(init)
+    if pinned:
+        out["started_from_sha256"] = pinned
+        now = init_sha256(init)
+        if now is not None and now != pinned:
+            out["note"] = (f"{init} is not the file the run started from (SHA-256 {str(now)[:12]}... now, "
+                           f"{pinned[:12]}... then): this record describes the file as found at export time")
+    return out
+
+
+def _found_record(init: Path) -> dict:
+    """:func:`init_record` of ``init`` as it is now."""
     if (init / "checkpoint.json").exists() or (init / "checkpoint.safetensors").exists():
         base = read_meta(init)
         segments = log_segments(read_log(init))
         parent = base["config"].get("init_from")
         return {"run": str(init), "command": base.get("command", ""), "steps": base["step"],
-                "wall_seconds": wall_seconds(segments),
-                "train_config": base["config"], "initialised_from": init_record(Path(parent)) if parent else None}
+                "wall_seconds": wall_seconds(segments), "train_config": base["config"],
+                "initialised_from": init_record(Path(parent), base.get("init_sha256")) if parent else None}
     if init.suffix == ".safetensors" and record_path(init).exists():
         rec = json.loads(record_path(init).read_text())
         return {"weights": str(init), **{k: v for k, v in rec.items() if k not in ("evaluation", "evaluation_source")}}

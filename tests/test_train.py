@@ -210,6 +210,14 @@ def test_init_from_exported_weights_warms_up_fresh_critics(hand_data: Path, tmp_
     first = json.loads(weights.with_suffix(".json").read_text())
     assert started["weights"] == str(weights) and started["sha256"] == first["sha256"]
     assert started.get("initialised_from") is None and started["steps"] == 4
+    assert started["started_from_sha256"] == first["sha256"] and "note" not in started
+    # the first run trained on and exported again at that path since: the record says that it describes the
+    # later file, and keeps the pinned SHA-256 of the one the run started from
+    train(_cfg(steps=6), hand_data, run, torch.device("cpu"), resume=True, progress=False)
+    export(run, weights, command="again")
+    later = export(tmp_path / "run", tmp_path / "w3.safetensors")["initialised_from"]
+    assert later["sha256"] != first["sha256"] and later["started_from_sha256"] == first["sha256"]
+    assert "is not the file the run started from" in later["note"]
     assert not Trainer(_cfg(init_from=str(run)), hand_data, torch.device("cpu")).critics_fresh
 
 
