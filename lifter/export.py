@@ -60,7 +60,7 @@ def export_record(run: Path, meta: dict, model: dict, sha256: str, command: str,
     """The JSON record of the weights ``model`` (SHA-256 ``sha256``) exported from ``run`` (its checkpoint's
     ``meta``): see :func:`export`."""
     log = read_log(run)
-    segments = log_segments(log)
+    segments = run_segments(meta, log)
     data_dir = Path(meta.get("data_dir", "data"))
     build = json.loads((data_dir / "build.json").read_text()) if (data_dir / "build.json").exists() else None
     record = {
@@ -108,6 +108,15 @@ def log_segments(log: list[dict]) -> list[dict]:
     return segments
 
 
+def run_segments(meta: dict, log: list[dict]) -> list[dict]:
+    """A run's stretches of training: those its checkpoint record ``meta`` holds (``segments``, written with
+    each checkpoint since 2026-12-07, whole across a stop and ``--resume``) when they cover it from its first
+    step, else those read from its ``log`` (:func:`log_segments`: a stretch stopped before its first log line is
+    not seen there, and two can run together)."""
+    kept = meta.get("segments") or []
+    return kept if kept and kept[0]["first_step"] == 1 else log_segments(log)
+
+
 def wall_seconds(segments: list[dict]) -> float | None:
     """A run's wall time: the sum of its :func:`log_segments`' seconds (None for a run that logged nothing)."""
     return sum(seg["seconds"] for seg in segments) if segments else None
@@ -133,7 +142,7 @@ def _found_record(init: Path) -> dict:
     """:func:`init_record` of ``init`` as it is now."""
     if (init / "checkpoint.json").exists() or (init / "checkpoint.safetensors").exists():
         base = read_meta(init)
-        segments = log_segments(read_log(init))
+        segments = run_segments(base, read_log(init))
         parent = base["config"].get("init_from")
         return {"run": str(init), "command": base.get("command", ""), "steps": base["step"],
                 "wall_seconds": wall_seconds(segments), "train_config": base["config"],

@@ -261,6 +261,9 @@ class Trainer:
         self.opt = make_optimiser(self.model.parameters(), cfg.lr, cfg.weight_decay)
         self.critic_opt = torch.optim.Adam(self.critics.parameters(), lr=cfg.critic_lr, betas=(0.5, 0.99))
         self.step_count = 0
+        self.started_at = 0                       # the step this call began at (train() sets it after a resume)
+        self.segments: list[dict] = []          # the stretches of training calls before this one (from a checkpoint)
+        self.call_started = time.perf_counter()   # this call's clock (train() sets it once the steps can begin)
         self.processor = processor_description(device)          # recorded with each checkpoint
         self.schedule = step_schedule(cfg.categories, cfg.category_weights)
         check_template_weights(cfg.categories, cfg.template_weights)
@@ -454,7 +457,8 @@ class Trainer:
         tensors.update({f"critics.{k}": v for k, v in self.critics.state_dict().items()})
         meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
                       "init_sha256": self.init_sha256, "teacher_bones_sha256": self.teacher_bones_sha256,
-                      "data_sha256": self.data_sha256, "data_dir": str(self.data_dir), "device": str(self.device),
+                      "data_sha256": self.data_sha256, "segments": self.segments_so_far(),
+                      "data_dir": str(self.data_dir), "device": str(self.device),
                       "processor": self.processor, "command": self.command,
                       "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
         for decay, ema in self.emas.items():
@@ -479,6 +483,16 @@ class Trainer:
         tmp_meta.write_text(text)
         tmp.replace(out / "checkpoint.safetensors")
         tmp_meta.replace(out / "checkpoint.json")
+
+    def segments_so_far(self) -> list[dict]:
+        """The run's stretches of training, each ``{"first_step", "last_step", "seconds"}``: those of the calls
+        before (:attr:`segments`, read from the checkpoint) and this call's, from the step it began at to now (its
+        seconds from :attr:`call_started`: the critics' warm-up included). Recorded with each checkpoint, so a
+        stop and ``--resume`` keeps every stretch whole; a stretch killed before its checkpoint is not in it."""
+        now = [{"first_step": self.started_at + 1, "last_step": self.step_count,
+                "seconds": round(time.perf_counter() - self.call_started, 1)}] if self.step_count > self.started_at \
+            else []
+        return self.segments + now
 
     def load(self, out: Path) -> None:
         """Restore the state written by :meth:`save`. Raises :class:`lifter.stopping.TrainingError` when the run
@@ -528,6 +542,7 @@ class Trainer:
                      for pid, keys in m["state_keys"].items()}
             opt.load_state_dict({"state": state, "param_groups": m["param_groups"]})
         self.step_count = meta["step"]
+        self.segments = list(meta.get("segments") or [])
 
 
 def _jsonable(x):
@@ -567,7 +582,7 @@ def train(cfg: TrainConfig, data_dir: Path, out: Path, device: torch.device, res
         trainer.load(out)
     trainer.started_at = trainer.step_count
     out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    started = trainer.call_started = time.perf_counter()
     with stop_requests() as stop:
         if trainer.step_count == 0 and cfg.supervision == "2d" and trainer.critics_fresh and cfg.init_from \
                 and cfg.critic_warmup > 0:

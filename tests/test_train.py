@@ -458,6 +458,20 @@ def test_cli_refuses_to_overwrite_a_run_and_names_missing_data(hand_data: Path, 
     assert json.loads((tmp_path / "fresh" / "checkpoint.json").read_text())["step"] == 2
 
 
+def test_checkpoints_keep_each_stretch_of_a_resumed_run(hand_data: Path, tmp_path: Path) -> None:
+    """Each training call's stretch is recorded with the checkpoint, so a run stopped before its first log line
+    and resumed keeps both stretches, and its export sums them (the 50-step log had shown one stretch)."""
+    from lifter.export import export
+
+    run = tmp_path / "run"
+    train(_cfg(steps=3), hand_data, run, torch.device("cpu"), progress=False)
+    train(_cfg(steps=7), hand_data, run, torch.device("cpu"), resume=True, progress=False)
+    kept = json.loads((run / "checkpoint.json").read_text())["segments"]
+    assert [(k["first_step"], k["last_step"]) for k in kept] == [(1, 3), (4, 7)] and all(k["seconds"] >= 0 for k in kept)
+    record = export(run, tmp_path / "w.safetensors")
+    assert record["segments"] == kept and record["wall_seconds"] == pytest.approx(sum(k["seconds"] for k in kept))
+
+
 def test_export_sums_the_wall_time_of_resumed_segments() -> None:
     from lifter.export import log_segments, wall_seconds
 
