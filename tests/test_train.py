@@ -467,7 +467,8 @@ def test_checkpoints_keep_each_stretch_of_a_resumed_run(hand_data: Path, tmp_pat
     train(_cfg(steps=3), hand_data, run, torch.device("cpu"), progress=False)
     train(_cfg(steps=7), hand_data, run, torch.device("cpu"), resume=True, progress=False)
     kept = json.loads((run / "checkpoint.json").read_text())["segments"]
-    assert [(k["first_step"], k["last_step"]) for k in kept] == [(1, 3), (4, 7)] and all(k["seconds"] >= 0 for k in kept)
+    assert [(k["first_step"], k["last_step"]) for k in kept] == [(1, 3), (4, 7)]
+    assert all(k["seconds"] >= 0 for k in kept)
     record = export(run, tmp_path / "w.safetensors")
     assert record["segments"] == kept and record["wall_seconds"] == pytest.approx(sum(k["seconds"] for k in kept))
 
