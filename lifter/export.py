@@ -37,6 +37,7 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     model, _, meta = read_run(run, ema)
     rows = evaluation_rows(evaluation, label) if evaluation is not None else None
     init = meta["config"].get("init_from")
+    init = str(Path(meta.get("cwd", ".")) / init) if init else init     # relative to where the run trained
     # read before ``out`` is written: it may be the init itself
     started_from = init_record(Path(init), meta.get("init_sha256")) if init else None
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +62,7 @@ def export_record(run: Path, meta: dict, model: dict, sha256: str, command: str,
     ``meta``): see :func:`export`."""
     log = read_log(run)
     segments = run_segments(meta, log)
-    data_dir = Path(meta.get("data_dir", "data"))
+    data_dir = Path(meta.get("cwd", ".")) / meta.get("data_dir", "data")          # where the run trained, if known
     build = json.loads((data_dir / "build.json").read_text()) if (data_dir / "build.json").exists() else None
     record = {
         "sha256": sha256,
@@ -73,11 +74,11 @@ def export_record(run: Path, meta: dict, model: dict, sha256: str, command: str,
         "segments": segments,
         "device": meta.get("device", "unknown"),
         "processor": meta.get("processor", "not recorded"),
-        "torch": torch.__version__,
-        "machine": platform.machine(),
+        "torch": meta.get("torch", f"{torch.__version__} (the exporting process's: the run recorded none)"),
+        "machine": meta.get("machine", f"{platform.machine()} (the exporting process's: the run recorded none)"),
         "command": command or meta.get("command", ""),
-        "data": {"dir": str(data_dir), "build": build and {"source": build["source"], "seed": build["config"]["seed"],
-                                                              "files": build["files"]}},
+        "data": {"dir": meta.get("data_dir", "data"),
+                 "build": build and {"source": build["source"], "seed": build["config"]["seed"], "files": build["files"]}},
         "final_losses": log[-1] if log else None,
         "exported_weights": "last" if ema is None else {"ema_decay": ema},
     }

@@ -23,6 +23,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
+import platform
 import sys
 import time
 from dataclasses import asdict
@@ -458,7 +460,8 @@ class Trainer:
         meta: dict = {"step": self.step_count, "config": _jsonable(asdict(self.cfg)), "optimisers": {},
                       "init_sha256": self.init_sha256, "teacher_bones_sha256": self.teacher_bones_sha256,
                       "data_sha256": self.data_sha256, "segments": self.segments_so_far(),
-                      "data_dir": str(self.data_dir), "device": str(self.device),
+                      "data_dir": str(self.data_dir), "cwd": os.getcwd(),      # relative paths are read from there
+                      "torch": torch.__version__, "machine": platform.machine(), "device": str(self.device),
                       "processor": self.processor, "command": self.command,
                       "data": {c: {"cursor": d.cursor, "epoch": d.epoch} for c, d in self.data.items()}}
         for decay, ema in self.emas.items():

@@ -473,6 +473,30 @@ def test_checkpoints_keep_each_stretch_of_a_resumed_run(hand_data: Path, tmp_pat
     assert record["segments"] == kept and record["wall_seconds"] == pytest.approx(sum(k["seconds"] for k in kept))
 
 
+def test_export_reads_the_runs_relative_paths_where_it_trained(hand_data: Path, tmp_path: Path, monkeypatch) -> None:
+    """A run given relative --data and --init paths, exported from another folder: its record still finds the
+    data's build.json and the weights it started from, and names the torch and machine the run trained with."""
+    import platform
+    import shutil
+
+    from lifter.export import export
+
+    data = tmp_path / "data"
+    shutil.copytree(hand_data, data)
+    (data / "build.json").write_text(json.dumps({"source": "made here", "config": {"seed": 3}, "files": {}}))
+    monkeypatch.chdir(tmp_path)
+    train(_cfg(steps=2), Path("data"), tmp_path / "first", torch.device("cpu"), progress=False)
+    export(tmp_path / "first", tmp_path / "first.safetensors")
+    train(_cfg(steps=2, init_from="first.safetensors"), data, tmp_path / "second", torch.device("cpu"),
+          progress=False)
+    monkeypatch.chdir(tmp_path.parent)                                 # exported from elsewhere
+    first = export(tmp_path / "first", tmp_path / "again.safetensors")
+    assert first["data"] == {"dir": "data", "build": {"source": "made here", "seed": 3, "files": {}}}
+    assert first["torch"] == torch.__version__ and first["machine"] == platform.machine()
+    second = export(tmp_path / "second", tmp_path / "second.safetensors")["initialised_from"]
+    assert second["weights"] == str(tmp_path / "first.safetensors") and "note" not in second
+
+
 def test_export_sums_the_wall_time_of_resumed_segments() -> None:
     from lifter.export import log_segments, wall_seconds
 
