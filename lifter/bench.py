@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -42,7 +41,7 @@ import numpy as np
 import torch
 
 from lifter.api import DEFAULT_WEIGHTS, LoadedLifter, WeightsError, load_lifter, weights_record
-from lifter.checked_files import file_in_the_way
+from lifter.checked_files import file_in_the_way, made_writable
 from lifter.devices import cpu_description
 from lifter.model import Lifter, LifterConfig
 from lifter.skeletons import categories as registered_categories
@@ -74,13 +73,13 @@ def sample_inputs(category: str, n_landmarks: int, count: int, data: Path | None
     if path is not None:
         f = read_data_file(path, category, ("points2d", "visible"))
         pts, vis = f["points2d"], f["visible"]
-        if vis.all(1).any():
-            pts, vis = pts[vis.all(1)], vis[vis.all(1)]
+        whole = vis.all(1)
+        if whole.any():
+            pts, vis = pts[whole], vis[whole]
         return (np.resize(pts, (count,) + pts.shape[1:]).astype(np.float32),
                 np.resize(vis, (count,) + vis.shape[1:]).astype(bool))
-    rng = np.random.default_rng(seed)
-    return (rng.normal(size=(count, n_landmarks, 2)) * 100 + 500).astype(np.float32), np.ones((count, n_landmarks),
-                                                                                              bool)
+    poses = np.random.default_rng(seed).normal(size=(count, n_landmarks, 2)) * 100 + 500
+    return poses.astype(np.float32), np.ones((count, n_landmarks), bool)
 
 
 def latency_ms(lifter: LoadedLifter, pose: np.ndarray, category: str, repeats: int,
@@ -313,12 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--data {args.data} has no test file of {', '.join(lacking)} "
                          f"({', '.join(f'{c}_test.npz' for c in lacking)}): build them, choose --categories, or "
                          f"leave --data out to time random poses where data/ lacks them")
-    try:                                             # the last check: nothing is made before
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        parser.error(f"--out {args.out}: cannot make the folder ({e.strerror or e})")
-    if not os.access(args.out, os.W_OK):
-        parser.error(f"--out {args.out}: not writable here")
+    unwritable = made_writable(args.out)             # the last check: nothing is made before
+    if unwritable:
+        parser.error(f"--out {args.out}: {unwritable}")
     data = args.data if args.data is not None else (Path("data") if Path("data").is_dir() else None)
     try:
         report = bench(args.weights, data, args.batch, args.repeats, devices, args.categories)

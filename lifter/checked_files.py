@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,16 @@ def file_in_the_way(folder: Path) -> Path | None:
     not a folder), or None: for the commands' ``--out`` checks before any work."""
     nearest = next((p for p in (Path(folder), *Path(folder).parents) if p.exists()), None)
     return nearest if nearest is not None and not nearest.is_dir() else None
+
+
+def made_writable(folder: Path, name: str = "the folder") -> str | None:
+    """Make ``folder`` (and its parents) where missing, for a command's output before any work: None when it is
+    there and writable, else why not (``"cannot make {name} (...)"`` or ``"not writable here"``)."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"cannot make {name} ({e.strerror or e})"
+    return None if os.access(folder, os.W_OK) else "not writable here"
 
 
 def record_path(weights: Path) -> Path:

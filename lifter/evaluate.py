@@ -486,7 +486,7 @@ def rows_replaced(path: Path, categories: list[str], models: dict[str, Path], de
     """What the table ``path`` (an earlier ``evaluate.json``; none: nothing) holds that a run of these arguments
     would not measure again, and so would lose by replacing it: its categories and model labels beyond the run's,
     and its depth-based, variant and reference rows where the run leaves those out. Each as a phrase; ``[]``
-    when the run measures all of it (an unreadable file: ``["a file that is not ..."]``)."""
+    when the run measures all of it (an unreadable file: ``["{path} is not a table of this command"]``)."""
     if not Path(path).is_file():
         return []
     try:

@@ -44,9 +44,10 @@ def export(run: Path, out: Path, command: str = "", evaluation: Path | None = No
     partial, record_partial = (p.with_name(p.name + ".partial") for p in (out, record_path(out)))
     try:
         save_file(model, str(partial))
+        sha256 = sha256_file(partial)
         if rows is not None:
-            check_measured(evaluation, label, sha256_file(partial))
-        record = export_record(run, meta, model, sha256_file(partial), command, ema, started_from, rows)
+            check_measured(evaluation, label, sha256)
+        record = export_record(run, meta, model, sha256, command, ema, started_from, rows)
         record_partial.write_text(json.dumps(record, indent=1) + "\n")
         os.replace(partial, out)
         os.replace(record_partial, record_path(out))

@@ -20,7 +20,8 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
-from lifter.checked_files import WeightsError, read_checked_tensors, sha256_file, write_checked_tensors
+from lifter.checked_files import (WeightsError, made_writable, read_checked_tensors, sha256_file,
+                                  write_checked_tensors)
 
 T = TypeVar("T")
 
@@ -158,12 +159,11 @@ def _check_out(parser: argparse.ArgumentParser, args: argparse.Namespace, defaul
     out = Path(args.out)
     if out.is_dir():
         parser.error(f"--out {out} is a folder: give the .safetensors file to write")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        parser.error(f"--out {out}: cannot make its folder ({e.strerror or e})")
-    if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        parser.error(f"--out {out}: not writable here")
+    unwritable = made_writable(out.parent, "its folder")
+    if unwritable is None and out.exists() and not os.access(out, os.W_OK):
+        unwritable = "not writable here"
+    if unwritable:
+        parser.error(f"--out {out}: {unwritable}")
     if out.resolve() == Path(default_out).resolve() and not args.force:
         changed = [f"--{name.replace('_', '-')}" for name, value in sorted(vars(args).items())
                    if name not in ("data", "out", "device", "force") and value != parser.get_default(name)]

@@ -419,8 +419,13 @@ def load_bases(path: Path) -> dict[str, ShapeBasis]:
 
 def _fit_category(lifter, category: str, views, args, error) -> tuple[ShapeBasis, dict]:
     """One category's basis for :func:`main` (:func:`lifter.fitted_priors.fit_command`'s ``fit``)."""
-    k = DEFAULT_MODES.get(category, 3) if args.modes is None else args.modes
-    return fit_basis_to_views(lifter, category, views.points2d, views.visible, k, args.iterations)
+    return fit_basis_to_views(lifter, category, views.points2d, views.visible, _modes(category, args),
+                              args.iterations)
+
+
+def _modes(category: str, args) -> int:
+    """The modes :func:`main` fits for ``category``: ``--modes``, else :data:`DEFAULT_MODES`' (3 where unlisted)."""
+    return DEFAULT_MODES.get(category, 3) if args.modes is None else args.modes
 
 
 def _check_arguments(args, error, available: int | None = None) -> None:
@@ -434,14 +439,14 @@ def _check_arguments(args, error, available: int | None = None) -> None:
         error(f"--iterations must be >= 1, got {args.iterations}")
     available = available_memory() if available is None else available
     for category in args.categories:
-        k = DEFAULT_MODES.get(category, 3) if args.modes is None else args.modes
+        k = _modes(category, args)
         try:
             n = get_category(category).num_landmarks
-        except (KeyError, ValueError):
+        except ValueError:
             continue                                 # an unknown category: named once the lifter is loaded
         if not 0 <= k <= 3 * n - 7:
             error(f"--modes must be 0..{3 * n - 7} for {category} ({n} landmarks), got {k}")
-        need = pinhole_fit.bundle_memory(min(args.views, 10 ** 9), n, k)
+        need = pinhole_fit.bundle_memory(args.views, n, k)
         if available is not None and need > available:
             error(f"{category}: a basis of {k} modes from {args.views} views needs about {need / 2 ** 30:.1f} GiB "
                   f"for its bundle adjustment, {available / 2 ** 30:.1f} GiB are available: lower --modes or --views")

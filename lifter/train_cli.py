@@ -247,8 +247,8 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     if args.finetune_3d_aware and args.supervision == "3d":
         parser.error("--finetune-3d-aware is a 2D-supervised stage (its losses read rendered 2D views); with "
                      "--supervision 3d it would train on the 3D loss alone: drop one of them")
-    ignored = [f"--{d.replace('_', '-')}" for d in TWO_D_ONLY if d in (given or ())]
-    if args.supervision == "3d" and ignored:
+    ignored = [f"--{d.replace('_', '-')}" for d in TWO_D_ONLY if d in (given or ())] if args.supervision == "3d" else []
+    if ignored:
         parser.error(f"{', '.join(ignored)} set{'s' * (len(ignored) == 1)} what 2D supervision trains with (novel "
                      f"views, their critic and priors); --supervision 3d trains on the true depths and the hidden "
                      f"landmarks' 2D alone: drop {'it' if len(ignored) == 1 else 'them'}")

@@ -23,18 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lifter.baselines.benchmark import NOISE_LEVELS, DepthBenchmarkConfig, load_intrinsics, view_subset  # noqa: E402
 from lifter.baselines.lift import scaled_camera  # noqa: E402
-from lifter.baselines.noise import add_depth_noise  # noqa: E402
+from lifter.baselines.noise import add_depth_noise, surface_absrel  # noqa: E402
 from lifter.baselines.render import SURFACE_CATEGORIES, render_depth  # noqa: E402
 from lifter.views import load_test_set  # noqa: E402
-
-
-def surface_absrel(oracle: np.ndarray, noisy: np.ndarray) -> float:
-    """Mean ``|k d_noisy - d| / d`` over the oracle's surface pixels (``oracle (H, W)``, inf where none), ``k`` the
-    median of ``d / d_noisy`` there (AbsRel after aligning the scale)."""
-    surface = np.isfinite(oracle) & (oracle > 0)
-    d, n = oracle[surface].astype(np.float64), noisy[surface].astype(np.float64)
-    k = np.median(d / n)
-    return float(np.mean(np.abs(k * n - d) / d))
 
 
 def category_rows(data: Path, category: str, views: int, levels: list[float], seed: int,

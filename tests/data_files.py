@@ -150,3 +150,17 @@ def write_all_categories(out: Path) -> Path:
     write_train_file(out, "chair", *chair_shapes(24, seed=4), rng)
     write_train_file(out, "human17", body_shapes(64, rng), np.ones((64, 17), bool), rng)
     return out
+
+
+def interrupted_on_call(function, n: int):
+    """``function`` wrapped to raise KeyboardInterrupt (a Ctrl-C) on its ``n``-th call instead of running; the
+    calls before run it as they are."""
+    calls = []
+
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return function(*args, **kwargs)
+
+    return wrapped

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from data_files import interrupted_on_call
 from lifter.api import DEFAULT_WEIGHTS
 from lifter.bench import (BASELINE, GUESSED, NETWORK_ONLY, NO_BASIS, NO_BONES, NO_SYMMETRY, WHOLE_PASSES, bench,
                           to_markdown)
@@ -141,16 +142,7 @@ def test_bench_checks_its_paths_and_data_before_timing_and_keeps_rows_when_inter
         shutil.copy(DEFAULT_WEIGHTS.with_suffix(suffix), folder / "w" / f"lifter{suffix}")
     monkeypatch.chdir(folder)
     assert cold_start_seconds(Path("w/lifter.safetensors")) > 0
-    timed = bench_module.latency_ms
-    calls = []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return timed(*args, **kwargs)
-
-    monkeypatch.setattr(bench_module, "latency_ms", interrupted)
+    monkeypatch.setattr(bench_module, "latency_ms", interrupted_on_call(bench_module.latency_ms, 3))
     assert main(["--categories", "hand21", "--repeats", "2", "--batch", "2", "--out", str(tmp_path / "out")]) == 130
     partial = json.loads((tmp_path / "out" / "bench.partial.json").read_text())
     assert partial["interrupted"] and len(partial["results"]) == 2 and not (tmp_path / "out" / "bench.json").exists()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
+from data_files import interrupted_on_call
 from lifter.data.build import BuildConfig, build, format_summary
 from lifter.skeletons import get_category
 
@@ -126,16 +127,7 @@ def test_an_interrupted_build_leaves_whole_files_and_a_true_record(tmp_path: Pat
     out = tmp_path / "data"
     build(tmp_path, out, ("hand21",), BuildConfig(hand_train=20, hand_test=10), progress=False, check_source=False)
     before = (out / "hand21_test.npz").read_bytes()
-    real = build_module.render_views
-    calls = []
-
-    def stopped_on_the_test_split(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(build_module, "render_views", stopped_on_the_test_split)
+    monkeypatch.setattr(build_module, "render_views", interrupted_on_call(build_module.render_views, 2))  # test split
     monkeypatch.setattr(build_module, "BuildConfig", lambda seed: BuildConfig(hand_train=20, hand_test=10, seed=seed))
     assert main(["build", "--source", str(tmp_path), "--out", str(out), "--categories", "hand21", "--seed", "5",
                  "--quiet"]) == 130

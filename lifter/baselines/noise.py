@@ -97,3 +97,15 @@ def add_depth_noise(depth: np.ndarray, absrel: float, rng: np.random.Generator,
     lo, hi = np.log(config.scale_range)
     scale = math.exp(rng.uniform(lo, hi))
     return (filled * np.exp(np.float32(sigma_n) * e) * np.float32(scale)).astype(np.float32)
+
+
+def surface_absrel(oracle: np.ndarray, noisy: np.ndarray, where: np.ndarray | None = None) -> float:
+    """AbsRel of the depth map ``noisy (H, W)`` against ``oracle (H, W)`` (inf where no surface): the mean
+    ``|k d_noisy - d| / d`` over the oracle's surface pixels (``where``, a bool mask, only those), ``k`` the median
+    of ``d / d_noisy`` there (the scale aligned, as AbsRel is measured)."""
+    surface = np.isfinite(oracle) & (oracle > 0)
+    if where is not None:
+        surface &= where
+    d, n = oracle[surface].astype(np.float64), noisy[surface].astype(np.float64)
+    k = np.median(d / n)
+    return float(np.mean(np.abs(k * n - d) / d))

@@ -218,8 +218,11 @@ def build(source: Path, out: Path, categories: tuple[str, ...] = CATEGORY_NAMES,
             arrays = views_to_arrays(views, visible, category, name, shapes.units, cfg.protocol.image_size)
             path = out / f"{category}_{name}.npz"
             partial = out / f".{path.name}.partial.npz"     # whole files only: an interruption leaves the old one
-            np.savez(partial, **arrays)
-            os.replace(partial, path)
+            try:
+                np.savez(partial, **arrays)
+                os.replace(partial, path)
+            finally:
+                partial.unlink(missing_ok=True)
             summary[path.name] = {"category": category, "split": name, **summarise(arrays)}
         # recorded as each split is written: an interrupted build leaves build.json true to the files there
         record = {"source": str(source), "config": asdict(cfg),
