@@ -38,6 +38,7 @@ the 2D model on the renderings. Here, with no ground-truth 3D anywhere:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -72,6 +73,27 @@ class FinetuneConfig:
     distill_weight: float = 0.0       # weight of the student's depths on the real 2D against the refined teacher's
     teacher_precision: str = ""       # the teacher's blocks: "fp32" or "bf16" (train_config.PRECISIONS); "": the
                                       # student's (TrainConfig.precision), as every run before this field
+
+    def check(self) -> None:
+        """Raise ValueError naming the first setting the stage cannot run with (``finetune.<name>``: the command
+        line's choices hold them already; a Python caller's typo is caught here, not read as the default)."""
+        if not isinstance(self.views, int) or isinstance(self.views, bool) or self.views < 1:
+            raise ValueError(f"finetune.views must be a whole number >= 1, got {self.views!r}")
+        for name in ("tilt_deg", "noise", "render_weight", "cross_view_weight", "anchor_weight", "distill_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"finetune.{name} must be a finite number >= 0, got {value!r}")
+        if self.tilt_deg >= 90:
+            raise ValueError(f"finetune.tilt_deg must be below 90 (degrees), got {self.tilt_deg!r}")
+        for name in ("block_prob", "block_max"):
+            if not isinstance(getattr(self, name), (int, float)) or not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"finetune.{name} is a share in [0, 1], got {getattr(self, name)!r}")
+        if self.teacher_reading not in TEACHER_READINGS:
+            raise ValueError(f"finetune.teacher_reading must be one of {TEACHER_READINGS}, got "
+                             f"{self.teacher_reading!r}")
+        if self.teacher_precision not in ("", "fp32", "bf16"):
+            raise ValueError(f"finetune.teacher_precision must be 'fp32', 'bf16' or '' (the student's), got "
+                             f"{self.teacher_precision!r}")
 
 
 def render_views_torch(shape: torch.Tensor, mask: torch.Tensor, views: int, tilt_deg: float,

@@ -107,7 +107,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
 
     from lifter.api import DEFAULT_WEIGHTS, WeightsError, load_lifter
     from lifter.init_checks import record_supervision
-    from lifter.views import training_views
+    from lifter.views import training_2d
 
     if args.views < min_views:
         parser.error(f"--views must be at least {min_views}, got {args.views}")
@@ -121,7 +121,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
         parser.error(f"no {', '.join(missing)} in {args.data}: run `python -m lifter.data build --source "
                      f"../shared/data --out {args.data}` first")
     try:                                             # every file read (and checked) before anything is loaded
-        trains = {c: training_views(args.data, c, args.views, args.seed) for c in args.categories}
+        trains = {c: training_2d(args.data, c, args.views, args.seed) for c in args.categories}
     except ValueError as e:                          # DataFileError, or an unknown category
         parser.error(str(e))
     weights = args.weights or DEFAULT_WEIGHTS
@@ -144,7 +144,7 @@ def fit_command(argv: list[str] | None, module: str, what: str, default_out: Pat
         "lifter": str(weights.name), "lifter_sha256": sha256_file(weights),
         "lifter_supervision": record_supervision(lifter.record),   # 3d: no 2D-supervised run takes it as teacher
         "data": f"{args.data}/<category>_train.npz: points2d and visible of training views drawn with seed "
-                f"{args.seed} (lifter.views.training_views); lifted by lift(..., {option}=False)",
+                f"{args.seed} (lifter.views.training_2d); lifted by lift(..., {option}=False)",
         "categories": sources, "wall_s": round(time.time() - start, 1), "device": str(lifter.device),
         "machine": platform.machine(),
     }

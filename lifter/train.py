@@ -215,9 +215,7 @@ class Trainer:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
         if cfg.bf16_attention not in BF16_ATTENTIONS:
             raise ValueError(f"bf16_attention must be one of {BF16_ATTENTIONS}, got {cfg.bf16_attention!r}")
-        if cfg.finetune.teacher_precision not in ("",) + PRECISIONS:
-            raise ValueError(f"finetune.teacher_precision must be one of {PRECISIONS} or '' (the student's), got "
-                             f"{cfg.finetune.teacher_precision!r}")
+        cfg.finetune.check()
         self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
         self.command = ""                                         # the command line, recorded with checkpoints
         self.init_sha256 = init_sha256(cfg.init_from) if cfg.init_from else None   # the start, checked on resume

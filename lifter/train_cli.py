@@ -439,7 +439,15 @@ def _as_option(message: str, args: argparse.Namespace) -> str:
     the option that sets it where ``args`` has one of that name: ``"batch_tokens must be ..."`` reads
     ``"--batch-tokens must be ..."``."""
     name, space, rest = message.partition(" ")
+    if name in FINETUNE_OPTIONS:
+        return f"{FINETUNE_OPTIONS[name]}{space}{rest}"
     return f"--{name.replace('_', '-')}{space}{rest}" if name in vars(args) else message
+
+
+#: The 3D-aware stage's settings (:meth:`lifter.finetune.FinetuneConfig.check` names them) that options set.
+FINETUNE_OPTIONS = {"finetune.block_prob": "--render-block-hide", "finetune.distill_weight": "--teacher-distill",
+                    "finetune.teacher_reading": "--teacher-reading",
+                    "finetune.teacher_precision": "--teacher-precision"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -123,6 +123,7 @@ class TrainConfig:
         low, high = self.distance_range
         if not 0 < low <= high:
             raise ValueError(f"distance_range must be 0 < near <= far, got {self.distance_range}")
+        self.finetune.check()
         self.model.check()
 
 

@@ -56,8 +56,10 @@ class DataFileError(ValueError):
 def read_data_file(path: Path, category: str, keys: tuple[str, ...], optional: tuple[str, ...] = ()
                    ) -> dict[str, np.ndarray]:
     """The arrays ``keys`` (and those of ``optional`` it holds) of the built data file ``path`` of ``category``,
-    checked: ``points2d (M, N, 2)`` with M >= 1 and the category's N, ``visible`` / ``present`` ``(M, N)`` and
-    ``points3d (M, N, 3)`` where read, and the file's ``category``. Raises :class:`DataFileError` naming the file."""
+    checked: ``points2d (M, N, 2)`` with M >= 1 and the category's N, ``visible`` / ``present`` ``(M, N)`` bool
+    masks (0 / 1 whole numbers are returned as bool) and ``points3d (M, N, 3)`` where read, the file's
+    ``category``, and, where the mask is read too, finite ``points2d`` wherever ``visible`` and finite ``points3d``
+    wherever ``present``. Raises :class:`DataFileError` naming the file."""
     from lifter.skeletons import get_category
 
     n = get_category(category).num_landmarks
@@ -84,7 +86,27 @@ def read_data_file(path: Path, category: str, keys: tuple[str, ...], optional: t
         for k, tail in (("visible", ()), ("present", ()), ("points3d", (3,))):
             if k in arrays and arrays[k].shape != points.shape[:2] + tail:
                 raise DataFileError(f"{path}: {k} has shape {arrays[k].shape}, points2d {points.shape}")
+    for k in ("visible", "present"):
+        if k in arrays:
+            arrays[k] = _mask(arrays[k], path, k)
+    for k, mask in (("points2d", "visible"), ("points3d", "present")):
+        if k in arrays and mask in arrays:
+            bad = int((~np.isfinite(arrays[k]).all(-1) & arrays[mask]).sum())
+            if bad:
+                raise DataFileError(f"{path}: {bad} {'visible' if mask == 'visible' else 'present'} landmark(s) "
+                                    f"with non-finite {k} (NaN or inf belongs only where {mask} is False)")
     return arrays
+
+
+def _mask(a: np.ndarray, path: Path, name: str) -> np.ndarray:
+    """``a`` as a bool mask: bool, or whole numbers that are all 0 or 1; else :class:`DataFileError` (a float
+    array of confidences, say, is not a mask)."""
+    if a.dtype == bool:
+        return a
+    if np.issubdtype(a.dtype, np.integer) and np.isin(a, (0, 1)).all():
+        return a.astype(bool)
+    raise DataFileError(f"{path}: {name} must be a bool mask (or 0 / 1 whole numbers), got {a.dtype}"
+                        f"{' with values other than 0 and 1' if np.issubdtype(a.dtype, np.integer) else ''}")
 
 
 def read_views(path: Path, category: str, setting: str, index: np.ndarray | None = None) -> TestSet:
@@ -116,6 +138,29 @@ def training_views(data: Path, category: str, views: int, seed: int) -> TestSet 
         return None
     every = read_views(path, category, "clean")                 # checked: a damaged or foreign file is named
     return every.select(training_indices(len(every.points2d), views, seed))
+
+
+@dataclass
+class Training2D:
+    """Training views of one category as the 2D-only fits read them (:func:`training_2d`): ``points2d (B, N, 2)``
+    (NaN where not visible) and ``visible (B, N)``, no 3D."""
+
+    category: str
+    points2d: np.ndarray
+    visible: np.ndarray
+
+
+def training_2d(data: Path, category: str, views: int, seed: int) -> Training2D | None:
+    """The 2D of the training views :func:`training_views` draws (the same rows), read without the 3D ground truth:
+    a training file needs only ``points2d`` and ``visible`` (DESIGN.md), so a file of 2D alone serves the priors
+    fitted from the lifter's lifts (``python -m lifter.bone_lengths``, ``python -m lifter.shape_basis``). None when
+    the file is not there; :class:`DataFileError` for one that is not the category's."""
+    path = Path(data) / f"{category}_train.npz"
+    if not path.exists():
+        return None
+    f = read_data_file(path, category, ("points2d", "visible"))
+    rows = training_indices(len(f["points2d"]), views, seed)
+    return Training2D(category, f["points2d"][rows], f["visible"][rows])
 
 
 def checked_views(data: Path, category: str, views: str, count: int, seed: int, hide: float = 0.0

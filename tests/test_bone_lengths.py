@@ -237,6 +237,27 @@ def test_the_command_writes_proportions_the_api_loads(tmp_path: Path, hand_data:
     assert not (tmp_path / "none.safetensors").exists()
 
 
+def test_the_command_reads_training_2d_alone(tmp_path: Path, hand_data: Path) -> None:
+    """Training files need only ``points2d`` and ``visible`` (DESIGN.md): the proportions fitted from the lifter's
+    lifts of a file of 2D alone (no ``present``, no ``points3d``) equal those of the full file, the same rows
+    drawn (:func:`lifter.views.training_2d`). The 3D ground truth had been required, and read."""
+    from lifter.bone_lengths import main
+    from lifter.views import training_2d, training_views
+
+    only_2d = tmp_path / "only_2d"
+    only_2d.mkdir()
+    with np.load(hand_data / "hand21_train.npz") as f:
+        np.savez(only_2d / "hand21_train.npz", points2d=f["points2d"], visible=f["visible"], category=f["category"])
+    full, two_d = training_views(hand_data, "hand21", 25, 3), training_2d(only_2d, "hand21", 25, 3)
+    np.testing.assert_array_equal(two_d.points2d, full.points2d)
+    np.testing.assert_array_equal(two_d.visible, full.visible)
+    outs = [tmp_path / "full.safetensors", tmp_path / "only_2d.safetensors"]
+    for data, out in zip((hand_data, only_2d), outs):
+        assert main(["--data", str(data), "--out", str(out), "--views", "30", "--categories", "hand21"]) == 0
+    fitted = [load_proportions(out)["hand21"].ratios for out in outs]
+    np.testing.assert_array_equal(fitted[0], fitted[1])
+
+
 def test_the_check_scripts_rows_are_the_apis(hand_data: Path, capsys) -> None:
     from lifter.evaluate import score
     from lifter.views import load_test_set

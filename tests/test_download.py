@@ -414,6 +414,38 @@ def test_keypointnet_postprocessing_and_content_checksum(tmp_path):
         dl.prepare_keypointnet(tmp_path, _fake_spec())
 
 
+def test_damaged_keypointnet_upstream_files_are_fetched_afresh_by_the_next_call(server, tmp_path):
+    """The upstream KeypointNet files are not pinned, so a damaged one that is on disk would be skipped by every
+    later call and the chairs never made; after a failed post-processing they are deleted, and the same call
+    again fetches them and makes the chairs."""
+    manifest = _fake_manifest(server)
+    out = tmp_path / "out"
+    upstream = out / "keypointnet/upstream/chair.json"
+    upstream.parent.mkdir(parents=True)
+    upstream.write_text(json.dumps(FAKE_RECORDS)[:-40])             # torn: an interrupted copy, say
+    first = dl.download_sources(out, manifest=manifest, keypointnet_spec=_fake_spec(), base_url_override=server.base,
+                                progress=False, timeout=TIMEOUT, raise_on_error=False)
+    (dest, message), = first["failed"]
+    assert dest == "keypointnet/chair.json" and "not valid JSON" in message
+    assert "deleted keypointnet/upstream/chair.json, keypointnet/upstream/train.txt" in message
+    assert not upstream.exists()
+    again = dl.download_sources(out, manifest=manifest, keypointnet_spec=_fake_spec(), base_url_override=server.base,
+                                progress=False, timeout=TIMEOUT, raise_on_error=False)
+    assert again["failed"] == [] and again["keypointnet"]["chairs"] == 4
+    assert json.loads((out / "keypointnet/chair.json").read_text()) == EXPECT_CHAIRS
+
+
+def test_download_refuses_an_out_it_cannot_write_before_fetching(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    parser = argparse.ArgumentParser()
+    dl.add_download_arguments(parser)
+    for out in (a_file, a_file / "below"):
+        assert dl.run_download(parser.parse_args(["--out", str(out), "--quiet"])) == 2
+        err = capsys.readouterr().err
+        assert f"error: --out {out}: cannot make the folder" in err and "Traceback" not in err
+
+
 def test_mirror_url_rewriting_and_manifest_validation(tmp_path):
     url = f"{dl.GITHUB_RAW}/google/mediapipe/v0.10.21/LICENSE"
     assert dl.resolve_url(url, None) == url

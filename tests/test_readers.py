@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,38 @@ def test_keypointnet_indexes_by_semantic_id(tmp_path: Path) -> None:
     assert np.isnan(chairs.points3d[~chairs.present]).all()
     (tmp_path / "splits.json").write_text(json.dumps({"train": ["a"], "val": ["b"]}))
     assert read_splits(tmp_path / "splits.json") == {"train": ["a"], "val": ["b"]}
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"train": ["a"]', "splits.json: not valid JSON"),
+    ('{"train": ["a"]}', "splits.json: no val split (it has: 'train')"),
+    ('{"train": ["a", "b"], "val": ["b"]}', "splits.json: 1 model id(s) in both train and val, e.g. ['b']"),
+    ('["a"]', "splits.json: expected {split name: [model ids]}"),
+])
+def test_a_broken_splits_file_is_named_before_the_build_writes_anything(tmp_path: Path, capsys, text: str,
+                                                                         message: str) -> None:
+    """A chairs' splits file that is not JSON, lacks a split or shares a chair between train and test is refused,
+    naming the file, by the source check: nothing written. A missing ``val`` had been a KeyError traceback after
+    ``chair_train.npz`` was written; shared ids went unnoticed (test chairs trained on). The command's note of
+    the files a build replaces waits for the check."""
+    from lifter.data.__main__ import main
+    from lifter.data.build import BuildConfig, check_sources
+
+    src = tmp_path / "src"
+    (src / "keypointnet").mkdir(parents=True)
+    (src / "keypointnet" / "chair.json").write_text("[]")
+    (src / "keypointnet" / "splits.json").write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_splits(src / "keypointnet" / "splits.json")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_sources(src, ("chair",), BuildConfig())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "chair_train.npz").write_bytes(b"an earlier build's")
+    assert main(["build", "--source", str(src), "--out", str(out), "--categories", "chair", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "note: replacing" not in err            # no note of a replacement that never came
+    assert (out / "chair_train.npz").read_bytes() == b"an earlier build's" and not (out / "build.json").exists()
 
 
 def test_keypointnet_errors(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from data_files import load_script, write_hand_data
+from lifter.finetune import FinetuneConfig
 from lifter.geometry import unproject_lift
 from lifter.losses import cycle_loss, masked_mse
 from lifter.model import LifterConfig
@@ -308,6 +309,17 @@ def test_configs_are_checked_where_they_are_used(hand_data: Path, tmp_path: Path
     with pytest.raises(ValueError, match="code_dim must be even"):
         Lifter(LifterConfig(categories={"hand21": 21}, code_dim=63))
     TrainConfig().check()                                                      # the defaults are fine
+    # the 3D-aware stage's settings: a typo had run the orthographic reading, views=0 an unpacking error
+    for finetune, message in ((FinetuneConfig(teacher_reading="Perspective"), "finetune.teacher_reading must be"),
+                              (FinetuneConfig(views=0), "finetune.views must be a whole number >= 1"),
+                              (FinetuneConfig(views=2.0), "finetune.views must be a whole number >= 1"),
+                              (FinetuneConfig(block_prob=2.0), "finetune.block_prob is a share in"),
+                              (FinetuneConfig(distill_weight=float("nan")), "finetune.distill_weight must be"),
+                              (FinetuneConfig(tilt_deg=95.0), "finetune.tilt_deg must be below 90"),
+                              (FinetuneConfig(teacher_precision="fp16"), "finetune.teacher_precision must be")):
+        with pytest.raises(ValueError, match=message):
+            TrainConfig(finetune=finetune).check()
+    FinetuneConfig(teacher_reading="perspective", views=3, block_prob=0.5, distill_weight=1.0).check()
 
 
 def test_max_batch_flag_lifts_the_cap_on_small_categories(hand_data: Path, tmp_path: Path, capsys) -> None:

@@ -165,6 +165,10 @@ def test_weights_that_are_not_finite_are_never_exported_or_started_from(
     ("no_visible", "has no visible"),
     ("shape", "points2d has shape (600, 20, 2); hand21 needs (M, 21, 2)"),
     ("truncated", "cannot be read as a data file"),
+    ("nan_visible", "3 visible landmark(s) with non-finite points2d"),
+    ("inf_visible", "1 visible landmark(s) with non-finite points2d"),
+    ("float_visible", "visible must be a bool mask (or 0 / 1 whole numbers), got float32"),
+    ("counted_visible", "with values other than 0 and 1"),
 ])
 def test_unreadable_training_files_are_one_line_errors(hand_data: Path, tmp_path: Path, capsys, damage: str,
                                                        message: str) -> None:
@@ -185,6 +189,16 @@ def test_unreadable_training_files_are_one_line_errors(hand_data: Path, tmp_path
             del arrays["visible"]
         elif damage == "shape":
             arrays["points2d"] = arrays["points2d"][:, :20]
+        elif damage == "nan_visible":                 # NaN had been trained on silently as pixel (0, 0)
+            arrays["points2d"][:3, 5] = np.nan
+            arrays["visible"][:3, 5] = True
+        elif damage == "inf_visible":
+            arrays["points2d"][7, 2, 1] = np.inf
+            arrays["visible"][7, 2] = True
+        elif damage == "float_visible":               # confidences are not a mask
+            arrays["visible"] = arrays["visible"].astype(np.float32) * 0.9
+        elif damage == "counted_visible":
+            arrays["visible"] = arrays["visible"].astype(np.uint8) * 2
         np.savez(target, **arrays)
     with pytest.raises(DataFileError, match="hand21_train.npz"):
         TrainData(target, "hand21", need_3d=False)
@@ -192,6 +206,24 @@ def test_unreadable_training_files_are_one_line_errors(hand_data: Path, tmp_path
         train_main(tiny_cli(data, tmp_path / "run", 2))
     err = capsys.readouterr().err
     assert ended.value.code == 1 and message in err and "Traceback" not in err, err
+
+
+def test_a_mask_of_zeros_and_ones_is_read_as_bool_and_trained_on(hand_data: Path, tmp_path: Path) -> None:
+    """A training file whose ``visible`` is 0 / 1 ``uint8`` (a hand-made file) reads as the bool file does: it
+    had crashed the first step with a traceback (masked_fill_ takes bool masks only)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with np.load(hand_data / "hand21_train.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["visible"][::3, 4] = False
+    arrays["points2d"][::3, 4] = np.nan
+    as_bool = dict(arrays)
+    arrays["visible"] = arrays["visible"].astype(np.uint8)
+    np.savez(data / "hand21_train.npz", **arrays)
+    read = TrainData(data / "hand21_train.npz", "hand21", need_3d=False)
+    assert read.visible.dtype == torch.bool and np.array_equal(read.visible.numpy(), as_bool["visible"])
+    assert torch.isfinite(read.points).all()
+    assert train_main(tiny_cli(data, tmp_path / "run", 2)) == 0
 
 
 def test_resume_refuses_other_settings_and_checks_the_runs_own_data(hand_data: Path, tmp_path: Path,

@@ -14,7 +14,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     from lifter.checked_files import file_in_the_way
     from lifter.data import download as download_mod
-    from lifter.data.build import CATEGORY_NAMES, BuildConfig, build, format_summary
+    from lifter.data.build import CATEGORY_NAMES, BuildConfig, build, check_source_folder, format_summary
 
     parser = argparse.ArgumentParser(prog="python -m lifter.data", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,10 +40,11 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     replaced = sorted(p.name for c in args.categories for p in args.out.glob(f"{c}_*.npz"))
-    if replaced:
-        print(f"note: replacing {len(replaced)} files in {args.out} ({', '.join(replaced)}); the others there are "
-              f"kept, and build.json goes on recording them", file=sys.stderr)
     try:
+        check_source_folder(args.source, tuple(args.categories), BuildConfig(seed=args.seed))
+        if replaced:                                # said once the sources are known to be there
+            print(f"note: replacing {len(replaced)} files in {args.out} ({', '.join(replaced)}); the others there "
+                  f"are kept, and build.json goes on recording them", file=sys.stderr)
         summary = build(args.source, args.out, tuple(args.categories), BuildConfig(seed=args.seed),
                         progress=not args.quiet)
     except (FileNotFoundError, ValueError) as e:

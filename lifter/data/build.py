@@ -171,7 +171,8 @@ def required_source_paths(cfg: BuildConfig, category: str) -> list[Path]:
 
 def check_sources(source: Path, categories: tuple[str, ...], cfg: BuildConfig) -> None:
     """Raise FileNotFoundError naming every path under ``source`` that the ``categories``' builds need and that is
-    missing, with the download that fetches each dataset; nothing is written before it passes."""
+    missing, with the download that fetches each dataset, and ValueError for a chairs' ``splits.json`` that
+    :func:`lifter.data.keypointnet.read_splits` refuses; nothing is written before it passes."""
     missing = [(c, p) for c in categories for p in required_source_paths(cfg, c) if not (source / p).exists()]
     if missing:
         datasets = sorted({SOURCE_DATASETS[c] for c, _ in missing})
@@ -180,27 +181,36 @@ def check_sources(source: Path, categories: tuple[str, ...], cfg: BuildConfig) -
             f"{', '.join(str(p) for _, p in missing[:6])}{' ...' if len(missing) > 6 else ''} (fetch it with "
             f"`python -m lifter.data download --out {source} --only {' '.join(datasets)}`, or build other "
             f"--categories)")
+    if "chair" in categories:
+        read_splits(source / "keypointnet" / "splits.json")       # a broken one named before anything is written
+
+
+def check_source_folder(source: Path, categories: tuple[str, ...], cfg: BuildConfig) -> None:
+    """:func:`build`'s checks of ``source`` before anything is written: a folder, holding what the ``categories``
+    need (:func:`check_sources`). Raises FileNotFoundError or ValueError naming what is wrong."""
+    source = Path(source)
+    if not source.is_dir():
+        what = "is a file, not a folder" if source.exists() else "does not exist"
+        raise FileNotFoundError(f"source folder {source} {what} (expected the layout of ../shared/data, or run "
+                                f"`python -m lifter.data download --out {source}`)")
+    check_sources(source, categories, cfg)
 
 
 def build(source: Path, out: Path, categories: tuple[str, ...] = CATEGORY_NAMES,
           cfg: BuildConfig = BuildConfig(), progress: bool = True, check_source: bool = True) -> dict[str, dict]:
     """Write the data files of ``categories`` from ``source`` into ``out``; returns the summary per file.
 
-    ``check_source=False`` skips the check that ``source`` exists (``hand21`` needs no source files).
+    ``check_source=False`` skips the checks of ``source`` (``hand21`` needs no source files).
 
     Raises:
         FileNotFoundError: ``source`` lacks a folder a category needs (the message names it).
-        ValueError: an unknown category.
+        ValueError: an unknown category, or a chairs' ``splits.json`` that cannot be read (named).
     """
     source, out = Path(source), Path(out)
     for c in categories:
         get_category(c)                                             # clear error for an unknown name
-    if check_source and not source.is_dir():
-        what = "is a file, not a folder" if source.exists() else "does not exist"
-        raise FileNotFoundError(f"source folder {source} {what} (expected the layout of ../shared/data, or run "
-                                f"`python -m lifter.data download --out {source}`)")
     if check_source:
-        check_sources(source, categories, cfg)
+        check_source_folder(source, categories, cfg)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, dict] = {}
     steps = [(c, s) for c in categories for s in ("train", "test")]

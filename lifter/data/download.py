@@ -607,9 +607,16 @@ def download_sources(out_dir: Path | str, *, manifest: list[RemoteFile] | None =
             try:
                 summary["keypointnet"] = prepare_keypointnet(out_dir, keypointnet_spec)
             except (ChecksumError, ValueError, OSError) as err:
-                summary["failed"].append((keypointnet_spec.chair_dest, str(err)))
+                message = str(err)
+                if isinstance(err, ValueError):      # ChecksumError too: the upstream files' content is wrong
+                    unpinned = [p for p in sorted(kp_inputs) if (out_dir / p).exists()]
+                    for dest in unpinned:            # unpinned, so a rerun would keep them: fetched afresh instead
+                        (out_dir / dest).unlink()
+                    if unpinned:
+                        message += f" (deleted {', '.join(unpinned)}: the same command fetches them again)"
+                summary["failed"].append((keypointnet_spec.chair_dest, message))
                 summary["failed_derived"] = 1
-                _say(f"FAILED {keypointnet_spec.chair_dest}: {err}")
+                _say(f"FAILED {keypointnet_spec.chair_dest}: {message}")
     if summary["failed"] and raise_on_error:
         lines = "\n".join(f"  {d}: {m}" for d, m in summary["failed"])
         raise DownloadError(f"{len(summary['failed'])} source file(s) failed:\n{lines}", summary=summary)
@@ -663,6 +670,12 @@ def add_download_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_download(args: argparse.Namespace) -> int:
     """Run ``download`` with parsed ``args``; prints a summary and the terms of use. Returns the exit status."""
+    from lifter.checked_files import made_writable
+
+    unwritable = made_writable(Path(args.out))
+    if unwritable:                                    # a file in the way, or a folder not writable: before any fetch
+        print(f"error: --out {args.out}: {unwritable}", file=sys.stderr)
+        return 2
     try:
         manifest = load_manifest(args.manifest)
         spec = load_keypointnet_spec(args.manifest)

@@ -79,9 +79,23 @@ def read_chairs(path: Path | str, model_ids: list[str] | None = None) -> ChairSe
 
 
 def read_splits(path: Path | str) -> dict[str, list[str]]:
-    """Read ``splits.json``: ``{"train": [model ids], "val": [model ids]}``."""
+    """Read ``splits.json``: ``{"train": [model ids], "val": [model ids]}``.
+
+    Raises:
+        ValueError: naming the file: not JSON, not that layout, a split missing, a model id in both splits.
+    """
     path = Path(path)
-    splits = json.loads(path.read_text())
+    try:
+        splits = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise _fail(path, f"not valid JSON ({e})") from None
     if not isinstance(splits, dict) or not all(isinstance(v, list) for v in splits.values()):
         raise _fail(path, "expected {split name: [model ids]}")
+    missing = [k for k in ("train", "val") if k not in splits]
+    if missing:
+        raise _fail(path, f"no {' or '.join(missing)} split (it has: {', '.join(map(repr, splits)) or 'none'})")
+    shared = sorted(set(map(str, splits["train"])) & set(map(str, splits["val"])))
+    if shared:
+        raise _fail(path, f"{len(shared)} model id(s) in both train and val, e.g. {shared[:3]}: the test chairs "
+                          f"would be trained on")
     return splits
