@@ -235,7 +235,7 @@ def test_lift_with_camera_guesses_missing_intrinsics_from_the_landmarks(lifter, 
     puts it in the image, hidden ones at their predicted pixels (the camera lift()'s refinements assume); either
     half may be given; its projection through that camera is the input; and on the protocol's close cameras it is
     closer to the truth than lift()'s orthographic reading."""
-    from lifter.geometry import guessed_pinhole, visible_centroid
+    from lifter.geometry import guessed_pinhole, pinhole_of_reading, visible_centroid
     from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
     pts = hand_views.points2d[:200]
@@ -258,6 +258,12 @@ def test_lift_with_camera_guesses_missing_intrinsics_from_the_landmarks(lifter, 
     for focal, principal in ((guessed, point), (guessed, None), (None, point)):
         np.testing.assert_allclose(out, lifter.lift_with_camera(shown, "hand21", focal, principal, vis), rtol=1e-5,
                                    atol=1e-3)
+    # a principal point given without a focal length is kept, not replaced by the guess (an off-centre subject)
+    moved = point + np.array([150.0, -80.0])
+    off = lifter.lift_with_camera(shown, "hand21", principal_point=moved, visible=vis)
+    read_focal, read_principal = pinhole_of_reading(off.astype(np.float64), pts, vis)
+    np.testing.assert_allclose(read_principal, moved, atol=0.05)
+    np.testing.assert_allclose(read_focal, guessed, rtol=1e-3)
     np.testing.assert_allclose(project_perspective(out.astype(np.float64), guessed, point)[vis], pts[vis],
                                atol=0.05)
     np.testing.assert_array_equal(lifter.read_with_camera(flat, shown, "hand21", visible=vis), out)
@@ -276,6 +282,8 @@ def test_lift_with_camera_guesses_missing_intrinsics_from_the_landmarks(lifter, 
     guessed = lifter.read_with_camera(deep, small, "hand21", bone_lengths=False)
     reach = 100.0                                          # mean depth 0, nearest landmark 100 px in front of it
     np.testing.assert_allclose(guessed[:, 2], 2 * reach + deep[:, 2], atol=1e-3)   # from 100 to 300 px deep
+    np.testing.assert_allclose(lifter.read_with_camera(deep, small, "hand21", bone_lengths=False, symmetrize=False),
+                               guessed, atol=1e-4)        # the guess itself lengthens it, symmetry step or not
     point_small, kappa_small = guessed_pinhole(small[None], None, DEFAULT_SPAN_OVER_FOCAL)
     assert 1 / kappa_small[0] < reach                      # the box alone would have put a landmark behind it
     np.testing.assert_allclose(project_perspective(guessed[None].astype(np.float64), np.array([2 * reach]),

@@ -158,3 +158,25 @@ def test_finetune_views_turn_about_the_teachers_elevation(tmp_path: Path, capsys
         train_main(args + ["--out", str(tmp_path / "bad"), "--init", str(tmp_path / "plain"), "--finetune-3d-aware",
                            "--finetune-elevation"])
     assert "no elevation head" in capsys.readouterr().err
+
+
+def test_the_elevation_is_read_from_the_visible_landmarks_features_only() -> None:
+    """The elevation head reads the mean of the visible tokens' final features (a hidden token's feature is the
+    network's guess at it, not evidence of the camera): ``0.5 pi tanh(w . mean + b)`` over the visible ones."""
+    torch.manual_seed(0)
+    model = Lifter(LifterConfig(categories={"hand21": 21}, dim=32, depth=2, heads=2, code_dim=16,
+                                elevation_head=True)).eval()
+    torch.nn.init.normal_(model.elevation.weight)                      # zero at the start: given weights here
+    p, visible = torch.randn(4, 21, 2), torch.ones(4, 21, dtype=torch.bool)
+    visible[:, 15:] = False
+    p = p * visible[..., None]
+    feats = []
+    hook = model.norm.register_forward_hook(lambda module, args, out: feats.append(out))
+    with torch.no_grad():
+        _, elevation = model.lift_normalised(p, visible, "hand21", return_elevation=True)
+    hook.remove()
+    pooled = feats[0][:, :15].mean(1)
+    want = 0.5 * math.pi * torch.tanh(model.elevation(pooled)[:, 0])
+    torch.testing.assert_close(elevation, want)
+    everything = 0.5 * math.pi * torch.tanh(model.elevation(feats[0].mean(1))[:, 0])
+    assert (elevation - everything).abs().max() > 1e-4                    # the hidden tokens would have moved it

@@ -33,8 +33,9 @@ def test_projection_round_trip_and_intrinsics() -> None:
     h = np.einsum("bij,bnj->bni", K, pts)
     np.testing.assert_allclose(uv, h[..., :2] / h[..., 2:], rtol=1e-12)
     np.testing.assert_allclose(unproject_perspective(uv, pts[..., 2], focal, principal), pts, rtol=1e-12)
-    with pytest.raises(ValueError, match="behind the camera"):
-        project_perspective(np.array([[[0.0, 0.0, -1.0]]]), np.array([100.0]), np.zeros((1, 2)))
+    for z in (-1.0, 0.0, np.nan):                             # behind, on the camera plane, not a depth
+        with pytest.raises(ValueError, match="behind the camera"):
+            project_perspective(np.array([[[0.0, 0.0, z]]]), np.array([100.0]), np.zeros((1, 2)))
 
 
 def test_perspective_reading_of_the_true_depth_is_exact() -> None:

@@ -11,7 +11,7 @@ import torch
 
 from lifter.finetune import FinetuneConfig, finetune_losses, lift_part
 from lifter.geometry import normalise_2d
-from lifter.masking import hide_blocks
+from lifter.masking import block_keys, hide_blocks, hide_first
 from lifter.model import Lifter, LifterConfig
 
 TINY = LifterConfig(categories={"hand21": 21}, dim=32, depth=2, heads=2, code_dim=16)
@@ -38,6 +38,25 @@ def test_hide_blocks_hides_one_side_and_keeps_three() -> None:
     for b in np.flatnonzero(hidden.any(1).numpy()):
         assert _separable(points[b], hidden[b], shown[b])
     assert torch.equal(hide_blocks(points, visible, 0.0, 0.5, torch.Generator().manual_seed(1)), visible)
+
+
+def test_hide_first_hides_exactly_the_drawn_share_of_the_visible_landmarks() -> None:
+    """``floor(frac x visible count)`` visible landmarks hidden, at most all but 3, whatever the landmarks that are
+    not visible rank: a block's count is not spent on landmarks hidden already."""
+    rng = np.random.default_rng(2)
+    points = torch.as_tensor(rng.normal(size=(200, 21, 2)), dtype=torch.float32)
+    visible = torch.as_tensor(rng.random((200, 21)) > 0.4)
+    visible[:, :4] = True                                                   # at least 4 visible in every row
+    frac = torch.as_tensor(rng.uniform(0, 1, 200), dtype=torch.float32)
+    frac[:20] = 0.99                                                        # the bound of 3 kept is reached
+    keys = block_keys(points, visible, torch.Generator().manual_seed(3))
+    shown = hide_first(keys, visible, frac, torch.ones(200, dtype=torch.bool))
+    n_vis = visible.sum(1)
+    want = torch.minimum((frac * n_vis).floor().long(), n_vis - 3)
+    assert torch.equal((visible & ~shown).sum(1), want) and not (shown & ~visible).any()
+    assert (shown[:20].sum(1) == 3).all()
+    none = hide_first(keys, visible, frac, torch.zeros(200, dtype=torch.bool))   # rows not drawn: untouched
+    assert torch.equal(none, visible)
 
 
 def test_lift_part_sees_the_shown_landmarks_as_lift_would() -> None:

@@ -41,6 +41,15 @@ def test_procrustes_rejects_reflections() -> None:
     m = mirrored - mirrored.mean(1, keepdims=True)
     T = np.linalg.lstsq(m[0], a[0], rcond=None)[0]
     assert np.linalg.det(T) > 0
+    # Closed form: the six points +-a x, +-b y, +-c z (a > b > c) and their mirror in z. The best proper rotation
+    # is the identity, and the scale that goes with it (a^2 + b^2 - c^2) / (a^2 + b^2 + c^2): the flip-best
+    # figure of the benchmark reads this alignment.
+    a_, b_, c_ = 3.0, 2.0, 1.0
+    axes = np.array([[a_, 0, 0], [-a_, 0, 0], [0, b_, 0], [0, -b_, 0], [0, 0, c_], [0, 0, -c_]])
+    flipped = axes * np.array([1.0, 1.0, -1.0])
+    scale = (a_ ** 2 + b_ ** 2 - c_ ** 2) / (a_ ** 2 + b_ ** 2 + c_ ** 2)
+    np.testing.assert_allclose(similarity_procrustes(flipped[None], axes[None], np.ones((1, 6), bool))[0],
+                               scale * flipped, atol=1e-12)
 
 
 def test_normalise_2d_closed_form() -> None:
@@ -118,6 +127,34 @@ def test_input_only_ablation_has_no_per_layer_identity() -> None:
         Lifter(LifterConfig(categories=CATS, identity="nowhere"))
 
 
+def test_every_block_takes_the_identity_code_through_its_own_projection() -> None:
+    """The headline design: each attention block's queries and keys get the landmark identity again, through that
+    layer's own projection; the input-only ablation gives none past the input. A model that re-injected it at the
+    first layer only had passed the count of projections above."""
+    torch.manual_seed(0)
+    pts, vis = torch.randn(2, 17, 2), torch.ones(2, 17, dtype=torch.bool)
+    for identity, depth in (("every_layer", 3), ("input_only", 3)):
+        model = Lifter(LifterConfig(categories=CATS, dim=32, depth=depth, heads=2, identity=identity)).eval()
+        given: list[torch.Tensor | None] = []
+        hooks = [b.register_forward_pre_hook(lambda module, args: given.append(args[1])) for b in model.blocks]
+        with torch.no_grad():
+            model.lift_normalised(pts, vis, "human17")
+            code = model.identity("human17", 17)
+        for h in hooks:
+            h.remove()
+        assert len(given) == depth
+        if identity == "input_only":
+            assert all(g is None for g in given)
+            continue
+        for i, g in enumerate(given):
+            torch.testing.assert_close(g, model.ident_proj[i](code))
+        with torch.no_grad():                              # and a later layer's projection changes the lift
+            before = model.lift_normalised(pts, vis, "human17")
+            model.ident_proj[depth - 1].weight.mul_(3.0)
+            after = model.lift_normalised(pts, vis, "human17")
+        assert (after[..., 2] - before[..., 2]).abs().max() > 1e-4
+
+
 def test_orthographic_camera_recovers_a_known_rotation_and_scale() -> None:
     from lifter.geometry import orthographic_camera
 
@@ -126,6 +163,14 @@ def test_orthographic_camera_recovers_a_known_rotation_and_scale() -> None:
     R_true = torch.tensor(rotation_x(0.4) @ rotation_y(2.1))[:2]          # (2, 3): the first two rows
     x = 3.0 * X @ R_true.T + torch.tensor([10.0, -4.0], dtype=torch.float64)
     s, R = orthographic_camera(X, x, torch.ones(3, 17, dtype=torch.bool))
+    torch.testing.assert_close(s, torch.full((3,), 3.0, dtype=torch.float64))
+    torch.testing.assert_close(R, R_true.expand(3, 2, 3))
+    mask = torch.ones(3, 17, dtype=torch.bool)                        # landmarks outside the mask: ignored
+    mask[:, 12:] = False
+    X_bad, x_bad = X.clone(), x.clone()
+    X_bad[:, 12:] = 1e3
+    x_bad[:, 12:] = -1e3
+    s, R = orthographic_camera(X_bad, x_bad, mask)
     torch.testing.assert_close(s, torch.full((3,), 3.0, dtype=torch.float64))
     torch.testing.assert_close(R, R_true.expand(3, 2, 3))
 

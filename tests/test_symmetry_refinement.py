@@ -88,6 +88,54 @@ def test_too_few_pairs_change_nothing_and_bad_weights_are_refused() -> None:
         symmetrize(offsets, depths, np.ones(depths.shape, bool), perm, 1 / FOCAL, weight=0.0)
 
 
+def test_two_pairs_are_enough_and_a_hidden_landmark_with_a_hidden_partner_is_not_filled() -> None:
+    """:data:`lifter.symmetry.MIN_PAIRS` (2) pairs taking part refine a frame; a landmark to be filled whose partner
+    takes no part either keeps its values (there is no reflection to take)."""
+    offsets, depths, _, _ = chair_view(np.random.default_rng(3), frames=2)
+    chair = get_category("chair")
+    perm = np.asarray(chair.mirror_permutation())
+    two = [chair.index(n) for n in ("seat_front_left", "seat_front_right", "leg_front_left", "leg_front_right")]
+    use = np.zeros(depths.shape, bool)
+    use[:, two] = True
+    noisy = depths + 10.0 * np.arange(depths.shape[1])
+    _, z = symmetrize(offsets, noisy, use, perm, 1 / FOCAL)
+    assert not np.allclose(z[:, two], noisy[:, two])
+    np.testing.assert_array_equal(z[:, ~use[0]], noisy[:, ~use[0]])
+    i = chair.index("leg_back_left")
+    use = np.ones(depths.shape, bool)
+    use[:, [i, perm[i]]] = False                                          # both halves of one pair hidden
+    a, z = symmetrize(offsets + 30.0, noisy, use, perm, 1 / FOCAL, fill=~use)
+    np.testing.assert_array_equal(a[:, [i, perm[i]]], offsets[:, [i, perm[i]]] + 30.0)
+    np.testing.assert_array_equal(z[:, [i, perm[i]]], noisy[:, [i, perm[i]]])
+
+
+def test_refine_lift_leaves_the_off_symmetry_landmarks_and_ignores_hidden_depths() -> None:
+    """The chair's landmarks that a reflection does not pair in every chair (``off_symmetry``) keep the network's
+    depths; and the depths are taken relative to the visible landmarks' mean, so a hidden landmark's depth moves
+    nothing else."""
+    rng = np.random.default_rng(8)
+    offsets, depths, _, _ = chair_view(rng)
+    chair = get_category("chair")
+    principal = np.array([500.0, 400.0])
+    pixels = offsets + principal
+    visible = np.ones(depths.shape, bool)
+    visible[:, 3] = False
+    centre = np.stack([p[v].mean(0) for p, v in zip(pixels, visible)])
+    noisy = depths + rng.normal(size=depths.shape) * depths.std() / 3
+    lift = np.concatenate([pixels - centre[:, None], noisy[..., None]], -1).astype(np.float32)
+    for kwargs in ({}, {"focal": np.full(len(lift), FOCAL), "principal": np.tile(principal, (len(lift), 1))}):
+        out = refine_lift(lift, centre, visible, "chair", fill_hidden=False, **kwargs)
+        off = list(chair.off_symmetry)                                      # out's depths: from the visible mean
+        relative = lift[..., 2] - (lift[..., 2] * visible).sum(1, keepdims=True) / visible.sum(1, keepdims=True)
+        np.testing.assert_allclose(out[..., off, 2], relative[:, off], atol=1e-4)
+        paired = [k for k in range(21) if k not in off and k != 3]
+        assert np.abs(out[..., paired, 2] - relative[:, paired]).max() > 1.0
+        deeper = lift.copy()
+        deeper[:, 3, 2] += 500.0                                            # the hidden landmark's depth only
+        moved = refine_lift(deeper, centre, visible, "chair", fill_hidden=False, **kwargs)
+        np.testing.assert_allclose(moved[..., paired, 2], out[..., paired, 2], atol=1e-3)
+
+
 def test_refine_lift_keeps_visible_pixels_and_leaves_other_categories_alone() -> None:
     rng = np.random.default_rng(4)
     offsets, depths, _, _ = chair_view(rng)
