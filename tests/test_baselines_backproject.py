@@ -33,6 +33,20 @@ def test_plane_recovers_known_points() -> None:
     np.testing.assert_allclose(proj, pts, atol=1e-3)
 
 
+def test_non_square_pixels_use_each_axis_focal_length() -> None:
+    """A camera with fy = 1.3 fx (non-square pixels): known 3D points on a fronto-parallel plane at depth 400,
+    projected through it, come back exactly (x through fx, y through fy)."""
+    fx, fy = F, 1.3 * F
+    depth = np.full((H, W), 400.0, np.float32)
+    rng = np.random.default_rng(1)
+    truth = np.stack([rng.uniform(-80, 80, 20), rng.uniform(-50, 50, 20), np.full(20, 400.0)], -1)
+    pts = np.stack([fx * truth[:, 0] / 400 + CX, fy * truth[:, 1] / 400 + CY], -1)
+    inside = (pts[:, 0] > 2) & (pts[:, 0] < W - 3) & (pts[:, 1] > 2) & (pts[:, 1] < H - 3)
+    bp = backproject_landmarks(pts[inside], depth, (fx, fy, CX, CY))
+    assert inside.sum() >= 5 and bp.valid.all()
+    np.testing.assert_allclose(bp.points3d, truth[inside], rtol=1e-5, atol=1e-3)
+
+
 def test_rendered_mesh_plane_recovers_known_points() -> None:
     # Two triangles spanning a tilted plane (perspective-correct depth interpolation is exact on a plane).
     quad = np.array([[-150, -100, 900], [150, -100, 1300], [150, 100, 1300], [-150, 100, 900]], dtype=np.float64)

@@ -45,6 +45,11 @@ def test_fitted_proportions_are_the_shapes_own_and_skip_partial_lifts() -> None:
     assert np.abs(fitted.spread).max() < 1e-9                                # copies of one shape: no spread
     with pytest.raises(ValueError, match="none of the 20 lifts"):
         fit_proportions(lifts, np.zeros_like(vis), EDGES)
+    # lifts of two shapes, three of one and two of another: every bone's median is the first shape's
+    other = rng.normal(size=(N, 3))
+    mixed = np.concatenate([posed(rng, shape, 3), posed(rng, other, 2)])
+    np.testing.assert_allclose(fit_proportions(mixed, np.ones((5, N), bool), EDGES).ratios,
+                               proportions_of(shape).ratios, rtol=1e-9)
     with pytest.raises(ValueError, match="without edges"):
         fit_proportions(lifts, vis, EDGES[:0])
 
@@ -82,6 +87,12 @@ def test_converged_steps_recover_the_depths_of_an_orthographic_view() -> None:
     clear = (dz > 0.04).all(1)                                                           # (F,)
     assert clear.sum() >= 3 and (~clear).any()
     assert np.abs(err[clear]).max() < 1e-3 * np.abs(views).max() < np.abs(before[clear]).max()
+    # from flattened depths (a third of the truth's), the bones' common scale is found too: their lengths, not
+    # only their ratios, come back where the view is clear
+    flat = views.copy()
+    flat[..., 2] = views[..., 2] / 3
+    out = refine_bone_lengths(flat, vis, proportions_of(shape), weight=1e-6, iterations=30).astype(np.float64)
+    np.testing.assert_allclose(edge_lengths(out, EDGES)[clear], edge_lengths(views, EDGES)[clear], rtol=1e-3)
     # one damped step (the shipped setting) moves the depths part of the way
     one = refine_bone_lengths(start, vis, proportions_of(shape), weight=0.05, iterations=1)
     step = one[..., 2] - views[..., 2]

@@ -33,6 +33,67 @@ def test_score_of_the_truth_and_of_its_depth_mirror() -> None:
     assert mirrored["strict"] > 1.0 and mirrored["flip_best"] < 1e-6 and mirrored["mirrored_share"] == 1.0
 
 
+def test_score_units_landmarks_and_flip_best_in_closed_form() -> None:
+    """The same arrays scored as a chair (% of the truth's RMS radius over its *present* landmarks) and as a hand
+    (mm): per view the % figure is 100 x mm / radius; the strict figure is the mean of the views' means; a landmark
+    absent from a view is not counted in that view's place of the per-landmark means; the per-landmark flip-best
+    figure takes each view's better reading."""
+    from lifter.geometry import aligned_errors, rms_radius
+
+    rng = np.random.default_rng(3)
+    test = _camera_view(rng.normal(size=(3, 21, 3)) * 50, 600.0)
+    present = np.ones((3, 21), bool)
+    present[2, :4] = False                                                 # a chair without four keypoints
+    truth = np.where(present[..., None], test.points3d, np.nan)
+    visible = present.copy()
+    visible[:, 10:14] = False                                              # hidden but present: still scored
+    pred = test.points3d + rng.normal(size=test.points3d.shape) * 5.0
+    pred[0] = test.points3d[0] * np.array([1.0, 1.0, -1.0]) + rng.normal(size=(21, 3)) * 0.5   # view 0 mirrored
+    sets = {c: TestSet(c, "clean", test.points2d, visible, present, truth, test.focal, test.principal)
+            for c in ("hand21", "chair")}
+    mm, pct = score(pred, sets["hand21"]), score(pred, sets["chair"])
+    err = aligned_errors(pred, truth, present)                             # (3, 21) mm, NaN where absent
+    err_m = aligned_errors(pred * np.array([1.0, 1.0, -1.0]), truth, present)
+    radius = rms_radius(np.nan_to_num(truth), present)                     # over the present landmarks
+    per_view, per_view_m = np.nanmean(err, 1), np.nanmean(err_m, 1)
+    assert mm["strict"] == pytest.approx(per_view.mean(), rel=1e-9)
+    assert pct["strict"] == pytest.approx((100 * per_view / radius).mean(), rel=1e-9)
+    assert mm["median_strict"] == pytest.approx(np.median(per_view), rel=1e-9)
+    assert per_view_m[0] < per_view[0] and (per_view[1:] < per_view_m[1:]).all()
+    assert mm["flip_best"] == pytest.approx(np.minimum(per_view, per_view_m).mean(), rel=1e-9)
+    assert mm["mirrored_share"] == pytest.approx(1 / 3)
+    # landmark 0: scored in views 0 and 1 only; landmark 5 in all three
+    assert mm["per_landmark"][0] == pytest.approx((err[0, 0] + err[1, 0]) / 2, abs=1e-3)
+    assert mm["per_landmark"][5] == pytest.approx(err[:, 5].mean(), abs=1e-3)
+    assert pct["per_landmark"][0] == pytest.approx(100 * (err[0, 0] / radius[0] + err[1, 0] / radius[1]) / 2,
+                                                   abs=1e-3)
+    assert mm["per_landmark_flip_best"][5] == pytest.approx((err_m[0, 5] + err[1, 5] + err[2, 5]) / 3, abs=1e-3)
+
+
+def test_cross_view_figure_is_in_the_categorys_units_whatever_the_lifts_scale(tmp_path: Path) -> None:
+    """The cross-view disagreement of a method that returns the truth plus noise of 1 % of the RMS radius per
+    coordinate: about 100 x sqrt(2) x 1 % x E|N(0, I_3)| ~ 2.2 % on chairs (less the part the alignment absorbs),
+    not that in the chairs' own units (their radius is about 0.3); and the same figure for the method's lifts at 7
+    times their size (each lift is brought to the truth's radius first). On hands, in mm, scale-free too."""
+    from lifter.evaluate import cross_view_consistency
+    from lifter.geometry import rms_radius
+
+    write_chair_data(tmp_path)
+    write_hand_data(tmp_path, train=4, test=12)
+
+    def noisy(t: TestSet, size: float = 1.0) -> np.ndarray:
+        truth = np.nan_to_num(t.points3d.astype(np.float64))
+        rng = np.random.default_rng(int(np.nansum(np.abs(t.points2d))) % 2 ** 32)   # the same noise at any size
+        noise = rng.normal(size=truth.shape) * 0.01 * rms_radius(truth, t.present)[:, None, None]
+        return size * (truth + noise)
+
+    for category, low, high in (("chair", 1.0, 2.5), ("hand21", 0.3, 1.5)):
+        test = load_test_set(tmp_path, category, "clean")
+        figure = cross_view_consistency(noisy, tmp_path, test)
+        assert low < figure < high, (category, figure)
+        assert cross_view_consistency(lambda t: noisy(t, 7.0), tmp_path, test) == pytest.approx(figure, rel=1e-9)
+
+
 def test_floor_of_the_output_form_is_the_perspective_error() -> None:
     rng = np.random.default_rng(1)
     shape = rng.normal(size=(6, 21, 3)) * 50
@@ -50,7 +111,40 @@ def test_floor_of_the_output_form_is_the_perspective_error() -> None:
     assert score(depth_only_floor(test), test)["strict"] < 1e-6
 
 
-def test_best_depths_keep_the_input_and_beat_the_true_depths() -> None:
+def test_reference_rows_in_closed_form(tmp_path: Path) -> None:
+    """The mean shape of copies of one shape, each turned, scaled and moved, is that shape (generalised
+    Procrustes: unaligned, the turned copies would average into a blob); the flat row puts hidden landmarks at the
+    visible centroid (the origin), finite; the floor's depths are relative to the mean depth of the *present*
+    landmarks, hidden ones included, in pixels at that depth."""
+    from lifter.geometry import aligned_errors, rotation_x, rotation_y
+    from lifter.references import flat_method, mean_shape
+
+    rng = np.random.default_rng(4)
+    shape = rng.normal(size=(21, 3))
+    R = rotation_y(rng.uniform(0, 2 * np.pi, 40)) @ rotation_x(rng.uniform(-1, 1, 40))
+    copies = rng.uniform(0.5, 2, (40, 1, 1)) * np.einsum("fij,nj->fni", R, shape) + rng.normal(size=(40, 1, 3))
+    np.savez(tmp_path / "hand21_train.npz", points2d=copies[..., :2].astype(np.float32),
+             points3d=copies.astype(np.float32), category=np.array("hand21"))
+    mean = mean_shape(tmp_path, "hand21")
+    assert np.nanmax(aligned_errors(mean[None], shape[None], np.ones((1, 21), bool))) < 1e-4 * np.abs(shape).max()
+
+    test = _camera_view(rng.normal(size=(4, 21, 3)) * 50, 300.0)
+    test.present = test.present.copy()                                    # (one array for both, above)
+    test.visible[:, 15:] = False
+    test.points2d[~test.visible] = np.nan
+    flat = flat_method(test)
+    assert np.isfinite(flat).all() and (flat[:, 15:] == 0).all() and (flat[..., 2] == 0).all()
+    np.testing.assert_allclose(flat[:, :15, :2].mean(1), 0.0, atol=1e-9)
+
+    floor = depth_only_floor(test)
+    Z = test.points3d[..., 2]
+    z_mean = Z.mean(1, keepdims=True)                                     # every landmark present, 6 hidden
+    np.testing.assert_allclose(floor[..., 2], (Z - z_mean) * test.focal[:, None] / z_mean, rtol=1e-9)
+    np.testing.assert_allclose(floor[:, 15:, :2], test.points3d[:, 15:, :2] * (test.focal[:, None] / z_mean)[..., None],
+                               rtol=1e-9)
+
+
+def test_best_depths_keep_the_input_and_beat_the_true_depths(monkeypatch) -> None:
     rng = np.random.default_rng(2)
     shape = rng.normal(size=(6, 21, 3)) * 50
     test = _camera_view(shape, 300.0)
@@ -58,6 +152,18 @@ def test_best_depths_keep_the_input_and_beat_the_true_depths() -> None:
     np.testing.assert_allclose(best[..., :2], true[..., :2], atol=1e-9)      # the API's form: x, y are the input
     near, floor = score(best, test)["strict"], score(true, test)["strict"]
     assert 0.1 < near < 0.97 * floor         # under perspective no depths are exact, but the true ones are not best
+    # the descent keeps each view's best iterate: no view reads worse than the least squares it starts from, even
+    # where the steps overshoot (here a step size 5,000 times the descent's)
+    import torch
+
+    from lifter.geometry import aligned_errors
+    start = best_depth_floor(test, refine_steps=0)
+    per_view = lambda lift: aligned_errors(lift, test.points3d, test.present).mean(1)   # noqa: E731
+    assert (per_view(best) <= per_view(start) + 1e-9).all()
+    adam = torch.optim.Adam
+    monkeypatch.setattr(torch.optim, "Adam", lambda params, lr: adam(params, lr=5000 * lr))
+    np.testing.assert_allclose(per_view(best_depth_floor(test, refine_steps=20)), per_view(start), rtol=1e-9)
+    monkeypatch.undo()
     # A local minimum of the benchmark's figure: no small change of the visible depths lowers it.
     scale = np.abs(best[..., 2]).mean()
     for _ in range(10):
@@ -114,6 +220,10 @@ def test_evaluate_on_tiny_data(tiny_data: Path) -> None:
     assert rows[("bundled, without the shape-basis refinement", "clean")]["strict"] == lifter["strict"]
     # ... while the bone-length refinement runs on hands: that row is measured (the parametrised test below)
     assert rows[("bundled, without the bone-length refinement", "clean")]["strict"] != lifter["strict"]
+    # ... and so is the completion of hidden landmarks, on the occluded views (a copy on the clean ones)
+    assert rows[("bundled, without hidden-landmark completion", "occluded")]["strict"] != \
+        rows[("bundled", "occluded")]["strict"]
+    assert rows[("bundled, without hidden-landmark completion", "clean")]["strict"] == lifter["strict"]
     md = to_markdown(report)
     assert "| hand21 | bundled |" in md and "floor of the output form" in md
 

@@ -229,6 +229,16 @@ def test_initial_params_place_the_mean_on_a_posed_copy() -> None:
     params = initial_params(t64(points), torch.as_tensor(visible), t64(mean), t64(np.exp(truth[:, 6])), 0)
     np.testing.assert_allclose(basis_points(params, t64(mean), torch.zeros(0, N, 3)).numpy(), points / scale,
                                atol=1e-9)
+    # a depth-mirrored reading: no rotation undoes a mirror, so the start is the best proper one. For the six
+    # points +-a x, +-b y, +-c z (a > b > c) mirrored in z that is no rotation at all, at the scale
+    # (a^2 + b^2 - c^2) / (a^2 + b^2 + c^2) (an improper "rotation" had been taken as an axis-angle)
+    axes = np.array([[3.0, 0, 0], [-3.0, 0, 0], [0, 2.0, 0], [0, -2.0, 0], [0, 0, 1.0], [0, 0, -1.0]])
+    mirrored = axes * np.array([1.0, 1.0, -1.0]) + np.array([0.0, 0.0, 10.0])
+    start = initial_params(t64(mirrored[None]), torch.ones(1, 6, dtype=torch.bool), t64(axes), t64([1000.0]), 0)
+    np.testing.assert_allclose(start[0, :3].numpy(), 0.0, atol=1e-9)
+    placed = basis_points(start, t64(axes), torch.zeros(0, 6, 3)).numpy()[0]          # reading = scale x placed
+    np.testing.assert_allclose(placed - placed.mean(0), axes, atol=1e-9)
+    np.testing.assert_allclose(placed.mean(0), [0.0, 0.0, 10.0 / ((9 + 4 - 1) / (9 + 4 + 1))], atol=1e-9)
 
 
 def test_bundle_adjustment_recovers_the_basis_from_2d_alone() -> None:

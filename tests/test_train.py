@@ -795,6 +795,55 @@ def test_symmetry_prior_only_on_the_chosen_categories(hand_data: Path, tmp_path:
     assert config_from_dict(record).symmetry_categories == ()
 
 
+def test_mirroring_swaps_left_and_right_and_negates_x_only() -> None:
+    """A mirrored training pose is the image mirrored left-right: x negated (y kept: not upside down), each
+    landmark's 2D and visibility moved to its mirror partner's slot, so that a left wrist still reads as a left
+    wrist. A body whose left elbow is hidden has its right elbow's slot hidden once mirrored."""
+    from lifter.mirroring import mirror_permutation
+    from lifter.train import augment
+
+    rng = np.random.default_rng(4)
+    points = torch.as_tensor(rng.normal(size=(8, 17, 2)) * 50, dtype=torch.float32)
+    visible = torch.ones(8, 17, dtype=torch.bool)
+    perm = mirror_permutation("human17")
+    left = int(np.flatnonzero(np.asarray(perm) != np.arange(17))[0])       # a landmark with a partner
+    visible[:, left] = False
+    cfg = replace(TrainConfig(), mirror_prob=1.0, hide_prob=0.0)
+    out, full, shown = augment(points, visible, "human17", cfg, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, points[:, perm] * torch.tensor([-1.0, 1.0]))
+    assert torch.equal(full, visible[:, perm]) and torch.equal(shown, full)
+    assert not full[:, perm[left]].any() and full[:, left].all()
+    kept, _, _ = augment(points, visible, "human17", replace(cfg, mirror_prob=0.0), torch.Generator().manual_seed(0))
+    assert torch.equal(kept, points)
+
+
+def test_scattered_hiding_goes_on_in_the_poses_that_draw_no_block() -> None:
+    """With blocks drawn for some poses, the others still get their scattered landmarks hidden (``hide_prob``)."""
+    from lifter.train import augment
+
+    rng = np.random.default_rng(5)
+    points = torch.as_tensor(rng.normal(size=(400, 21, 2)), dtype=torch.float32)
+    visible = torch.ones(400, 21, dtype=torch.bool)
+    cfg = replace(TrainConfig(), block_prob=0.5, hide_prob=1.0, hide_max=0.5, mirror_prob=0.0)
+    gen = torch.Generator().manual_seed(2)
+    _, _, shown = augment(points, visible, "hand21", cfg, gen)
+    hidden = (~shown).sum(1).float()
+    assert (hidden > 0).float().mean() > 0.85          # scattered or block: nearly every pose loses some
+    off = replace(cfg, hide_prob=0.0)
+    _, _, blocks_only = augment(points, visible, "hand21", off, torch.Generator().manual_seed(2))
+    assert (~blocks_only).sum() < 0.75 * (~shown).sum()
+
+
+def test_learning_rate_warms_up_then_decays_to_five_percent() -> None:
+    from lifter.train import lr_factor
+
+    cfg = replace(TrainConfig(), steps=1000, warmup=100)
+    assert lr_factor(0, cfg) == pytest.approx(0.01) and lr_factor(99, cfg) == pytest.approx(1.0)
+    assert lr_factor(100, cfg) == pytest.approx(1.0)
+    assert lr_factor(550, cfg) == pytest.approx(0.05 + 0.95 * 0.5)                 # half way down the cosine
+    assert lr_factor(1000, cfg) == pytest.approx(0.05) and lr_factor(5000, cfg) == pytest.approx(0.05)
+
+
 def test_block_hiding_hides_one_side_and_leaves_the_scattered_draws_alone() -> None:
     """``block_prob``: the hidden landmarks of a pose all lie further along one 2D direction than every landmark
     kept, at least 3 are kept and the data's missing ones stay missing; at 0 (the default) augment draws exactly
