@@ -278,13 +278,15 @@ def initial_params(points: torch.Tensor, visible: torch.Tensor, mean: torch.Tens
 
 
 def _ray_params(params: torch.Tensor) -> torch.Tensor:
-    """``params (F, 7 + K)`` with the translation ``t`` (``t_z > 0``) as ``(t_x / t_z, t_y / t_z, log t_z)``: its
-    ray and log depth. A distant view's pixels hardly change along the line where focal length and depth grow
-    together; in these coordinates (with the log focal length) that line is straight, and Gauss-Newton steps
-    follow it, where with ``t`` itself it is curved and the steps crawl (a front-facing face seen from far took
-    hundreds of iterations to reach its focal length)."""
+    """``params (F, 7 + K)`` with the translation ``t`` (``t_z > 0``) as ``(f t_x / t_z, f t_y / t_z, log t_z)``:
+    the pixel offset of the shape's origin from the principal point, and the log depth. A distant view's pixels
+    hardly change along the line where focal length and depth grow together; in these coordinates (with the log
+    focal length) that line is straight, and Gauss-Newton steps follow it, where with ``t`` itself it is curved
+    and the steps crawl (a front-facing face seen from far took hundreds of iterations to reach its focal length).
+    The origin's pixel, not its ray ``t_x / t_z``, is what stays put along that line: with the ray, the line bent
+    for a face off the image centre, and such faces stopped short of their focal length."""
     q = params.clone()
-    q[:, 3:5] = params[:, 3:5] / params[:, 5:6]
+    q[:, 3:5] = params[:, LOG_FOCAL:LOG_FOCAL + 1].exp() * params[:, 3:5] / params[:, 5:6]
     q[:, 5] = params[:, 5].log()
     return q
 
@@ -293,19 +295,24 @@ def _from_ray_params(q: torch.Tensor) -> torch.Tensor:
     """:func:`_ray_params` undone: ``(F, 7 + K)`` params with the translation itself."""
     params = q.clone()
     tz = q[:, 5].exp()
-    params[:, 3:5] = q[:, 3:5] * tz[:, None]
+    params[:, 3:5] = q[:, 3:5] * (tz / q[:, LOG_FOCAL].exp())[:, None]
     params[:, 5] = tz
     return params
 
 
 def _ray_jacobian(q: torch.Tensor, J: torch.Tensor) -> torch.Tensor:
     """The derivatives ``J (F, R, 7 + K)`` in params made derivatives in :func:`_ray_params`'s coordinates ``q``:
-    ``t = e^l (a, b, 1)``, so ``dt/da = e^l (1, 0, 0)``, ``dt/db = e^l (0, 1, 0)``, ``dt/dl = t``."""
+    ``t = (u e^(l - g), v e^(l - g), e^l)`` with ``g`` the log focal length, so ``dt/du = e^(l - g) (1, 0, 0)``,
+    ``dt/dv = e^(l - g) (0, 1, 0)``, ``dt/dl = t`` and, beside the focal length's own effect, ``dt/dg = -(t_x, t_y,
+    0)``."""
     tz = q[:, 5].exp()[:, None]                                               # (F, 1)
+    per_pixel = tz / q[:, LOG_FOCAL:LOG_FOCAL + 1].exp()                      # (F, 1): t_z / f
+    tx, ty = q[:, 3:4] * per_pixel, q[:, 4:5] * per_pixel
     out = J.clone()
-    out[..., 3] = J[..., 3] * tz
-    out[..., 4] = J[..., 4] * tz
-    out[..., 5] = (J[..., 3] * q[:, 3:4] + J[..., 4] * q[:, 4:5] + J[..., 5]) * tz
+    out[..., 3] = J[..., 3] * per_pixel
+    out[..., 4] = J[..., 4] * per_pixel
+    out[..., 5] = J[..., 3] * tx + J[..., 4] * ty + J[..., 5] * tz
+    out[..., LOG_FOCAL] = J[..., LOG_FOCAL] - J[..., 3] * tx - J[..., 4] * ty
     return out
 
 

@@ -289,10 +289,12 @@ def _within_bound(result: "pinhole_fit.PinholeFit", px: torch.Tensor, vis: torch
 
 
 def _nearer(params: torch.Tensor, fraction: float) -> torch.Tensor:
-    """Pinhole-fit ``params (F, 7 + K)`` with the focal length and the translation cut to ``fraction`` of theirs:
-    the same shape nearer the camera through a shorter lens, at roughly the same pixels."""
+    """Pinhole-fit ``params (F, 7 + K)`` with the focal length and the distance cut to ``fraction`` of theirs: the
+    same shape nearer the camera through a shorter lens, its origin at the same pixel and of the same size there
+    (the translation's x, y kept: ``f t_x / t_z`` unchanged; scaling them too had drawn an off-centre face that
+    much nearer the principal point)."""
     out = params.clone()
-    out[:, 3:6] = params[:, 3:6] * fraction
+    out[:, 5] = params[:, 5] * fraction
     out[:, pinhole_fit.LOG_FOCAL] = params[:, pinhole_fit.LOG_FOCAL] + float(np.log(fraction))
     return out
 

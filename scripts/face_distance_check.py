@@ -10,6 +10,8 @@ app's reading of a photo, its principal point at the image centre) and with the 
 from afar is the hard case for the estimate: its pixels hardly change as focal length and distance grow together.
 The camera looks at the face's 3D centre, where the benchmark's centres the 2D box: the guessed principal point (the
 box's centre) is then off by up to 150 px for a turned face, which the guessed camera's column shows from near.
+``--aside 0 0.25 0.5`` also moves each face off the image centre by those fractions of its distance (a face at the
+edge of a group photo), where only the readings given the principal point (or the intrinsics) can know it.
 
 ``--photo IMAGE`` measures a photographed face instead (MediaPipe Face Mesh finds it; its true 3D is unknown): each
 reading's strict distance from the basis's mean face (how far from a typical face it lies, not an error against the
@@ -35,31 +37,32 @@ FOCAL_AT_SIX = 1200.0          # pixels: the face spans about a third of a 1000 
 PRINCIPAL = (500.0, 500.0)     # pixels: on the face's 3D centre (the benchmark centres its 2D box instead)
 
 
-def face_view(mean: np.ndarray, yaw: float, distance: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """The face ``mean (N, 3)`` (unit RMS radius, y down, facing the camera) turned by ``yaw`` at ``distance``:
+def face_view(mean: np.ndarray, yaw: float, distance: float, aside: float = 0.0
+              ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The face ``mean (N, 3)`` (unit RMS radius, y down, facing the camera) turned by ``yaw`` at ``distance``, its
+    centre moved ``aside`` times the distance to the right and 0.3 times that down (off the image centre):
     ``(pixels (N, 2), camera-frame points (N, 3), focal length)``, principal point (500, 500)."""
-    cam = mean @ rotation_y(np.array([yaw]))[0].T + np.array([0.0, 0.0, distance])
+    cam = mean @ rotation_y(np.array([yaw]))[0].T + np.array([aside * distance, 0.3 * aside * distance, distance])
     focal = FOCAL_AT_SIX * distance / 6.0
     return focal * cam[:, :2] / cam[:, 2:] + np.array(PRINCIPAL), cam, focal
 
 
-def readings(lifter, yaws: list[float], distances: list[float]) -> list[dict]:
-    """One row per view: yaw, distance and the five readings' strict errors (% of the RMS radius)."""
+def readings(lifter, yaws: list[float], distances: list[float], asides: tuple[float, ...] = (0.0,)) -> list[dict]:
+    """One row per view: yaw, distance, aside and the five readings' strict errors (% of the RMS radius)."""
     mean = lifter.bases["face468"].mean * np.array([1.0, -1.0, -1.0])
     rows = []
-    for yaw in yaws:
-        for distance in distances:
-            pixels, cam, focal = face_view(mean, yaw, distance)
-            lifts = {"lift()": lifter.lift(pixels, "face468"),
-                     "lift() without the shape basis": lifter.lift(pixels, "face468", shape_basis=False),
-                     "guessed camera": lifter.lift_with_camera(pixels, "face468"),
-                     "principal point given": lifter.lift_with_camera(pixels, "face468", None, PRINCIPAL),
-                     "true intrinsics": lifter.lift_with_camera(pixels, "face468", focal, PRINCIPAL)}
-            row = {"yaw": yaw, "distance": distance}
-            for name, lift in lifts.items():
-                err = aligned_errors(lift[None].astype(np.float64), cam[None], np.ones((1, len(cam)), bool))
-                row[name] = 100 * float(np.nanmean(err)) / float(np.sqrt((mean ** 2).sum(1).mean()))
-            rows.append(row)
+    for yaw, distance, aside in ((y, d, a) for y in yaws for d in distances for a in asides):
+        pixels, cam, focal = face_view(mean, yaw, distance, aside)
+        lifts = {"lift()": lifter.lift(pixels, "face468"),
+                 "lift() without the shape basis": lifter.lift(pixels, "face468", shape_basis=False),
+                 "guessed camera": lifter.lift_with_camera(pixels, "face468"),
+                 "principal point given": lifter.lift_with_camera(pixels, "face468", None, PRINCIPAL),
+                 "true intrinsics": lifter.lift_with_camera(pixels, "face468", focal, PRINCIPAL)}
+        row = {"yaw": yaw, "distance": distance, "aside": aside}
+        for name, lift in lifts.items():
+            err = aligned_errors(lift[None].astype(np.float64), cam[None], np.ones((1, len(cam)), bool))
+            row[name] = 100 * float(np.nanmean(err)) / float(np.sqrt((mean ** 2).sum(1).mean()))
+        rows.append(row)
     return rows
 
 
@@ -95,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--yaw", type=float, nargs="+", default=[0.0, 0.3, 0.7], help="radians (0: front-facing)")
     parser.add_argument("--distance", type=float, nargs="+", default=[6.0, 20.0, 60.0],
                         help="RMS radii from the camera, > 2")
+    parser.add_argument("--aside", type=float, nargs="+", default=None,
+                        help="faces off the image centre: moved this many times their distance to the right (and "
+                             "0.3 times that down), e.g. 0 0.25 0.5; adds an aside column")
     parser.add_argument("--photo", type=Path, default=None,
                         help="a photo with a face: its readings' distance from the basis's mean face instead")
     args = parser.parse_args(argv)
@@ -111,12 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--distance takes distances > 2 (RMS radii): nearer, the face reaches the camera")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        rows = readings(load_lifter(device="cpu"), args.yaw, args.distance)
-    names = [k for k in rows[0] if k not in ("yaw", "distance")]
-    print("| yaw (rad) | distance (radii) | " + " | ".join(names) + " |")
-    print("|---|---|" + "---|" * len(names))
+        rows = readings(load_lifter(device="cpu"), args.yaw, args.distance, tuple(args.aside or (0.0,)))
+    names = [k for k in rows[0] if k not in ("yaw", "distance", "aside")]
+    aside = args.aside is not None
+    print("| yaw (rad) | distance (radii) | " + ("aside (distances) | " if aside else "") + " | ".join(names) + " |")
+    print("|---|---|" + ("---|" if aside else "") + "---|" * len(names))
     for r in rows:
-        print(f"| {r['yaw']:.1f} | {r['distance']:g} | " + " | ".join(f"{r[n]:.1f} %" for n in names) + " |")
+        print(f"| {r['yaw']:.1f} | {r['distance']:g} | " + (f"{r['aside']:g} | " if aside else "")
+              + " | ".join(f"{r[n]:.1f} %" for n in names) + " |")
     return 0
 
 

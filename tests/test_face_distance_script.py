@@ -26,6 +26,15 @@ def test_views_rows_and_command(lifter, capsys) -> None:
     assert out[0].startswith("| yaw (rad) | distance (radii) | lift() |") and out[2].startswith("| 0.0 | 6 | ")
     with pytest.raises(SystemExit):
         fd.main(["--distance", "1"])
+    # a face off the image centre: its centre's pixel moved, read back through the principal point given
+    pixels_aside, cam_aside, _ = fd.face_view(mean, 0.0, 4.0, 0.5)
+    np.testing.assert_allclose(cam_aside.mean(0) - mean.mean(0), [2.0, 0.6, 4.0], atol=1e-9)
+    (aside,) = fd.readings(lifter, [0.0], [4.0], (0.5,))
+    assert aside["aside"] == 0.5 and aside["principal point given"] < 0.05     # 7.0 % before the fit's pixel terms
+    assert fd.main(["--yaw", "0", "--distance", "6", "--aside", "0.5"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("| yaw (rad) | distance (radii) | aside (distances) | lift() |")
+    assert out[2].startswith("| 0.0 | 6 | 0.5 | ")
 
 
 def test_a_photographed_face_stays_near_a_face(lifter, capsys) -> None:
