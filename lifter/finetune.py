@@ -48,7 +48,7 @@ from lifter.bone_lengths import (BoneProportions, category_settings, pinhole_vie
 from lifter.geometry import masked_centre, random_perspective_view, unproject_lift
 from lifter.losses import cross_view_loss, masked_mse
 from lifter.masking import hide_blocks
-from lifter.model import Lifter
+from lifter.model import PRECISIONS, Lifter
 from lifter.symmetry import DEFAULT_SPAN_OVER_FOCAL
 
 #: How the 3D-aware stage reads the teacher's lift as a 3D shape (:attr:`FinetuneConfig.teacher_reading`).
@@ -71,7 +71,7 @@ class FinetuneConfig:
     teacher_bones: str = ""           # bone proportions file refining the teacher's lifts ("": none)
     teacher_reading: str = "orthographic"   # or "perspective": through the pinhole guessed from the 2D extent
     distill_weight: float = 0.0       # weight of the student's depths on the real 2D against the refined teacher's
-    teacher_precision: str = ""       # the teacher's blocks: "fp32" or "bf16" (train_config.PRECISIONS); "": the
+    teacher_precision: str = ""       # the teacher's blocks: "fp32" or "bf16" (model.PRECISIONS); "": the
                                       # student's (TrainConfig.precision), as every run before this field
 
     def check(self) -> None:
@@ -91,8 +91,8 @@ class FinetuneConfig:
         if self.teacher_reading not in TEACHER_READINGS:
             raise ValueError(f"finetune.teacher_reading must be one of {TEACHER_READINGS}, got "
                              f"{self.teacher_reading!r}")
-        if self.teacher_precision not in ("", "fp32", "bf16"):
-            raise ValueError(f"finetune.teacher_precision must be 'fp32', 'bf16' or '' (the student's), got "
+        if self.teacher_precision not in ("",) + PRECISIONS:
+            raise ValueError(f"finetune.teacher_precision must be one of {PRECISIONS} or '' (the student's), got "
                              f"{self.teacher_precision!r}")
 
 

@@ -136,6 +136,7 @@ def laplacian_code(n: int, edges: tuple[tuple[int, int], ...], dim: int) -> torc
 
 
 BF16_ATTENTIONS = ("matmul", "fp32")   # attention under bfloat16 autocast on the CPU (Lifter.bf16_attention)
+PRECISIONS = ("fp32", "bf16")          # a lifter's blocks in training (TrainConfig.precision, the teacher's too)
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, bf16: str = "matmul"

@@ -46,15 +46,14 @@ from lifter.losses import (Critic, completion_loss, critic_loss, cycle_loss, dep
 from lifter.masking import block_keys, hide_first
 from lifter.bone_lengths import load_proportions
 from lifter.checked_files import sha256_file
-from lifter.model import BF16_ATTENTIONS, Lifter, LifterConfig
+from lifter.model import Lifter, LifterConfig
 from lifter.runs import (CHECKPOINT_META_KEY, ema_prefix, init_sha256, load_init, prefixed, read_checkpoint_tensors,
                          read_meta)
 from lifter.skeletons import get_category
 from lifter.stopping import TrainingError, TrainingInterrupted, non_finite_losses, stop_requests
 from lifter.views import read_data_file
-from lifter.train_config import (ALL_CATEGORIES, CYCLE_READINGS, EMA_WARMUPS, PRECISIONS, TrainConfig,
-                                 check_batch_tokens, check_ema_decays, check_flow_weights, check_symmetry_categories,
-                                 check_template_weights, step_schedule)
+from lifter.train_config import (ALL_CATEGORIES, EMA_WARMUPS, TrainConfig, check_batch_tokens, check_ema_decays,
+                                 check_flow_weights, check_symmetry_categories, check_template_weights, step_schedule)
 
 
 class TrainData:
@@ -209,13 +208,7 @@ class Trainer:
     """Holds the model, critics, optimisers and data; :meth:`step` does one training step."""
 
     def __init__(self, cfg: TrainConfig, data_dir: Path, device: torch.device) -> None:
-        if cfg.cycle_reading not in CYCLE_READINGS:
-            raise ValueError(f"cycle_reading must be one of {CYCLE_READINGS}, got {cfg.cycle_reading!r}")
-        if cfg.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
-        if cfg.bf16_attention not in BF16_ATTENTIONS:
-            raise ValueError(f"bf16_attention must be one of {BF16_ATTENTIONS}, got {cfg.bf16_attention!r}")
-        cfg.finetune.check()
+        cfg.check()
         self.cfg, self.device, self.data_dir = cfg, device, Path(data_dir)
         self.command = ""                                         # the command line, recorded with checkpoints
         self.init_sha256 = init_sha256(cfg.init_from) if cfg.init_from else None   # the start, checked on resume

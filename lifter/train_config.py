@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 
 from lifter.finetune import FinetuneConfig
 from lifter.flow import FlowConfig
-from lifter.model import LifterConfig
+from lifter.model import BF16_ATTENTIONS, PRECISIONS, LifterConfig
 from lifter.skeletons import get_category
 
 ALL_CATEGORIES = ("human17", "hand21", "face468", "chair")
 CYCLE_READINGS = ("orthographic", "perspective")  # TrainConfig.cycle_reading: how the cycle reads its second lift
-PRECISIONS = ("fp32", "bf16")                     # TrainConfig.precision
 EMA_WARMUPS = ("mean", "tf")                      # TrainConfig.ema_warmup (lifter.train.ema_factor)
 
 
@@ -123,6 +122,10 @@ class TrainConfig:
         low, high = self.distance_range
         if not 0 < low <= high:
             raise ValueError(f"distance_range must be 0 < near <= far, got {self.distance_range}")
+        for name, allowed in (("cycle_reading", CYCLE_READINGS), ("precision", PRECISIONS),
+                              ("bf16_attention", BF16_ATTENTIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         self.finetune.check()
         self.model.check()
 

@@ -93,8 +93,8 @@ def read_data_file(path: Path, category: str, keys: tuple[str, ...], optional: t
         if k in arrays and mask in arrays:
             bad = int((~np.isfinite(arrays[k]).all(-1) & arrays[mask]).sum())
             if bad:
-                raise DataFileError(f"{path}: {bad} {'visible' if mask == 'visible' else 'present'} landmark(s) "
-                                    f"with non-finite {k} (NaN or inf belongs only where {mask} is False)")
+                raise DataFileError(f"{path}: {bad} {mask} landmark(s) with non-finite {k} (NaN or inf belongs "
+                                    f"only where {mask} is False)")
     return arrays
 
 
