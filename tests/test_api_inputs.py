@@ -80,6 +80,36 @@ def test_any_scale_lifts_alike(lifter, hands) -> None:
             np.testing.assert_allclose(scaled, read, atol=1e-4 * np.abs(read).max(), err_msg=f"{category} {s}")
 
 
+def test_any_scale_reads_alike_through_given_intrinsics(lifter, hands) -> None:
+    """Pixels, focal length and principal point scaled together: the reading scales with them (its units are
+    those of the focal length), a pose of extreme size being read at 100 units like the rest of it."""
+    focal, principal = 1200.0, np.array([480.0, 520.0])
+    for points, category in ((hands, "hand21"), (face_input(2)[0], "face468")):
+        read = lifter.lift_with_camera(points, category, focal, principal)
+        for s in (1e-10, 1e9):
+            scaled = lifter.lift_with_camera(points * s, category, focal * s, principal * s).astype(np.float64) / s
+            np.testing.assert_allclose(scaled, read, atol=1e-4 * np.abs(read).max(), err_msg=f"{category} {s}")
+
+
+def test_what_a_hidden_landmark_holds_does_not_matter(lifter, hands) -> None:
+    """A landmark marked not visible is ignored whatever it holds: NaN, zero, or a coordinate far beyond what a
+    visible one may be (refused there)."""
+    vis = np.ones(hands.shape[:2], bool)
+    vis[:, [4, 8, 13]] = False
+    lifts = []
+    for held in (np.nan, 0.0, 1e32, -5e7):
+        pts = hands.copy()
+        pts[~vis] = held
+        lifts.append(lifter.lift(pts, "hand21", vis))
+        np.testing.assert_array_equal(lifter.lift_with_camera(pts, "hand21", visible=vis),
+                                      lifter.lift_with_camera(np.where(vis[..., None], hands, 0.0), "hand21",
+                                                              visible=vis))
+    for other in lifts[1:]:
+        np.testing.assert_array_equal(other, lifts[0])
+    with pytest.raises(ValueError, match="beyond"):
+        lifter.lift(np.where(vis[..., None], hands, 1e32), "hand21")
+
+
 def test_collapsed_frames_are_said_and_keep_a_finite_reading(lifter, hands) -> None:
     collapsed = np.full((468, 2), 100.0)
     with pytest.warns(UserWarning, match="the pose's visible landmarks all lie at one pixel: nothing to lift"):
