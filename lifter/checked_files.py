@@ -86,13 +86,15 @@ def checked_record(path: Path, what: str, remedy: str, kind: str) -> dict:
 
 def write_checked_tensors(path: Path, tensors: dict[str, np.ndarray], record: dict) -> None:
     """Write numpy ``tensors`` to the safetensors file ``path`` and ``record`` plus the file's SHA-256 to the JSON
-    beside it (:func:`record_path`), as :func:`read_checked_tensors` reads them back."""
+    beside it (:func:`record_path`), as :func:`read_checked_tensors` reads them back. A ``sha256`` in ``record``
+    (one copied from another file's record) is replaced by this file's."""
     from safetensors.numpy import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path))
-    record_path(path).write_text(json.dumps({"sha256": sha256_file(path), **record}, indent=1) + "\n")
+    kept = {k: v for k, v in record.items() if k != "sha256"}          # a copied record's stale hash: replaced
+    record_path(path).write_text(json.dumps({"sha256": sha256_file(path), **kept}, indent=1) + "\n")
 
 
 def read_checked_tensors(path: Path, what: str, remedy: str, kind: str) -> dict[str, np.ndarray]:
