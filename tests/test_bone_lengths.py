@@ -319,3 +319,15 @@ def test_mirrored_edges_share_their_proportions() -> None:
     assert np.abs(plain.ratios - plain.ratios[other]).max() > 1e-3                      # random lifts: not symmetric
     with pytest.raises(ValueError, match="not an edge"):
         mirror_edges(edges[:5], perm)
+
+
+def test_the_proportions_spread_is_the_standard_deviation_of_normal_ratios() -> None:
+    """Two bones in a row whose first takes a share 0.5 + 0.04 z of their length, z standard normal: the fit's
+    median share is 0.5 and its spread (the interquartile range over 1.349) 0.04, the standard deviation."""
+    z = np.random.default_rng(0).standard_normal(20000)
+    a = 0.5 + 0.04 * z
+    lifts = np.zeros((len(z), 3, 3))
+    lifts[:, 1, 0], lifts[:, 2, 0] = a, 1.0                       # landmarks at 0, a and 1 along x
+    fit = fit_proportions(lifts, np.ones((len(z), 3), bool), np.array([[0, 1], [1, 2]]))
+    np.testing.assert_allclose(fit.ratios, [0.5, 0.5], atol=2e-3)
+    np.testing.assert_allclose(fit.spread, [0.04, 0.04], rtol=0.03)
