@@ -89,3 +89,19 @@ def test_bad_formats_and_counts_are_refused() -> None:
         to_human17(np.zeros((18, 2)), np.ones(18, bool), "coco17")
     with pytest.raises(ValueError, match="body25"):
         to_human17(np.zeros((25, 2)), np.ones(24, bool), "body25")
+
+
+def test_a_derived_joint_needs_every_landmark_it_is_made_of() -> None:
+    """Shoulders unseen: the thorax, the spine between it and the pelvis, the neck and the head above it are all
+    unseen (and NaN), though the hips and ears are seen; the pelvis stays."""
+    rng = np.random.default_rng(0)
+    vis = np.ones(33, bool)
+    vis[[11, 12]] = False
+    out, v = pose33_to_human17(rng.uniform(0, 100, (33, 2)), vis)
+    assert v[0] and not v[7:11].any() and np.isnan(out[7:11]).all()
+    vis[[11, 12]], vis[[7, 8]] = True, False                     # ears unseen: the neck and the head
+    _, v = pose33_to_human17(rng.uniform(0, 100, (33, 2)), vis)
+    assert v[7] and v[8] and not v[9] and not v[10]
+    vis[[7, 8]], vis[23] = True, False                          # a hip unseen: the pelvis and the spine
+    _, v = pose33_to_human17(rng.uniform(0, 100, (33, 2)), vis)
+    assert not v[0] and not v[7] and v[8:11].all()
