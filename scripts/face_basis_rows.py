@@ -37,10 +37,11 @@ def face_rows(lifter, data: Path, setting: str) -> dict[str, float] | None:
     p, v = t.points2d, t.visible
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        lifts = (lifter.lift(p, "face468", v), lifter.lift_with_camera(p, "face468", t.focal, t.principal, v),
-                 lifter.lift_with_camera(p, "face468", visible=v),
-                 lifter.lift_with_camera(p, "face468", t.focal, t.principal, v, fitted_shape=True),
-                 lifter.lift_with_camera(p, "face468", visible=v, fitted_shape=True))
+        lift = lifter.lift(p, "face468", v)                  # read four ways: lift_with_camera without lifting again
+        lifts = (lift, lifter.read_with_camera(lift, p, "face468", t.focal, t.principal, v),
+                 lifter.read_with_camera(lift, p, "face468", visible=v),
+                 lifter.read_with_camera(lift, p, "face468", t.focal, t.principal, v, fitted_shape=True),
+                 lifter.read_with_camera(lift, p, "face468", visible=v, fitted_shape=True))
     return {name: score(np.asarray(lift, np.float64), t)["strict"] for name, lift in zip(READINGS, lifts)}
 
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bases", type=Path, nargs="+", required=True, help="shape-basis files to compare")
     args = parser.parse_args(argv)
     columns = [("bundled", DEFAULT_BASES)] + [(str(b), b) for b in args.bases]
-    table: dict[str, dict] = {}
+    table: dict[tuple[str, str], dict[str, float]] = {}
     for label, path in columns:
         try:
             lifter = load_lifter(device="cpu", shape_bases=path)

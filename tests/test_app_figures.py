@@ -87,10 +87,6 @@ def test_normalise_centres_and_scales_on_the_masked_finite_landmarks() -> None:
     assert not np.allclose(normalise(p[:4])[:3], kept)                     # no mask: the 4th counts
 
 
-def _scene_traces(fig, scene: str) -> list:
-    return [t for t in fig.data if t.scene == scene]
-
-
 def test_the_3d_view_shows_up_as_up_and_looks_from_the_camera() -> None:
     """Camera frame (x right, y down, z away) -> Plotly (x, depth = z, up = -y); the starting eye on the camera's
     side of the subject (negative depth), Plotly's z up."""

@@ -15,6 +15,7 @@ from app import pipeline
 from app.config import CONFIG
 from app.detect import Detection
 from app.state import Session
+from data_files import face_input
 from lifter.geometry import project_perspective
 from lifter.shape_basis import MIN_FIT_VISIBLE
 
@@ -105,14 +106,12 @@ def test_a_detection_with_two_visible_landmarks_asks_for_more(monkeypatch) -> No
 
 
 def _basis_face(hidden: int) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-    """The face shape basis's mean at 100 px radius, 600 px in front of a 900 px pinhole at (320, 240), its
-    ``hidden`` leftmost landmarks hidden: ``(pixels (468, 2), visible (468,), focal, principal (2,))``."""
-    mean = np.asarray(pipeline.get_lifter().bases["face468"].mean, dtype=np.float64)
-    x3 = mean * 100 + [0.0, 0.0, 600.0]
-    principal = np.array([320.0, 240.0])
+    """:func:`data_files.face_input`'s first view (the face basis's mean through a pinhole), its ``hidden``
+    leftmost landmarks hidden: ``(pixels (468, 2), visible (468,), focal, principal (2,))``."""
+    px, cam, focal, principal = face_input(1)
     vis = np.ones(468, bool)
-    vis[np.argsort(x3[:, 0])[:hidden]] = False
-    return project_perspective(x3, 900.0, principal), vis, 900.0, principal
+    vis[np.argsort(cam[0, :, 0])[:hidden]] = False
+    return px[0], vis, focal, principal
 
 
 def test_a_faces_focal_length_is_recovered_from_its_visible_landmarks() -> None:
@@ -129,8 +128,9 @@ def test_a_faces_focal_length_is_recovered_from_its_visible_landmarks() -> None:
 
 
 def test_a_face_says_its_focal_length_was_fitted_from_exactly_enough_landmarks() -> None:
-    px, vis, _, _ = _basis_face(hidden=468 - MIN_FIT_VISIBLE)
-    s = Session(image=np.zeros((480, 640, 3), np.uint8), original_size=(640, 480))
+    px, vis, _, principal = _basis_face(hidden=468 - MIN_FIT_VISIBLE)
+    s = Session(image=np.zeros((1000, 1000, 3), np.uint8), original_size=(1000, 1000))
+    assert pipeline.assumed_intrinsics(s.original_size)[2:] == tuple(principal)
     s.set_landmarks("face468", np.where(vis[:, None], px, np.nan), vis, detected=True)
     assert "estimated by fitting the face's shape basis" in pipeline.lift_session(s)["reading"]
     vis[np.flatnonzero(vis)[0]] = False
