@@ -393,3 +393,136 @@ def test_the_fitted_shape_keeps_the_pixels_noise_out_of_the_points() -> None:
             assert 0 < np.abs(uv - pixels)[visible].max() < 10 * noise     # the fit's projection, not the pixels
         else:
             assert max(err_rays, err_fitted) < 1e-6
+
+
+def test_axis_angles_below_a_half_turn_round_trip_to_themselves() -> None:
+    """The axis-angle of a rotation is the one with its angle in 0..pi: below a half turn, the vector it was made
+    from (its quaternion's other sign gives the same rotation the long way round)."""
+    rng = np.random.default_rng(10)
+    w = rng.normal(size=(300, 3))
+    w *= rng.uniform(0, np.pi - 1e-3, (300, 1)) / np.linalg.norm(w, axis=1, keepdims=True)
+    np.testing.assert_allclose(axis_angle_from_rotation(rotation_from_axis_angle(t64(w)).numpy()), w, atol=1e-9)
+
+
+def quadratic_rows(targets: np.ndarray, curvature: np.ndarray):
+    """Residuals of rows that each minimise ``|(p - target) (1 + curvature |p - target|)|^2`` in one unknown: a
+    curved valley that Gauss-Newton crosses in several steps, more where ``curvature (B,)`` is larger."""
+    def residuals(p: torch.Tensor, jacobian: bool):
+        d = p - t64(targets)[:, None]
+        c = t64(curvature)[:, None]
+        r = d * (1 + c * d.abs())
+        return r, (1 + 2 * c * d.abs())[..., None] if jacobian else None
+    return residuals
+
+
+def test_a_converged_row_takes_no_more_steps_while_others_go_on() -> None:
+    """With a loose tolerance a row converges before its exact minimum; it takes no further step while the
+    other rows go on, so it ends exactly where it would alone."""
+    targets, curvature = np.array([1.0, 2.0]), np.array([0.0, 50.0])       # row 0 linear, row 1 curved
+    start = t64([[3.0], [40.0]])
+    both, _, steps = levenberg_marquardt(quadratic_rows(targets, curvature), start, 50, tolerance=1e-2)
+    first, _, first_steps = levenberg_marquardt(quadratic_rows(targets[:1], curvature[:1]), start[:1], 50,
+                                                tolerance=1e-2)
+    assert first_steps < steps                                                # row 0 stopped before row 1
+    assert both[0, 0] != targets[0]                                           # not at its exact minimum,
+    assert both[0, 0] == first[0, 0]                                          # where it stopped alone
+
+
+def test_steps_the_feasibility_check_refuses_are_not_taken() -> None:
+    """A row whose minimum lies where ``feasible`` refuses ends inside the allowed set, nearer its minimum than it
+    started; the others reach theirs."""
+    targets = np.array([-1.0, 2.0])
+    start = t64([[3.0], [3.0]])
+    params, cost, _ = levenberg_marquardt(quadratic_rows(targets, np.zeros(2)), start, 50,
+                                          feasible=lambda p: p[:, 0] > 0)
+    assert 0 < params[0, 0] < 3.0
+    np.testing.assert_allclose(params[1, 0].item(), 2.0, atol=1e-9)
+    free, _, _ = levenberg_marquardt(quadratic_rows(targets, np.zeros(2)), start, 50)
+    np.testing.assert_allclose(free[:, 0].numpy(), targets, atol=1e-9)       # unchecked: the minimum itself
+
+
+def test_a_hidden_landmark_behind_the_camera_does_not_stop_the_fit() -> None:
+    """Only visible landmarks must stay in front of the camera: a hidden one (an ear of a turned head, a landmark
+    the shape puts far back) may lie behind it, and the fit still reaches the view's pose."""
+    rng = np.random.default_rng(11)
+    mean, modes = random_basis(rng, 1)
+    mean[0] = [0.0, 0.0, -50.0]                                               # far behind the others
+    truth = random_params(rng, 3, 1)
+    truth[:, :3] = rng.normal(scale=0.1, size=(3, 3))                         # nearly facing the camera
+    visible = np.ones((3, N), bool)
+    visible[:, 0] = False
+    assert (basis_points(t64(truth), t64(mean), t64(modes)).numpy()[:, 0, 2] < 0).all()
+    pixels = project(truth, mean, modes, np.full((3, 2), 500.0))
+    start = truth.copy()
+    start[:, :3] += 0.05
+    start[:, POSE:] = 0
+    fit = fit_views(t64(pixels), torch.as_tensor(visible), t64(mean), t64(modes), t64(np.full((3, 2), 500.0)),
+                    t64(start), estimate_focal=True)
+    np.testing.assert_allclose(fit.params.numpy(), truth, atol=1e-6)
+
+
+def test_a_fits_rms_is_over_the_visible_coordinates_and_hidden_pixels_are_never_read() -> None:
+    rng = np.random.default_rng(12)
+    mean, modes = random_basis(rng, 2)
+    truth = random_params(rng, 4, 2)
+    principal = np.full((4, 2), 500.0)
+    pixels = project(truth, mean, modes, principal) + rng.normal(scale=2.0, size=(4, N, 2))
+    visible = rng.random((4, N)) > 0.3
+    start = truth.copy()
+    start[:, POSE:] = 0
+    fit = fit_views(t64(pixels), torch.as_tensor(visible), t64(mean), t64(modes), t64(principal), t64(start), True)
+    reprojected = project(fit.params.numpy(), mean, modes, principal)
+    rms = [np.sqrt(((reprojected[f] - pixels[f])[visible[f]] ** 2).mean()) for f in range(4)]
+    np.testing.assert_allclose(fit.rms.numpy(), rms, rtol=1e-9)
+    hidden_nan = np.where(visible[..., None], pixels, np.nan)                 # as lift() holds hidden landmarks
+    again = fit_views(t64(hidden_nan), torch.as_tensor(visible), t64(mean), t64(modes), t64(principal), t64(start),
+                      True)
+    np.testing.assert_array_equal(again.params.numpy(), fit.params.numpy())
+
+
+def test_the_bundle_adjustments_gauge_keeps_every_projection_and_its_progress_is_the_pixel_rms() -> None:
+    from lifter.pinhole_fit import _normalised_basis
+
+    rng = np.random.default_rng(13)
+    mean, modes = random_basis(rng, 2)
+    views = random_params(rng, 5, 2)
+    principal = np.full((5, 2), 500.0)
+    shift, scale = rng.normal(size=3), 1.7                                   # a basis off the gauge
+    points = np.concatenate([(scale * mean + shift)[:, None], 0.5 * scale * modes.transpose(1, 0, 2)], 1)
+    before = project(views, scale * mean + shift, 0.5 * scale * modes, principal)
+    new_views, new_points = _normalised_basis(t64(views), t64(points.reshape(N, -1)), 2)
+    P = new_points.numpy().reshape(N, 3, 3)
+    np.testing.assert_allclose(project(new_views.numpy(), P[:, 0], P[:, 1:].transpose(1, 0, 2), principal), before,
+                               atol=1e-9)
+    np.testing.assert_allclose(P[:, 0].mean(0), 0.0, atol=1e-12)
+    # progress: the pixel RMS of the visible coordinates after each step
+    visible = rng.random((5, N)) > 0.2
+    pixels = before + rng.normal(scale=1.0, size=before.shape)
+    reported = []
+    fitted_mean, fitted_modes, params = bundle_adjust(
+        t64(pixels), torch.as_tensor(visible), t64(principal), new_views, t64(P[:, 0]), 2, iterations=3,
+        progress=lambda i, e: reported.append((i, e)))
+    reprojected = project(params.numpy(), fitted_mean.numpy(), fitted_modes.numpy(), principal)
+    assert [i for i, _ in reported] == [0, 1, 2]
+    np.testing.assert_allclose(reported[-1][1], np.sqrt(((reprojected - pixels)[visible] ** 2).mean()), rtol=1e-9)
+
+
+def test_the_bundle_adjustment_keeps_every_visible_landmark_in_front_of_its_camera() -> None:
+    """Near views (3.2 to 3.6 radii), noisy pixels and a rough start: a step that would put a visible landmark
+    behind its camera is refused (taken, as this start's steps otherwise would be, it left one 0.025 radii behind)."""
+    rng = np.random.default_rng(4)
+    mean, modes = random_basis(rng, 2)
+    views = 30
+    truth = random_params(rng, views, 2)
+    truth[:, 5] = rng.uniform(3.2, 3.6, views)
+    principal = np.full((views, 2), 500.0)
+    pixels = project(truth, mean, modes, principal) + rng.normal(scale=2.0, size=(views, N, 2))
+    visible = rng.random((views, N)) > 0.1
+    start_mean = mean + rng.normal(scale=0.2, size=mean.shape)
+    start = truth.copy()
+    start[:, POSE:] = 0
+    start[:, 6] += rng.normal(scale=0.5, size=views)
+    fitted_mean, fitted_modes, params = bundle_adjust(t64(pixels), torch.as_tensor(visible), t64(principal),
+                                                      t64(start), t64(start_mean), 2, iterations=10)
+    z = basis_points(params, fitted_mean, fitted_modes).numpy()[..., 2]
+    assert z[visible].min() > 1e-3
