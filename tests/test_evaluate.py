@@ -448,6 +448,8 @@ def test_an_interrupted_benchmark_resumes_from_its_finished_blocks(tiny_data: Pa
     resumed = json.loads((out / "evaluate.json").read_text())["results"]
     assert _strict(resumed) == pytest.approx(_strict(whole["results"]))
     assert not (out / PARTIAL_NAME).exists()                   # the whole table is written: nothing left to resume
+    assert ev.main(words + ["--resume", "--no-reference-rows", "--force"]) == 0     # so a rerun measures anew
+    assert f"--resume: no {out / PARTIAL_NAME}, so nothing to resume" in capsys.readouterr().out
     # Blocks written for other inputs are never mixed in: other weights (a label or a file), other options.
     partial = tmp_path / "partial.json"
     evaluate(tiny_data, models, ("hand21",), device="cpu", progress=False, ablations=False, partial=partial)
@@ -608,3 +610,23 @@ def test_training_files_are_checked_and_a_test_file_may_lack_its_cameras(tiny_da
         np.savez(bare / "hand21_test.npz", **{k: f[k] for k in f.files if k not in ("shape_index", "camera_R")})
     test = load_test_set(bare, "hand21", "clean")
     assert ev.cross_view_consistency(lambda t: t.points3d, bare, test) is None
+
+
+def test_the_command_with_the_depth_baseline_reports_where_depth_noise_meets_the_lifter(tiny_data: Path,
+                                                                                        tmp_path: Path,
+                                                                                        capsys) -> None:
+    import json
+
+    import lifter.evaluate as ev
+    from lifter.api import DEFAULT_WEIGHTS
+
+    out = tmp_path / "out"
+    assert ev.main(["--data", str(tiny_data), "--out", str(out), f"--model=bundled={DEFAULT_WEIGHTS}",
+                    "--categories", "hand21", "--no-ablation-rows", "--no-reference-rows"]) == 0
+    report = json.loads((out / "evaluate.json").read_text())
+    assert any(r["method"].startswith("depth") for r in report["results"])
+    assert set(report["depth_crossover"]) == {"hand21"} and set(report["depth_crossover"]["hand21"]) == {
+        "clean", "occluded"}
+    printed = capsys.readouterr().out
+    for setting, info in report["depth_crossover"]["hand21"].items():
+        assert f"depth-based vs lifter, hand21 {setting}: {info['text']}" in printed
