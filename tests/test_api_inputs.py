@@ -188,3 +188,11 @@ def test_lift_command_skips_a_collapsed_frame_and_refuses_fitted_shape_before_li
     with pytest.raises(SystemExit):
         lift_main([str(text), "--category", "hand21", "--out", str(tmp_path / "o4.npz"), "--reading", "camera"])
     assert "'camera_focal' must hold real numbers, got strings" in capsys.readouterr().err
+
+
+def test_the_spread_of_landmarks_near_the_largest_float_does_not_overflow() -> None:
+    pts = np.array([[[1e308, 1e308], [1.5e308, 1e308], [1e308, 1.5e308], [1.5e308, 1.5e308]]])
+    vis = np.ones((1, 4), bool)
+    np.testing.assert_allclose(spreads(pts, vis), [0.25e308])          # each landmark a quarter from the centre
+    scale = unit_scales(pts, vis)
+    assert 0 < scale[0] < 1 and np.isfinite(pts * scale).all()
