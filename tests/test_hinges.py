@@ -125,6 +125,9 @@ def test_active_residuals_need_every_landmark_they_read() -> None:
     assert active[0].all() and active[1].tolist() == [False] * 8 + [True]      # the thumb needs no palm
     assert active[2].tolist() == [True, False] + [True] * 7
     assert active[3].tolist() == [False, False] + [True] * 6 + [False]
+    vis = torch.ones(1, 21, dtype=torch.bool)
+    vis[0, 4] = False                                          # the thumb's tip: its residual, which reads all four
+    assert hinge_active(vis, HINGES)[0].tolist() == [True] * 8 + [False]
 
 
 def test_the_jacobian_is_the_residuals_derivative_along_the_rays() -> None:
