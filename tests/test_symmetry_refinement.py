@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from lifter.geometry import rotation_x, rotation_y
 from lifter.skeletons import get_category
-from lifter.symmetry import refine_lift, refines, symmetrize
+from lifter.symmetry import DEFAULT_WEIGHTS, refine_lift, refine_lift_torch, refines, symmetrize
 
 FOCAL = 1200.0
 
@@ -190,3 +191,72 @@ def test_lift_refines_chairs_towards_symmetry() -> None:
         lifter.read_with_camera(refined, pixels, "chair", focal, principal))
     assert not np.allclose(lifter.lift_with_camera(pixels, "chair", focal, principal),
                            lifter.lift_with_camera(pixels, "chair", focal, principal, symmetrize=False))
+
+
+def test_landmarks_that_are_not_finite_take_no_part_and_spread_nothing() -> None:
+    """A landmark marked as taking part whose depth, or whose offset, is not finite is left out (kept as it is):
+    the others are refined as without it, to the symmetric shape's true depths."""
+    offsets, depths, _, _ = chair_view(np.random.default_rng(6))
+    chair = get_category("chair")
+    perm = np.asarray(chair.mirror_permutation())
+    i, k = chair.index("leg_back_left"), chair.index("seat_rear_right")
+    use = np.ones(depths.shape, bool)
+    bad_a, bad_z = offsets.copy(), depths.copy()
+    bad_z[:, i] = np.nan
+    bad_a[:, k, 0] = np.inf
+    a, z = symmetrize(bad_a, bad_z, use, perm, 1 / FOCAL, weight=0.1)
+    without = use.copy()
+    without[:, [i, k]] = False
+    _, want = symmetrize(offsets, depths, without, perm, 1 / FOCAL, weight=0.1)
+    rest = [n for n in range(depths.shape[1]) if n not in (i, k)]
+    np.testing.assert_allclose(z[:, rest], want[:, rest], atol=1e-9)
+    assert np.isnan(z[:, i]).all() and np.isinf(a[:, k, 0]).all()
+
+
+def test_a_frame_with_one_pair_neither_moves_its_on_plane_landmarks_nor_fills_its_hidden_ones() -> None:
+    offsets, depths, _, _ = chair_view(np.random.default_rng(7), frames=2)
+    chair = get_category("chair")
+    perm = np.asarray(chair.mirror_permutation())
+    on_plane = [chair.index("column_top"), chair.index("column_bottom")]
+    use = np.zeros(depths.shape, bool)
+    use[:, [chair.index("seat_front_left"), chair.index("seat_front_right")] + on_plane] = True   # one pair
+    hidden = chair.index("leg_front_left")                                # its partner takes part, it does not
+    use[:, perm[hidden]] = True                                           # takes part, but pairs with nothing
+    noisy = depths + 10.0 * np.arange(depths.shape[1])
+    fill = np.zeros(depths.shape, bool)
+    fill[:, hidden] = True
+    a, z = symmetrize(offsets, noisy, use, perm, 1 / FOCAL, fill=fill)
+    np.testing.assert_array_equal(z, noisy)
+    np.testing.assert_array_equal(a, offsets)
+
+
+def test_landmarks_taking_part_are_never_replaced_by_their_partners_reflection() -> None:
+    """``fill`` names landmarks to be replaced; one that takes part keeps its own refined values."""
+    rng = np.random.default_rng(9)
+    offsets, depths, _, _ = chair_view(rng)
+    perm = np.asarray(get_category("chair").mirror_permutation())
+    noisy = depths + rng.normal(size=depths.shape) * depths.std() / 3
+    use = np.ones(depths.shape, bool)
+    plain = symmetrize(offsets, noisy, use, perm, 1 / FOCAL, weight=0.1)
+    filled = symmetrize(offsets, noisy, use, perm, 1 / FOCAL, weight=0.1, fill=np.ones(depths.shape, bool))
+    np.testing.assert_array_equal(filled[0], plain[0])
+    np.testing.assert_array_equal(filled[1], plain[1])
+
+
+def test_without_the_camera_hidden_landmarks_keep_the_network_lift_and_the_categorys_weight_is_used() -> None:
+    rng = np.random.default_rng(10)
+    offsets, depths, _, _ = chair_view(rng)
+    pixels = offsets + np.array([500.0, 400.0])
+    visible = np.ones(depths.shape, bool)
+    visible[:, 5] = False
+    centre = np.stack([p[v].mean(0) for p, v in zip(pixels, visible)])
+    noisy = depths + rng.normal(size=depths.shape) * depths.std() / 3
+    lift = np.concatenate([pixels - centre[:, None], noisy[..., None]], -1)
+    out = refine_lift_torch(*(torch.as_tensor(x) for x in (lift, centre, visible)), "chair").numpy()
+    relative = lift[..., 2] - (lift[..., 2] * visible).sum(1, keepdims=True) / visible.sum(1, keepdims=True)
+    np.testing.assert_allclose(out[:, 5, :2], lift[:, 5, :2], atol=1e-9)  # hidden: the network's, as it was
+    np.testing.assert_allclose(out[:, 5, 2], relative[:, 5], atol=1e-9)
+    np.testing.assert_array_equal(out[..., :2][visible], lift[..., :2][visible])   # visible: exactly the input
+    chosen = refine_lift(lift, centre, visible, "chair", weight=DEFAULT_WEIGHTS["chair"])
+    np.testing.assert_array_equal(refine_lift(lift, centre, visible, "chair"), chosen)
+    assert not np.allclose(refine_lift(lift, centre, visible, "chair", weight=1.0), chosen)
