@@ -55,6 +55,7 @@ def test_a_signal_stops_after_the_step_writes_its_checkpoint_and_resumes_bit_for
     """SIGINT during step 3 of 6 (checkpoints every 1000 steps): the run ends after that step with a checkpoint of
     step 3, and --resume then ends where an uninterrupted run does, every tensor equal. SIGTERM likewise."""
     cpu = torch.device("cpu")
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}   # SIG_IGN in a background job
     train(_cfg(), hand_data, tmp_path / "straight", cpu, progress=False)
     step = Trainer.step
 
@@ -76,7 +77,7 @@ def test_a_signal_stops_after_the_step_writes_its_checkpoint_and_resumes_bit_for
         resumed = train(_cfg(), hand_data, out, cpu, resume=True, progress=False)
         assert resumed.started_at == 3 and resumed.step_count == 6
         _same_tensors(tmp_path / "straight", out)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler       # the handlers are put back
+    assert {sig: signal.getsignal(sig) for sig in before} == before              # the handlers are put back
 
 
 def test_the_command_line_says_where_an_interrupted_run_stopped(hand_data: Path, tmp_path: Path, capsys,
