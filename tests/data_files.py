@@ -7,6 +7,12 @@ from pathlib import Path
 import numpy as np
 
 
+def unit_shape(shape: np.ndarray) -> np.ndarray:
+    """``shape (..., N, 3)`` centred, of unit RMS radius (each shape of a batch alone)."""
+    centred = shape - shape.mean(-2, keepdims=True)
+    return centred / np.sqrt((centred ** 2).sum(-1).mean(-1))[..., None, None]
+
+
 def proportions_of(shape: np.ndarray):
     """The exact bone proportions (:class:`lifter.bone_lengths.BoneProportions`) of one hand ``(21, 3)``."""
     from lifter.bone_lengths import BoneProportions, category_edges, edge_lengths

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from data_files import unit_shape
 from lifter.geometry import aligned_errors, rotation_x, rotation_y, rotation_z
 from lifter.pinhole_fit import (DEFAULT_ITERATIONS, POSE, _residuals, _view_residual, axis_angle_from_rotation,
                                 basis_points, bundle_adjust, fit_views, initial_params, levenberg_marquardt, on_rays,
@@ -22,9 +23,7 @@ def t64(a) -> torch.Tensor:
 
 def random_basis(rng: np.random.Generator, modes: int) -> tuple[np.ndarray, np.ndarray]:
     """A centred ``mean (N, 3)`` of unit RMS radius and ``modes`` orthonormal modes ``(K, N, 3)``."""
-    mean = rng.normal(size=(N, 3))
-    mean -= mean.mean(0)
-    mean /= np.sqrt((mean ** 2).sum(1).mean())
+    mean = unit_shape(rng.normal(size=(N, 3)))
     q, _ = np.linalg.qr(rng.normal(size=(3 * N, modes)))
     return mean, q.T.reshape(modes, N, 3)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_files import face_input, load_script, write_face_data
+from data_files import face_input, load_script, unit_shape, write_face_data
 from lifter import load_lifter
 from lifter.api import WeightsError
 from lifter.geometry import aligned_errors, rotation_x, rotation_y
@@ -410,8 +410,8 @@ def test_a_basis_made_mirror_symmetric() -> None:
     turn = rotation_y(0.7) @ rotation_x(0.3)                             # any frame: the plane is found
     modes = np.stack([sym, anti + 0.5 * sym])
     q, _ = np.linalg.qr(modes.reshape(2, -1).T)
-    symmetric = ShapeBasis(_unit(shape) @ turn.T, q.T.reshape(2, 20, 3) @ turn.T, np.ones(2))
-    lopsided = ShapeBasis(_unit(shape + rng.normal(scale=0.05, size=shape.shape)) @ turn.T, symmetric.modes,
+    symmetric = ShapeBasis(unit_shape(shape) @ turn.T, q.T.reshape(2, 20, 3) @ turn.T, np.ones(2))
+    lopsided = ShapeBasis(unit_shape(shape + rng.normal(scale=0.05, size=shape.shape)) @ turn.T, symmetric.modes,
                           np.ones(2))
     out, asymmetry = mirror_symmetric(lopsided, perm, coefficients=rng.normal(size=(50, 2)))
     assert asymmetry > 0.01
@@ -426,11 +426,6 @@ def test_a_basis_made_mirror_symmetric() -> None:
     same, none = mirror_symmetric(symmetric, perm)
     assert none < 1e-12
     np.testing.assert_allclose(same.mean, symmetric.mean, atol=1e-12)
-
-
-def _unit(shape: np.ndarray) -> np.ndarray:
-    centred = shape - shape.mean(0)
-    return centred / np.sqrt((centred ** 2).sum(-1).mean())
 
 
 def test_a_mirrored_face_lifts_to_the_mirrored_lift() -> None:

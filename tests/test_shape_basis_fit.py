@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_files import face_input
+from data_files import face_input, unit_shape
 from lifter import load_lifter
 from lifter.geometry import aligned_errors, perspective_reading, rotation_x, rotation_y, similarity_procrustes
 from lifter.geometry import visible_centroid
@@ -16,17 +16,11 @@ from lifter.shape_basis import (COEFFICIENT_BOUND, DEFAULT_BASES, ShapeBasis, cl
 N = 30
 
 
-def unit(shape: np.ndarray) -> np.ndarray:
-    """``shape (..., N, 3)`` centred, of unit RMS radius."""
-    centred = shape - shape.mean(-2, keepdims=True)
-    return centred / np.sqrt((centred ** 2).sum(-1).mean(-1))[..., None, None]
-
-
 def test_the_mean_is_the_aligned_shapes_average_and_the_spread_their_deviation_along_each_mode() -> None:
     """Shapes ``mean + c mode`` with the coefficients in pairs of opposite sign, each turned, scaled and moved: the
     fitted mean is the mean shape (not the first shape) and the spread the coefficients' standard deviation."""
     rng = np.random.default_rng(0)
-    mean = unit(rng.normal(size=(N, 3)))
+    mean = unit_shape(rng.normal(size=(N, 3)))
     mode = rng.normal(size=(N, 3))
     mode -= mode.mean(0)
     mode -= (mode * mean).sum() * mean / (mean ** 2).sum()             # no scale change to first order
@@ -46,7 +40,7 @@ def test_the_modes_coefficient_is_fitted_on_the_visible_landmarks_alone() -> Non
     first order), and changes the hidden ones too: the closest shape recovers every landmark, the hidden ones
     included, to second order in the step (its coefficient is least squares on the visible part of the mode)."""
     rng = np.random.default_rng(1)
-    mean = unit(rng.normal(size=(N, 3)))
+    mean = unit_shape(rng.normal(size=(N, 3)))
     vis = rng.random(N) > 0.4
     mv = mean[vis] - mean[vis].mean(0)
     motions = [np.tile(e, (len(mv), 1)) for e in np.eye(3)] + [np.cross(e, mv) for e in np.eye(3)] + [mv]
@@ -89,7 +83,7 @@ def test_a_face_beyond_the_coefficient_bound_is_fitted_within_it() -> None:
     pts = focal[:, None, None] * cam[..., :2] / cam[..., 2:] + principal[:, None]
     vis = np.ones((1, len(shape)), bool)
     fitted, _ = fit_to_pixels(cam, pts, vis, basis, focal, principal, estimate_focal=False, on_rays=False)
-    aligned = similarity_procrustes(unit(fitted * flip), unit(basis.mean)[None])[0]
+    aligned = similarity_procrustes(unit_shape(fitted * flip), unit_shape(basis.mean)[None])[0]
     found = np.einsum("kni,ni->k", basis.modes, aligned - basis.mean) / basis.spread
     np.testing.assert_allclose(found[0], COEFFICIENT_BOUND, rtol=0.05)
 
@@ -97,7 +91,8 @@ def test_a_face_beyond_the_coefficient_bound_is_fitted_within_it() -> None:
 def symmetric_shape(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A mirror-symmetric shape ``(20, 3)`` (landmarks i and i + 10 across the plane x = 0) and its permutation."""
     half = rng.normal(size=(10, 3)) + [1.5, 0, 0]
-    return unit(np.concatenate([half, half * np.array([-1.0, 1.0, 1.0])])), np.r_[np.arange(10, 20), np.arange(10)]
+    shape = unit_shape(np.concatenate([half, half * np.array([-1.0, 1.0, 1.0])]))
+    return shape, np.r_[np.arange(10, 20), np.arange(10)]
 
 
 def test_the_reflection_is_exact_and_found_for_a_nearly_flat_shape() -> None:
@@ -105,8 +100,8 @@ def test_the_reflection_is_exact_and_found_for_a_nearly_flat_shape() -> None:
     lying across its mirror plane, whose best orthogonal map is a half turn, it is still the mirror, not the turn."""
     rng = np.random.default_rng(2)
     shape, perm = symmetric_shape(rng)
-    lopsided = unit(shape + rng.normal(scale=0.05, size=shape.shape)) @ (rotation_y(0.7) @ rotation_x(0.3)).T
-    for mean in (lopsided, unit(shape * np.array([1.0, 1.0, 0.0]) + rng.normal(scale=1e-3, size=shape.shape))):
+    lopsided = unit_shape(shape + rng.normal(scale=0.05, size=shape.shape)) @ (rotation_y(0.7) @ rotation_x(0.3)).T
+    for mean in (lopsided, unit_shape(shape * np.array([1.0, 1.0, 0.0]) + rng.normal(scale=1e-3, size=shape.shape))):
         D = mirror_reflection(mean, perm)
         np.testing.assert_allclose(D, D.T, atol=1e-15)
         np.testing.assert_allclose(D @ D, np.eye(3), atol=1e-12)
