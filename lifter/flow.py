@@ -8,8 +8,9 @@ training 2D (normalised as the lifter's input: centred on the visible landmarks,
 
 The flow is a RealNVP (Dinh et al. 2017): a per-dimension standardisation, then affine coupling layers, each
 rescaling and shifting one random half of the ``2 N`` coordinates by an MLP of the other half (``tanh``-bounded
-log-scales). Normalised poses lie on a lower-dimensional set (zero mean, unit RMS), so the flow is fitted to the
-poses plus a little Gaussian noise (``noise``), which gives that set a thickness and the density a finite value.
+log-scales; every coordinate is in some layer's moved half). Normalised poses lie on a lower-dimensional set (zero
+mean, unit RMS), so the flow is fitted to the poses plus a little Gaussian noise (``noise``), which gives that set
+a thickness and the density a finite value.
 """
 
 from __future__ import annotations
@@ -54,6 +55,22 @@ class _Coupling(nn.Module):
         return z, s.sum(-1)
 
 
+def _free_every_coordinate(masks: list[torch.Tensor]) -> None:
+    """Make each coordinate that every mask keeps (1 in all: never moved by a coupling, so only its Gaussian
+    standardisation models it) free in one layer, in place: in the last layer that has a free coordinate which some
+    other layer also moves, the two swap roles. Each mask keeps its half; no random numbers are drawn, and masks that
+    already move every coordinate (those of every recorded run) are left as they are. Needs at least two layers."""
+    if len(masks) < 2:
+        return
+    for i in torch.nonzero(torch.stack(masks).min(0).values == 1).flatten().tolist():
+        for k in reversed(range(len(masks))):
+            others = torch.stack([m for n, m in enumerate(masks) if n != k]).min(0).values   # 0: moved elsewhere
+            swap = torch.nonzero((masks[k] == 0) & (others == 0)).flatten()
+            if len(swap):
+                masks[k][i], masks[k][swap[0]] = 0.0, 1.0
+                break
+
+
 class PoseFlow(nn.Module):
     """Density of flattened normalised 2D poses ``(B, 2 N)``: :meth:`log_prob`."""
 
@@ -67,6 +84,7 @@ class PoseFlow(nn.Module):
             m = torch.zeros(dim)
             m[torch.randperm(dim, generator=generator)[:dim // 2]] = 1.0
             masks.append(m)
+        _free_every_coordinate(masks)
         self.couplings = nn.ModuleList(_Coupling(dim, m, cfg.hidden) for m in masks)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,8 +111,7 @@ def flow_poses(points2d: torch.Tensor, visible: torch.Tensor, category: str, mir
     return poses
 
 
-def fit_pose_flow(poses: torch.Tensor, cfg: FlowConfig = FlowConfig(), seed: int = 0,
-                  log: list | None = None) -> PoseFlow:
+def fit_pose_flow(poses: torch.Tensor, cfg: FlowConfig = FlowConfig(), seed: int = 0) -> PoseFlow:
     """Fit a :class:`PoseFlow` to normalised 2D poses by maximum likelihood.
 
     Args:
@@ -102,7 +119,6 @@ def fit_pose_flow(poses: torch.Tensor, cfg: FlowConfig = FlowConfig(), seed: int
         cfg: the flow's size and fitting schedule.
         seed: seeds the flow's own random numbers (initialisation, masks, batches, noise); the global random
             state is left as it was, so fitting a flow does not change what else a training run draws.
-        log: if given, the mean negative log-likelihood per coordinate of each 100 steps is appended to it.
     Returns:
         the fitted flow, in evaluation mode, its parameters frozen (``requires_grad`` False).
     Raises:
@@ -121,7 +137,6 @@ def fit_pose_flow(poses: torch.Tensor, cfg: FlowConfig = FlowConfig(), seed: int
     flow.mean.copy_(x.mean(0))
     flow.std.copy_(torch.sqrt(x.var(0) + cfg.noise ** 2))
     opt = torch.optim.Adam(flow.parameters(), lr=cfg.lr)
-    window = []
     for step in range(cfg.steps):
         idx = torch.randint(len(x), (min(cfg.batch, len(x)),), generator=gen)
         batch = x[idx] + cfg.noise * torch.randn(len(idx), x.shape[1], generator=gen)
@@ -133,8 +148,4 @@ def fit_pose_flow(poses: torch.Tensor, cfg: FlowConfig = FlowConfig(), seed: int
         loss.backward()
         torch.nn.utils.clip_grad_norm_(flow.parameters(), 1.0)
         opt.step()
-        window.append(float(loss.detach()))
-        if log is not None and (step + 1) % 100 == 0:
-            log.append(sum(window) / len(window))
-            window = []
     return flow.eval().requires_grad_(False)

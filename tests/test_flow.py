@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from lifter.flow import FlowConfig, fit_pose_flow
+from lifter.flow import FlowConfig, PoseFlow, fit_pose_flow
 from lifter.geometry import normalise_2d
 from lifter.losses import flow_loss
 
@@ -50,6 +50,7 @@ def test_flow_prefers_held_out_poses_of_its_data(flow) -> None:
 
 
 def test_flow_fit_is_seeded_and_leaves_the_global_random_state(flow) -> None:
+    torch.manual_seed(123)                   # not the state a fit's own seeding (seed 0) would leave behind
     state = torch.get_rng_state()
     again = fit_pose_flow(_poses(4000, 0), SMALL, seed=0)
     assert torch.equal(torch.get_rng_state(), state)
@@ -110,3 +111,90 @@ def test_flow_weight_adds_the_loss_and_is_recorded(tmp_path: Path, capsys) -> No
     assert record["config"]["flow_weights"] == [["hand21", 0.25]]
     restored = config_from_dict(record["config"])
     assert restored.flow_weights == (("hand21", 0.25),) and restored.flow == FlowConfig(steps=20)
+
+
+def _unfitted(poses: torch.Tensor, seed: int = 0) -> PoseFlow:
+    """A flow fitted for no steps: standardisation set, couplings as initialised."""
+    return fit_pose_flow(poses, replace(SMALL, steps=0), seed=seed)
+
+
+def test_an_unfitted_flow_is_the_gaussian_of_the_data_widened_by_the_noise() -> None:
+    """The couplings start as the identity, so before any step the density is the independent Gaussian of the
+    poses' per-coordinate mean and variance plus the noise's."""
+    poses = _poses(300, 5).reshape(300, -1)
+    flow = _unfitted(poses.reshape(300, 6, 2))
+    x = _poses(20, 6).reshape(20, -1)
+    gauss = torch.distributions.Normal(poses.mean(0), torch.sqrt(poses.var(0) + SMALL.noise ** 2))
+    torch.testing.assert_close(flow.log_prob(x), gauss.log_prob(x).sum(-1), rtol=1e-5, atol=1e-4)
+
+
+def test_at_most_max_poses_evenly_strided_are_fitted() -> None:
+    poses = torch.arange(7 * 12, dtype=torch.float32).reshape(7, 6, 2) ** 1.5
+    flow = fit_pose_flow(poses, replace(SMALL, steps=0, max_poses=3))
+    torch.testing.assert_close(flow.mean, poses.reshape(7, -1)[[0, 3, 6]].mean(0))
+    with pytest.raises(ValueError, match="at least 2 finite poses"):
+        fit_pose_flow(poses[:1], SMALL)
+
+
+def _forward(flow: PoseFlow, x: torch.Tensor) -> torch.Tensor:
+    """The flow's map ``x (D,) -> z (D,)``."""
+    z = (x - flow.mean) / flow.std
+    for c in flow.couplings:
+        z = c(z[None])[0][0]
+    return z
+
+
+def test_coupling_is_the_documented_affine_map_of_the_free_half() -> None:
+    """With the MLP's output held at constants (s, t): the masked half kept, the other ``x exp(tanh s) + t``, and
+    the log-determinant the sum of ``tanh s`` over the free half."""
+    from lifter.flow import _Coupling
+
+    mask = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    c = _Coupling(4, mask, hidden=8)
+    s, t = torch.tensor([0.3, -0.7, 1.2, 0.5]), torch.tensor([2.0, -1.0, 4.0, 0.25])
+    with torch.no_grad():
+        c.net[-1].bias.copy_(torch.cat([s, t]))
+    x = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
+    z, logdet = c(x)
+    expected = torch.tensor([[1.0, 2.0 * np.exp(np.tanh(-0.7)) - 1.0, 3.0, 4.0 * np.exp(np.tanh(0.5)) + 0.25]])
+    torch.testing.assert_close(z, expected.float())
+    torch.testing.assert_close(logdet, torch.tensor([np.tanh(-0.7) + np.tanh(0.5)]).float())
+
+
+def test_log_prob_is_the_change_of_variables_of_its_map() -> None:
+    """With every coupling's weights random, ``log_prob(x)`` is the standard normal density of ``z(x)`` plus
+    ``log |det dz/dx|`` (the Jacobian taken by autograd); each coupling leaves half the coordinates alone and
+    every coordinate is moved by some coupling."""
+    flow = _unfitted(_poses(300, 7))
+    torch.manual_seed(8)
+    with torch.no_grad():
+        for c in flow.couplings:
+            for p in c.net.parameters():
+                p.copy_(0.3 * torch.randn_like(p))
+    masks = torch.stack([c.mask for c in flow.couplings])
+    assert (masks.sum(1) == 6).all() and (masks == 0).any(0).all() and len({tuple(m.tolist()) for m in masks}) > 1
+    for x in _poses(3, 9).reshape(3, -1):
+        jac = torch.autograd.functional.jacobian(lambda v: _forward(flow, v), x)
+        z = _forward(flow, x)
+        expected = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum() + torch.linalg.slogdet(jac.double())[1]
+        torch.testing.assert_close(flow.log_prob(x[None])[0].double(), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_flow_poses_add_the_mirror_images_only_when_asked() -> None:
+    from lifter.flow import flow_poses
+    from lifter.skeletons import get_category
+
+    g = torch.Generator().manual_seed(10)
+    points = torch.rand(4, 17, 2, generator=g) * 100
+    visible = torch.ones(4, 17, dtype=torch.bool)
+    visible[0, 5] = False
+    normalised = normalise_2d(points, visible)[0]
+    torch.testing.assert_close(flow_poses(points, visible, "human17", mirror=False), normalised)
+    both = flow_poses(points, visible, "human17")
+    perm = list(get_category("human17").mirror_permutation())
+    assert both.shape == (8, 17, 2)
+    torch.testing.assert_close(both[:4], normalised)
+    torch.testing.assert_close(both[4:, :, 0], -normalised[:, perm, 0])          # x negated, left and right swapped
+    torch.testing.assert_close(both[4:, :, 1], normalised[:, perm, 1])
+    hands = torch.rand(3, 21, 2, generator=g)
+    assert flow_poses(hands, torch.ones(3, 21, dtype=torch.bool), "hand21").shape == (3, 21, 2)   # no pairs
