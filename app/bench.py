@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1000, help="photo side in px")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.size < 64:
+        parser.error(f"--size must be at least 64 px (MediaPipe needs a face or body to find), got {args.size}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     t = time.perf_counter()
     pipeline.warm_up()
     print(f"models loaded and warmed up once in {time.perf_counter() - t:.2f} s")
