@@ -92,3 +92,47 @@ def test_keypointnet_swivel_feet_are_numbered_in_one_sense(shared_data) -> None:
     assert swivel.sum() >= 50
     top_view = chairs.points3d[swivel][:, 10:15][..., [0, 2]]           # x, z: Y is up in ShapeNet space
     assert (_winding(top_view) == 1).all()
+
+
+def test_hand_edges_are_mediapipes_connections_and_the_wrist_to_every_finger_base() -> None:
+    """The hand skeleton is MediaPipe Hands' HAND_CONNECTIONS (the source of the landmark order) plus the wrist's
+    links to the middle and ring bases, so that every finger hangs from the wrist."""
+    import mediapipe as mp
+
+    ours = set(map(frozenset, get_category("hand21").edges))
+    theirs = set(map(frozenset, mp.solutions.hands.HAND_CONNECTIONS))
+    assert theirs <= ours and ours - theirs == {frozenset((0, 9)), frozenset((0, 13))}
+
+
+def test_drawing_colours_follow_the_groups_left_blue_right_red() -> None:
+    human = get_category("human17")
+    assert human.groups[human.index("l_knee")] == "left" and human.groups[human.index("r_elbow")] == "right"
+    assert human.groups[human.index("pelvis")] == "centre"
+    assert human.landmark_colours() == tuple(GROUP_COLOURS[g] for g in human.groups)
+    rgb = {side: [int(GROUP_COLOURS[side][k:k + 2], 16) for k in (1, 3, 5)] for side in ("left", "right")}
+    assert rgb["left"][2] > rgb["left"][0] and rgb["right"][0] > rgb["right"][2]      # blue left, red right
+    hand = get_category("hand21")
+    colours = dict(zip(hand.edges, hand.edge_colours()))
+    assert colours[(0, 1)] == GROUP_COLOURS["thumb"] and colours[(0, 17)] == GROUP_COLOURS["pinky"]   # the second's
+
+
+def test_symmetric_distance_pairs_of_each_kind_of_category() -> None:
+    """A body's are its edges that a reflection moves (the spine's map onto themselves); a face's and a chair's
+    every pair of landmarks a reflection moves, the chair's swivel feet left out; a hand has none."""
+    human = get_category("human17")
+    spine = {(0, 7), (7, 8), (8, 9), (9, 10)}
+    assert set(human.symmetric_distance_pairs()) == set(human.edges) - spine
+    assert get_category("hand21").symmetric_distance_pairs() == ()
+    face = get_category("face468")
+    pairs = set(face.symmetric_distance_pairs())
+    perm = face.mirror_permutation()
+    left, right = face.mirror_pairs[0]
+    midline = [i for i in range(468) if perm[i] == i][:2]
+    far = next(tuple(sorted((i, j))) for (i, _), (j, _) in zip(face.mirror_pairs[1:], face.mirror_pairs[2:])
+               if tuple(sorted((i, j))) not in face.edges)                  # two sided landmarks, no skeleton edge
+    assert (min(left, midline[0]), max(left, midline[0])) in pairs and far in pairs
+    assert tuple(midline) not in pairs and (min(left, right), max(left, right)) not in pairs
+    chair = get_category("chair")
+    pairs = set(chair.symmetric_distance_pairs())
+    assert (0, 2) in pairs and (0, 17) in pairs and (15, 16) not in pairs and (0, 1) not in pairs
+    assert not any({i, j} & set(range(10, 15)) for i, j in pairs) and len(pairs) > len(chair.edges)
