@@ -59,7 +59,8 @@ def _free_every_coordinate(masks: list[torch.Tensor]) -> None:
     """Make each coordinate that every mask keeps (1 in all: never moved by a coupling, so only its Gaussian
     standardisation models it) free in one layer, in place: in the last layer that has a free coordinate which some
     other layer also moves, the two swap roles. Each mask keeps its half; no random numbers are drawn, and masks that
-    already move every coordinate (those of every recorded run) are left as they are. Needs at least two layers."""
+    already move every coordinate (those of every recorded run) are left as they are, and so is a single mask (no
+other layer to swap with)."""
     if len(masks) < 2:
         return
     for i in torch.nonzero(torch.stack(masks).min(0).values == 1).flatten().tolist():
